@@ -1,0 +1,5 @@
+import sys
+
+from ic.cli import main
+
+sys.exit(main())

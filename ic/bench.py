@@ -1,0 +1,142 @@
+"""`python -m ic bench`: warm-up, then the median of repeated runs on the sample photos.
+
+Each row with a baseline measures it in the same run, on the same input.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from ic.images import decode_image, working_copy
+from ic.paths import samples_dir
+
+
+def _rss_mb() -> float:
+    """The current resident set, from /proc where it exists."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
+
+
+def _median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def _row(name: str, median_ms: float, baseline_ms: float | None = None) -> dict:
+    speedup = round(baseline_ms / median_ms, 2) if baseline_ms and median_ms else None
+    return {"name": name, "median_ms": median_ms, "baseline_ms": baseline_ms, "speedup": speedup}
+
+
+def blob_mask(shape: tuple[int, int], fraction: float = 0.10, size_of: tuple[int, int] | None = None) -> np.ndarray:
+    """An elliptical blob covering `fraction` of an image of `size_of` (default `shape`), centred in `shape`."""
+    ref_h, ref_w = size_of or shape
+    area = fraction * ref_h * ref_w
+    axes = (int(np.sqrt(area / np.pi) * 1.25), int(np.sqrt(area / np.pi) / 1.25))
+    mask = np.zeros(shape, np.uint8)
+    cv2.ellipse(mask, (shape[1] // 2, shape[0] // 2), axes, 20, 0, 360, 1, -1)
+    return mask.astype(bool)
+
+
+def machine_info() -> dict:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+                "opencv": cv2.__version__}
+    for module in ("timm", "onnxruntime"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "versions": versions}
+
+
+def run(quick: bool = False) -> dict:
+    rss_imports = _rss_mb()
+    import torch
+    from timm.data import create_transform
+    from PIL import Image
+
+    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.experiment import EditSession
+    from ic.inpaint import REGISTRY, get_inpainter
+
+    repeats = 3 if quick else 10
+    rows = []
+    photo = decode_image(samples_dir() / "camera.png")
+    image_512 = working_copy(photo, 512)
+    image_1024 = cv2.resize(image_512, (1024, 1024), interpolation=cv2.INTER_CUBIC)
+
+    classifier = get_classifier(DEFAULT_MODEL)
+    baseline_transform = create_transform(**{**classifier.data_config, "crop_mode": "squash", "crop_pct": 1.0})
+
+    def baseline_single():
+        with torch.inference_mode():
+            return classifier.model(baseline_transform(Image.fromarray(image_512))[None]).softmax(-1).numpy()
+
+    baseline_ms = _median_ms(baseline_single, repeats)
+    rows.append(_row("classify_single", _median_ms(lambda: classifier.predict([image_512]), repeats), baseline_ms))
+
+    mask_512 = blob_mask(image_512.shape[:2])
+    mask_1024 = blob_mask(image_1024.shape[:2], size_of=image_512.shape[:2])
+    available = [name for name in REGISTRY if get_inpainter(name).available()[0]]
+    for name in available:
+        method = get_inpainter(name)
+        slow_repeats = max(1, repeats // 3) if method.slow else repeats
+        rows.append(_row(f"inpaint_{name}_512", _median_ms(lambda: method(image_512, mask_512), slow_repeats)))
+        rows.append(_row(f"inpaint_{name}_1024", _median_ms(lambda: method(image_1024, mask_1024), slow_repeats)))
+
+    for name in available:
+        session = EditSession(image_512, "camera.png")
+        session.original_probs(classifier)  # the original's result is cached, as in the app
+
+        def roundtrip():
+            session.apply(mask_512, get_inpainter(name), classifier)
+            session.undo()
+
+        rows.append(_row(f"edit_roundtrip_{name}_512", _median_ms(roundtrip, repeats)))
+
+    return {"machine": machine_info(), "rows": rows, "peak_rss_mb": _peak_rss_mb(), "rss_imports_mb": rss_imports}
+
+
+def format_table(result: dict) -> str:
+    machine = result["machine"]
+    lines = [f"{machine['cpu']}, {machine['cores']} cores, torch threads {machine['torch_threads']}",
+             f"{'row':34} {'median ms':>10} {'baseline ms':>12} {'speedup':>8}"]
+    for row in result["rows"]:
+        baseline = "" if row["baseline_ms"] is None else f"{row['baseline_ms']:.1f}"
+        speedup = "" if row["speedup"] is None else f"{row['speedup']:.2f}x"
+        lines.append(f"{row['name']:34} {row['median_ms']:>10.1f} {baseline:>12} {speedup:>8}")
+    lines.append(f"peak RSS {result['peak_rss_mb']} MB (after imports {result['rss_imports_mb']} MB)")
+    return "\n".join(lines)

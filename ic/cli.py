@@ -1,0 +1,155 @@
+"""`python -m ic`: the command line, kept stable because scripts depend on it.
+
+With --json, stdout holds exactly one JSON document: everything else the
+engine or its libraries print goes to stderr. Exit codes: 0 done, 2 bad input
+or arguments, 3 a resource that is unavailable, 1 an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+EXIT_INTERNAL = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", default=None, help="classifier registry name (default: tf_efficientnet_lite0)")
+    model.add_argument("--top-k", type=int, default=5, help="how many top classes to report (default 5)")
+    model.add_argument("--preprocess", choices=("squash", "center"), default="squash",
+                       help="what the classifier sees: the whole image (squash, default) or its center crop")
+
+    parser = argparse.ArgumentParser(prog="python -m ic", description="Interactive Classification engine.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("models", parents=[common], help="list classifiers and whether each is available")
+    sub.add_parser("inpainters", parents=[common], help="list inpainting methods and whether each is available")
+    classify = sub.add_parser("classify", parents=[common, model], help="classify an image")
+    classify.add_argument("image")
+    edit = sub.add_parser("edit", parents=[common, model], help="remove a masked region, classify before and after")
+    edit.add_argument("image")
+    edit.add_argument("--mask", required=True, help="mask image: white (or opaque) marks what to remove")
+    edit.add_argument("--inpainter", default=None, help="inpainting method (default: lama if present, else patchmatch)")
+    edit.add_argument("--out", default=None, help="write the edited image here, at full resolution")
+    edit.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
+    bench = sub.add_parser("bench", parents=[common], help="measure speed against baselines")
+    bench.add_argument("--quick", action="store_true", help="fewer repetitions, for smoke runs")
+    return parser
+
+
+def _check_top_k(value: int) -> int:
+    from ic.errors import ICError
+
+    if value < 1:
+        raise ICError(f"--top-k must be at least 1 (got {value}).")
+    return value
+
+
+def _cmd_models(args) -> tuple[object, str]:
+    from ic.classifiers import list_choices
+
+    rows = [choice.as_dict() for choice in list_choices()]
+    text = "\n".join(f"{'yes' if r['available'] else 'no ':4} {r['group']:8} {r['name']:45} {r['reason']}" for r in rows)
+    return rows, text
+
+
+def _cmd_inpainters(args) -> tuple[object, str]:
+    from ic.inpaint import default_inpainter_name, list_inpainters
+
+    default = default_inpainter_name()
+    rows = [{**row, "default": row["name"] == default} for row in list_inpainters()]
+    text = "\n".join(f"{'yes' if r['available'] else 'no ':4} {r['name']:11} {r['reason']}" for r in rows)
+    return rows, text
+
+
+def _format_top(top: list[dict]) -> str:
+    return "\n".join(f"  {row['prob']:7.2%}  {row['label']} (#{row['index']})" for row in top)
+
+
+def _cmd_classify(args) -> tuple[object, str]:
+    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.images import decode_image
+
+    top_k = _check_top_k(args.top_k)
+    image = decode_image(args.image)
+    classifier = get_classifier(args.model or DEFAULT_MODEL)
+    probs = classifier.predict([image], args.preprocess)[0]
+    top = classifier.top_k(probs, top_k)
+    result = {"image": args.image, "model": classifier.name, "preprocess": args.preprocess, "top": top}
+    return result, f"{args.image} with {classifier.name}:\n{_format_top(top)}"
+
+
+def _cmd_edit(args) -> tuple[object, str]:
+    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.experiment import EditSession
+    from ic.images import decode_image, decode_mask, save_image
+    from ic.inpaint import default_inpainter_name, get_inpainter
+
+    top_k = _check_top_k(args.top_k)
+    image = decode_image(args.image)
+    session = EditSession(image, name=args.image)
+    mask = decode_mask(args.mask, session.shape)
+    inpainter = get_inpainter(args.inpainter or default_inpainter_name())
+    classifier = get_classifier(args.model or DEFAULT_MODEL)
+    record = session.apply(mask, inpainter, classifier, preprocess=args.preprocess, top_k=top_k, seed=args.seed)
+    result = record.summary()
+    if args.out:
+        save_image(session.export(), args.out)
+        result["out"] = args.out
+    lines = [f"{args.image}: removed {result['removed_fraction']:.1%} with {inpainter.name}, classified by {classifier.name}",
+             f"{'class':32} {'before':>8} {'after':>8} {'change':>8}"]
+    lines += [f"{c['label'][:32]:32} {c['before']:8.2%} {c['after']:8.2%} {c['delta'] * 100:+7.1f}pt" for c in record.changes]
+    if record.top1_changed:
+        lines.append(f"top-1 changed: {record.before[0]['label']} -> {record.after[0]['label']}")
+    if args.out:
+        lines.append(f"wrote {args.out}")
+    return result, "\n".join(lines)
+
+
+def _cmd_bench(args) -> tuple[object, str]:
+    from ic import bench
+
+    result = bench.run(quick=args.quick)
+    return result, bench.format_table(result)
+
+
+COMMANDS = {"models": _cmd_models, "inpainters": _cmd_inpainters, "classify": _cmd_classify,
+            "edit": _cmd_edit, "bench": _cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from ic.errors import ICError
+
+    stdout = sys.stdout
+    try:
+        # Libraries that print (progress bars, warnings) must never reach stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            result, text = COMMANDS[args.command](args)
+    except ICError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: one sentence unless --debug
+        if args.debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        print(f"internal error: {type(exc).__name__}{': ' + first if first else ''} "
+              "(run again with --debug for the traceback).", file=sys.stderr)
+        return EXIT_INTERNAL
+    stdout.write((json.dumps(result, indent=2) if args.json else text) + "\n")
+    stdout.flush()
+    return 0

@@ -1,0 +1,30 @@
+"""Where models run: CUDA or Apple MPS when present, else the CPU; IC_DEVICE forces one."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from ic.errors import ICError
+
+
+@functools.lru_cache(maxsize=None)
+def pick_device(forced: str | None = None):
+    import torch
+
+    forced = forced or os.environ.get("IC_DEVICE", "").strip() or None
+    if forced:
+        try:
+            device = torch.device(forced)
+        except RuntimeError:
+            raise ICError(f"IC_DEVICE={forced!r} is not a device name; use cpu, cuda, cuda:1 or mps.") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ICError(f"IC_DEVICE={forced!r} asks for CUDA, but no CUDA GPU is visible; unset it or use cpu.")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ICError(f"IC_DEVICE={forced!r} asks for Apple MPS, which this machine lacks; unset it or use cpu.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,185 @@
+"""One pipeline: image + mask + inpainter + classifier -> an experiment record.
+
+An `EditSession` holds one photo being edited. Removals chain: each starts from
+the current edited image, the record's mask is the union of all removals so far,
+and "before" is always the original photo. Undo and redo move through the
+stack of edits; they never create or delete records.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from ic.classifiers import Classifier
+from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, working_copy
+from ic.inpaint import Inpainter
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def changes_between(before: np.ndarray, after: np.ndarray, top_before: list[dict], top_after: list[dict],
+                    labels: list[str]) -> list[dict]:
+    """The probability change of every class in either top-k: the original's order first, then newcomers."""
+    indices = list(dict.fromkeys([row["index"] for row in top_before] + [row["index"] for row in top_after]))
+    return [{"index": i, "label": labels[i], "before": float(before[i]), "after": float(after[i]),
+             "delta": float(after[i] - before[i])} for i in indices]
+
+
+@dataclass
+class ExperimentRecord:
+    image_name: str
+    original: np.ndarray  # working copy, RGB uint8
+    edited: np.ndarray
+    mask: np.ndarray  # union of all removals so far
+    step_mask: np.ndarray  # this removal alone
+    model: str
+    weights_hash: str
+    preprocess: str
+    inpainter: str
+    seed: int
+    top_k: int
+    before: list[dict]
+    after: list[dict]
+    changes: list[dict]
+    top1_changed: bool
+    timings_ms: dict
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def summary(self) -> dict:
+        """Everything but the pixels, ready for JSON."""
+        return {
+            "image": self.image_name,
+            "model": self.model,
+            "weights_hash": self.weights_hash,
+            "preprocess": self.preprocess,
+            "inpainter": self.inpainter,
+            "seed": self.seed,
+            "original": {"top": self.before},
+            "edited": {"top": self.after},
+            "changes": self.changes,
+            "top1_changed": self.top1_changed,
+            "timings_ms": self.timings_ms,
+            "removed_fraction": round(float(self.mask.mean()), 4),
+            "created_at": self.created_at,
+        }
+
+
+@dataclass
+class _State:
+    edited: np.ndarray
+    mask: np.ndarray
+
+
+class EditSession:
+    """One photo being edited at working resolution, with an undo/redo stack of removals."""
+
+    def __init__(self, image: np.ndarray, name: str = "image", max_side: int = DEFAULT_WORKING_SIDE):
+        self.name = name
+        self.full = image
+        self.original = working_copy(image, max_side)
+        self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
+        self._position = 0
+        self._original_probs: dict[tuple, np.ndarray] = {}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.original.shape[:2]
+
+    @property
+    def edited(self) -> np.ndarray:
+        return self._states[self._position].edited
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self._states[self._position].mask
+
+    @property
+    def removals(self) -> int:
+        return self._position
+
+    @property
+    def can_undo(self) -> bool:
+        return self._position > 0
+
+    @property
+    def can_redo(self) -> bool:
+        return self._position < len(self._states) - 1
+
+    def undo(self) -> None:
+        if self.can_undo:
+            self._position -= 1
+
+    def redo(self) -> None:
+        if self.can_redo:
+            self._position += 1
+
+    def reset(self) -> None:
+        """Back to the original; the removals stay reachable with redo until a new one is applied."""
+        self._position = 0
+
+    def original_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
+        """The original's probabilities, computed once per model, weights and preprocessing."""
+        key = (classifier.name, classifier.weights_hash, preprocess)
+        if key not in self._original_probs:
+            self._original_probs[key] = classifier.predict([self.original], preprocess)[0]
+        return self._original_probs[key]
+
+    def current_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
+        if not self.can_undo:
+            return self.original_probs(classifier, preprocess)
+        return classifier.predict([self.edited], preprocess)[0]
+
+    def apply(self, mask: np.ndarray, inpainter: Inpainter, classifier: Classifier, *,
+              preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> ExperimentRecord:
+        """Remove the masked region from the current image, classify, and push the result."""
+        step = check_mask(fit_mask(mask, self.shape))
+        union = check_mask(self.mask | step)
+        inpainter.prepare()
+        before = self.original_probs(classifier, preprocess)
+
+        start = time.perf_counter()
+        edited = inpainter(self.edited, step, seed=seed)
+        inpaint_ms = _ms(start)
+        start = time.perf_counter()
+        after = classifier.predict([edited], preprocess)[0]
+        classify_ms = _ms(start)
+
+        del self._states[self._position + 1:]
+        self._states.append(_State(edited, union))
+        self._position += 1
+
+        top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)
+        return ExperimentRecord(
+            image_name=self.name,
+            original=self.original,
+            edited=edited,
+            mask=union,
+            step_mask=step,
+            model=classifier.name,
+            weights_hash=classifier.weights_hash,
+            preprocess=preprocess,
+            inpainter=inpainter.name,
+            seed=seed,
+            top_k=top_k,
+            before=top_before,
+            after=top_after,
+            changes=changes_between(before, after, top_before, top_after, classifier.labels),
+            top1_changed=top_before[0]["index"] != top_after[0]["index"],
+            timings_ms={"inpaint": inpaint_ms, "classify": classify_ms},
+        )
+
+    def export(self) -> np.ndarray:
+        """The edited image at the original file's full resolution."""
+        return export_full_resolution(self.full, self.edited, self.mask)
+
+    def export_mask(self) -> np.ndarray:
+        """The union of removals at full resolution."""
+        from ic.images import resize_mask
+
+        return resize_mask(self.mask, self.full.shape[:2])

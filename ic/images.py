@@ -1,0 +1,263 @@
+"""Decode, validate and normalise images and masks.
+
+Every public function here speaks one channel order: RGB uint8 arrays of shape
+HxWx3. Masks are boolean HxW arrays where True means "remove".
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ic.errors import ICError, NothingToRemove
+
+ImageSource = Union[bytes, bytearray, str, Path]
+
+MAX_PIXELS = 64_000_000
+DEFAULT_WORKING_SIDE = 1024
+MAX_MASK_FRACTION = 0.90
+ASPECT_TOLERANCE = 0.01
+
+# Formats Pillow decodes that we accept; MPO is the JPEG variant many cameras write.
+READABLE_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF"}
+ACCEPTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif")
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+
+
+def _read_bytes(source: ImageSource, what: str) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ICError(f"The {what} file {str(path)!r} does not exist; check the path.")
+    return path.read_bytes()
+
+
+def _refuse_unsupported(data: bytes, what: str) -> None:
+    if not data:
+        raise ICError(f"The {what} file is empty; choose a JPEG or PNG that has content.")
+    head = data[:512].lstrip()
+    if head[:5] == b"<?xml" or head[:4].lower() == b"<svg" or b"<svg" in head.lower():
+        raise ICError(
+            f"The {what} is an SVG drawing, which we do not read; export it as PNG or JPEG and upload that."
+        )
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise ICError(
+            f"The {what} is a HEIC/HEIF photo, which we do not read; convert it to JPEG or PNG "
+            "(on a phone: share as 'Most compatible') and upload that."
+        )
+
+
+def _open(data: bytes, what: str, max_pixels: int) -> Image.Image:
+    """Open lazily and check the declared size from the header before decoding any pixels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ICError(_too_large_message(what, max_pixels)) from None
+        except UnidentifiedImageError:
+            raise ICError(
+                f"The {what} is not an image we can read; upload a JPEG, PNG, WebP, BMP, TIFF or GIF file."
+            ) from None
+    if image.format not in READABLE_FORMATS:
+        raise ICError(
+            f"The {what} is a {image.format} file, which we do not read; convert it to JPEG or PNG."
+        )
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ICError(_too_large_message(what, max_pixels, width, height))
+    if width < 1 or height < 1:
+        raise ICError(f"The {what} has no pixels; choose another file.")
+    return image
+
+
+def _too_large_message(what: str, max_pixels: int, width: int | None = None, height: int | None = None) -> str:
+    size = f" ({width}x{height})" if width else ""
+    return (
+        f"The {what}{size} has more than {max_pixels // 1_000_000} megapixels; "
+        "scale it down (for example to 4000 px on the long side) and try again."
+    )
+
+
+def _load_pixels(image: Image.Image, what: str) -> Image.Image:
+    try:
+        image.seek(0)  # the first frame of an animation
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ICError(
+            f"The {what} file is truncated or damaged ({exc}); export it again and re-upload."
+        ) from None
+    return image
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Any Pillow mode to RGB uint8: transparency composited on white, 16-bit scaled down."""
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if values.max(initial=0) > 255 else 255.0
+        grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode == "F":
+        grey = np.clip(np.asarray(image, dtype=np.float64), 0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def decode_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS, what: str = "image") -> np.ndarray:
+    """Bytes or a path to RGB uint8 HxWx3, upright as its EXIF says, or ICError with what to do."""
+    data = _read_bytes(source, what)
+    _refuse_unsupported(data, what)
+    image = _load_pixels(_open(data, what, max_pixels), what)
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # a damaged EXIF block must not cost the user the picture
+        pass
+    return _to_rgb(image)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """RGB uint8 HxWx3 (or a bool/uint8 mask HxW) to PNG bytes."""
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def working_copy(image: np.ndarray, max_side: int = DEFAULT_WORKING_SIDE) -> np.ndarray:
+    """The copy that is edited and classified: long side at most `max_side` pixels."""
+    height, width = image.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image.copy()
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of a boolean mask to (height, width)."""
+    if mask.shape == tuple(shape):
+        return mask.copy()
+    resized = cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+    return resized.astype(bool)
+
+
+def export_full_resolution(original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Paste the edited working copy's removed region into the full-resolution original.
+
+    `edited` and `mask` are at working resolution; the result has the original's
+    size, and every pixel outside the (scaled-up) mask is the original's own.
+    """
+    height, width = original.shape[:2]
+    if edited.shape[:2] == (height, width):
+        full_mask = mask
+        full_edit = edited
+    else:
+        full_mask = resize_mask(mask, (height, width))
+        full_edit = cv2.resize(edited, (width, height), interpolation=cv2.INTER_CUBIC)
+    result = original.copy()
+    result[full_mask] = full_edit[full_mask]
+    return result
+
+
+def fit_mask(mask: np.ndarray, shape: tuple[int, int], what: str = "mask") -> np.ndarray:
+    """Scale a boolean mask to (height, width) when its aspect ratio matches within 1%."""
+    mask = np.asarray(mask, dtype=bool)
+    mask_h, mask_w = mask.shape
+    height, width = shape
+    if (mask_h, mask_w) == (height, width):
+        return mask
+    image_ratio = width / height
+    if abs(mask_w / mask_h - image_ratio) / image_ratio > ASPECT_TOLERANCE:
+        raise ICError(
+            f"The {what} is {mask_w}x{mask_h} but the image is {width}x{height}, a different shape; "
+            "draw the mask on this image (or export it at the image's size) and try again."
+        )
+    return resize_mask(mask, shape)
+
+
+def mask_from_layer(layer: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A drawn RGBA layer (any alpha > 0 is paint) to a boolean mask of `shape`."""
+    if layer.ndim != 3 or layer.shape[2] != 4:
+        raise ValueError(f"expected an RGBA layer HxWx4, got shape {layer.shape}")
+    return fit_mask(layer[:, :, 3] > 0, shape, what="drawing")
+
+
+def decode_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
+    """A mask image to a boolean mask of `shape`.
+
+    With transparency, alpha > 127 means remove; otherwise grey > 127 does.
+    """
+    data = _read_bytes(source, "mask")
+    _refuse_unsupported(data, "mask")
+    image = _load_pixels(_open(data, "mask", MAX_PIXELS), "mask")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if has_alpha:
+        mask = np.asarray(image.convert("RGBA"))[:, :, 3] > 127
+    else:
+        mask = np.asarray(image.convert("L")) > 127
+    return fit_mask(mask, shape)
+
+
+def check_mask(mask: np.ndarray) -> np.ndarray:
+    """Refuse a mask that removes nothing or leaves too little context; return it as bool."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        raise NothingToRemove(
+            "The mask is empty, so there is nothing to remove; paint over the region you want removed "
+            "(in a mask file, white marks what to remove)."
+        )
+    fraction = float(mask.mean())
+    if fraction > MAX_MASK_FRACTION:
+        raise ICError(
+            f"The mask covers {fraction:.0%} of the image; leave at least "
+            f"{1 - MAX_MASK_FRACTION:.0%} of the image as context for the inpainter."
+        )
+    return mask
+
+
+def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of the True pixels, bottom/right exclusive."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(255, 0, 80), opacity: float = 0.45) -> np.ndarray:
+    """The image with the mask tinted on top, for showing what was removed."""
+    result = image.astype(np.float32)
+    result[mask] = result[mask] * (1 - opacity) + np.asarray(colour, np.float32) * opacity
+    return result.round().astype(np.uint8)
+
+
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+def save_image(image: np.ndarray, path: str | Path) -> Path:
+    """Write RGB uint8 HxWx3 (or a bool mask) in the format its suffix names; PNG and WebP lossless."""
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ICError(f"Cannot write {path.name}: end the file name with one of {', '.join(SAVE_FORMATS)}.")
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    options = {"quality": 95} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    try:
+        Image.fromarray(image).save(path, format=fmt, **options)
+    except OSError as exc:
+        raise ICError(f"Cannot write {path} ({exc.strerror or exc}); choose a folder you can write to.") from None
+    return path

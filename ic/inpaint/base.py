@@ -1,0 +1,86 @@
+"""The base class every inpainting method subclasses.
+
+`__call__` owns the shared work: checking inputs, cropping around the mask so
+that cost follows the mask rather than the image, padding to a multiple, and
+pasting only the masked pixels back, so that every pixel outside the mask is
+bit-identical to the input whatever the method does. A method is a short
+`forward`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+import numpy as np
+
+from ic.errors import Unavailable
+from ic.images import mask_bbox
+
+Progress = Callable[[int, int], None]
+
+
+class Inpainter:
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    slow: bool = False
+    # Context kept around the mask's bounding box; None inpaints the whole image.
+    crop_margin: int | None = 32
+    pad_multiple: int = 1
+    # Methods with global native state (a random seed) share one lock per class.
+    _lock = threading.Lock()
+
+    def available(self) -> tuple[bool, str]:
+        """Whether the method can run now, and if not, one sentence saying why."""
+        return True, "ready"
+
+    def prepare(self, progress: Progress | None = None) -> None:
+        """Make the method ready to run (fetch weights, say) or raise Unavailable saying why."""
+        ok, reason = self.available()
+        if not ok:
+            raise Unavailable(reason)
+
+    def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def crop_box(self, mask: np.ndarray) -> tuple[int, int, int, int]:
+        height, width = mask.shape
+        if self.crop_margin is None:
+            return 0, 0, height, width
+        top, left, bottom, right = mask_bbox(mask)
+        margin = max(self.crop_margin, (max(bottom - top, right - left) + 1) // 2)
+        return max(0, top - margin), max(0, left - margin), min(height, bottom + margin), min(width, right + margin)
+
+    def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
+        """RGB uint8 HxWx3 and a boolean HxW mask to RGB uint8 HxWx3 of the same size."""
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected RGB uint8 HxWx3, got {image.dtype} {image.shape}")
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != image.shape[:2]:
+            raise ValueError(f"mask {mask.shape} does not match image {image.shape[:2]}")
+        result = image.copy()
+        if not mask.any():
+            return result
+        top, left, bottom, right = self.crop_box(mask)
+        crop = np.ascontiguousarray(image[top:bottom, left:right])
+        crop_mask = np.ascontiguousarray(mask[top:bottom, left:right])
+        padded, padded_mask = _pad(crop, crop_mask, self.pad_multiple)
+        filled = self.forward(padded, padded_mask, seed)[: crop.shape[0], : crop.shape[1]]
+        if filled.shape != crop.shape or filled.dtype != np.uint8:
+            raise RuntimeError(f"{self.name} returned {filled.dtype} {filled.shape} for {crop.shape}")
+        region = result[top:bottom, left:right]
+        region[crop_mask] = filled[crop_mask]
+        return result
+
+
+def _pad(image: np.ndarray, mask: np.ndarray, multiple: int) -> tuple[np.ndarray, np.ndarray]:
+    if multiple <= 1:
+        return image, mask
+    height, width = mask.shape
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if not pad_h and not pad_w:
+        return image, mask
+    image = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
+    mask = np.pad(mask, ((0, pad_h), (0, pad_w)), mode="symmetric")
+    return image, mask
