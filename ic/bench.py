@@ -83,14 +83,15 @@ def machine_info() -> dict:
 
 
 def run(quick: bool = False) -> dict:
-    rss_imports = _rss_mb()
     import torch
-    from timm.data import create_transform
     from PIL import Image
+    from timm.data import create_transform
 
     from ic.classifiers import DEFAULT_MODEL, get_classifier
     from ic.experiment import EditSession
     from ic.inpaint import REGISTRY, get_inpainter
+
+    rss_imports = _rss_mb()  # the engine and its libraries imported, no model loaded yet
 
     repeats = 3 if quick else 10
     rows = []

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -153,7 +154,9 @@ class LaMa(Inpainter):
 
                 path = self.ensure_weights(progress)
                 try:
-                    model = torch.jit.load(str(path), map_location=pick_device())
+                    with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format LaMa ships in
+                        warnings.simplefilter("ignore", FutureWarning)
+                        model = torch.jit.load(str(path), map_location=pick_device())
                 except (RuntimeError, ValueError) as exc:
                     raise Unavailable(
                         f"{path} is not a loadable LaMa TorchScript file ({str(exc).splitlines()[0]}); "

@@ -1,0 +1,101 @@
+"""Shared fixtures. Hub look-ups fail at once, and no test reaches beyond 127.0.0.1."""
+
+import ipaddress
+import os
+import socket
+import sys
+from pathlib import Path
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub
+os.environ.setdefault("IC_DEVICE", "cpu")
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "assets" / "samples"
+sys.path.insert(0, str(ROOT))
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX
+        return True
+    host = address[0]
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"tests may not reach {address!r}: only 127.0.0.1")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"tests may not reach {address!r}: only 127.0.0.1")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if host is not None and not _is_local((host.decode() if isinstance(host, bytes) else host, 0)):
+        raise socket.gaierror(socket.EAI_NONAME, f"tests may not look up {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+socket.getaddrinfo = _guarded_getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def _isolated_folders(tmp_path_factory, monkeypatch):
+    """Each test sees empty model, torch hub and data folders unless it fills them."""
+    base = tmp_path_factory.mktemp("ic-env")
+    monkeypatch.setenv("IC_MODELS_DIR", str(base / "models"))
+    monkeypatch.setenv("TORCH_HOME", str(base / "torch"))
+    monkeypatch.setenv("IC_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("IC_CACHE_DIR", str(base / "cache"))
+    monkeypatch.delenv("IC_LAMA_MODEL", raising=False)
+    # An unroutable local port: a download attempt fails at once, on this machine.
+    monkeypatch.setenv("IC_LAMA_URL", "http://127.0.0.1:9/big-lama.pt")
+
+
+def sample(name: str) -> np.ndarray:
+    from ic.images import decode_image
+
+    return decode_image(SAMPLES / name)
+
+
+@pytest.fixture(scope="session")
+def camera() -> np.ndarray:
+    return sample("camera.png")
+
+
+@pytest.fixture(scope="session")
+def tripod_mask() -> np.ndarray:
+    from ic.images import decode_mask
+
+    return decode_mask(SAMPLES / "camera_tripod_mask.png", (512, 512))
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    from ic.classifiers import get_classifier
+
+    return get_classifier("tf_efficientnet_lite0")
+
+
+def cli_env(**extra) -> dict:
+    """The environment for a `python -m ic` subprocess: offline, with this test's folders."""
+    env = {k: v for k, v in os.environ.items()}
+    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), **extra)
+    return env

@@ -1,0 +1,191 @@
+"""LaMa end to end through the real loader, with TorchScript files the tests build.
+
+LaMa's real weights (big-lama.pt) cannot be fetched on this machine; these
+tests stand a small TorchScript module with LaMa's call signature in for them,
+served by a local HTTP server on 127.0.0.1 where a download is tested.
+"""
+
+import hashlib
+import http.server
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ic.errors import Unavailable
+from ic.inpaint import default_inpainter_name
+from ic.inpaint.lama import FILENAME, LaMa, candidate_paths, find_weights
+
+
+class FakeLama(torch.nn.Module):
+    """LaMa's signature: image [1,3,H,W] in [0,1] and mask [1,1,H,W] -> image [1,3,H,W].
+
+    It refuses sizes that are not multiples of 8, as the real network breaks on
+    them, and fills the hole with a colour that encodes the size it was given:
+    red = H / 2048, green = W / 2048.
+    """
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[2], image.shape[3]
+        if height % 8 != 0 or width % 8 != 0:
+            raise RuntimeError("LaMa needs sizes that are multiples of 8")
+        fill = torch.zeros_like(image)
+        fill[:, 0] = height / 2048.0
+        fill[:, 1] = width / 2048.0
+        fill[:, 2] = 0.5
+        return image * (1 - mask) + fill * mask
+
+
+def build_module(path: Path) -> Path:
+    torch.jit.save(torch.jit.script(FakeLama()), str(path))
+    return path
+
+
+def decoded_size(pixel) -> tuple[int, int]:
+    return round(pixel[0] / 255 * 2048 / 8) * 8, round(pixel[1] / 255 * 2048 / 8) * 8
+
+
+@pytest.fixture
+def module_file(tmp_path) -> Path:
+    return build_module(tmp_path / "fake-lama.pt")
+
+
+def test_lookup_order_explicit_env_models_then_torch_hub(tmp_path, monkeypatch, module_file):
+    models = Path(__import__("os").environ["IC_MODELS_DIR"])
+    hub = Path(torch.hub.get_dir()) / "checkpoints"
+    monkeypatch.setenv("IC_LAMA_MODEL", str(tmp_path / "env.pt"))
+    places = candidate_paths(tmp_path / "explicit.pt")
+    assert places == [tmp_path / "explicit.pt", tmp_path / "env.pt", models / FILENAME, hub / FILENAME]
+    assert find_weights() is None
+    hub.mkdir(parents=True)
+    build_module(hub / FILENAME)
+    assert find_weights() == hub / FILENAME
+    models.mkdir(parents=True)
+    build_module(models / FILENAME)
+    assert find_weights() == models / FILENAME
+    assert find_weights(module_file) == module_file
+
+
+def test_inpaints_odd_sizes_padded_to_eight_and_cropped_back(module_file, monkeypatch, camera):
+    monkeypatch.setenv("IC_LAMA_MODEL", str(module_file))
+    lama = LaMa()
+    assert lama.available()[0]
+    image = np.ascontiguousarray(camera[:203, :157])
+    mask = np.zeros(image.shape[:2], bool)
+    mask[90:110, 60:90] = True
+    result = lama(image, mask)
+    assert result.shape == image.shape
+    assert np.array_equal(result[~mask], image[~mask])
+    height, width = decoded_size(result[100, 70])
+    assert height % 8 == 0 and width % 8 == 0 and height >= 150 and width >= 150
+    assert result[100, 70, 2] == 128
+
+
+def test_large_images_inpaint_a_crop_around_the_mask(module_file, camera):
+    lama = LaMa(model_path=module_file)
+    big = np.repeat(np.repeat(camera, 2, axis=0), 2, axis=1)  # 1024 x 1024
+    mask = np.zeros(big.shape[:2], bool)
+    mask[600:640, 300:380] = True
+    result = lama(big, mask)
+    height, width = decoded_size(result[620, 340])
+    assert height < 512 and width < 512  # a crop with margin, not the whole image
+    assert height >= 40 + 2 * 100 and width >= 80 + 2 * 100  # with context on every side
+    assert np.array_equal(result[~mask], big[~mask])
+
+
+def test_default_is_lama_once_its_weights_are_present(module_file, monkeypatch):
+    assert default_inpainter_name() == "patchmatch"
+    monkeypatch.setenv("IC_LAMA_MODEL", str(module_file))
+    assert default_inpainter_name() == "lama"
+
+
+def test_missing_weights_offline_is_unavailable_with_a_sentence():
+    with pytest.raises(Unavailable) as caught:
+        LaMa().prepare()
+    assert "could not be downloaded" in str(caught.value) and "models" in str(caught.value)
+
+
+def test_a_file_that_is_not_torchscript_is_refused(tmp_path):
+    bogus = tmp_path / FILENAME
+    bogus.write_bytes(b"not a model")
+    with pytest.raises(Unavailable, match="not a loadable LaMa TorchScript"):
+        LaMa(model_path=bogus).prepare()
+
+
+class _Server:
+    """Serves one payload on 127.0.0.1; can announce more bytes than it sends, then hang up."""
+
+    def __init__(self, payload: bytes):
+        self.payload = payload
+        self.cut_after: int | None = None
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(server.payload)))
+                self.end_headers()
+                body = server.payload if server.cut_after is None else server.payload[: server.cut_after]
+                self.wfile.write(body)
+                self.wfile.flush()
+                if server.cut_after is not None:
+                    self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{FILENAME}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server(module_file, monkeypatch):
+    payload = module_file.read_bytes()
+    serving = _Server(payload)
+    monkeypatch.setenv("IC_LAMA_URL", serving.url)
+    monkeypatch.setenv("IC_LAMA_MD5", hashlib.md5(payload).hexdigest())
+    yield serving
+    serving.close()
+
+
+def _hub_folder() -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def test_download_verifies_renames_into_the_hub_folder_and_reports_progress(server, camera, tripod_mask):
+    progress = []
+    lama = LaMa()
+    assert not lama.available()[0]
+    lama.prepare(progress=lambda done, total: progress.append((done, total)))
+    assert (_hub_folder() / FILENAME).is_file()
+    assert progress[-1][0] == progress[-1][1] == len(server.payload)
+    assert lama.available()[0]
+    result = lama(camera, tripod_mask)
+    assert np.array_equal(result[~tripod_mask], camera[~tripod_mask])
+    assert list(_hub_folder().iterdir()) == [_hub_folder() / FILENAME]
+
+
+def test_md5_mismatch_is_refused_and_nothing_is_kept(server, monkeypatch):
+    monkeypatch.setenv("IC_LAMA_MD5", "0" * 32)
+    with pytest.raises(Unavailable, match="MD5"):
+        LaMa().prepare()
+    assert not _hub_folder().exists() or list(_hub_folder().iterdir()) == []
+
+
+def test_a_cut_off_download_is_never_used_and_the_next_try_works(server):
+    server.cut_after = len(server.payload) // 2
+    with pytest.raises(Unavailable):
+        LaMa().prepare()
+    assert list(_hub_folder().iterdir()) == []  # no partial file, under any name
+    assert find_weights() is None
+    server.cut_after = None
+    lama = LaMa()
+    lama.prepare()
+    assert find_weights() == _hub_folder() / FILENAME
