@@ -1,26 +1,312 @@
-"""Explore: classify a sample photo (the full paint-and-remove page comes with the Explore issue)."""
+"""Explore: paint over part of a photo, it is removed by inpainting, and the classifier answers again."""
+
+import hashlib
+import logging
+from pathlib import Path
 
 import streamlit as st
 
-from ic.classifiers import DEFAULT_MODEL, get_classifier
-from ic.errors import ICError
-from ic.images import decode_image
-from ic.samples import list_samples
+from ic.classifiers import DEFAULT_MODEL, list_choices, resolve_choice
+from ic.errors import ICError, NothingToRemove
+from ic.experiment import EditSession, comparison_rows
+from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
+from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
+from ic.inpaint.lama import APPROX_SIZE_MB
+from ui import resources
+from ui.canvas import TOOLS, paint_canvas
+from ui.results import show_chart, show_table
+from ui.state import durable, remember
 
-st.set_page_config(page_title="Interactive Classification", layout="wide")
-st.title("Interactive Classification")
+log = logging.getLogger("ic.app")
+MAX_RECORDS_IN_MEMORY = 200
 
-samples = {sample.name: sample for sample in list_samples()}
-choice = st.sidebar.selectbox("Sample photo", list(samples))
+st.set_page_config(page_title="Interactive Classification", page_icon="🖌️", layout="wide")
+
+
+# --- image source ------------------------------------------------------------------------------
+
+def choose_source() -> tuple[str, str, bytes] | None:
+    """The sidebar's image source: (key, display name, file bytes), or None when nothing is chosen yet."""
+    st.sidebar.header("Image")
+    durable("source_kind", "Samples")
+    source = st.sidebar.radio("Source", ["Samples", "Upload", "Camera"], horizontal=True, key="source_kind",
+                              on_change=remember, args=("source_kind",))
+    if source == "Samples":
+        samples = resources.samples()
+        current = durable("sample", samples[0].name)
+        columns = st.sidebar.columns(2)
+        for i, sample in enumerate(samples):
+            with columns[i % 2]:
+                st.image(resources.thumbnail(str(sample.path)), width="stretch")
+                if st.button(Path(sample.name).stem, key=f"sample-{sample.name}", width="stretch",
+                             type="primary" if sample.name == current else "secondary", help=sample.shows):
+                    st.session_state["sample"] = sample.name
+                    remember("sample")
+                    st.rerun()
+        with st.sidebar.expander("Sources and licenses"):
+            for sample in samples:
+                st.markdown(f"**{sample.name}**: {sample.shows}. From {sample.source}. License: {sample.license}")
+        chosen = next((s for s in samples if s.name == current), samples[0])
+        return f"sample:{chosen.name}", chosen.name, chosen.path.read_bytes()
+    if source == "Upload":
+        upload = st.sidebar.file_uploader(
+            "Photo", help=f"{', '.join(e.upper() for e in ACCEPTED_EXTENSIONS)}; up to 64 megapixels.")
+    else:
+        upload = st.sidebar.camera_input("Take a photo")
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    return f"{source.lower()}:{hashlib.sha1(data).hexdigest()}", upload.name, data
+
+
+def start_edit(source: tuple[str, str, bytes]) -> EditSession:
+    """The visitor's edit session, started afresh whenever another image is chosen."""
+    key, name, data = source
+    if st.session_state.get("source_key") != key:
+        image = resources.decoded(data)  # ICError for anything we cannot read
+        st.session_state.update(source_key=key, edit=EditSession(image, name), canvas_nonce=0, last_timings=None)
+    return st.session_state["edit"]
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+def choose_classifier():
+    st.sidebar.header("Classifier")
+    choices = {choice.name: choice for choice in list_choices()}
+    groups = {"bundled": "bundled, offline", "hub": "hub", "local": "models/"}
+
+    def label(name: str) -> str:
+        choice = choices[name]
+        ok, _ = choice.available()
+        return f"{choice.title} · {groups[choice.group]}" + ("" if ok or choice.group == "hub" else " (unavailable)")
+
+    durable("model", DEFAULT_MODEL)
+    if st.session_state["model"] not in choices:
+        st.session_state["model"] = DEFAULT_MODEL
+    name = st.sidebar.selectbox("Model", list(choices), format_func=label, key="model",
+                                on_change=remember, args=("model",))
+    other = st.sidebar.text_input("…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
+                                  on_change=remember, args=("other_model",)).strip()
+    wanted = other or name
+    ok, reason = (choices[wanted].available() if wanted in choices else (True, ""))
+    if not ok:
+        st.sidebar.caption(reason[0].upper() + reason[1:])
+    in_use = st.session_state.get("model_in_use", DEFAULT_MODEL)
+    try:
+        resolve_choice(wanted)
+        classifier = resources.classifier(wanted)
+    except ICError as exc:
+        st.sidebar.error(f"{exc} Still using {in_use}.")
+        classifier = resources.classifier(in_use)
+    st.session_state["model_in_use"] = classifier.name
+    return classifier
+
+
+def choose_inpainter():
+    st.sidebar.header("Removal")
+    methods = {row["name"]: row for row in list_inpainters()}
+    durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch")
+    name = st.sidebar.selectbox("Inpainter", list(methods), key="inpainter", on_change=remember, args=("inpainter",),
+                                format_func=lambda n: methods[n]["title"])
+    st.sidebar.caption(methods[name]["description"])
+    if name == "lama" and not methods["lama"]["available"]:
+        st.sidebar.info(f"LaMa needs its weights (big-lama.pt, about {APPROX_SIZE_MB} MB); until then PatchMatch is used.")
+        if st.sidebar.button(f"Download LaMa weights ({APPROX_SIZE_MB} MB)"):
+            bar = st.sidebar.progress(0.0, text="Downloading LaMa…")
+            try:
+                get_inpainter("lama").prepare(
+                    progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0,
+                                                              text=f"Downloading LaMa… {done / 1e6:.0f} MB"))
+                st.rerun()
+            except ICError as exc:
+                bar.empty()
+                st.sidebar.error(str(exc))
+    method, note = resolve_inpainter(name)
+    if note and name != "lama":
+        st.sidebar.warning(note)
+    return method
+
+
+def tool_settings() -> tuple[str, int, bool]:
+    durable("tool", next(iter(TOOLS)))
+    tool = st.sidebar.radio("Drawing tool", list(TOOLS), key="tool", on_change=remember, args=("tool",))
+    durable("brush", 28)
+    brush = st.sidebar.slider("Brush size", 4, 80, key="brush", on_change=remember, args=("brush",),
+                              disabled=TOOLS[tool] != "freedraw")
+    return TOOLS[tool], brush
+
+
+def view_settings() -> tuple[int, str]:
+    st.sidebar.header("Results")
+    durable("top_k", 5)
+    top_k = st.sidebar.slider("Top-k classes", 1, 20, key="top_k", on_change=remember, args=("top_k",))
+    durable("preprocess", "squash")
+    preprocess = st.sidebar.radio(
+        "What the classifier sees", ["squash", "center"], key="preprocess", on_change=remember, args=("preprocess",),
+        format_func={"squash": "Whole image (squashed)", "center": "Model's center crop (outlined)"}.get,
+        help="The whole image lets an edit anywhere change the answer; the center crop is how the model was evaluated.")
+    return top_k, preprocess
+
+
+# --- removal ----------------------------------------------------------------------------------
+
+def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, top_k: int) -> None:
+    try:
+        with st.spinner(f"Removing with {method.title}…"):
+            record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k)
+    except NothingToRemove as exc:
+        st.session_state["notice"] = ("info", str(exc))
+    except ICError as exc:
+        st.session_state["notice"] = ("error", str(exc))
+    else:
+        records = st.session_state.setdefault("records", [])
+        records.append(record)
+        del records[:-MAX_RECORDS_IN_MEMORY]
+        st.session_state["last_timings"] = record.timings_ms
+    # A fresh canvas: strokes drawn while this removal ran belong to the old one and are dropped.
+    st.session_state["canvas_nonce"] += 1
+    st.rerun()
+
+
+def edit_controls(edit: EditSession) -> None:
+    undo, redo, reset = st.columns(3)
+    if undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal"):
+        edit.undo()
+        st.session_state["canvas_nonce"] += 1
+        st.rerun()
+    if redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid"):
+        edit.redo()
+        st.session_state["canvas_nonce"] += 1
+        st.rerun()
+    if reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo"):
+        edit.reset()
+        st.session_state["canvas_nonce"] += 1
+        st.rerun()
+
+
+def downloads(edit: EditSession) -> None:
+    stem = Path(edit.name).stem or "image"
+    left, right = st.columns(2)
+    left.download_button("Edited image (PNG)", data=lambda: encode_png(edit.export()), file_name=f"{stem}-edited.png",
+                         mime="image/png", disabled=not edit.can_undo, width="stretch",
+                         help="Full resolution: only the removed region differs from your file.")
+    right.download_button("Mask (PNG)", data=lambda: encode_png(edit.export_mask()), file_name=f"{stem}-mask.png",
+                          mime="image/png", disabled=not edit.can_undo, width="stretch",
+                          help="White where something was removed, at full resolution.")
+
+
+# --- page -------------------------------------------------------------------------------------
+
+TUTORIAL = """
+**How to use it.** Pick a photo in the sidebar, then paint over something on the left image: when you
+release the mouse, that region is removed by inpainting and the classifier looks again. Removals add up;
+**Undo**, **Redo** and **Reset** step through them.
+
+**The table** lists the original's top classes (or the edited image's), with the probability before
+(*original %*) and after (*edited %*) and the *change* in percentage points: red when the model became less
+sure, green when more. Pin any class by name to keep it in the table.
+"""
+
+
+def tutorial() -> None:
+    if not st.session_state.get("tutorial_done"):
+        with st.container(border=True):
+            st.markdown(TUTORIAL)
+            if st.button("Got it", key="tutorial-ok"):
+                st.session_state["tutorial_done"] = True
+                st.rerun()
+
+
+def show_notice() -> None:
+    notice = st.session_state.pop("notice", None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+
+def results(edit: EditSession, classifier, preprocess: str, top_k: int) -> None:
+    before = edit.original_probs(classifier, preprocess)
+    after = edit.current_probs(classifier, preprocess)
+    top_before, top_after = int(before.argmax()), int(after.argmax())
+    if top_before != top_after:
+        st.warning(f"**Top-1 changed:** {classifier.labels[top_before]} ({before[top_before]:.0%}) → "
+                   f"{classifier.labels[top_after]} ({after[top_after]:.0%})")
+    elif edit.can_undo:
+        st.success(f"**Top-1 unchanged:** {classifier.labels[top_before]} "
+                   f"({before[top_before]:.0%} → {after[top_before]:.0%})")
+
+    order_col, pin_col = st.columns([1, 2])
+    durable("order", "original")
+    order = order_col.segmented_control("Order by", ["original", "edited"], key="order", on_change=remember,
+                                        args=("order",), format_func={"original": "Original's top-k",
+                                                                      "edited": "Edited's top-k"}.get)
+    pinned = pin_col.multiselect("Pin classes", range(classifier.num_classes), key="pinned",
+                                 format_func=lambda i: f"{classifier.labels[i]} (#{i})",
+                                 placeholder="Search a class to keep it in the table")
+    rows = comparison_rows(before, after, classifier.labels, top_k, order or "original", pinned)
+    table, chart = st.columns([3, 2])
+    with table:
+        show_table(rows)
+    with chart:
+        show_chart(rows)
+    timings = st.session_state.get("last_timings")
+    if timings:
+        st.caption(f"Last removal: inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
+                   f"· {classifier.name} ({classifier.weights_hash}) · {preprocess}")
+
+
+def main() -> None:
+    st.title("Interactive Classification")
+    st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
+    tutorial()
+
+    source = choose_source()
+    classifier = choose_classifier()
+    method = choose_inpainter()
+    tool, brush = tool_settings()
+    durable("auto_apply", not method.slow)
+    auto = st.sidebar.toggle("Remove as soon as a stroke ends", key="auto_apply", on_change=remember,
+                             args=("auto_apply",), help="Turn off for slow inpainters: paint, then press Remove.")
+    top_k, preprocess = view_settings()
+
+    if source is None:
+        st.info("Upload a photo (or take one) in the sidebar to start.")
+        return
+    try:
+        edit = start_edit(source)
+    except ICError as exc:
+        st.error(str(exc))
+        return
+    show_notice()
+
+    box = classifier.crop_box(edit.shape, preprocess)
+    shown = lambda image: outline_box(image, box) if preprocess == "center" else image
+
+    painted_col, original_col = st.columns(2)
+    with painted_col:
+        st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
+        mask = paint_canvas(shown(edit.edited), key=f"canvas-{st.session_state['source_key']}-"
+                            f"{st.session_state['canvas_nonce']}", tool=tool, brush=brush)
+        if mask is not None and mask.any():
+            if auto:
+                apply_removal(edit, mask, method, classifier, preprocess, top_k)
+            elif st.button(f"Remove painted region with {method.title}", type="primary"):
+                apply_removal(edit, mask, method, classifier, preprocess, top_k)
+        edit_controls(edit)
+    with original_col:
+        st.markdown(f"**Original** · {edit.name} · {edit.full.shape[1]}×{edit.full.shape[0]}")
+        overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
+        original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
+        st.image(shown(original), width="stretch")
+        downloads(edit)
+
+    results(edit, classifier, preprocess, top_k)
+    with st.expander("How to use"):
+        st.markdown(TUTORIAL)
+
+
 try:
-    image = decode_image(samples[choice].path)
-    classifier = get_classifier(DEFAULT_MODEL)
-    top = classifier.top_k(classifier.predict([image])[0], 5)
-except ICError as exc:
-    st.error(str(exc))
-    st.stop()
-
-left, right = st.columns(2)
-left.image(image, caption=f"{samples[choice].shows} ({samples[choice].license})")
-right.dataframe([{"class": row["label"], "probability %": round(row["prob"] * 100, 2)} for row in top],
-                hide_index=True)
+    main()
+except Exception:  # the page never shows a traceback; the server log keeps it
+    log.exception("Explore page failed")
+    st.error("Something went wrong on our side. Press Reset or choose another image; if it persists, "
+             "tell us what you did and the time.")

@@ -23,12 +23,34 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
+def _top_indices(probs: np.ndarray, k: int) -> list[int]:
+    return [int(i) for i in np.argsort(-probs, kind="stable")[:k]]
+
+
+def change_rows(before: np.ndarray, after: np.ndarray, labels: list[str], indices) -> list[dict]:
+    return [{"index": i, "label": labels[i], "before": float(before[i]), "after": float(after[i]),
+             "delta": float(after[i] - before[i])} for i in indices]
+
+
 def changes_between(before: np.ndarray, after: np.ndarray, top_before: list[dict], top_after: list[dict],
                     labels: list[str]) -> list[dict]:
     """The probability change of every class in either top-k: the original's order first, then newcomers."""
-    indices = list(dict.fromkeys([row["index"] for row in top_before] + [row["index"] for row in top_after]))
-    return [{"index": i, "label": labels[i], "before": float(before[i]), "after": float(after[i]),
-             "delta": float(after[i] - before[i])} for i in indices]
+    indices = dict.fromkeys([row["index"] for row in top_before] + [row["index"] for row in top_after])
+    return change_rows(before, after, labels, indices)
+
+
+def comparison_rows(before: np.ndarray, after: np.ndarray, labels: list[str], k: int,
+                    order: str = "original", pinned=()) -> list[dict]:
+    """The before/after table: the top-k of the original (or of the edited image), then pinned classes.
+
+    Each row says whether it is pinned; a pinned class already in the top-k is not repeated.
+    """
+    if order not in ("original", "edited"):
+        raise ValueError(f"order must be 'original' or 'edited', not {order!r}")
+    top = _top_indices(before if order == "original" else after, k)
+    indices = dict.fromkeys(top + [int(i) for i in pinned])
+    pinned = set(int(i) for i in pinned)
+    return [{**row, "pinned": row["index"] in pinned} for row in change_rows(before, after, labels, indices)]
 
 
 @dataclass
@@ -74,6 +96,7 @@ class ExperimentRecord:
 class _State:
     edited: np.ndarray
     mask: np.ndarray
+    probs: dict = field(default_factory=dict)  # (model, weights hash, preprocess) -> probabilities
 
 
 class EditSession:
@@ -85,7 +108,6 @@ class EditSession:
         self.original = working_copy(image, max_side)
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
         self._position = 0
-        self._original_probs: dict[tuple, np.ndarray] = {}
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -123,17 +145,19 @@ class EditSession:
         """Back to the original; the removals stay reachable with redo until a new one is applied."""
         self._position = 0
 
-    def original_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
-        """The original's probabilities, computed once per model, weights and preprocessing."""
+    @staticmethod
+    def _probs(state: _State, classifier: Classifier, preprocess: str) -> np.ndarray:
+        """A state's probabilities, computed once per model, weights and preprocessing."""
         key = (classifier.name, classifier.weights_hash, preprocess)
-        if key not in self._original_probs:
-            self._original_probs[key] = classifier.predict([self.original], preprocess)[0]
-        return self._original_probs[key]
+        if key not in state.probs:
+            state.probs[key] = classifier.predict([state.edited], preprocess)[0]
+        return state.probs[key]
+
+    def original_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
+        return self._probs(self._states[0], classifier, preprocess)
 
     def current_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
-        if not self.can_undo:
-            return self.original_probs(classifier, preprocess)
-        return classifier.predict([self.edited], preprocess)[0]
+        return self._probs(self._states[self._position], classifier, preprocess)
 
     def apply(self, mask: np.ndarray, inpainter: Inpainter, classifier: Classifier, *,
               preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> ExperimentRecord:
@@ -151,7 +175,7 @@ class EditSession:
         classify_ms = _ms(start)
 
         del self._states[self._position + 1:]
-        self._states.append(_State(edited, union))
+        self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after}))
         self._position += 1
 
         top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)

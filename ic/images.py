@@ -148,6 +148,14 @@ def working_copy(image: np.ndarray, max_side: int = DEFAULT_WORKING_SIDE) -> np.
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
+def square_thumbnail(image: np.ndarray, side: int = 160) -> np.ndarray:
+    """The centred square of the image, scaled to side x side: a tidy gallery grid."""
+    height, width = image.shape[:2]
+    edge = min(height, width)
+    top, left = (height - edge) // 2, (width - edge) // 2
+    return cv2.resize(image[top:top + edge, left:left + edge], (side, side), interpolation=cv2.INTER_AREA)
+
+
 def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Nearest-neighbour resize of a boolean mask to (height, width)."""
     if mask.shape == tuple(shape):
@@ -235,6 +243,15 @@ def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def outline_box(image: np.ndarray, box: tuple[int, int, int, int], colour=(255, 200, 0)) -> np.ndarray:
+    """The image with a rectangle drawn along (top, left, bottom, right), e.g. the classifier's crop."""
+    top, left, bottom, right = box
+    thickness = max(2, round(max(image.shape[:2]) / 250))
+    result = image.copy()
+    cv2.rectangle(result, (left, top), (right - 1, bottom - 1), colour, thickness)
+    return result
 
 
 def overlay_mask(image: np.ndarray, mask: np.ndarray, colour=(255, 0, 80), opacity: float = 0.45) -> np.ndarray:

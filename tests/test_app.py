@@ -1,12 +1,88 @@
-"""The Explore page, headless through Streamlit's AppTest."""
+"""The Explore page, headless through Streamlit's AppTest, offline on the bundled defaults."""
 
+import io
+
+import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from ic.samples import list_samples
+
+KNOWN_TOP1 = {"camera.png": "tripod", "coffee.png": "espresso"}
 
 
-def test_page_loads_offline_and_classifies_the_first_sample():
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+def start() -> AppTest:
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    return app.run()
+
+
+def table(app):
+    return app.table[0].value
+
+
+def test_page_loads_offline_with_defaults():
+    app = start()
+    assert not app.exception and not app.error
+    assert app.sidebar.selectbox(key="model").value == "tf_efficientnet_lite0"
+    assert app.sidebar.selectbox(key="inpainter").value == "patchmatch"  # no LaMa weights here
+    rows = table(app)
+    assert rows.iloc[0]["class"] == "tripod" and rows.iloc[0]["original %"] > 90
+    assert len(rows) == 5 and (rows["change (pt)"] == 0).all()
+
+
+@pytest.mark.parametrize("sample", [s.name for s in list_samples()])
+def test_each_sample_classifies(sample):
+    app = start()
+    app.sidebar.button(key=f"sample-{sample}").click().run()
+    assert not app.exception and not app.error
+    rows = table(app)
+    assert len(rows) == 5 and rows["original %"].is_monotonic_decreasing
+    if sample in KNOWN_TOP1:
+        assert rows.iloc[0]["class"] == KNOWN_TOP1[sample]
+
+
+def test_top_k_and_pinned_classes_shape_the_table():
+    app = start()
+    app.sidebar.slider(key="top_k").set_value(3).run()
+    assert len(table(app)) == 3
+    app.multiselect(key="pinned").set_value([967]).run()  # espresso, far outside the camera's top-3
+    rows = table(app)
+    assert len(rows) == 4 and rows.iloc[3]["#"] == 967 and "espresso" in rows.iloc[3]["class"]
+
+
+def _upload(app, name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    app.sidebar.radio(key="source_kind").set_value("Upload").run()
+    app.sidebar.file_uploader[0].upload(name, data, mime).run()
+    return app
+
+
+def test_uploaded_non_image_shows_our_message():
+    app = _upload(start(), "notes.png", b"these are my notes, not a photo")
     assert not app.exception
-    table = app.dataframe[0].value
-    assert table.iloc[0]["class"] == "tripod"
+    assert any("not an image we can read" in e.value for e in app.error)
+
+
+def test_uploaded_photo_is_classified():
+    photo = Image.open(ROOT / "assets" / "samples" / "coffee.png").convert("RGB")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=92)
+    app = _upload(start(), "my coffee.jpg", buffer.getvalue(), "image/jpeg")
+    assert not app.exception and not app.error
+    assert table(app).iloc[0]["class"] == "espresso"
+
+
+def test_unreachable_hub_model_says_why_and_keeps_the_previous_model():
+    app = start()
+    app.sidebar.selectbox(key="model").set_value("resnet50.a1_in1k").run()
+    assert not app.exception
+    assert any("cannot be reached" in e.value and "Still using tf_efficientnet_lite0" in e.value
+               for e in app.sidebar.error)
+    assert table(app).iloc[0]["class"] == "tripod"
+
+
+def test_center_crop_mode_outlines_and_still_classifies():
+    app = start()
+    app.sidebar.radio(key="preprocess").set_value("center").run()
+    assert not app.exception and not app.error
+    assert table(app).iloc[0]["class"] == "tripod"

@@ -35,6 +35,22 @@ def default_inpainter_name() -> str:
     return "lama" if get_inpainter("lama").available()[0] else FALLBACK
 
 
+def resolve_inpainter(name: str) -> tuple[Inpainter, str | None]:
+    """The method to use for `name`: itself when it can run, else the first fallback that can.
+
+    The second value is None, or a sentence saying why another method is used.
+    """
+    requested = get_inpainter(name)
+    ok, reason = requested.available()
+    if ok:
+        return requested, None
+    for fallback in (FALLBACK, "telea"):
+        method = get_inpainter(fallback)
+        if method.available()[0]:
+            return method, f"{reason} Using {method.title} instead."
+    raise ICError(f"{reason} No fallback inpainter can run either; reinstall with pip install -r requirements.txt.")
+
+
 def list_inpainters() -> list[dict]:
     rows = []
     for name in REGISTRY:
@@ -51,4 +67,4 @@ def list_inpainters() -> list[dict]:
     return rows
 
 
-__all__ = ["Inpainter", "REGISTRY", "get_inpainter", "default_inpainter_name", "list_inpainters"]
+__all__ = ["Inpainter", "REGISTRY", "get_inpainter", "default_inpainter_name", "list_inpainters", "resolve_inpainter"]

@@ -1,0 +1,146 @@
+"""Start the app with `streamlit run` on a free port and drive it with Playwright in Debian's Chromium.
+
+Used by the browser tests and by the scripts beside them (screenshot, page benchmark).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+IMAGE_SIZE = 512  # camera.png
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
+    """Yield the URL of a fresh `streamlit run` server; stop it afterwards."""
+    port = free_port()
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("the app did not start within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 1000):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
+            page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
+            page.wait_for_selector('[data-testid="stTable"]', timeout=90_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def settled(page, timeout_s: float = 60) -> None:
+    """Wait until the script run is over and only the current canvas remains (a remount leaves a stale one briefly)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        if not running and page.locator("canvas.upper-canvas").count() == 1:
+            return
+        time.sleep(0.1)
+    raise TimeoutError("the page did not settle")
+
+
+def canvas_box(page) -> dict:
+    settled(page)
+    return page.locator("canvas.upper-canvas").bounding_box()
+
+
+def paint(page, points: list[tuple[float, float]]) -> None:
+    """A mouse stroke through `points`, given in camera.png's own pixels."""
+    box = canvas_box(page)
+    to_screen = lambda x, y: (box["x"] + x * box["width"] / IMAGE_SIZE, box["y"] + y * box["height"] / IMAGE_SIZE)
+    page.mouse.move(*to_screen(*points[0]))
+    page.mouse.down()
+    for start, end in zip(points, points[1:]):
+        for t in (0.25, 0.5, 0.75, 1.0):
+            page.mouse.move(*to_screen(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t))
+    page.mouse.up()
+
+
+def background_pixels(page):
+    """The canvas background (the edited image as shown) as an RGB array."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    settled(page)
+    url = page.locator("canvas.dc-background-canvas").evaluate("c => c.toDataURL('image/png')")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB"))
+
+
+def table_text(page) -> str:
+    return page.locator('[data-testid="stTable"]').first.inner_text()
+
+
+def table_rows(page) -> list[dict]:
+    """The results table as dicts keyed by its header cells."""
+    header, *rows = page.locator('[data-testid="stTable"]').first.evaluate(
+        "t => [...t.querySelectorAll('tr')].map(r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()))")
+    return [dict(zip(header, row)) for row in rows]
+
+
+def removals_shown(page, count: int, timeout_ms: int = 60_000) -> None:
+    word = "removal" if count == 1 else "removals"
+    page.get_by_text(f"{count} {word} · paint to remove").wait_for(timeout=timeout_ms)
+
+
+def wait_for_table_change(page, old: str, timeout_ms: int = 60_000) -> str:
+    page.wait_for_function(
+        "old => { const t = document.querySelector('[data-testid=\"stTable\"]'); return t && t.innerText !== old; }",
+        arg=old, timeout=timeout_ms)
+    return table_text(page)
+
+
+def errors_shown(page) -> list[str]:
+    shown = page.locator('[data-testid="stException"]').all_inner_texts()
+    shown += [t for t in page.locator('[data-testid="stAlert"]').all_inner_texts() if "went wrong" in t]
+    return shown

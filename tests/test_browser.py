@@ -1,0 +1,77 @@
+"""The Explore page in a real browser: paint over the tripod, watch the table change, undo."""
+
+import os
+
+import numpy as np
+import pytest
+
+from browser_support import (background_pixels, browser_page, chromium_path, errors_shown, paint, removals_shown,
+                             running_app, table_rows, table_text, wait_for_table_change)
+
+pytestmark = pytest.mark.browser
+
+TRIPOD_STROKE = [(293, 215), (293, 330), (293, 480)]  # down the tripod's centre column, camera.png pixels
+BRUSH = 28  # the page's default brush, in canvas pixels
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    if chromium_path() is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must install it.")
+        pytest.skip(message)
+    data = tmp_path_factory.mktemp("browser-data")
+    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
+           "IC_CACHE_DIR": str(data / "cache")}
+    with running_app(env) as url, browser_page(url) as page:
+        yield page
+
+
+def _near_stroke(shape, points, radius):
+    """Canvas pixels within `radius` of the stroke's path."""
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width]
+    scale = width / 512
+    near = np.zeros(shape, bool)
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
+        length = max(np.hypot(x1 - x0, y1 - y0), 1e-6)
+        t = np.clip(((xs - x0) * (x1 - x0) + (ys - y0) * (y1 - y0)) / length**2, 0, 1)
+        near |= np.hypot(xs - (x0 + t * (x1 - x0)), ys - (y0 + t * (y1 - y0))) <= radius
+    return near
+
+
+def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page):
+    page.get_by_role("button", name="camera", exact=True).click()
+    removals_shown(page, 0)
+    original_table = table_text(page)
+    original_rows = table_rows(page)
+    assert original_rows[0]["class"] == "tripod" and float(original_rows[0]["original %"]) > 90
+    assert original_rows[0]["edited %"] == original_rows[0]["original %"]
+    before = background_pixels(page)
+
+    paint(page, TRIPOD_STROKE)
+    removals_shown(page, 1)
+    if table_text(page) == original_table:
+        wait_for_table_change(page, original_table)
+    after = background_pixels(page)
+
+    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 8
+    inside = _near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2)
+    allowed = _near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2 + 4)  # antialiased stroke edge, display resampling
+    assert changed[inside].mean() > 0.3, "the painted region did not change"
+    assert not changed[~allowed].any(), "pixels changed away from the stroke"
+
+    tripod = next(row for row in table_rows(page) if row["class"] == "tripod")
+    assert float(tripod["edited %"]) < float(tripod["original %"]) - 5
+    assert float(tripod["change (pt)"]) < -5
+    assert errors_shown(page) == []
+
+    page.get_by_role("button", name="↶ Undo").click()
+    removals_shown(page, 0)
+    page.wait_for_function("t => document.querySelector('[data-testid=\"stTable\"]').innerText === t",
+                           arg=original_table, timeout=30_000)
+    assert table_rows(page) == original_rows
+    assert np.array_equal(background_pixels(page), before)
+    assert errors_shown(page) == []

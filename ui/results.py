@@ -1,0 +1,50 @@
+"""The before/after table and chart, shared by the pages."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+
+def rows_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "class": [row["label"] + (" 📌" if row.get("pinned") else "") for row in rows],
+        "index": [row["index"] for row in rows],
+        "original %": [row["before"] * 100 for row in rows],
+        "edited %": [row["after"] * 100 for row in rows],
+        "change (pt)": [row["delta"] * 100 for row in rows],
+    })
+
+
+def _change_colour(value: float) -> str:
+    if value > 0.05:
+        return "color: #1a7f37; font-weight: 600"
+    if value < -0.05:
+        return "color: #cf222e; font-weight: 600"
+    return ""
+
+
+def show_table(rows: list[dict]) -> None:
+    """A plain HTML table: small, styled, and readable by screen readers and browser tests alike."""
+    frame = rows_frame(rows).rename(columns={"index": "#"})
+    styled = (frame.style.format({"original %": "{:.2f}", "edited %": "{:.2f}", "change (pt)": "{:+.2f}"})
+              .map(_change_colour, subset=["change (pt)"]).hide(axis="index"))
+    st.table(styled)
+
+
+def show_chart(rows: list[dict]) -> None:
+    frame = rows_frame(rows)
+    long = frame.melt(id_vars=["class"], value_vars=["original %", "edited %"], var_name="image", value_name="percent")
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("class:N", sort=list(frame["class"]), title=None),
+            x=alt.X("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("image:N", scale=alt.Scale(domain=["original %", "edited %"], range=["#8c959f", "#ff0050"]),
+                            legend=alt.Legend(orient="bottom", title=None)),
+            yOffset="image:N",
+            tooltip=["class", "image", alt.Tooltip("percent:Q", format=".2f")],
+        )
+        .properties(height=max(160, 34 * len(frame)))
+    )
+    st.altair_chart(chart, width="stretch")
