@@ -76,15 +76,29 @@ def browser_page(url: str, width: int = 1400, height: int = 1000):
             browser.close()
 
 
+def retire_canvas(page) -> None:
+    """Mark the current canvas: every removal, undo, redo or reset replaces it with a fresh one."""
+    page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => { c.dataset.icRetired = '1'; })")
+
+
 def settled(page, timeout_s: float = 60) -> None:
-    """Wait until the script run is over and only the current canvas remains (a remount leaves a stale one briefly)."""
+    """Wait until the run is over and one fresh canvas is shown (a stale one lingers until the rerun ends)."""
     deadline = time.time() + timeout_s
     while time.time() < deadline:
-        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
-        if not running and page.locator("canvas.upper-canvas").count() == 1:
+        running = page.locator('[data-test-script-state="running"]').count() > 0
+        canvases = page.locator("canvas.upper-canvas")
+        if not running and canvases.count() == 1 and canvases.get_attribute("data-ic-retired") is None:
             return
         time.sleep(0.1)
     raise TimeoutError("the page did not settle")
+
+
+def click(page, button: str) -> None:
+    """Click a button that replaces the canvas (Undo, Redo, Reset, a sample)."""
+    settled(page)
+    retire_canvas(page)
+    page.get_by_role("button", name=button, exact=True).click()
+    settled(page)
 
 
 def canvas_box(page) -> dict:
@@ -102,6 +116,7 @@ def paint(page, points: list[tuple[float, float]]) -> None:
         for t in (0.25, 0.5, 0.75, 1.0):
             page.mouse.move(*to_screen(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t))
     page.mouse.up()
+    retire_canvas(page)
 
 
 def background_pixels(page):
@@ -131,6 +146,7 @@ def table_rows(page) -> list[dict]:
 def removals_shown(page, count: int, timeout_ms: int = 60_000) -> None:
     word = "removal" if count == 1 else "removals"
     page.get_by_text(f"{count} {word} · paint to remove").wait_for(timeout=timeout_ms)
+    settled(page, timeout_ms / 1000)
 
 
 def wait_for_table_change(page, old: str, timeout_ms: int = 60_000) -> str:

@@ -1,5 +1,6 @@
 """Shared fixtures. Hub look-ups fail at once, and no test reaches beyond 127.0.0.1."""
 
+import hashlib
 import ipaddress
 import os
 import socket
@@ -99,3 +100,24 @@ def cli_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items()}
     env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), **extra)
     return env
+
+
+@pytest.fixture
+def module_file(tmp_path) -> Path:
+    """A TorchScript file standing in for big-lama.pt (see tests/lama_support.py)."""
+    from lama_support import build_module
+
+    return build_module(tmp_path / "fake-lama.pt")
+
+
+@pytest.fixture
+def server(module_file, monkeypatch):
+    """Serves `module_file` as LaMa's weights on 127.0.0.1; the download URL and MD5 point at it."""
+    from lama_support import WeightsServer
+
+    payload = module_file.read_bytes()
+    serving = WeightsServer(payload)
+    monkeypatch.setenv("IC_LAMA_URL", serving.url)
+    monkeypatch.setenv("IC_LAMA_MD5", hashlib.md5(payload).hexdigest())
+    yield serving
+    serving.close()

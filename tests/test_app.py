@@ -48,7 +48,7 @@ def test_top_k_and_pinned_classes_shape_the_table():
     assert len(table(app)) == 3
     app.multiselect(key="pinned").set_value([967]).run()  # espresso, far outside the camera's top-3
     rows = table(app)
-    assert len(rows) == 4 and rows.iloc[3]["#"] == 967 and "espresso" in rows.iloc[3]["class"]
+    assert len(rows) == 4 and rows.iloc[3]["class id"] == 967 and "espresso" in rows.iloc[3]["class"]
 
 
 def _upload(app, name: str, data: bytes, mime: str = "image/png") -> AppTest:
@@ -86,3 +86,30 @@ def test_center_crop_mode_outlines_and_still_classifies():
     app.sidebar.radio(key="preprocess").set_value("center").run()
     assert not app.exception and not app.error
     assert table(app).iloc[0]["class"] == "tripod"
+
+
+def _lama_button(app):
+    return next(b for b in app.sidebar.button if b.label.startswith("Download LaMa"))
+
+
+def test_lama_without_weights_says_so_and_the_download_failure_is_a_sentence():
+    app = start()
+    app.sidebar.selectbox(key="inpainter").set_value("lama").run()
+    assert any("PatchMatch is used" in i.value for i in app.sidebar.info)
+    _lama_button(app).click().run()
+    assert not app.exception
+    assert any("could not be downloaded" in e.value for e in app.sidebar.error)
+
+
+def test_lama_download_from_the_page_makes_it_ready(server):
+    from pathlib import Path
+
+    import torch
+
+    app = start()
+    app.sidebar.selectbox(key="inpainter").set_value("lama").run()
+    _lama_button(app).click().run()
+    assert not app.exception and not app.sidebar.error
+    assert (Path(torch.hub.get_dir()) / "checkpoints" / "big-lama.pt").is_file()
+    assert not any("PatchMatch is used" in i.value for i in app.sidebar.info)
+    assert not [b for b in app.sidebar.button if b.label.startswith("Download LaMa")]

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from browser_support import (background_pixels, browser_page, chromium_path, errors_shown, paint, removals_shown,
-                             running_app, table_rows, table_text, wait_for_table_change)
+from browser_support import (background_pixels, browser_page, chromium_path, click, errors_shown, paint,
+                             removals_shown, running_app, settled, table_rows, table_text, wait_for_table_change)
 
 pytestmark = pytest.mark.browser
 
@@ -14,8 +14,8 @@ TRIPOD_STROKE = [(293, 215), (293, 330), (293, 480)]  # down the tripod's centre
 BRUSH = 28  # the page's default brush, in canvas pixels
 
 
-@pytest.fixture(scope="module")
-def page(tmp_path_factory):
+@pytest.fixture(scope="module", params=[1400, 1000], ids=["wide", "narrow"])
+def page(request, tmp_path_factory):
     if chromium_path() is None:
         message = "Chromium is not installed (apt-get install chromium)"
         if os.environ.get("CI"):
@@ -24,7 +24,7 @@ def page(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser-data")
     env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
            "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url, browser_page(url) as page:
+    with running_app(env) as url, browser_page(url, width=request.param) as page:
         yield page
 
 
@@ -43,7 +43,8 @@ def _near_stroke(shape, points, radius):
 
 
 def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page):
-    page.get_by_role("button", name="camera", exact=True).click()
+    click(page, "coffee")
+    click(page, "camera")
     removals_shown(page, 0)
     original_table = table_text(page)
     original_rows = table_rows(page)
@@ -68,10 +69,33 @@ def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page)
     assert float(tripod["change (pt)"]) < -5
     assert errors_shown(page) == []
 
-    page.get_by_role("button", name="↶ Undo").click()
+    click(page, "↶ Undo")
     removals_shown(page, 0)
     page.wait_for_function("t => document.querySelector('[data-testid=\"stTable\"]').innerText === t",
                            arg=original_table, timeout=30_000)
     assert table_rows(page) == original_rows
     assert np.array_equal(background_pixels(page), before)
     assert errors_shown(page) == []
+
+
+def test_the_canvas_toolbar_never_competes_with_undo(page):
+    settled(page)
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # its toolbar shows on hover
+    page.wait_for_timeout(400)
+    assert page.locator(".dc-toolbar").count() == 1
+    assert page.locator(".dc-toolbar").is_hidden()
+
+
+def test_apply_on_button_waits_for_the_button(page):
+    page.get_by_text("Remove as soon as a stroke ends").click()
+    settled(page)
+    paint(page, [(120, 330), (180, 330)])
+    button = page.get_by_role("button", name="Remove painted region with PatchMatch")
+    button.wait_for(timeout=30_000)
+    assert page.get_by_text("0 removals · paint to remove").is_visible()
+    button.click()
+    removals_shown(page, 1)
+    assert errors_shown(page) == []
+    page.get_by_text("Remove as soon as a stroke ends").click()  # back to the default for other tests
+    settled(page)

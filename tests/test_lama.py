@@ -5,55 +5,25 @@ tests stand a small TorchScript module with LaMa's call signature in for them,
 served by a local HTTP server on 127.0.0.1 where a download is tested.
 """
 
-import hashlib
-import http.server
-import threading
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from lama_support import build_module
 from ic.errors import Unavailable
 from ic.inpaint import default_inpainter_name
 from ic.inpaint.lama import FILENAME, LaMa, candidate_paths, find_weights
-
-
-class FakeLama(torch.nn.Module):
-    """LaMa's signature: image [1,3,H,W] in [0,1] and mask [1,1,H,W] -> image [1,3,H,W].
-
-    It refuses sizes that are not multiples of 8, as the real network breaks on
-    them, and fills the hole with a colour that encodes the size it was given:
-    red = H / 2048, green = W / 2048.
-    """
-
-    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        height, width = image.shape[2], image.shape[3]
-        if height % 8 != 0 or width % 8 != 0:
-            raise RuntimeError("LaMa needs sizes that are multiples of 8")
-        fill = torch.zeros_like(image)
-        fill[:, 0] = height / 2048.0
-        fill[:, 1] = width / 2048.0
-        fill[:, 2] = 0.5
-        return image * (1 - mask) + fill * mask
-
-
-def build_module(path: Path) -> Path:
-    torch.jit.save(torch.jit.script(FakeLama()), str(path))
-    return path
 
 
 def decoded_size(pixel) -> tuple[int, int]:
     return round(pixel[0] / 255 * 2048 / 8) * 8, round(pixel[1] / 255 * 2048 / 8) * 8
 
 
-@pytest.fixture
-def module_file(tmp_path) -> Path:
-    return build_module(tmp_path / "fake-lama.pt")
-
-
 def test_lookup_order_explicit_env_models_then_torch_hub(tmp_path, monkeypatch, module_file):
-    models = Path(__import__("os").environ["IC_MODELS_DIR"])
+    models = Path(os.environ["IC_MODELS_DIR"])
     hub = Path(torch.hub.get_dir()) / "checkpoints"
     monkeypatch.setenv("IC_LAMA_MODEL", str(tmp_path / "env.pt"))
     places = candidate_paths(tmp_path / "explicit.pt")
@@ -112,47 +82,6 @@ def test_a_file_that_is_not_torchscript_is_refused(tmp_path):
     bogus.write_bytes(b"not a model")
     with pytest.raises(Unavailable, match="not a loadable LaMa TorchScript"):
         LaMa(model_path=bogus).prepare()
-
-
-class _Server:
-    """Serves one payload on 127.0.0.1; can announce more bytes than it sends, then hang up."""
-
-    def __init__(self, payload: bytes):
-        self.payload = payload
-        self.cut_after: int | None = None
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(server.payload)))
-                self.end_headers()
-                body = server.payload if server.cut_after is None else server.payload[: server.cut_after]
-                self.wfile.write(body)
-                self.wfile.flush()
-                if server.cut_after is not None:
-                    self.close_connection = True
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/{FILENAME}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server(module_file, monkeypatch):
-    payload = module_file.read_bytes()
-    serving = _Server(payload)
-    monkeypatch.setenv("IC_LAMA_URL", serving.url)
-    monkeypatch.setenv("IC_LAMA_MD5", hashlib.md5(payload).hexdigest())
-    yield serving
-    serving.close()
 
 
 def _hub_folder() -> Path:

@@ -22,14 +22,16 @@ _COMPANION_JS = """
 export default function (component) {
   const { parentElement, setStateValue } = component;
   const host = parentElement.host || parentElement;
-  let lastWidth = 0;
+  // The column is what the canvas must fit; the companion's own box can be transiently narrower.
+  const column = () => host.closest('[data-testid="stColumn"]') || host.parentElement || host;
+  let sent = 0;
   const report = () => {
-    const width = Math.floor(host.getBoundingClientRect().width);
-    if (width > 0 && Math.abs(width - lastWidth) > 8) { lastWidth = width; setStateValue("width", width); }
+    const width = Math.floor(column().getBoundingClientRect().width);
+    if (width > 0 && Math.abs(width - sent) > 8) { sent = width; setStateValue("width", width); }
   };
-  const resized = new ResizeObserver(report);
-  resized.observe(host);
-  report();
+  const resized = new ResizeObserver(() => requestAnimationFrame(report));
+  resized.observe(column());
+  requestAnimationFrame(report);
   let queued = false;
   const hide = () => {
     queued = false;

@@ -8,7 +8,7 @@ import streamlit as st
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({
         "class": [row["label"] + (" 📌" if row.get("pinned") else "") for row in rows],
-        "index": [row["index"] for row in rows],
+        "index": [row["index"] for row in rows],  # the class index: two classes can share a label
         "original %": [row["before"] * 100 for row in rows],
         "edited %": [row["after"] * 100 for row in rows],
         "change (pt)": [row["delta"] * 100 for row in rows],
@@ -25,7 +25,7 @@ def _change_colour(value: float) -> str:
 
 def show_table(rows: list[dict]) -> None:
     """A plain HTML table: small, styled, and readable by screen readers and browser tests alike."""
-    frame = rows_frame(rows).rename(columns={"index": "#"})
+    frame = rows_frame(rows).rename(columns={"index": "class id"})
     styled = (frame.style.format({"original %": "{:.2f}", "edited %": "{:.2f}", "change (pt)": "{:+.2f}"})
               .map(_change_colour, subset=["change (pt)"]).hide(axis="index"))
     st.table(styled)
@@ -38,13 +38,13 @@ def show_chart(rows: list[dict]) -> None:
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("class:N", sort=list(frame["class"]), title=None),
-            x=alt.X("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X("class:N", sort=list(frame["class"]), title=None, axis=alt.Axis(labelAngle=-35, labelLimit=110)),
+            xOffset=alt.XOffset("image:N", sort=["original %", "edited %"]),
+            y=alt.Y("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("image:N", scale=alt.Scale(domain=["original %", "edited %"], range=["#8c959f", "#ff0050"]),
-                            legend=alt.Legend(orient="bottom", title=None)),
-            yOffset="image:N",
+                            legend=alt.Legend(orient="top", title=None)),
             tooltip=["class", "image", alt.Tooltip("percent:Q", format=".2f")],
         )
-        .properties(height=max(160, 34 * len(frame)))
+        .properties(height=300)
     )
     st.altair_chart(chart, width="stretch")

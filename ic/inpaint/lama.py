@@ -126,6 +126,7 @@ class LaMa(Inpainter):
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = model_path
         self._model = None
+        self._loaded_from: Path | None = None
         self._load_lock = threading.Lock()
 
     def weights(self) -> Path | None:
@@ -147,12 +148,12 @@ class LaMa(Inpainter):
         self.load(progress)
 
     def load(self, progress: Progress | None = None):
-        """The TorchScript module, loaded once; downloads the weights first if they are missing."""
+        """The TorchScript module, loaded once per weights file; downloads the weights first if they are missing."""
         with self._load_lock:
-            if self._model is None:
+            path = self.ensure_weights(progress)
+            if self._model is None or self._loaded_from != path:
                 import torch
 
-                path = self.ensure_weights(progress)
                 try:
                     with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format LaMa ships in
                         warnings.simplefilter("ignore", FutureWarning)
@@ -162,7 +163,7 @@ class LaMa(Inpainter):
                         f"{path} is not a loadable LaMa TorchScript file ({str(exc).splitlines()[0]}); "
                         "replace it with big-lama.pt."
                     ) from None
-                self._model = model.eval()
+                self._model, self._loaded_from = model.eval(), path
             return self._model
 
     def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
