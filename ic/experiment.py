@@ -92,6 +92,40 @@ class ExperimentRecord:
         }
 
 
+def make_record(name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray, step_mask: np.ndarray,
+                classifier: Classifier, before: np.ndarray, after: np.ndarray, *, inpainter: str, preprocess: str,
+                top_k: int, seed: int, timings_ms: dict) -> ExperimentRecord:
+    """An experiment record from the images and both probability vectors."""
+    top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)
+    return ExperimentRecord(
+        image_name=name,
+        original=original,
+        edited=edited,
+        mask=mask,
+        step_mask=step_mask,
+        model=classifier.name,
+        weights_hash=classifier.weights_hash,
+        preprocess=preprocess,
+        inpainter=inpainter,
+        seed=seed,
+        top_k=top_k,
+        before=top_before,
+        after=top_after,
+        changes=changes_between(before, after, top_before, top_after, classifier.labels),
+        top1_changed=top_before[0]["index"] != top_after[0]["index"],
+        timings_ms=timings_ms,
+    )
+
+
+def reclassify(name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray, classifier: Classifier, *,
+               inpainter: str, preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> ExperimentRecord:
+    """The same edit judged by another classifier: a new record, no inpainting."""
+    start = time.perf_counter()
+    before, after = classifier.predict([original, edited], preprocess)
+    return make_record(name, original, edited, mask, mask, classifier, before, after, inpainter=inpainter,
+                       preprocess=preprocess, top_k=top_k, seed=seed, timings_ms={"inpaint": 0.0, "classify": _ms(start)})
+
+
 @dataclass
 class _State:
     edited: np.ndarray
@@ -177,26 +211,17 @@ class EditSession:
         del self._states[self._position + 1:]
         self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after}))
         self._position += 1
+        return make_record(self.name, self.original, edited, union, step, classifier, before, after,
+                           inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
+                           timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
 
-        top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)
-        return ExperimentRecord(
-            image_name=self.name,
-            original=self.original,
-            edited=edited,
-            mask=union,
-            step_mask=step,
-            model=classifier.name,
-            weights_hash=classifier.weights_hash,
-            preprocess=preprocess,
-            inpainter=inpainter.name,
-            seed=seed,
-            top_k=top_k,
-            before=top_before,
-            after=top_after,
-            changes=changes_between(before, after, top_before, top_after, classifier.labels),
-            top1_changed=top_before[0]["index"] != top_after[0]["index"],
-            timings_ms={"inpaint": inpaint_ms, "classify": classify_ms},
-        )
+    @classmethod
+    def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> "EditSession":
+        """Continue editing a stored experiment: its edited image is the current state, Undo goes to the original."""
+        session = cls(original, name, max_side=max(original.shape[:2]))
+        session._states.append(_State(edited, np.asarray(mask, bool)))
+        session._position = 1
+        return session
 
     def export(self) -> np.ndarray:
         """The edited image at the original file's full resolution."""

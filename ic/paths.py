@@ -22,3 +22,12 @@ def torch_hub_checkpoints() -> Path:
 
 def samples_dir() -> Path:
     return PROJECT_ROOT / "assets" / "samples"
+
+
+def data_dir() -> Path:
+    """Where history is kept: IC_DATA_DIR, else the per-user data directory."""
+    if os.environ.get("IC_DATA_DIR"):
+        return Path(os.environ["IC_DATA_DIR"])
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("interactive-classification", appauthor=False))

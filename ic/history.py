@@ -1,0 +1,451 @@
+"""The experiment store: SQLite in a data folder, images as PNG blobs beside the rows.
+
+- Every write is one transaction, so a crash mid-write leaves no half-written
+  experiment; the images live in the same database for exactly that reason.
+- WAL mode and short transactions let several sessions write at once; each
+  operation opens its own connection, so a store object is safe to share.
+- Images are content-addressed (SHA-256 of the PNG): an original photo kept by
+  many experiments is stored once, and is deleted with its last experiment.
+- Every row has an owner (a visitor id). A viewer sees only their own rows,
+  unless the history is shared (team mode); deleting is always limited to the
+  owner's own rows.
+- The schema has a version (SQLite's user_version) and a list of migrations
+  that bring an older database up to date when it is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import sqlite3
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ic.errors import ICError
+from ic.experiment import ExperimentRecord
+from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
+
+DB_NAME = "history.sqlite3"
+THUMB_SIDE = 96
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+MAX_IMPORT_MEMBER_BYTES = 128 * 1024 * 1024
+MAX_IMPORT_RATIO = 200  # uncompressed / compressed; real PNG and JSON stay far below
+IMAGE_ROLES = ("original", "edited", "mask")
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    # Statement by statement: executescript() would commit the migration's transaction early.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _migration_1(db: sqlite3.Connection) -> None:
+    _run(db, """
+        CREATE TABLE images (
+            sha TEXT PRIMARY KEY,
+            png BLOB NOT NULL
+        );
+        CREATE TABLE experiments (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            image_name TEXT NOT NULL,
+            original_sha TEXT NOT NULL REFERENCES images(sha),
+            edited_sha TEXT NOT NULL REFERENCES images(sha),
+            mask_sha TEXT NOT NULL REFERENCES images(sha),
+            original_thumb_sha TEXT NOT NULL REFERENCES images(sha),
+            edited_thumb_sha TEXT NOT NULL REFERENCES images(sha),
+            model TEXT NOT NULL,
+            inpainter TEXT NOT NULL,
+            top1_before TEXT NOT NULL,
+            top1_after TEXT NOT NULL,
+            original_top1_delta REAL NOT NULL,
+            top1_changed INTEGER NOT NULL,
+            summary TEXT NOT NULL
+        );
+        CREATE INDEX experiments_by_owner ON experiments (owner, created_at);
+    """)
+
+
+def _migration_2(db: sqlite3.Connection) -> None:
+    """Stars and notes, for the History page."""
+    _run(db, """
+        ALTER TABLE experiments ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE experiments ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    """)
+
+
+MIGRATIONS = [_migration_1, _migration_2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> None:
+    """Apply the migrations a database lacks, each in its own transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ICError(f"The history database is from a newer version of this app (schema {version}); "
+                      "upgrade the app, or point IC_DATA_DIR at another folder.")
+    for number in range(version + 1, target + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] < number:  # another process may have just done it
+                MIGRATIONS[number - 1](db)
+                db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
+@dataclass
+class StoredExperiment:
+    id: str
+    owner: str
+    created_at: str
+    image_name: str
+    model: str
+    inpainter: str
+    top1_before: str
+    top1_after: str
+    original_top1_delta: float
+    top1_changed: bool
+    starred: bool
+    note: str
+    summary: dict
+    images: dict = field(default_factory=dict)  # role -> RGB array (mask: bool), filled by get()
+
+    def row(self) -> dict:
+        return {key: getattr(self, key) for key in (
+            "id", "owner", "created_at", "image_name", "model", "inpainter", "top1_before", "top1_after",
+            "original_top1_delta", "top1_changed", "starred", "note")}
+
+
+_COLUMNS = ("id, owner, created_at, image_name, model, inpainter, top1_before, top1_after, original_top1_delta, "
+            "top1_changed, starred, note, summary")
+
+
+def _from_row(row) -> StoredExperiment:
+    values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row))
+    values["summary"] = json.loads(values["summary"])
+    values["top1_changed"] = bool(values["top1_changed"])
+    values["starred"] = bool(values["starred"])
+    return StoredExperiment(**values)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class HistoryStore:
+    """The experiment log in `folder`; create one per process and share it."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.path = self.folder / DB_NAME
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                migrate(db)
+        except (OSError, sqlite3.Error) as exc:
+            raise ICError(f"History cannot be kept in {self.folder} ({exc}); "
+                          "set IC_DATA_DIR to a folder you can write to.") from None
+
+    @contextlib.contextmanager
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def _write(self):
+        """One short write transaction: all of it lands, or none of it."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _failure(self, exc: Exception) -> ICError:
+        return ICError(f"History could not be saved ({exc}); your work on the page is unaffected. "
+                       "Check that the data folder is writable and not full.")
+
+    # --- writing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _put_image(db, png: bytes) -> str:
+        sha = _sha(png)
+        db.execute("INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, png))
+        return sha
+
+    def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
+                original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
+                note: str = "") -> None:
+        shas = {role: self._put_image(db, encode_png(image))
+                for role, image in (("original", original), ("edited", edited), ("mask", mask))}
+        thumbs = {role: self._put_image(db, encode_png(square_thumbnail(image, THUMB_SIDE)))
+                  for role, image in (("original", original), ("edited", edited))}
+        before, after = summary["original"]["top"][0], summary["edited"]["top"][0]
+        original_top1 = next((c for c in summary["changes"] if c["index"] == before["index"]), None)
+        self._insert_row(db, (
+            experiment_id, owner, created_at, image_name, shas["original"], shas["edited"], shas["mask"],
+            thumbs["original"], thumbs["edited"], summary["model"], summary["inpainter"], before["label"],
+            after["label"], float(original_top1["delta"]) if original_top1 else 0.0,
+            int(before["index"] != after["index"]), json.dumps(summary), int(starred), note))
+
+    @staticmethod
+    def _insert_row(db, values: tuple) -> None:
+        db.execute(
+            "INSERT INTO experiments (id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, "
+            "original_thumb_sha, edited_thumb_sha, model, inpainter, top1_before, top1_after, original_top1_delta, "
+            "top1_changed, summary, starred, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values)
+
+    def add(self, record: ExperimentRecord, owner: str) -> str:
+        """Keep one experiment; returns its id."""
+        experiment_id = uuid.uuid4().hex
+        summary = record.summary()
+        try:
+            with self._write() as db:
+                self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
+                             image_name=record.image_name, summary=summary, original=record.original,
+                             edited=record.edited, mask=record.mask)
+        except (OSError, sqlite3.Error) as exc:
+            raise self._failure(exc) from None
+        return experiment_id
+
+    @staticmethod
+    def _drop_unused_images(db) -> None:
+        db.execute("""DELETE FROM images WHERE sha NOT IN (
+            SELECT original_sha FROM experiments UNION SELECT edited_sha FROM experiments
+            UNION SELECT mask_sha FROM experiments UNION SELECT original_thumb_sha FROM experiments
+            UNION SELECT edited_thumb_sha FROM experiments)""")
+
+    def delete(self, experiment_id: str, owner: str) -> bool:
+        """Delete one of the owner's own experiments; another owner's is left alone (returns False)."""
+        try:
+            with self._write() as db:
+                removed = db.execute("DELETE FROM experiments WHERE id = ? AND owner = ?",
+                                     (experiment_id, owner)).rowcount
+                self._drop_unused_images(db)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        return bool(removed)
+
+    def clear(self, owner: str) -> int:
+        """Delete all of the owner's experiments, and only theirs."""
+        try:
+            with self._write() as db:
+                removed = db.execute("DELETE FROM experiments WHERE owner = ?", (owner,)).rowcount
+                self._drop_unused_images(db)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        return removed
+
+    def annotate(self, experiment_id: str, owner: str, *, starred: bool | None = None, note: str | None = None) -> bool:
+        """Star or note one of the owner's own experiments."""
+        updates, values = [], []
+        if starred is not None:
+            updates.append("starred = ?")
+            values.append(int(starred))
+        if note is not None:
+            updates.append("note = ?")
+            values.append(note[:2000])
+        if not updates:
+            return False
+        try:
+            with self._write() as db:
+                return bool(db.execute(f"UPDATE experiments SET {', '.join(updates)} WHERE id = ? AND owner = ?",
+                                       (*values, experiment_id, owner)).rowcount)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+
+    def prune(self, owner: str, max_per_visitor: int, max_age_days: int = 0) -> int:
+        """Retention: keep the owner's newest `max_per_visitor`, and drop everyone's rows past the age limit."""
+        try:
+            with self._write() as db:
+                removed = 0
+                if max_per_visitor > 0:
+                    removed += db.execute(
+                        "DELETE FROM experiments WHERE owner = ? AND id NOT IN (SELECT id FROM experiments "
+                        "WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)",
+                        (owner, owner, max_per_visitor)).rowcount
+                if max_age_days > 0:
+                    cutoff = (datetime.now(timezone.utc) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
+                    removed += db.execute("DELETE FROM experiments WHERE created_at < ?", (cutoff,)).rowcount
+                if removed:
+                    self._drop_unused_images(db)
+                return removed
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+
+    # --- reading ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _visibility(viewer: str, shared: bool) -> tuple[str, tuple]:
+        return ("1 = 1", ()) if shared else ("owner = ?", (viewer,))
+
+    def list(self, viewer: str, *, shared: bool = False, models=(), inpainters=(), changed_only: bool = False,
+             search: str = "", starred_only: bool = False, limit: int = 1000) -> list[StoredExperiment]:
+        """The experiments the viewer may see, newest first, filtered."""
+        where, values = self._visibility(viewer, shared)
+        clauses, values = [where], list(values)
+        if models:
+            clauses.append(f"model IN ({', '.join('?' * len(models))})")
+            values += list(models)
+        if inpainters:
+            clauses.append(f"inpainter IN ({', '.join('?' * len(inpainters))})")
+            values += list(inpainters)
+        if changed_only:
+            clauses.append("top1_changed = 1")
+        if starred_only:
+            clauses.append("starred = 1")
+        if search.strip():
+            clauses.append("(top1_before LIKE ? OR top1_after LIKE ? OR summary LIKE ? OR note LIKE ? OR image_name LIKE ?)")
+            pattern = f"%{search.strip()}%"
+            values += [pattern] * 5
+        query = (f"SELECT {_COLUMNS} FROM experiments WHERE {' AND '.join(clauses)} "
+                 "ORDER BY created_at DESC, rowid DESC LIMIT ?")
+        with self._connect() as db:
+            return [_from_row(row) for row in db.execute(query, (*values, limit))]
+
+    def thumbnails(self, experiment_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """PNG thumbnails (original, edited) by experiment id."""
+        if not experiment_ids:
+            return {}
+        marks = ", ".join("?" * len(experiment_ids))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT e.id, o.png, d.png FROM experiments e JOIN images o ON o.sha = e.original_thumb_sha "
+                f"JOIN images d ON d.sha = e.edited_thumb_sha WHERE e.id IN ({marks})", experiment_ids)
+            return {row[0]: (row[1], row[2]) for row in rows}
+
+    def get(self, experiment_id: str, viewer: str, *, shared: bool = False) -> StoredExperiment:
+        """One experiment with its images, if the viewer may see it."""
+        where, values = self._visibility(viewer, shared)
+        with self._connect() as db:
+            row = db.execute(f"SELECT {_COLUMNS}, original_sha, edited_sha, mask_sha FROM experiments "
+                             f"WHERE id = ? AND {where}", (experiment_id, *values)).fetchone()
+            if row is None:
+                raise ICError("That experiment is not in your history (deleted, or someone else's); "
+                              "refresh the list and choose another.")
+            experiment = _from_row(row[:-3])
+            pngs = [db.execute("SELECT png FROM images WHERE sha = ?", (sha,)).fetchone()[0] for sha in row[-3:]]
+        original, edited = decode_image(pngs[0]), decode_image(pngs[1])
+        experiment.images = {"original": original, "edited": edited, "mask": decode_mask(pngs[2], original.shape[:2])}
+        return experiment
+
+    def count(self, viewer: str, *, shared: bool = False) -> int:
+        where, values = self._visibility(viewer, shared)
+        with self._connect() as db:
+            return db.execute(f"SELECT COUNT(*) FROM experiments WHERE {where}", values).fetchone()[0]
+
+    # --- sharing ----------------------------------------------------------------------------
+
+    def export_zip(self, experiment_ids: list[str], viewer: str, *, shared: bool = False) -> bytes:
+        """A ZIP with, per experiment, its JSON and its three images as PNG."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for experiment_id in experiment_ids:
+                experiment = self.get(experiment_id, viewer, shared=shared)
+                meta = {key: value for key, value in experiment.row().items() if key != "owner"}
+                meta["summary"] = experiment.summary
+                archive.writestr(f"{experiment_id}/experiment.json", json.dumps(meta, indent=2))
+                for role in IMAGE_ROLES:
+                    archive.writestr(f"{experiment_id}/{role}.png", encode_png(experiment.images[role]))
+        return buffer.getvalue()
+
+    def import_zip(self, data: bytes, owner: str) -> list[str]:
+        """Add the experiments of an exported ZIP to the owner's history, all or none.
+
+        Refused with a sentence: not a ZIP, a ZIP bomb, paths outside the archive,
+        malformed JSON, images that do not decode.
+        """
+        experiments = _read_archive(data)
+        added = []
+        try:
+            with self._write() as db:
+                for folder, (meta, images) in experiments.items():
+                    experiment_id = meta.get("id") if isinstance(meta.get("id"), str) else None
+                    exists = experiment_id and db.execute(
+                        "SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+                    if not experiment_id or exists or len(experiment_id) > 64:
+                        experiment_id = uuid.uuid4().hex
+                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=str(meta["created_at"]),
+                                 image_name=str(meta["image_name"]), summary=meta["summary"],
+                                 original=images["original"], edited=images["edited"], mask=images["mask"],
+                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:2000])
+                    added.append(experiment_id)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise ICError(f"The ZIP's experiment data is incomplete ({exc!r}); import a ZIP exported by this app.") from None
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        return added
+
+
+def _read_archive(data: bytes) -> dict[str, tuple[dict, dict]]:
+    """Validate an export ZIP before anything is written; refuse anything unsafe with a sentence."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise ICError("That file is not a ZIP; import a ZIP exported from the History page.") from None
+    members = archive.infolist()
+    total = sum(member.file_size for member in members)
+    compressed = sum(member.compress_size for member in members) or 1
+    if total > MAX_IMPORT_BYTES or any(m.file_size > MAX_IMPORT_MEMBER_BYTES for m in members) \
+            or total / compressed > MAX_IMPORT_RATIO:
+        raise ICError("That ZIP unpacks to far more data than an export holds (a ZIP bomb?); it was not imported.")
+    folders: dict[str, dict] = {}
+    for member in members:
+        if member.is_dir():
+            continue
+        parts = member.filename.split("/")
+        if member.filename.startswith(("/", "\\")) or ".." in parts or "\\" in member.filename or ":" in parts[0] \
+                or len(parts) != 2:
+            raise ICError(f"The ZIP holds a path outside its folders ({member.filename!r}); it was not imported.")
+        folders.setdefault(parts[0], {})[parts[1]] = member
+    if not folders:
+        raise ICError("The ZIP holds no experiments; import a ZIP exported from the History page.")
+    experiments = {}
+    for folder, files in folders.items():
+        if set(files) != {"experiment.json", "original.png", "edited.png", "mask.png"}:
+            raise ICError(f"The ZIP's folder {folder!r} lacks experiment.json or an image; "
+                          "import a ZIP exported from the History page.")
+        try:
+            meta = json.loads(archive.read(files["experiment.json"]))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ICError(f"The ZIP's {folder}/experiment.json is not valid JSON ({exc}); it was not imported.") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("summary"), dict):
+            raise ICError(f"The ZIP's {folder}/experiment.json is not an experiment; it was not imported.")
+        try:
+            original = decode_image(archive.read(files["original.png"]))
+            edited = decode_image(archive.read(files["edited.png"]))
+            mask = decode_mask(archive.read(files["mask.png"]), original.shape[:2])
+        except ICError as exc:
+            raise ICError(f"An image in the ZIP's folder {folder!r} cannot be read ({exc}) "
+                          "The ZIP was not imported.") from None
+        if edited.shape != original.shape:
+            raise ICError(f"The ZIP's {folder} images differ in size; it was not imported.")
+        experiments[folder] = (meta, {"original": original, "edited": edited, "mask": mask})
+    return experiments
+
+
+def open_store(folder: Path | None = None) -> HistoryStore:
+    from ic.paths import data_dir
+
+    return HistoryStore(folder or data_dir())

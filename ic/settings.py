@@ -1,0 +1,68 @@
+"""Deployment settings: environment variables over an optional TOML file.
+
+The file is `$IC_CONFIG`, else `interactive-classification.toml` in the
+project folder. Every key has an environment variable that wins over it:
+
+    [history]
+    mode = "visitor"        # IC_HISTORY_MODE: "visitor" (each visitor sees only their own) or "team"
+    max_per_visitor = 500   # IC_HISTORY_MAX_PER_VISITOR: oldest experiments beyond this are pruned
+    max_age_days = 0        # IC_HISTORY_MAX_AGE_DAYS: 0 keeps experiments forever
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ic.errors import ICError
+from ic.paths import PROJECT_ROOT
+
+HISTORY_MODES = ("visitor", "team")
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("IC_CONFIG") or PROJECT_ROOT / "interactive-classification.toml")
+
+
+def _file_settings() -> dict:
+    path = _config_file()
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ICError(f"The settings file {path} cannot be read ({exc}); fix or remove it.") from None
+
+
+def _setting(section: str, key: str, env: str, default, cast):
+    raw = os.environ.get(env)
+    if raw is None or raw == "":
+        raw = _file_settings().get(section, {}).get(key, default)
+    try:
+        return cast(raw)
+    except (TypeError, ValueError):
+        raise ICError(f"The setting {section}.{key} ({env}) is {raw!r}, which is not a valid value.") from None
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    mode: str
+    max_per_visitor: int
+    max_age_days: int
+
+    @property
+    def shared(self) -> bool:
+        return self.mode == "team"
+
+
+def history_settings() -> HistorySettings:
+    mode = _setting("history", "mode", "IC_HISTORY_MODE", "visitor", str).strip().lower()
+    if mode not in HISTORY_MODES:
+        raise ICError(f"History mode {mode!r} is unknown; set IC_HISTORY_MODE to visitor or team.")
+    return HistorySettings(
+        mode=mode,
+        max_per_visitor=_setting("history", "max_per_visitor", "IC_HISTORY_MAX_PER_VISITOR", 500, int),
+        max_age_days=_setting("history", "max_age_days", "IC_HISTORY_MAX_AGE_DAYS", 0, int),
+    )

@@ -1,0 +1,281 @@
+"""The experiment store: round trips, migrations, concurrency, crashes, privacy, export and import."""
+
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, cli_env
+from ic.errors import ICError
+from ic.experiment import EditSession
+from ic.history import DB_NAME, SCHEMA_VERSION, HistoryStore, migrate
+from ic.inpaint import get_inpainter
+
+
+def make_records(camera, lite0, count=1, inpainter="telea"):
+    session = EditSession(camera, "camera.png")
+    records = []
+    for i in range(count):
+        mask = np.zeros(session.shape, bool)
+        mask[300 + 10 * i:340 + 10 * i, 270:320] = True
+        records.append(session.apply(mask, get_inpainter(inpainter), lite0))
+    return records
+
+
+@pytest.fixture(scope="module")
+def records(camera, lite0):
+    return make_records(camera, lite0, 3)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return HistoryStore(tmp_path / "data")
+
+
+def images_count(store) -> int:
+    with sqlite3.connect(store.path) as db:
+        return db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+
+def test_round_trip_keeps_images_and_numbers(store, records):
+    record = records[0]
+    experiment_id = store.add(record, owner="alice")
+    [row] = store.list("alice")
+    assert row.id == experiment_id and row.image_name == "camera.png"
+    assert row.top1_before == "tripod" and row.model == "tf_efficientnet_lite0" and row.inpainter == "telea"
+    assert row.summary == json.loads(json.dumps(record.summary()))
+    stored = store.get(experiment_id, "alice")
+    assert np.array_equal(stored.images["original"], record.original)
+    assert np.array_equal(stored.images["edited"], record.edited)
+    assert np.array_equal(stored.images["mask"], record.mask)
+    original_png, edited_png = store.thumbnails([experiment_id])[experiment_id]
+    assert original_png.startswith(b"\x89PNG") and edited_png.startswith(b"\x89PNG")
+
+
+def test_a_photo_kept_by_many_experiments_is_stored_once_and_goes_with_the_last(store, records):
+    first, second = (store.add(record, owner="alice") for record in records[:2])
+    assert images_count(store) == 1 + 2 * 2 + 1 + 2  # original, 2 edited, 2 masks, original thumb, 2 edited thumbs
+    store.delete(first, "alice")
+    assert images_count(store) == 5  # the shared original and its thumbnail stay, with the second experiment
+    store.delete(second, "alice")
+    assert images_count(store) == 0
+
+
+def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    store_v1_row = HistoryStore(tmp_path / "scratch")  # a v1 row's values, made with today's code
+    store_v1_row.add(records[0], owner="alice")
+    with sqlite3.connect(store_v1_row.path) as source:
+        images = source.execute("SELECT sha, png FROM images").fetchall()
+        row = source.execute("SELECT id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, "
+                             "original_thumb_sha, edited_thumb_sha, model, inpainter, top1_before, top1_after, "
+                             "original_top1_delta, top1_changed, summary FROM experiments").fetchone()
+    old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
+    migrate(old, target=1)  # the schema as version 1 shipped it: no stars, no notes
+    old.executemany("INSERT INTO images VALUES (?, ?)", images)
+    old.execute(f"INSERT INTO experiments VALUES ({', '.join('?' * len(row))})", row)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    old.close()
+
+    store = HistoryStore(folder)
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    [migrated] = store.list("alice")
+    assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
+    assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")
+    assert store.list("alice")[0].note == "glove matters"
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path):
+    folder = tmp_path / "future"
+    folder.mkdir()
+    with sqlite3.connect(folder / DB_NAME) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ICError, match="newer version"):
+        HistoryStore(folder)
+
+
+def test_concurrent_writers_from_threads_lose_nothing(store, records):
+    errors = []
+
+    def writer(owner):
+        try:
+            for record in records:
+                store.add(record, owner=owner)
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(f"visitor-{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.count("anyone", shared=True) == 8 * len(records)
+    assert all(store.count(f"visitor-{i}") == len(records) for i in range(8))
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+KILLED_WRITER = """
+import sys, time
+import numpy as np
+sys.path.insert(0, {root!r})
+from ic.history import HistoryStore
+from ic.experiment import EditSession
+from ic.classifiers import get_classifier
+from ic.images import decode_image
+from ic.inpaint import get_inpainter
+
+store = HistoryStore({folder!r})
+session = EditSession(decode_image({image!r}), "camera.png")
+mask = np.zeros(session.shape, bool); mask[300:340, 270:320] = True
+record = session.apply(mask, get_inpainter("telea"), get_classifier("tf_efficientnet_lite0"))
+original_insert = HistoryStore._insert_row
+def stalled_insert(db, values):
+    original_insert(db, values)
+    print("inside the transaction", flush=True)
+    time.sleep(120)
+HistoryStore._insert_row = staticmethod(stalled_insert)
+store.add(record, owner="alice")
+"""
+
+
+def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, records, tmp_path):
+    store.add(records[0], owner="alice")
+    script = KILLED_WRITER.format(root=str(ROOT), folder=str(store.folder),
+                                  image=str(ROOT / "assets" / "samples" / "camera.png"))
+    writer = subprocess.Popen([sys.executable, "-c", script], env=cli_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "inside the transaction"
+    finally:
+        writer.kill()
+        writer.wait()
+    reopened = HistoryStore(store.folder)
+    assert [row.id for row in reopened.list("alice")] == [row.id for row in store.list("alice")]
+    assert reopened.count("alice") == 1
+    with sqlite3.connect(reopened.path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert images_count(reopened) == 5  # only the first experiment's images: nothing half-written
+    reopened.add(records[1], owner="alice")  # and the store still takes writes
+    assert reopened.count("alice") == 2
+
+
+def test_two_visitors_never_see_each_others_rows(store, records):
+    alice = [store.add(record, owner="alice") for record in records[:2]]
+    bob = store.add(records[2], owner="bob")
+    assert {row.id for row in store.list("alice")} == set(alice)
+    assert [row.id for row in store.list("bob")] == [bob]
+    with pytest.raises(ICError, match="not in your history"):
+        store.get(alice[0], "bob")
+    assert store.list("bob", search="tripod") and not store.list("carol", search="tripod")
+    with pytest.raises(ICError):
+        store.export_zip([alice[0]], "bob")
+
+
+def test_team_mode_shows_everyone_but_deletes_only_your_own(store, records):
+    alice = store.add(records[0], owner="alice")
+    bob = store.add(records[1], owner="bob")
+    assert {row.id for row in store.list("bob", shared=True)} == {alice, bob}
+    assert store.get(alice, "bob", shared=True).owner == "alice"
+    assert store.delete(alice, "bob") is False
+    assert store.annotate(alice, "bob", starred=True) is False
+    assert store.clear("bob") == 1
+    assert [row.id for row in store.list("bob", shared=True)] == [alice]
+
+
+def test_filters(store, camera, lite0, records):
+    store.add(records[0], owner="alice")
+    [patchmatch] = make_records(camera, lite0, 1, inpainter="blur")
+    store.add(patchmatch, owner="alice")
+    assert [row.inpainter for row in store.list("alice", inpainters=["blur"])] == ["blur"]
+    assert len(store.list("alice", models=["tf_efficientnet_lite0"])) == 2
+    assert store.list("alice", models=["resnet50.a1_in1k"]) == []
+    assert store.list("alice", search="no such label") == []
+    changed = store.list("alice", changed_only=True)
+    assert all(row.top1_changed for row in changed)
+
+
+def test_retention_keeps_the_newest_and_drops_the_old(store, records):
+    ids = [store.add(record, owner="alice") for record in records]
+    store.add(records[0], owner="bob")
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (ids[0],))
+    assert store.prune("alice", max_per_visitor=2) == 1
+    assert {row.id for row in store.list("alice")} == set(ids[1:])
+    assert store.count("bob") == 1
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE owner = 'bob'")
+    assert store.prune("alice", max_per_visitor=0, max_age_days=30) == 1
+    assert store.count("bob") == 0
+
+
+def test_export_then_import_gives_the_same_records(store, tmp_path, records):
+    ids = [store.add(record, owner="alice") for record in records[:2]]
+    store.annotate(ids[0], "alice", starred=True, note="see the legs")
+    archive = store.export_zip(ids, "alice")
+    other = HistoryStore(tmp_path / "other")
+    imported = other.import_zip(archive, owner="carol")
+    assert sorted(imported) == sorted(ids)
+    for experiment_id in ids:
+        mine, theirs = store.get(experiment_id, "alice"), other.get(experiment_id, "carol")
+        assert {k: v for k, v in mine.row().items() if k != "owner"} == {k: v for k, v in theirs.row().items()
+                                                                         if k != "owner"}
+        assert mine.summary == theirs.summary
+        for role in ("original", "edited", "mask"):
+            assert np.array_equal(mine.images[role], theirs.images[role])
+    again = other.import_zip(archive, owner="carol")  # importing twice keeps both, under new ids
+    assert set(again).isdisjoint(ids) and other.count("carol") == 4
+
+
+def _zip(files: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def good_files(store, records):
+    experiment_id = store.add(records[0], owner="alice")
+    with zipfile.ZipFile(io.BytesIO(store.export_zip([experiment_id], "alice"))) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    store.clear("alice")
+    return files
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda files: b"not a zip at all", "not a ZIP"),
+    (lambda files: _zip({"x/experiment.json": b"{}", "x/original.png": b"\0" * (40 * 1024 * 1024),
+                         "x/edited.png": b"", "x/mask.png": b""}), "ZIP bomb"),
+    (lambda files: _zip({**files, "../evil/experiment.json": b"{}"}), "outside its folders"),
+    (lambda files: _zip({**{k.replace(k.split('/')[0], '/abs'): v for k, v in files.items()}}), "outside its folders"),
+    (lambda files: _zip({k: (b"{not json" if k.endswith(".json") else v) for k, v in files.items()}), "not valid JSON"),
+    (lambda files: _zip({k: v for k, v in files.items() if not k.endswith("mask.png")}), "lacks"),
+    (lambda files: _zip({k: (b"GIF89a broken" if k.endswith("edited.png") else v) for k, v in files.items()}),
+     "cannot be read"),
+    (lambda files: _zip({}), "no experiments"),
+], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty"])
+def test_unsafe_or_broken_imports_are_refused_and_change_nothing(store, good_files, damage, words, records):
+    store.add(records[1], owner="alice")
+    before = [row.row() for row in store.list("alice")]
+    with pytest.raises(ICError) as caught:
+        store.import_zip(damage(good_files), owner="alice")
+    assert words in str(caught.value)
+    assert [row.row() for row in store.list("alice")] == before
+
+
+def test_an_unwritable_data_folder_is_a_sentence(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ICError, match="IC_DATA_DIR"):
+        HistoryStore(blocker / "data")
