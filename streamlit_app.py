@@ -12,13 +12,13 @@ from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
 from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
 from ic.inpaint.lama import APPROX_SIZE_MB
-from ui import resources
+from ui import history, resources
 from ui.canvas import TOOLS, paint_canvas
+from ui.navigation import sidebar_links
 from ui.results import show_chart, show_table
 from ui.state import durable, remember
 
 log = logging.getLogger("ic.app")
-MAX_RECORDS_IN_MEMORY = 200
 
 st.set_page_config(page_title="Interactive Classification", page_icon="🖌️", layout="wide")
 
@@ -60,11 +60,17 @@ def choose_source() -> tuple[str, str, bytes] | None:
 
 
 def start_edit(source: tuple[str, str, bytes]) -> EditSession:
-    """The visitor's edit session, started afresh whenever another image is chosen."""
+    """The visitor's edit session, started afresh whenever another image is chosen in the sidebar.
+
+    An experiment opened from History stays until the sidebar's choice changes.
+    """
     key, name, data = source
-    if st.session_state.get("source_key") != key:
+    if "edit" in st.session_state and st.session_state.get("chosen_key") is None:
+        st.session_state["chosen_key"] = key  # opened from History before any sidebar choice: keep it
+    if st.session_state.get("chosen_key") != key or "edit" not in st.session_state:
         image = resources.decoded(data)  # ICError for anything we cannot read
-        st.session_state.update(source_key=key, edit=EditSession(image, name), canvas_nonce=0, last_timings=None)
+        st.session_state.update(chosen_key=key, source_key=key, edit=EditSession(image, name), canvas_nonce=0,
+                                last_timings=None)
     return st.session_state["edit"]
 
 
@@ -159,10 +165,10 @@ def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, 
     except ICError as exc:
         st.session_state["notice"] = ("error", str(exc))
     else:
-        records = st.session_state.setdefault("records", [])
-        records.append(record)
-        del records[:-MAX_RECORDS_IN_MEMORY]
         st.session_state["last_timings"] = record.timings_ms
+        problem = history.save(record)
+        if problem:
+            st.session_state["notice"] = ("warning", problem)
     # A fresh canvas: strokes drawn while this removal ran belong to the old one and are dropped.
     st.session_state["canvas_nonce"] += 1
     st.rerun()
@@ -257,6 +263,10 @@ def results(edit: EditSession, classifier, preprocess: str, top_k: int) -> None:
 def main() -> None:
     st.title("Interactive Classification")
     st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
+    sidebar_links(history.visitor_id())
+    _, history_problem = history.store()
+    if history_problem:
+        st.sidebar.warning(history_problem + " Removals still work; they are just not kept.")
     tutorial()
 
     source = choose_source()

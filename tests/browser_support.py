@@ -25,6 +25,17 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def require_chromium() -> None:
+    """Skip where Chromium is missing on a developer's machine; fail in CI, which must install it."""
+    import pytest
+
+    if chromium_path() is None:
+        message = "Chromium is not installed (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must install it.")
+        pytest.skip(message)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -61,7 +72,8 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
 
 
 @contextlib.contextmanager
-def browser_page(url: str, width: int = 1400, height: int = 1000):
+def browser_page(url: str, width: int = 1400, height: int = 1000, explore: bool = True):
+    """A Chromium page at `url`; for the Explore page, wait until its canvas and table are shown."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -69,8 +81,9 @@ def browser_page(url: str, width: int = 1400, height: int = 1000):
         try:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.goto(url)
-            page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
-            page.wait_for_selector('[data-testid="stTable"]', timeout=90_000)
+            if explore:
+                page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
+                page.wait_for_selector('[data-testid="stTable"]', timeout=90_000)
             yield page
         finally:
             browser.close()
@@ -160,3 +173,24 @@ def errors_shown(page) -> list[str]:
     shown = page.locator('[data-testid="stException"]').all_inner_texts()
     shown += [t for t in page.locator('[data-testid="stAlert"]').all_inner_texts() if "went wrong" in t]
     return shown
+
+
+def grid_rows(page) -> list[dict]:
+    """The rows of the first st.dataframe, read from the grid's accessible table, keyed by column header."""
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stDataFrame] [role=row]').length > 1",
+                           timeout=60_000)
+    header, *rows = page.evaluate("""() => [...document.querySelectorAll('[data-testid=stDataFrame] [role=row]')]
+        .map(r => [...r.querySelectorAll('[role=columnheader],[role=gridcell]')].map(c => c.innerText.trim()))""")
+    return [dict(zip(header, row)) for row in rows]
+
+
+def top1_notice(page) -> tuple[str, str]:
+    """(before, after) top-1 labels from the Explore page's notice."""
+    import re
+
+    text = page.locator('[data-testid="stAlert"]').filter(has_text="Top-1").first.inner_text()
+    changed = re.search(r"Top-1 changed:\s*(.+?) \(\d+%\) → (.+?) \(\d+%\)", text)
+    if changed:
+        return changed.group(1), changed.group(2)
+    same = re.search(r"Top-1 unchanged:\s*(.+?) \(", text)
+    return same.group(1), same.group(1)

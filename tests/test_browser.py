@@ -1,12 +1,11 @@
 """The Explore page in a real browser: paint over the tripod, watch the table change, undo."""
 
-import os
-
 import numpy as np
 import pytest
 
-from browser_support import (background_pixels, browser_page, chromium_path, click, errors_shown, paint,
-                             removals_shown, running_app, settled, table_rows, table_text, wait_for_table_change)
+from browser_support import (background_pixels, browser_page, click, errors_shown, paint,
+                             removals_shown, require_chromium, running_app, settled, table_rows, table_text,
+                             wait_for_table_change)
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +15,7 @@ BRUSH = 28  # the page's default brush, in canvas pixels
 
 @pytest.fixture(scope="module", params=[1400, 1000], ids=["wide", "narrow"])
 def page(request, tmp_path_factory):
-    if chromium_path() is None:
-        message = "Chromium is not installed (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must install it.")
-        pytest.skip(message)
+    require_chromium()
     data = tmp_path_factory.mktemp("browser-data")
     env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
            "IC_CACHE_DIR": str(data / "cache")}
@@ -99,3 +94,4 @@ def test_apply_on_button_waits_for_the_button(page):
     assert errors_shown(page) == []
     page.get_by_text("Remove as soon as a stroke ends").click()  # back to the default for other tests
     settled(page)
+

@@ -1,0 +1,203 @@
+"""History: every removal kept, to look back at, compare, annotate, share and continue."""
+
+import base64
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from ic.classifiers import list_choices
+from ic.errors import ICError
+from ic.experiment import EditSession, reclassify
+from ic.history import StoredExperiment
+from ic.images import overlay_mask
+from ui import history, resources
+from ui.navigation import sidebar_links
+from ui.results import show_chart, show_table
+
+st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared: bool) -> pd.DataFrame:
+    frame = pd.DataFrame({
+        "time (UTC)": [datetime.fromisoformat(row.created_at) for row in rows],
+        "before": [data_url(thumbs[row.id][0]) if row.id in thumbs else None for row in rows],
+        "after": [data_url(thumbs[row.id][1]) if row.id in thumbs else None for row in rows],
+        "image": [row.image_name for row in rows],
+        "classifier": [row.model for row in rows],
+        "inpainter": [row.inpainter for row in rows],
+        "top-1 before → after": [f"{row.top1_before} → {row.top1_after}" for row in rows],
+        "original top-1 change (pt)": [row.original_top1_delta * 100 for row in rows],
+        "top-1 changed": [row.top1_changed for row in rows],
+        "★": [row.starred for row in rows],
+        "note": [row.note for row in rows],
+    })
+    if shared:
+        frame["by"] = ["you" if row.owner == visitor else f"teammate {row.owner[:6]}" for row in rows]
+    return frame
+
+
+COLUMNS = {
+    "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+    "before": st.column_config.ImageColumn("before", width="small"),
+    "after": st.column_config.ImageColumn("after", width="small"),
+    "original top-1 change (pt)": st.column_config.NumberColumn(format="%+.1f"),
+    "top-1 changed": st.column_config.CheckboxColumn(),
+    "★": st.column_config.CheckboxColumn(help="starred"),
+}
+
+
+def filters(rows_all: list[StoredExperiment]) -> dict:
+    models = sorted({row.model for row in rows_all})
+    methods = sorted({row.inpainter for row in rows_all})
+    first, second, third, fourth = st.columns([2, 2, 3, 2])
+    return {
+        "models": first.multiselect("Classifier", models, placeholder="all"),
+        "inpainters": second.multiselect("Inpainter", methods, placeholder="all"),
+        "search": third.text_input("Search labels, notes, file names", placeholder="e.g. tripod"),
+        "changed_only": fourth.toggle("Top-1 changed only"),
+        "starred_only": fourth.toggle("Starred only"),
+    }
+
+
+def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
+    mine = experiment.owner == visitor
+    summary = experiment.summary
+    st.subheader(f"{experiment.image_name} · {experiment.created_at.replace('T', ' ')[:19]}")
+    images = experiment.images
+    left, middle, right = st.columns(3)
+    left.image(images["original"], caption="Original", width="stretch")
+    middle.image(overlay_mask(images["original"], images["mask"]), caption="Removed region", width="stretch")
+    right.image(images["edited"], caption="Edited", width="stretch")
+
+    table, chart = st.columns([3, 2])
+    with table:
+        show_table(summary["changes"])
+        timings = summary.get("timings_ms", {})
+        st.caption(f"{summary['model']} (weights {summary.get('weights_hash', '?')}) · sees "
+                   f"{summary.get('preprocess', 'squash')} · {summary['inpainter']} (seed {summary.get('seed', 0)}) · "
+                   f"removed {summary.get('removed_fraction', 0):.1%} · inpaint {timings.get('inpaint', 0):.0f} ms · "
+                   f"classify {timings.get('classify', 0):.0f} ms")
+    with chart:
+        show_chart(summary["changes"])
+
+    star_col, note_col = st.columns([1, 3])
+    starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
+    note = note_col.text_input("Note", value=experiment.note, disabled=not mine, key=f"note-{experiment.id}",
+                               placeholder="What did you learn?")
+    if mine and (starred != experiment.starred or note != experiment.note):
+        store.annotate(experiment.id, visitor, starred=starred, note=note)
+        st.rerun()
+
+    open_col, rerun_col, model_col, delete_col = st.columns([2, 2, 3, 2])
+    if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
+        st.session_state.update(
+            edit=EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
+            source_key=f"history:{experiment.id}", canvas_nonce=st.session_state.get("canvas_nonce", 0) + 1,
+            last_timings=None)
+        st.switch_page("streamlit_app.py", query_params={"visitor": visitor})
+    choices = [choice.name for choice in list_choices() if choice.name != summary["model"]]
+    other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
+    if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier"):
+        try:
+            with st.spinner(f"Classifying with {other}…"):
+                record = reclassify(experiment.image_name, images["original"], images["edited"], images["mask"],
+                                    resources.classifier(other), inpainter=summary["inpainter"],
+                                    preprocess=summary.get("preprocess", "squash"), top_k=len(summary["original"]["top"]))
+            store.add(record, owner=visitor)
+            st.session_state["history_notice"] = ("success", f"Added a row: the same edit judged by {other}.")
+        except ICError as exc:
+            st.session_state["history_notice"] = ("error", str(exc))
+        st.rerun()
+    if delete_col.button("Delete", width="stretch", disabled=not mine,
+                         help=None if mine else "Only its author can delete it"):
+        store.delete(experiment.id, visitor)
+        st.rerun()
+
+
+def confirm_clear(store, visitor: str, count: int) -> None:
+    with st.container(border=True):
+        st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''} for good? "
+                   "Export a ZIP first if you may want them back.")
+        yes, no = st.columns(2)
+        if yes.button("Delete them all", type="primary", width="stretch"):
+            store.clear(visitor)
+            st.session_state["confirm_clear"] = False
+            st.rerun()
+        if no.button("Cancel", width="stretch"):
+            st.session_state["confirm_clear"] = False
+            st.rerun()
+
+
+def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.DataFrame, visitor: str,
+            shared: bool) -> None:
+    csv_col, zip_col, import_col, clear_col = st.columns(4)
+    csv_col.download_button("Export table (CSV)", frame.drop(columns=["before", "after"]).to_csv(index=False),
+                            file_name="history.csv", mime="text/csv", width="stretch")
+    export_ids = selected or [row.id for row in rows]
+    zip_col.download_button(f"Export {'selected' if selected else 'all shown'} (ZIP)",
+                            data=lambda: store.export_zip(export_ids, visitor, shared=shared),
+                            file_name="experiments.zip", mime="application/zip", width="stretch",
+                            disabled=not export_ids)
+    own = store.count(visitor)
+    if clear_col.button("Clear my history…", width="stretch", disabled=own == 0):
+        st.session_state["confirm_clear"] = True
+    with import_col.popover("Import a ZIP", width="stretch"):
+        upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
+        if upload is not None and st.button("Import"):
+            try:
+                added = store.import_zip(upload.getvalue(), owner=visitor)
+                st.session_state["history_notice"] = ("success", f"Imported {len(added)} experiment(s).")
+            except ICError as exc:
+                st.session_state["history_notice"] = ("error", str(exc))
+            st.rerun()
+    if st.session_state.get("confirm_clear") and own:
+        confirm_clear(store, visitor, own)
+
+
+def main() -> None:
+    visitor = history.visitor_id()
+    sidebar_links(visitor)
+    st.title("History")
+    store, problem = history.store()
+    if store is None:
+        st.error(problem)
+        return
+    config = history.settings()
+    if config.shared:
+        st.caption("Team history: everyone's experiments are listed; you can change and delete only your own.")
+    else:
+        st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
+                   "back. Nobody else sees them.")
+    notice = st.session_state.pop("history_notice", None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+    everything = store.list(visitor, shared=config.shared)
+    if not everything:
+        st.info("No experiments yet: paint a removal on the Explore page and it appears here.")
+        st.page_link("streamlit_app.py", label="Go to Explore", icon="🖌️", query_params={"visitor": visitor})
+        sharing(store, [], [], table_frame([], {}, visitor, config.shared), visitor, config.shared)
+        return
+    chosen = filters(everything)
+    rows = store.list(visitor, shared=config.shared, **chosen)
+    st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
+    frame = table_frame(rows, store.thumbnails([row.id for row in rows]), visitor, config.shared)
+    event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
+                         selection_mode="multi-row", key="history-table", row_height=56)
+    selected = [rows[i].id for i in event.selection.rows if i < len(rows)]
+    sharing(store, rows, selected, frame, visitor, config.shared)
+    if len(selected) == 1:
+        try:
+            detail(store, store.get(selected[0], visitor, shared=config.shared), visitor, config.shared)
+        except ICError as exc:
+            st.error(str(exc))
+    else:
+        st.caption("Select one row to see its images, its full before/after table, and what you can do with it.")
+
+
+main()

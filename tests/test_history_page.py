@@ -1,0 +1,153 @@
+"""The History page through AppTest, with a store seeded with real experiments."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from ic.experiment import EditSession
+from ic.history import open_store
+from ic.inpaint import get_inpainter
+
+ALICE, BOB = "a" * 32, "b" * 32
+
+
+@pytest.fixture(scope="module")
+def records(camera, lite0):
+    session = EditSession(camera, "camera.png")
+    tripod = np.zeros(session.shape, bool)
+    tripod[200:500, 280:306] = True
+    corner = np.zeros(session.shape, bool)
+    corner[10:60, 440:500] = True
+    return [session.apply(tripod, get_inpainter("telea"), lite0), session.apply(corner, get_inpainter("blur"), lite0)]
+
+
+@pytest.fixture
+def store(records):
+    history = open_store()  # IC_DATA_DIR: this test's own folder
+    for record in records:
+        history.add(record, owner=ALICE)
+    history.add(records[0], owner=BOB)
+    return history
+
+
+def open_history(visitor: str) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["visitor"] = visitor
+    app.run()
+    app.switch_page("pages/history.py").run()
+    assert not app.exception
+    return app
+
+
+def select(app: AppTest, *rows: int) -> AppTest:
+    app.session_state["history-table"] = {"selection": {"rows": list(rows), "columns": [], "cells": []}}
+    return app.run()
+
+
+def test_lists_only_the_visitors_own_experiments(store):
+    app = open_history(ALICE)
+    frame = app.dataframe[0].value
+    assert len(frame) == 2
+    assert set(frame["inpainter"]) == {"telea", "blur"}
+    assert frame["before"].str.startswith("data:image/png;base64,").all()
+    assert "by" not in frame.columns
+    assert len(open_history(BOB).dataframe[0].value) == 1
+    stranger = open_history("c" * 32)
+    assert not stranger.dataframe and any("No experiments yet" in i.value for i in stranger.info)
+
+
+def test_filters_narrow_the_table(store):
+    app = open_history(ALICE)
+    inpainter = next(m for m in app.multiselect if m.label == "Inpainter")
+    inpainter.set_value(["blur"]).run()
+    assert list(app.dataframe[0].value["inpainter"]) == ["blur"]
+    inpainter.set_value([]).run()
+    next(t for t in app.text_input if t.label.startswith("Search")).set_value("no such class").run()
+    assert len(app.dataframe[0].value) == 0
+
+
+def test_detail_shows_images_and_the_full_table_and_takes_stars_and_notes(store):
+    app = select(open_history(ALICE), 0)
+    assert app.subheader[0].value.startswith("camera.png")
+    captions = [caption for image in app.get("image") for caption in image.captions]
+    assert {"Original", "Removed region", "Edited"} <= set(captions)
+    changes = app.table[0].value
+    assert "tripod" in set(changes["class"])
+    app.toggle(key=f"star-{store.list(ALICE)[0].id}").set_value(True).run()
+    newest = store.list(ALICE)[0]
+    assert newest.starred
+    app.text_input(key=f"note-{newest.id}").set_value("the pole matters").run()
+    assert store.list(ALICE)[0].note == "the pole matters"
+
+
+def test_rerun_with_another_classifier_adds_a_row(store):
+    app = select(open_history(ALICE), 0)
+    app.selectbox(key="rerun-model").set_value("tf_efficientnet_lite1").run()
+    next(b for b in app.button if b.label == "Re-run with").click().run()
+    assert not app.exception
+    assert any("tf_efficientnet_lite1" in s.value for s in app.success)
+    models = [row.model for row in store.list(ALICE)]
+    assert models.count("tf_efficientnet_lite1") == 1 and len(models) == 3
+
+
+def test_delete_one_and_clear_all_touch_only_your_own(store):
+    app = select(open_history(ALICE), 0)
+    next(b for b in app.button if b.label == "Delete").click().run()
+    assert store.count(ALICE) == 1 and store.count(BOB) == 1
+    app = open_history(ALICE)
+    next(b for b in app.button if b.label.startswith("Clear my history")).click().run()
+    next(b for b in app.button if b.label == "Delete them all").click().run()
+    assert store.count(ALICE) == 0 and store.count(BOB) == 1
+
+
+def test_continue_in_explore_resumes_the_edit(store, records):
+    app = select(open_history(ALICE), 0)  # newest first: the corner removal, on top of the tripod one
+    next(b for b in app.button if b.label == "Continue in Explore").click().run()
+    assert not app.exception
+    edit = app.session_state["edit"]
+    assert edit.removals == 1 and edit.can_undo
+    assert np.array_equal(edit.edited, records[1].edited)
+    assert np.array_equal(edit.mask, records[1].mask)
+
+
+def test_import_a_zip_from_the_page(store, tmp_path):
+    archive = store.export_zip([row.id for row in store.list(ALICE)], ALICE)
+    app = open_history("d" * 32)
+    app.file_uploader(key="import-zip").upload("experiments.zip", archive, "application/zip").run()
+    next(b for b in app.button if b.label == "Import").click().run()
+    assert any("Imported 2" in s.value for s in app.success)
+    assert len(app.dataframe[0].value) == 2
+
+
+def test_a_broken_zip_is_refused_with_a_sentence(store):
+    app = open_history(ALICE)
+    app.file_uploader(key="import-zip").upload("x.zip", b"PK not really", "application/zip").run()
+    next(b for b in app.button if b.label == "Import").click().run()
+    assert any("not a ZIP" in e.value for e in app.error)
+    assert store.count(ALICE) == 2
+
+
+def test_team_mode_lists_everyone_and_locks_others_rows(store, monkeypatch):
+    monkeypatch.setenv("IC_HISTORY_MODE", "team")
+    app = open_history(BOB)
+    frame = app.dataframe[0].value
+    assert len(frame) == 3 and set(frame["by"]) == {"you", f"teammate {ALICE[:6]}"}
+    theirs = list(frame["by"]).index(f"teammate {ALICE[:6]}")
+    select(app, theirs)
+    assert next(b for b in app.button if b.label == "Delete").disabled
+
+
+def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("IC_DATA_DIR", str(blocker / "data"))
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    assert not app.exception
+    assert any("IC_DATA_DIR" in w.value for w in app.sidebar.warning)
+    assert app.table  # Explore still works
+    app.switch_page("pages/history.py").run()
+    assert any("IC_DATA_DIR" in e.value for e in app.error)
