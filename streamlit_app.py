@@ -14,6 +14,7 @@ from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ui import history, resources
 from ui.canvas import TOOLS, paint_canvas
+from ui.explain_view import explanations_section
 from ui.navigation import sidebar_links
 from ui.results import show_chart, show_table
 from ui.state import durable, remember
@@ -70,7 +71,7 @@ def start_edit(source: tuple[str, str, bytes]) -> EditSession:
     if st.session_state.get("chosen_key") != key or "edit" not in st.session_state:
         image = resources.decoded(data)  # ICError for anything we cannot read
         st.session_state.update(chosen_key=key, source_key=key, edit=EditSession(image, name), canvas_nonce=0,
-                                last_timings=None)
+                                last_timings=None, experiment_ids={})
     return st.session_state["edit"]
 
 
@@ -166,7 +167,8 @@ def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, 
         st.session_state["notice"] = ("error", str(exc))
     else:
         st.session_state["last_timings"] = record.timings_ms
-        problem = history.save(record)
+        experiment_id, problem = history.save(record)
+        st.session_state.setdefault("experiment_ids", {})[edit.removals] = experiment_id
         if problem:
             st.session_state["notice"] = ("warning", problem)
     # A fresh canvas: strokes drawn while this removal ran belong to the old one and are dropped.
@@ -310,6 +312,7 @@ def main() -> None:
         downloads(edit)
 
     results(edit, classifier, preprocess, top_k)
+    explanations_section(edit, classifier, preprocess, st.session_state.get("experiment_ids", {}).get(edit.removals))
     with st.expander("How to use"):
         st.markdown(TUTORIAL)
 

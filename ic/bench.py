@@ -128,6 +128,14 @@ def run(quick: bool = False) -> dict:
 
         rows.append(_row(f"edit_roundtrip_{name}_512", _median_ms(roundtrip, repeats)))
 
+    from ic import explain
+
+    small = explain.explain_copy(photo)
+    rows.append(_row("gradcam", _median_ms(lambda: explain.activation_map(classifier, small, 872), repeats)))
+    occlusion_repeats = max(1, repeats // 3)
+    rows.append(_row("occlusion_8x8", _median_ms(lambda: explain.occlusion_map(
+        classifier, small, 872, grid=8, infill=get_inpainter(explain.DEFAULT_INFILL)), occlusion_repeats)))
+
     return {"machine": machine_info(), "rows": rows, "peak_rss_mb": _peak_rss_mb(), "rss_imports_mb": rss_imports}
 
 

@@ -312,6 +312,27 @@ class Classifier:
         order = np.argsort(-probs, kind="stable")[: max(1, min(k, self.num_classes))]
         return [{"index": int(i), "label": self.labels[i], "prob": float(probs[i])} for i in order]
 
+    def class_index(self, spec: str | int) -> int:
+        """A class from its index, its label or one of its synonyms; ambiguous labels are refused."""
+        text = str(spec).strip()
+        if text.lstrip("-").isdigit():
+            index = int(text)
+            if not 0 <= index < self.num_classes:
+                raise ICError(f"Class index {index} is outside 0-{self.num_classes - 1}.")
+            return index
+        wanted = text.lower()
+        matches = [i for i, label in enumerate(self.labels) if label.lower() == wanted]
+        if not matches:
+            matches = [i for i, description in enumerate(self.descriptions)
+                       if wanted in (synonym.strip().lower() for synonym in description.split(","))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(f"#{i} ({self.descriptions[i][:40]})" for i in matches)
+            raise ICError(f"{text!r} names several classes: {options}; give the index instead.")
+        raise ICError(f"{self.name} has no class called {text!r}; give a label such as "
+                      f"{self.labels[0]!r} or a class index.")
+
     def crop_box(self, shape: tuple[int, int], mode: str = "squash") -> tuple[int, int, int, int]:
         """(top, left, bottom, right) of the part of an image of `shape` the classifier sees."""
         height, width = shape[:2]

@@ -15,6 +15,8 @@ import sys
 import traceback
 from pathlib import Path
 
+import numpy as np
+
 EXIT_INTERNAL = 1
 
 
@@ -41,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--inpainter", default=None, help="inpainting method (default: lama if present, else patchmatch)")
     edit.add_argument("--out", default=None, help="write the edited image here, at full resolution")
     edit.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
+    explain = sub.add_parser("explain", parents=[common, model], help="a map of what the classifier relies on")
+    explain.add_argument("image")
+    explain.add_argument("--method", choices=("gradcam", "gradcampp", "scorecam", "occlusion"), default="gradcam")
+    explain.add_argument("--class", dest="class_", default=None, help="label or class index (default: the top-1)")
+    explain.add_argument("--grid", type=int, default=8, help="occlusion grid, cells a side (4-16, default 8)")
+    explain.add_argument("--infill", default="telea", help="inpainter that removes each occlusion cell")
+    explain.add_argument("--out", default=None, help="write the map over the image here")
     bench = sub.add_parser("bench", parents=[common], help="measure speed against baselines")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions, for smoke runs")
     return parser
@@ -115,6 +124,34 @@ def _cmd_edit(args) -> tuple[object, str]:
     return result, "\n".join(lines)
 
 
+def _cmd_explain(args) -> tuple[object, str]:
+    from ic import explain
+    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.images import decode_image, save_image
+    from ic.inpaint import get_inpainter
+
+    image = decode_image(args.image)
+    classifier = get_classifier(args.model or DEFAULT_MODEL)
+    small = explain.explain_copy(image)
+    if args.class_ is None:
+        class_index = int(classifier.predict([small], args.preprocess)[0].argmax())
+    else:
+        class_index = classifier.class_index(args.class_)
+    options = {"preprocess": args.preprocess}
+    if args.method == "occlusion":
+        options.update(grid=args.grid, infill=get_inpainter(args.infill))
+    result = explain.explain(classifier, small, class_index, args.method, **options)
+    cells = explain.map_cells(result)
+    peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
+    if args.out:
+        save_image(explain.overlay_heatmap(image, result.heatmap), args.out)
+    payload = {"method": args.method, "class": {"index": class_index, "label": classifier.labels[class_index]},
+               "map": np.round(cells, 4).tolist(), "peak": list(peak), "image": args.image, "model": classifier.name}
+    text = (f"{args.image}: {explain.METHODS[args.method]} for {classifier.labels[class_index]} (#{class_index}) "
+            f"with {classifier.name}; strongest at x={peak[0]}, y={peak[1]}" + (f"; wrote {args.out}" if args.out else ""))
+    return payload, text
+
+
 def _cmd_bench(args) -> tuple[object, str]:
     from ic import bench
 
@@ -123,7 +160,7 @@ def _cmd_bench(args) -> tuple[object, str]:
 
 
 COMMANDS = {"models": _cmd_models, "inpainters": _cmd_inpainters, "classify": _cmd_classify,
-            "edit": _cmd_edit, "bench": _cmd_bench}
+            "edit": _cmd_edit, "explain": _cmd_explain, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -83,7 +83,25 @@ def _migration_2(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_migration_1, _migration_2]
+def _migration_3(db: sqlite3.Connection) -> None:
+    """Explanation maps, kept with the experiment they explain."""
+    _run(db, """
+        CREATE TABLE explanations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            image TEXT NOT NULL,
+            method TEXT NOT NULL,
+            class_index INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            cells TEXT NOT NULL,
+            details TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX explanations_by_experiment ON explanations (experiment_id)
+    """)
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -229,6 +247,41 @@ class HistoryStore:
             raise self._failure(exc) from None
         return experiment_id
 
+    def add_explanation(self, experiment_id: str, owner: str, *, image: str, method: str, class_index: int,
+                        label: str, cells: np.ndarray, details: dict | None = None) -> bool:
+        """Keep a map (as its cells, values in [0, 1]) with one of the owner's experiments."""
+        try:
+            with self._write() as db:
+                if not db.execute("SELECT 1 FROM experiments WHERE id = ? AND owner = ?",
+                                  (experiment_id, owner)).fetchone():
+                    return False
+                self._insert_explanation(db, experiment_id, {
+                    "image": image, "method": method, "class_index": int(class_index), "label": label,
+                    "cells": np.round(np.asarray(cells, float), 4).tolist(), "details": details or {},
+                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        return True
+
+    @staticmethod
+    def _insert_explanation(db, experiment_id: str, item: dict) -> None:
+        db.execute("INSERT INTO explanations (experiment_id, image, method, class_index, label, cells, details, "
+                   "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   (experiment_id, str(item["image"]), str(item["method"]), int(item["class_index"]),
+                    str(item["label"]), json.dumps(item["cells"]), json.dumps(item.get("details", {})),
+                    str(item["created_at"])))
+
+    def explanations(self, experiment_id: str, viewer: str, *, shared: bool = False) -> list[dict]:
+        """The maps kept with an experiment the viewer may see, oldest first."""
+        where, values = ("1 = 1", ()) if shared else ("e.owner = ?", (viewer,))
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT x.image, x.method, x.class_index, x.label, x.cells, x.details, x.created_at FROM explanations x "
+                f"JOIN experiments e ON e.id = x.experiment_id WHERE x.experiment_id = ? AND {where} "
+                "ORDER BY x.id", (experiment_id, *values)).fetchall()
+        keys = ("image", "method", "class_index", "label", "cells", "details", "created_at")
+        return [{**dict(zip(keys, row)), "cells": json.loads(row[4]), "details": json.loads(row[5])} for row in rows]
+
     @staticmethod
     def _drop_unused_images(db) -> None:
         db.execute("""DELETE FROM images WHERE sha NOT IN (
@@ -365,6 +418,7 @@ class HistoryStore:
                 experiment = self.get(experiment_id, viewer, shared=shared)
                 meta = {key: value for key, value in experiment.row().items() if key != "owner"}
                 meta["summary"] = experiment.summary
+                meta["explanations"] = self.explanations(experiment_id, viewer, shared=shared)
                 archive.writestr(f"{experiment_id}/experiment.json", json.dumps(meta, indent=2))
                 for role in IMAGE_ROLES:
                     archive.writestr(f"{experiment_id}/{role}.png", encode_png(experiment.images[role]))
@@ -390,8 +444,10 @@ class HistoryStore:
                                  image_name=str(meta["image_name"]), summary=meta["summary"],
                                  original=images["original"], edited=images["edited"], mask=images["mask"],
                                  starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:2000])
+                    for item in meta.get("explanations") or []:
+                        self._insert_explanation(db, experiment_id, item)
                     added.append(experiment_id)
-        except (KeyError, TypeError, IndexError) as exc:
+        except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise ICError(f"The ZIP's experiment data is incomplete ({exc!r}); import a ZIP exported by this app.") from None
         except sqlite3.Error as exc:
             raise self._failure(exc) from None

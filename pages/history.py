@@ -13,6 +13,7 @@ from ic.history import StoredExperiment
 from ic.images import overlay_mask
 from ui import history, resources
 from ui.navigation import sidebar_links
+from ui.explain_view import show_stored_maps
 from ui.results import show_chart, show_table
 
 st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
@@ -84,6 +85,10 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
                    f"classify {timings.get('classify', 0):.0f} ms")
     with chart:
         show_chart(summary["changes"])
+    maps = store.explanations(experiment.id, visitor, shared=shared)
+    if maps:
+        with st.expander(f"Maps kept with this experiment ({len(maps)})", expanded=True):
+            show_stored_maps(maps, images)
 
     star_col, note_col = st.columns([1, 3])
     starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
@@ -98,7 +103,7 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
         st.session_state.update(
             edit=EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
             source_key=f"history:{experiment.id}", canvas_nonce=st.session_state.get("canvas_nonce", 0) + 1,
-            last_timings=None)
+            last_timings=None, experiment_ids={1: experiment.id if mine else None})
         st.switch_page("streamlit_app.py", query_params={"visitor": visitor})
     choices = [choice.name for choice in list_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")

@@ -86,7 +86,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
 
     store = HistoryStore(folder)
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     [migrated] = store.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
     assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")
@@ -279,3 +279,25 @@ def test_an_unwritable_data_folder_is_a_sentence(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(ICError, match="IC_DATA_DIR"):
         HistoryStore(blocker / "data")
+
+
+def test_maps_are_kept_with_their_experiment_exported_and_deleted_with_it(store, tmp_path, records):
+    experiment_id = store.add(records[0], owner="alice")
+    cells = np.linspace(0, 1, 16).reshape(4, 4)
+    assert store.add_explanation(experiment_id, "alice", image="original", method="occlusion", class_index=872,
+                                 label="tripod", cells=cells, details={"iou": 0.4, "deletion_area": 0.3, "grid": 4})
+    assert not store.add_explanation(experiment_id, "bob", image="original", method="gradcam", class_index=872,
+                                     label="tripod", cells=cells)  # not bob's experiment
+    [kept] = store.explanations(experiment_id, "alice")
+    assert kept["method"] == "occlusion" and np.allclose(kept["cells"], cells, atol=1e-4)
+    assert kept["details"]["iou"] == 0.4
+    assert store.explanations(experiment_id, "bob") == []
+    assert len(store.explanations(experiment_id, "bob", shared=True)) == 1
+
+    other = HistoryStore(tmp_path / "other")
+    [copied] = other.import_zip(store.export_zip([experiment_id], "alice"), owner="carol")
+    assert other.explanations(copied, "carol")[0]["cells"] == kept["cells"]
+
+    store.delete(experiment_id, "alice")
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM explanations").fetchone()[0] == 0

@@ -151,3 +151,19 @@ def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatc
     assert app.table  # Explore still works
     app.switch_page("pages/history.py").run()
     assert any("IC_DATA_DIR" in e.value for e in app.error)
+
+
+def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
+    app = select(open_history(ALICE), 0)
+    next(b for b in app.button if b.label == "Continue in Explore").click().run()
+    app.switch_page("streamlit_app.py")  # AppTest follows st.switch_page for one run only
+    app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
+    next(b for b in app.button if b.label == "Compute maps").click().run()
+    assert not app.exception and not app.error
+    assert any("deletion area" in c.value for c in app.caption)
+    newest = store.list(ALICE)[0]
+    kept = store.explanations(newest.id, ALICE)
+    assert {item["image"] for item in kept} == {"original", "edited"} and kept[0]["method"] == "gradcam"
+    app.switch_page("pages/history.py").run()
+    select(app, 0)
+    assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)

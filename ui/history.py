@@ -41,15 +41,15 @@ def settings() -> HistorySettings:
     return history_settings()
 
 
-def save(record) -> str | None:
-    """Keep a record for this visitor and apply retention; return a warning sentence if history could not be saved."""
+def save(record) -> tuple[str | None, str | None]:
+    """Keep a record for this visitor and apply retention: (its id, None), or (None, why it could not be kept)."""
     history, problem = store()
     if history is None:
-        return problem
+        return None, problem
     config = settings()
     try:
-        history.add(record, owner=visitor_id())
+        experiment_id = history.add(record, owner=visitor_id())
         history.prune(visitor_id(), config.max_per_visitor, config.max_age_days)
     except ICError as exc:
-        return str(exc)
-    return None
+        return None, str(exc)
+    return experiment_id, None

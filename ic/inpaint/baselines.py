@@ -25,5 +25,6 @@ class Mean(Inpainter):
     crop_margin = None
 
     def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
-        colour = image[~mask].mean(axis=0).round().astype(np.uint8)
+        rest = image[~mask] if not mask.all() else image.reshape(-1, 3)  # all removed: the image's own mean
+        colour = rest.mean(axis=0).round().astype(np.uint8)
         return np.broadcast_to(colour, image.shape).copy()

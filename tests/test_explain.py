@@ -1,0 +1,178 @@
+"""Explanations on real photos: where the maps point, that they leave the shared model alone, and how faithful they are."""
+
+import json
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, cli_env, sample
+from ic import explain
+from ic.errors import ICError
+from ic.inpaint import get_inpainter
+
+ESPRESSO, TRIPOD = 967, 872
+CUP = (170, 20, 415, 305)  # x0, y0, x1, y1 of the cup (with handle) in coffee.png's 600 x 400 pixels
+TRIPOD_BOX = (230, 190, 410, 512)  # the tripod, head to feet, in camera.png's 512 x 512 pixels
+
+
+def inside(point, box, scale=1.0):
+    x, y = point[0] / scale, point[1] / scale
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+@pytest.fixture(scope="module")
+def coffee():
+    return explain.explain_copy(sample("coffee.png"))
+
+
+@pytest.fixture(scope="module")
+def camera_small():
+    return explain.explain_copy(sample("camera.png"))
+
+
+@pytest.fixture(scope="module")
+def tripod_occlusion(lite0, camera_small):
+    return explain.occlusion_map(lite0, camera_small, TRIPOD, grid=8, infill=get_inpainter("telea"))
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcampp"])
+def test_activation_map_for_espresso_peaks_on_the_cup(lite0, coffee, method):
+    result = explain.activation_map(lite0, coffee, ESPRESSO, method)
+    assert result.heatmap.shape == coffee.shape[:2]
+    assert 0 <= result.heatmap.min() and result.heatmap.max() <= 1
+    assert inside(result.peak(), CUP, scale=coffee.shape[1] / 600)
+
+
+def test_occlusion_top_cell_for_tripod_lies_on_the_tripod(tripod_occlusion):
+    assert tripod_occlusion.grid.shape == (8, 8)
+    assert tripod_occlusion.grid.max() == 1 and tripod_occlusion.grid.min() >= 0
+    assert inside(tripod_occlusion.peak(), TRIPOD_BOX)
+
+
+def _hooks(model) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+               + len(getattr(m, "_full_backward_hooks", {}) or {}) for m in model.modules())
+
+
+def test_maps_leave_the_shared_model_without_hooks_and_unchanged(lite0, coffee):
+    before = lite0.predict([coffee])
+    hooks = _hooks(lite0.model)
+    for method in ("gradcam", "gradcampp", "scorecam"):
+        explain.activation_map(lite0, coffee, ESPRESSO, method)
+    assert _hooks(lite0.model) == hooks == 0
+    assert np.array_equal(lite0.predict([coffee]), before)
+    assert all(not p.requires_grad or p.grad is None for p in lite0.model.parameters())
+
+
+def test_two_threads_get_the_same_maps_as_alone(lite0, coffee, camera_small, tripod_occlusion):
+    alone = explain.activation_map(lite0, coffee, ESPRESSO, "gradcam").heatmap
+    results = {}
+
+    def run(name, fn):
+        results[name] = fn()
+
+    threads = [
+        threading.Thread(target=run, args=("cam", lambda: explain.activation_map(lite0, coffee, ESPRESSO).heatmap)),
+        threading.Thread(target=run, args=("occ", lambda: explain.occlusion_map(
+            lite0, camera_small, TRIPOD, grid=8, infill=get_inpainter("telea")).grid)),
+        threading.Thread(target=run, args=("pm", lambda: explain.occlusion_map(
+            lite0, camera_small, TRIPOD, grid=4, infill=get_inpainter("patchmatch")).grid)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert np.allclose(results["cam"], alone, atol=1e-5)
+    assert np.allclose(results["occ"], tripod_occlusion.grid, atol=1e-5)
+    patchmatch_alone = explain.occlusion_map(lite0, camera_small, TRIPOD, grid=4, infill=get_inpainter("patchmatch"))
+    assert np.allclose(results["pm"], patchmatch_alone.grid, atol=1e-5)  # seeded per cell: reproducible
+
+
+@pytest.mark.parametrize("photo, class_index", [("camera.png", TRIPOD), ("coffee.png", ESPRESSO)])
+def test_deletion_curve_of_the_occlusion_order_beats_chance(lite0, photo, class_index):
+    image = explain.explain_copy(sample(photo))
+    occlusion = explain.occlusion_map(lite0, image, class_index, grid=8, infill=get_inpainter("telea"))
+    remove = get_inpainter(explain.DELETION_INFILL)
+    curve = explain.deletion_curve(lite0, image, class_index, explain.importance_order(occlusion, 8), 8, infill=remove)
+    assert curve.probs[0] == pytest.approx(float(lite0.predict([image])[0, class_index]), abs=1e-6)
+    assert curve.fractions[0] == 0 and curve.fractions[-1] == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    chance = [explain.deletion_curve(lite0, image, class_index, [int(i) for i in rng.permutation(64)], 8,
+                                     infill=remove).area for _ in range(3)]
+    assert curve.area < np.mean(chance)
+
+
+def test_iou_of_the_users_mask_with_the_models_region():
+    heatmap = np.zeros((40, 40), np.float32)
+    heatmap[10:20, 10:20] = 1
+    same = np.zeros((40, 40), bool)
+    same[10:20, 10:20] = True
+    elsewhere = np.zeros((40, 40), bool)
+    elsewhere[25:35, 25:35] = True
+    assert explain.mask_iou(same, heatmap) == 1.0
+    assert explain.mask_iou(elsewhere, heatmap) == 0.0
+    assert explain.mask_iou(np.repeat(np.repeat(same, 2, 0), 2, 1), heatmap) == 1.0  # any resolution
+
+
+def test_token_models_get_their_reshape(camera_small):
+    import timm
+    from timm.data import resolve_data_config
+
+    from ic.classifiers import Classifier
+
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3).eval()
+    tiny = Classifier("vit", "vit", model, ["a", "b", "c"], ["a", "b", "c"], "0", resolve_data_config(model=model))
+    result = explain.activation_map(tiny, camera_small, 1, "gradcam")
+    assert result.heatmap.shape == camera_small.shape[:2] and np.isfinite(result.heatmap).all()
+
+
+def test_grid_outside_4_to_16_is_refused(lite0, camera_small):
+    with pytest.raises(ICError, match="4 to 16"):
+        explain.occlusion_map(lite0, camera_small, TRIPOD, grid=20, infill=get_inpainter("telea"))
+
+
+def test_classes_by_label_synonym_or_index(lite0):
+    assert lite0.class_index("espresso") == ESPRESSO
+    assert lite0.class_index("baseball player") == 981
+    assert lite0.class_index("872") == TRIPOD
+    with pytest.raises(ICError, match="several classes"):
+        lite0.class_index("crane")
+    with pytest.raises(ICError, match="outside"):
+        lite0.class_index("1000")
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ic", *map(str, args)], cwd=ROOT, env=cli_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_explain_occlusion_json(tmp_path):
+    done = run_cli("explain", "assets/samples/camera.png", "--method", "occlusion", "--grid", "6", "--class", "tripod",
+                   "--out", tmp_path / "map.png", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["method"] == "occlusion" and result["class"] == {"index": TRIPOD, "label": "tripod"}
+    grid = np.array(result["map"])
+    assert grid.shape == (6, 6) and grid.min() >= 0 and grid.max() == 1
+    assert inside(result["peak"], TRIPOD_BOX)
+    assert (tmp_path / "map.png").is_file()
+
+
+def test_cli_explain_gradcam_defaults_to_the_top1_in_file_pixels():
+    done = run_cli("explain", "assets/samples/coffee.png", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["method"] == "gradcam" and result["class"]["label"] == "espresso"
+    cells = np.array(result["map"])
+    assert cells.shape[0] <= 64 and cells.shape[1] <= 64 and 0 <= cells.min() and cells.max() <= 1
+    assert inside(result["peak"], CUP)  # the file's own pixels, though maps are computed smaller
+
+
+@pytest.mark.parametrize("args, words", [(["--class", "crane"], "several classes"), (["--method", "occlusion",
+                                                                                     "--grid", "2"], "4 to 16")])
+def test_cli_explain_bad_arguments_exit_2(args, words):
+    done = run_cli("explain", "assets/samples/camera.png", *args)
+    assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
