@@ -72,6 +72,7 @@ def start_edit(source: tuple[str, str, bytes]) -> EditSession:
         image = resources.decoded(data)  # ICError for anything we cannot read
         st.session_state.update(chosen_key=key, source_key=key, edit=EditSession(image, name), canvas_nonce=0,
                                 last_timings=None, experiment_ids={})
+        st.session_state.pop("compare_source", None)
     return st.session_state["edit"]
 
 

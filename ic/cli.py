@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--inpainter", default=None, help="inpainting method (default: lama if present, else patchmatch)")
     edit.add_argument("--out", default=None, help="write the edited image here, at full resolution")
     edit.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
+    compare = sub.add_parser("compare", parents=[common], help="one edit across several classifiers and inpainters")
+    compare.add_argument("image")
+    compare.add_argument("--mask", required=True, help="mask image: white (or opaque) marks what to remove")
+    compare.add_argument("--models", required=True, help="comma-separated classifier names")
+    compare.add_argument("--inpainters", default=None, help="comma-separated inpainters (default: the default one)")
+    compare.add_argument("--top-k", type=int, default=5)
+    compare.add_argument("--preprocess", choices=("squash", "center"), default="squash")
     explain = sub.add_parser("explain", parents=[common, model], help="a map of what the classifier relies on")
     explain.add_argument("image")
     explain.add_argument("--method", choices=("gradcam", "gradcampp", "scorecam", "occlusion"), default="gradcam")
@@ -124,6 +131,33 @@ def _cmd_edit(args) -> tuple[object, str]:
     return result, "\n".join(lines)
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _cmd_compare(args) -> tuple[object, str]:
+    from ic.compare import compare, summary_table
+    from ic.experiment import EditSession
+    from ic.images import decode_image, decode_mask
+    from ic.inpaint import default_inpainter_name
+
+    top_k = _check_top_k(args.top_k)
+    session = EditSession(decode_image(args.image), name=args.image)
+    mask = decode_mask(args.mask, session.shape)
+    inpainters = _names(args.inpainters) if args.inpainters else [default_inpainter_name()]
+    result = compare(args.image, session.original, mask, _names(args.models), inpainters,
+                     preprocess=args.preprocess, top_k=top_k)
+    lines = []
+    for row in summary_table(result.rows):
+        if row["error"]:
+            lines.append(f"{row['classifier']:28} {row['inpainter']:11} unavailable: {row['error']}")
+        else:
+            lines.append(f"{row['classifier']:28} {row['inpainter']:11} {row['original top-1']} "
+                         f"{row['original p']:.1%} -> {row['edited top-1']} {row['edited p']:.1%} "
+                         f"({row['change of original class (pt)']:+.1f}pt)")
+    return result.rows, "\n".join(lines)
+
+
 def _cmd_explain(args) -> tuple[object, str]:
     from ic import explain
     from ic.classifiers import DEFAULT_MODEL, get_classifier
@@ -160,7 +194,7 @@ def _cmd_bench(args) -> tuple[object, str]:
 
 
 COMMANDS = {"models": _cmd_models, "inpainters": _cmd_inpainters, "classify": _cmd_classify,
-            "edit": _cmd_edit, "explain": _cmd_explain, "bench": _cmd_bench}
+            "edit": _cmd_edit, "compare": _cmd_compare, "explain": _cmd_explain, "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

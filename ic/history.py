@@ -101,7 +101,12 @@ def _migration_3(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3]
+def _migration_4(db: sqlite3.Connection) -> None:
+    """Comparison groups: the rows one Compare run saved together."""
+    _run(db, "ALTER TABLE experiments ADD COLUMN group_id TEXT")
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -137,17 +142,18 @@ class StoredExperiment:
     top1_changed: bool
     starred: bool
     note: str
+    group_id: str | None
     summary: dict
     images: dict = field(default_factory=dict)  # role -> RGB array (mask: bool), filled by get()
 
     def row(self) -> dict:
         return {key: getattr(self, key) for key in (
             "id", "owner", "created_at", "image_name", "model", "inpainter", "top1_before", "top1_after",
-            "original_top1_delta", "top1_changed", "starred", "note")}
+            "original_top1_delta", "top1_changed", "starred", "note", "group_id")}
 
 
 _COLUMNS = ("id, owner, created_at, image_name, model, inpainter, top1_before, top1_after, original_top1_delta, "
-            "top1_changed, starred, note, summary")
+            "top1_changed, starred, note, group_id, summary")
 
 
 def _from_row(row) -> StoredExperiment:
@@ -213,7 +219,7 @@ class HistoryStore:
 
     def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
                 original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
-                note: str = "") -> None:
+                note: str = "", group_id: str | None = None) -> None:
         shas = {role: self._put_image(db, encode_png(image))
                 for role, image in (("original", original), ("edited", edited), ("mask", mask))}
         thumbs = {role: self._put_image(db, encode_png(square_thumbnail(image, THUMB_SIDE)))
@@ -224,28 +230,33 @@ class HistoryStore:
             experiment_id, owner, created_at, image_name, shas["original"], shas["edited"], shas["mask"],
             thumbs["original"], thumbs["edited"], summary["model"], summary["inpainter"], before["label"],
             after["label"], float(original_top1["delta"]) if original_top1 else 0.0,
-            int(before["index"] != after["index"]), json.dumps(summary), int(starred), note))
+            int(before["index"] != after["index"]), json.dumps(summary), int(starred), note, group_id))
 
     @staticmethod
     def _insert_row(db, values: tuple) -> None:
         db.execute(
             "INSERT INTO experiments (id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, "
             "original_thumb_sha, edited_thumb_sha, model, inpainter, top1_before, top1_after, original_top1_delta, "
-            "top1_changed, summary, starred, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "top1_changed, summary, starred, note, group_id) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             values)
 
-    def add(self, record: ExperimentRecord, owner: str) -> str:
+    def add(self, record: ExperimentRecord, owner: str, group_id: str | None = None) -> str:
         """Keep one experiment; returns its id."""
-        experiment_id = uuid.uuid4().hex
-        summary = record.summary()
+        return self.add_group([record], owner, group_id)[0]
+
+    def add_group(self, records: list[ExperimentRecord], owner: str, group_id: str | None = None) -> list[str]:
+        """Keep several experiments in one transaction (a Compare run: all of them, or none)."""
+        ids = [uuid.uuid4().hex for _ in records]
         try:
             with self._write() as db:
-                self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
-                             image_name=record.image_name, summary=summary, original=record.original,
-                             edited=record.edited, mask=record.mask)
+                for experiment_id, record in zip(ids, records):
+                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
+                                 image_name=record.image_name, summary=record.summary(), original=record.original,
+                                 edited=record.edited, mask=record.mask, group_id=group_id)
         except (OSError, sqlite3.Error) as exc:
             raise self._failure(exc) from None
-        return experiment_id
+        return ids
 
     def add_explanation(self, experiment_id: str, owner: str, *, image: str, method: str, class_index: int,
                         label: str, cells: np.ndarray, details: dict | None = None) -> bool:
@@ -354,7 +365,8 @@ class HistoryStore:
         return ("1 = 1", ()) if shared else ("owner = ?", (viewer,))
 
     def list(self, viewer: str, *, shared: bool = False, models=(), inpainters=(), changed_only: bool = False,
-             search: str = "", starred_only: bool = False, limit: int = 1000) -> list[StoredExperiment]:
+             search: str = "", starred_only: bool = False, group_id: str | None = None,
+             limit: int = 1000) -> list[StoredExperiment]:
         """The experiments the viewer may see, newest first, filtered."""
         where, values = self._visibility(viewer, shared)
         clauses, values = [where], list(values)
@@ -368,6 +380,9 @@ class HistoryStore:
             clauses.append("top1_changed = 1")
         if starred_only:
             clauses.append("starred = 1")
+        if group_id:
+            clauses.append("group_id = ?")
+            values.append(group_id)
         if search.strip():
             clauses.append("(top1_before LIKE ? OR top1_after LIKE ? OR summary LIKE ? OR note LIKE ? OR image_name LIKE ?)")
             pattern = f"%{search.strip()}%"
@@ -443,7 +458,8 @@ class HistoryStore:
                     self._insert(db, experiment_id=experiment_id, owner=owner, created_at=str(meta["created_at"]),
                                  image_name=str(meta["image_name"]), summary=meta["summary"],
                                  original=images["original"], edited=images["edited"], mask=images["mask"],
-                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:2000])
+                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:2000],
+                                 group_id=meta.get("group_id") if isinstance(meta.get("group_id"), str) else None)
                     for item in meta.get("explanations") or []:
                         self._insert_explanation(db, experiment_id, item)
                     added.append(experiment_id)

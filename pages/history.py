@@ -36,6 +36,7 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
         "top-1 changed": [row.top1_changed for row in rows],
         "★": [row.starred for row in rows],
         "note": [row.note for row in rows],
+        "group": [row.group_id[:6] if row.group_id else "" for row in rows],
     })
     if shared:
         frame["by"] = ["you" if row.owner == visitor else f"teammate {row.owner[:6]}" for row in rows]
@@ -98,8 +99,14 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
         store.annotate(experiment.id, visitor, starred=starred, note=note)
         st.rerun()
 
-    open_col, rerun_col, model_col, delete_col = st.columns([2, 2, 3, 2])
+    open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
+    if compare_col.button("Compare…", width="stretch", help="This edit across several classifiers and inpainters"):
+        st.session_state["compare_source"] = {"name": experiment.image_name, "original": images["original"],
+                                              "mask": images["mask"], "origin": "an experiment from History"}
+        st.session_state.pop("compared", None)
+        st.switch_page("pages/compare.py", query_params={"visitor": visitor})
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
+        st.session_state.pop("compare_source", None)
         st.session_state.update(
             edit=EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
             source_key=f"history:{experiment.id}", canvas_nonce=st.session_state.get("canvas_nonce", 0) + 1,

@@ -167,3 +167,11 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     app.switch_page("pages/history.py").run()
     select(app, 0)
     assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)
+
+
+def test_compare_from_a_history_row(store):
+    app = select(open_history(ALICE), 0)
+    next(b for b in app.button if b.label == "Compare…").click().run()
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    assert any("an experiment from History" in c.value for c in app.caption)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/history.py", "History", ":material/history:")]
+PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
+         ("pages/history.py", "History", ":material/history:")]
 
 
 def sidebar_links(visitor: str) -> None:

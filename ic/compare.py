@@ -1,0 +1,99 @@
+"""One edit across several classifiers and several inpainters.
+
+Each inpainter removes the whole region (the union of the user's removals)
+from the original in one go, so every classifier judges the same edited
+images; each classifier sees the original and all edited images in one batch.
+A model that cannot be loaded gets rows that say why, and the others run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ic.classifiers import Classifier, get_classifier
+from ic.errors import ICError
+from ic.experiment import ExperimentRecord, make_record
+from ic.images import check_mask
+from ic.inpaint import get_inpainter
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class Comparison:
+    edited: dict[str, np.ndarray]  # inpainter -> edited image
+    records: list[ExperimentRecord] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)  # one per (model, inpainter): the edit JSON plus "error"
+
+
+def _failed_row(image_name: str, model: str, inpainter: str, reason: str) -> dict:
+    return {"image": image_name, "model": model, "inpainter": inpainter, "original": {"top": []},
+            "edited": {"top": []}, "changes": [], "top1_changed": None, "timings_ms": {}, "error": reason}
+
+
+def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str], *,
+            preprocess: str = "squash", top_k: int = 5, seed: int = 0, progress: Progress | None = None,
+            load: Callable[[str], Classifier] = get_classifier) -> Comparison:
+    if not models or not inpainters:
+        raise ICError("Choose at least one classifier and one inpainter to compare.")
+    mask = check_mask(mask)
+    steps = len(inpainters) + len(models)
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done / steps, message)
+
+    edited, inpaint_ms = {}, {}
+    for name in inpainters:
+        method = get_inpainter(name)
+        method.prepare()
+        start = time.perf_counter()
+        edited[name] = method(original, mask, seed=seed)
+        inpaint_ms[name] = round((time.perf_counter() - start) * 1000, 1)
+        step(f"removed with {method.title}")
+
+    result = Comparison(edited)
+    for model in models:
+        try:
+            classifier = load(model)
+        except ICError as exc:
+            result.rows += [_failed_row(image_name, model, name, str(exc)) for name in inpainters]
+            step(f"{model} unavailable")
+            continue
+        start = time.perf_counter()
+        probs = classifier.predict([original, *edited.values()], preprocess)
+        classify_ms = round((time.perf_counter() - start) * 1000 / len(probs), 1)
+        for name, after in zip(inpainters, probs[1:]):
+            record = make_record(image_name, original, edited[name], mask, mask, classifier, probs[0], after,
+                                 inpainter=name, preprocess=preprocess, top_k=top_k, seed=seed,
+                                 timings_ms={"inpaint": inpaint_ms[name], "classify": classify_ms})
+            result.records.append(record)
+            result.rows.append({**record.summary(), "error": None})
+        step(f"classified with {model}")
+    return result
+
+
+def summary_table(rows: list[dict]) -> list[dict]:
+    """One flat row per (model, inpainter): the verdicts a person compares."""
+    table = []
+    for row in rows:
+        if row["error"]:
+            table.append({"classifier": row["model"], "inpainter": row["inpainter"], "error": row["error"]})
+            continue
+        before, after = row["original"]["top"][0], row["edited"]["top"][0]
+        original_class = next(c for c in row["changes"] if c["index"] == before["index"])
+        table.append({
+            "classifier": row["model"], "inpainter": row["inpainter"],
+            "original top-1": before["label"], "original p": before["prob"],
+            "edited top-1": after["label"], "edited p": after["prob"],
+            "change of original class (pt)": original_class["delta"] * 100,
+            "top-1 changed": row["top1_changed"], "error": None,
+        })
+    return table
