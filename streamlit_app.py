@@ -13,7 +13,7 @@ from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
 from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ui import history, resources
-from ui.canvas import TOOLS, paint_canvas
+from ui.canvas import TOOLS, paint_canvas, painted_mask
 from ui.explain_view import explanations_section
 from ui.navigation import sidebar_links
 from ui.results import show_chart, show_table
@@ -158,39 +158,43 @@ def view_settings() -> tuple[int, str]:
 
 # --- removal ----------------------------------------------------------------------------------
 
+def canvas_key() -> str:
+    return f"canvas-{st.session_state['source_key']}-{st.session_state['canvas_nonce']}"
+
+
 def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, top_k: int) -> None:
-    try:
-        with st.spinner(f"Removing with {method.title}…"):
+    """Remove what was painted; the page then draws a fresh canvas over the result in the same run."""
+    record = None
+    with st.spinner(f"Removing with {method.title}…"):
+        try:
             record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k)
-    except NothingToRemove as exc:
-        st.session_state["notice"] = ("info", str(exc))
-    except ICError as exc:
-        st.session_state["notice"] = ("error", str(exc))
-    else:
-        st.session_state["last_timings"] = record.timings_ms
-        experiment_id, problem = history.save(record)
-        st.session_state.setdefault("experiment_ids", {})[edit.removals] = experiment_id
-        if problem:
-            st.session_state["notice"] = ("warning", problem)
-    # A fresh canvas: strokes drawn while this removal ran belong to the old one and are dropped.
-    st.session_state["canvas_nonce"] += 1
-    st.rerun()
+        except NothingToRemove as exc:
+            st.session_state["notice"] = ("info", str(exc))
+        except ICError as exc:
+            st.session_state["notice"] = ("error", str(exc))
+        finally:
+            # Before any other Streamlit call: strokes drawn meanwhile belong to the old canvas and are dropped.
+            st.session_state["canvas_nonce"] += 1
+        if record is not None:
+            st.session_state["last_timings"] = record.timings_ms
+            experiment_id, problem = history.save(record)
+            st.session_state.setdefault("experiment_ids", {})[edit.removals] = experiment_id
+            if problem:
+                st.session_state["notice"] = ("warning", problem)
 
 
 def edit_controls(edit: EditSession) -> None:
+    def step(move):
+        move()
+        st.session_state["canvas_nonce"] += 1  # a fresh canvas over the state moved to
+
     undo, redo, reset = st.columns(3)
-    if undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal"):
-        edit.undo()
-        st.session_state["canvas_nonce"] += 1
-        st.rerun()
-    if redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid"):
-        edit.redo()
-        st.session_state["canvas_nonce"] += 1
-        st.rerun()
-    if reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo"):
-        edit.reset()
-        st.session_state["canvas_nonce"] += 1
-        st.rerun()
+    undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal",
+                on_click=step, args=(edit.undo,))
+    redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid",
+                on_click=step, args=(edit.redo,))
+    reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo",
+                 on_click=step, args=(edit.reset,))
 
 
 def downloads(edit: EditSession) -> None:
@@ -289,6 +293,10 @@ def main() -> None:
     except ICError as exc:
         st.error(str(exc))
         return
+    painted = painted_mask(canvas_key(), edit.shape)
+    if painted is not None and painted.any() and (auto or st.session_state.pop("apply_now", False)):
+        apply_removal(edit, painted, method, classifier, preprocess, top_k)
+        painted = None
     show_notice()
 
     box = classifier.crop_box(edit.shape, preprocess)
@@ -297,13 +305,10 @@ def main() -> None:
     painted_col, original_col = st.columns(2)
     with painted_col:
         st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
-        mask = paint_canvas(shown(edit.edited), key=f"canvas-{st.session_state['source_key']}-"
-                            f"{st.session_state['canvas_nonce']}", tool=tool, brush=brush)
-        if mask is not None and mask.any():
-            if auto:
-                apply_removal(edit, mask, method, classifier, preprocess, top_k)
-            elif st.button(f"Remove painted region with {method.title}", type="primary"):
-                apply_removal(edit, mask, method, classifier, preprocess, top_k)
+        paint_canvas(shown(edit.edited), key=canvas_key(), tool=tool, brush=brush)
+        if painted is not None and painted.any() and not auto:
+            st.button(f"Remove painted region with {method.title}", type="primary",
+                      on_click=lambda: st.session_state.update(apply_now=True))
         edit_controls(edit)
     with original_col:
         st.markdown(f"**Original** · {edit.name} · {edit.full.shape[1]}×{edit.full.shape[0]}")

@@ -40,8 +40,8 @@ DEFAULT_INFILL = "telea"
 # The deletion curve removes growing regions; blur is the standard perturbation for it (Petsiuk et al. 2018):
 # diffusion infills smear large holes into new shapes the classifier can read as evidence.
 DELETION_INFILL = "blur"
-EXPLAIN_SIDE = 512  # maps are computed on a copy at most this large: the classifier sees 224-260 px anyway
-BATCH = 16
+EXPLAIN_SIDE = 384  # maps are computed on a copy at most this large: the classifier sees 224-260 px anyway
+BATCH = 8  # a batch of 16 took 300 MB more peak memory in ONNX Runtime for no gain in speed
 
 Progress = Callable[[float], None]
 
@@ -145,13 +145,18 @@ def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, 
     cams = {"gradcam": GradCAM, "gradcampp": GradCAMPlusPlus, "scorecam": ScoreCAM}
     if method not in cams:
         raise ICError(f"Unknown map method {method!r}; choose one of {', '.join(METHODS)}.")
+    from ic.compute import slot
+
     model = copy.deepcopy(classifier.model)  # hooks go on this copy; the shared model never sees one
+    model.requires_grad_(False)  # gradients flow from the input instead: no weight gradients to hold
     layer, reshape = _target_layer(model)
-    batch = classifier.input_tensor([image], preprocess).to(next(model.parameters()).device)
-    with torch.enable_grad(), cams[method](model=model, target_layers=[layer], reshape_transform=reshape) as cam:
+    batch = classifier.input_tensor([image], preprocess).to(next(model.parameters()).device).requires_grad_(True)
+    with slot(), torch.enable_grad(), cams[method](model=model, target_layers=[layer],
+                                                   reshape_transform=reshape) as cam:
         if method == "scorecam":
             cam.batch_size = BATCH
         small = cam(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]
+    del model, cam
     heatmap = _to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
     return Explanation(method, class_index, classifier.labels[class_index], heatmap)
 
@@ -194,7 +199,7 @@ def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *
         return torch.from_numpy(probs)
 
     as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()
-    feature_mask = torch.from_numpy(cell_ids(image.shape[:2], n))[None, None].expand(1, 3, *image.shape[:2])
+    feature_mask = torch.from_numpy(cell_ids(image.shape[:2], n))[None, None]  # broadcast over the channels
     with _seed_lock:  # seeded infills were already run; the lock keeps the ablation order deterministic
         attribution = FeatureAblation(forward).attribute(
             as_tensor(image), baselines=as_tensor(baseline), target=class_index,

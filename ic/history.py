@@ -20,8 +20,10 @@ import hashlib
 import io
 import json
 import sqlite3
+import threading
 import uuid
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -174,6 +176,8 @@ class HistoryStore:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.path = self.folder / DB_NAME
+        self._png_cache: OrderedDict[str, bytes] = OrderedDict()
+        self._png_lock = threading.Lock()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with self._connect() as db:
@@ -217,13 +221,31 @@ class HistoryStore:
         db.execute("INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, png))
         return sha
 
+    def _png(self, image: np.ndarray, thumbnail: bool = False) -> bytes:
+        """PNG bytes of an image (or its thumbnail), remembered by content: every removal of one photo
+        stores the same original, and encoding it each time cost more than the rest of the write."""
+        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+        digest.update(repr((image.shape, str(image.dtype), thumbnail)).encode())
+        key = digest.hexdigest()
+        with self._png_lock:
+            if key in self._png_cache:
+                self._png_cache.move_to_end(key)
+                return self._png_cache[key]
+        png = encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image, compress_level=3)
+        with self._png_lock:
+            self._png_cache[key] = png
+            while len(self._png_cache) > 8:
+                self._png_cache.popitem(last=False)
+        return png
+
     def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
                 original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
                 note: str = "", group_id: str | None = None) -> None:
-        shas = {role: self._put_image(db, encode_png(image))
-                for role, image in (("original", original), ("edited", edited), ("mask", mask))}
-        thumbs = {role: self._put_image(db, encode_png(square_thumbnail(image, THUMB_SIDE)))
-                  for role, image in (("original", original), ("edited", edited))}
+        shas = {"original": self._put_image(db, self._png(original)),
+                "edited": self._put_image(db, encode_png(edited, compress_level=3)),
+                "mask": self._put_image(db, encode_png(mask))}
+        thumbs = {"original": self._put_image(db, self._png(original, thumbnail=True)),
+                  "edited": self._put_image(db, encode_png(square_thumbnail(edited, THUMB_SIDE)))}
         before, after = summary["original"]["top"][0], summary["edited"]["top"][0]
         original_top1 = next((c for c in summary["changes"] if c["index"] == before["index"]), None)
         self._insert_row(db, (

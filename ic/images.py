@@ -129,12 +129,12 @@ def decode_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS, what: str
     return _to_rgb(image)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """RGB uint8 HxWx3 (or a bool/uint8 mask HxW) to PNG bytes."""
+def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
+    """RGB uint8 HxWx3 (or a bool/uint8 mask HxW) to PNG bytes; level 1 is fast, for display."""
     if image.dtype == bool:
         image = image.astype(np.uint8) * 255
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG")
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 

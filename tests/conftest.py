@@ -64,7 +64,8 @@ def _isolated_folders(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("IC_MODELS_DIR", str(base / "models"))
     monkeypatch.setenv("TORCH_HOME", str(base / "torch"))
     monkeypatch.setenv("IC_DATA_DIR", str(base / "data"))
-    monkeypatch.setenv("IC_CACHE_DIR", str(base / "cache"))
+    # One export cache for the whole run: each model is exported once (tests of the cache use their own).
+    monkeypatch.setenv("IC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "onnx-cache"))
     monkeypatch.delenv("IC_LAMA_MODEL", raising=False)
     # An unroutable local port: a download attempt fails at once, on this machine.
     monkeypatch.setenv("IC_LAMA_URL", "http://127.0.0.1:9/big-lama.pt")

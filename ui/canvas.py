@@ -8,11 +8,15 @@ scrolling; the mask is read at canvas pixels and scaled to the image, so what
 is removed is exactly what was painted at any width.
 """
 
+import base64
+import io
+
 import numpy as np
 import streamlit as st
 from PIL import Image
 
-from ic.images import mask_from_layer
+from ic.errors import ICError
+from ic.images import encode_png, mask_from_layer
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon"}
 PAINT = "rgba(255, 0, 80, 0.55)"
@@ -68,18 +72,38 @@ def display_size(shape: tuple[int, int], max_width: int = 520, max_height: int =
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, disabled: bool = False):
-    """Show the canvas over `background`; return the painted mask at the image's size, or None."""
+def painted_mask(key: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """What was painted on the canvas `key`, read from its state before the canvas is drawn again.
+
+    Reading it first lets a removal be applied and the fresh canvas drawn in the same run.
+    """
+    state = st.session_state.get(key)
+    drawing = state.get("drawing") if hasattr(state, "get") else None
+    if not drawing or not (drawing.get("raw") or {}).get("objects") or not drawing.get("data"):
+        return None
+    try:
+        png = base64.b64decode(drawing["data"].split(",", 1)[1])
+        layer = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    except (ValueError, OSError, IndexError):
+        return None
+    try:
+        return mask_from_layer(layer, shape)
+    except ICError:
+        return None
+
+
+def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, disabled: bool = False) -> None:
+    """Show the canvas over `background`; what is painted is read with `painted_mask` on the next run."""
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
     column = _companion()(key="ic-canvas-companion", on_width_change=lambda: None, width="stretch")
     column_width = (column.get("width") if hasattr(column, "get") else None) or DEFAULT_WIDTH
     width, height = display_size(background.shape[:2], max_width=int(column_width))
-    result = st_canvas(
+    st_canvas(
         fill_color=FILL,
         stroke_width=brush,
         stroke_color=PAINT,
-        background_image=Image.fromarray(background),
+        background_image=encode_png(background, compress_level=1),  # display only: fast to encode
         update_streamlit=True,
         width=width,
         height=height,
@@ -88,9 +112,3 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, dis
         disabled=disabled,
         key=key,
     )
-    if not result.json_data or not result.json_data.get("objects"):
-        return None
-    layer = result.image_data
-    if layer is None:
-        return None
-    return mask_from_layer(np.asarray(layer), background.shape[:2])
