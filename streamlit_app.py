@@ -6,12 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from ic import compute
 from ic.classifiers import DEFAULT_MODEL, list_choices, resolve_choice
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
 from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
 from ic.inpaint.lama import APPROX_SIZE_MB
+from ic.settings import public_settings
 from ui import history, resources
 from ui.canvas import TOOLS, paint_canvas, painted_mask
 from ui.explain_view import explanations_section
@@ -80,7 +82,8 @@ def start_edit(source: tuple[str, str, bytes]) -> EditSession:
 
 def choose_classifier():
     st.sidebar.header("Classifier")
-    choices = {choice.name: choice for choice in list_choices()}
+    public = public_settings()
+    choices = {choice.name: choice for choice in list_choices() if not public.enabled or choice.name in public.models}
     groups = {"bundled": "bundled, offline", "hub": "hub", "local": "models/"}
 
     def label(name: str) -> str:
@@ -88,18 +91,20 @@ def choose_classifier():
         ok, _ = choice.available()
         return f"{choice.title} · {groups[choice.group]}" + ("" if ok or choice.group == "hub" else " (unavailable)")
 
-    durable("model", DEFAULT_MODEL)
+    fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
+    durable("model", fallback)
     if st.session_state["model"] not in choices:
-        st.session_state["model"] = DEFAULT_MODEL
+        st.session_state["model"] = fallback
     name = st.sidebar.selectbox("Model", list(choices), format_func=label, key="model",
                                 on_change=remember, args=("model",))
-    other = st.sidebar.text_input("…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
-                                  on_change=remember, args=("other_model",)).strip()
+    other = "" if public.enabled else st.sidebar.text_input(
+        "…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
+        on_change=remember, args=("other_model",)).strip()
     wanted = other or name
     ok, reason = (choices[wanted].available() if wanted in choices else (True, ""))
     if not ok:
         st.sidebar.caption(reason[0].upper() + reason[1:])
-    in_use = st.session_state.get("model_in_use", DEFAULT_MODEL)
+    in_use = st.session_state.get("model_in_use", fallback)
     try:
         resolve_choice(wanted)
         classifier = resources.classifier(wanted)
@@ -119,7 +124,9 @@ def choose_inpainter():
     st.sidebar.caption(methods[name]["description"])
     if name == "lama" and not methods["lama"]["available"]:
         st.sidebar.info(f"LaMa needs its weights (big-lama.pt, about {APPROX_SIZE_MB} MB); until then PatchMatch is used.")
-        if st.sidebar.button(f"Download LaMa weights ({APPROX_SIZE_MB} MB)"):
+        if public_settings().enabled:
+            st.sidebar.caption("This public demo does not download LaMa; run the app yourself to use it.")
+        elif st.sidebar.button(f"Download LaMa weights ({APPROX_SIZE_MB} MB)"):
             bar = st.sidebar.progress(0.0, text="Downloading LaMa…")
             try:
                 get_inpainter("lama").prepare(
@@ -164,6 +171,12 @@ def canvas_key() -> str:
 
 def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, top_k: int) -> None:
     """Remove what was painted; the page then draws a fresh canvas over the result in the same run."""
+    public = public_settings()
+    if public.enabled and compute.queued() >= public.max_queue:
+        st.session_state["canvas_nonce"] += 1
+        st.session_state["notice"] = ("warning", "The server is busy with other visitors' removals; "
+                                                 "paint again in a moment.")
+        return
     record = None
     with st.spinner(f"Removing with {method.title}…"):
         try:

@@ -12,22 +12,22 @@ import threading
 
 _lock = threading.RLock()
 _count = threading.Lock()
-_holders = 0
+_queued = 0  # holding or waiting for the slot
 
 
 @contextlib.contextmanager
 def slot():
-    global _holders
-    with _lock:
-        with _count:
-            _holders += 1
-        try:
+    global _queued
+    with _count:
+        _queued += 1
+    try:
+        with _lock:
             yield
-        finally:
-            with _count:
-                _holders -= 1
+    finally:
+        with _count:
+            _queued -= 1
 
 
-def busy() -> bool:
-    """Whether some work holds the slot right now (a new request would wait)."""
-    return _holders > 0
+def queued() -> int:
+    """How many pieces of work hold or wait for the slot right now."""
+    return _queued

@@ -133,6 +133,9 @@ class _State:
     probs: dict = field(default_factory=dict)  # (model, weights hash, preprocess) -> probabilities
 
 
+MAX_UNDO = 40  # removals Undo can step back through; older ones stay applied (each state holds two images)
+
+
 class EditSession:
     """One photo being edited at working resolution, with an undo/redo stack of removals."""
 
@@ -142,6 +145,7 @@ class EditSession:
         self.original = working_copy(image, max_side)
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
         self._position = 0
+        self._dropped = 0  # removals older than the undo stack
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -157,7 +161,7 @@ class EditSession:
 
     @property
     def removals(self) -> int:
-        return self._position
+        return self._position + (self._dropped if self._position else 0)
 
     @property
     def can_undo(self) -> bool:
@@ -211,6 +215,10 @@ class EditSession:
         del self._states[self._position + 1:]
         self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after}))
         self._position += 1
+        if len(self._states) > MAX_UNDO + 1:  # memory stays bounded: forget the oldest step, keep the original
+            del self._states[1]
+            self._position -= 1
+            self._dropped += 1
         return make_record(self.name, self.original, edited, union, step, classifier, before, after,
                            inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
                            timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})

@@ -7,6 +7,11 @@ project folder. Every key has an environment variable that wins over it:
     mode = "visitor"        # IC_HISTORY_MODE: "visitor" (each visitor sees only their own) or "team"
     max_per_visitor = 500   # IC_HISTORY_MAX_PER_VISITOR: oldest experiments beyond this are pruned
     max_age_days = 0        # IC_HISTORY_MAX_AGE_DAYS: 0 keeps experiments forever
+
+    [public]
+    enabled = false         # IC_PUBLIC=1: a public demo (allow-listed models, bounded history, busy notice)
+    models = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]   # IC_PUBLIC_MODELS, comma-separated
+    max_queue = 4           # IC_PUBLIC_MAX_QUEUE: removals waiting for the CPU before new ones are turned away
 """
 
 from __future__ import annotations
@@ -57,12 +62,38 @@ class HistorySettings:
         return self.mode == "team"
 
 
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(value) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+@dataclass(frozen=True)
+class PublicSettings:
+    enabled: bool
+    models: tuple[str, ...]
+    max_queue: int
+
+
+def public_settings() -> PublicSettings:
+    return PublicSettings(
+        enabled=_setting("public", "enabled", "IC_PUBLIC", False, _flag),
+        models=_setting("public", "models", "IC_PUBLIC_MODELS",
+                        "tf_efficientnet_lite0,tf_efficientnet_lite1,tf_efficientnet_lite2", _names),
+        max_queue=_setting("public", "max_queue", "IC_PUBLIC_MAX_QUEUE", 4, int),
+    )
+
+
 def history_settings() -> HistorySettings:
     mode = _setting("history", "mode", "IC_HISTORY_MODE", "visitor", str).strip().lower()
     if mode not in HISTORY_MODES:
         raise ICError(f"History mode {mode!r} is unknown; set IC_HISTORY_MODE to visitor or team.")
+    public = public_settings().enabled  # a public demo keeps less, for less time, unless told otherwise
     return HistorySettings(
         mode=mode,
-        max_per_visitor=_setting("history", "max_per_visitor", "IC_HISTORY_MAX_PER_VISITOR", 500, int),
-        max_age_days=_setting("history", "max_age_days", "IC_HISTORY_MAX_AGE_DAYS", 0, int),
+        max_per_visitor=_setting("history", "max_per_visitor", "IC_HISTORY_MAX_PER_VISITOR", 100 if public else 500, int),
+        max_age_days=_setting("history", "max_age_days", "IC_HISTORY_MAX_AGE_DAYS", 7 if public else 0, int),
     )

@@ -78,3 +78,19 @@ def test_large_photo_is_edited_small_and_exported_at_full_size(lite0):
     outside = ~session.export_mask()
     assert np.array_equal(exported[outside], photo[outside])
     assert not np.array_equal(exported[800:1200, 800:1200], photo[800:1200, 800:1200])
+
+
+def test_the_undo_stack_is_bounded_and_counts_every_removal(camera, lite0, monkeypatch):
+    from ic import experiment
+
+    monkeypatch.setattr(experiment, "MAX_UNDO", 3)
+    session = EditSession(camera)
+    for i in range(5):
+        mask = np.zeros((512, 512), bool)
+        mask[10 + 40 * i:40 + 40 * i, 10:40] = True
+        session.apply(mask, get_inpainter("blur"), lite0)
+    assert session.removals == 5 and len(session._states) == 4
+    assert session.mask.sum() == 5 * 30 * 30  # the union keeps the forgotten steps
+    for _ in range(3):
+        session.undo()
+    assert session.removals == 0 and np.array_equal(session.edited, camera)
