@@ -43,14 +43,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
-    """Yield the URL of a fresh `streamlit run` server; stop it afterwards."""
+def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False):
+    """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards."""
     port = free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -62,7 +62,7 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py"):
                 time.sleep(0.3)
         else:
             raise RuntimeError("the app did not start within 60 s")
-        yield url
+        yield (url, server.pid) if expose_pid else url
     finally:
         server.terminate()
         try:
