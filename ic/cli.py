@@ -13,7 +13,6 @@ import json
 import logging
 import sys
 import traceback
-from pathlib import Path
 
 import numpy as np
 

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ic.classifiers import DEFAULT_MODEL, list_choices, resolve_choice
+from ic.classifiers import list_choices, resolve_choice
 from ic.compare import compare, summary_table
 from ic.errors import ICError
 from ic.images import overlay_mask

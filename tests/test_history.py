@@ -11,6 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from builders import zip_of
 from conftest import ROOT, cli_env
 from ic.errors import ICError
 from ic.experiment import EditSession
@@ -236,13 +237,6 @@ def test_export_then_import_gives_the_same_records(store, tmp_path, records):
     assert set(again).isdisjoint(ids) and other.count("carol") == 4
 
 
-def _zip(files: dict) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
 
 @pytest.fixture
 def good_files(store, records):
@@ -255,15 +249,15 @@ def good_files(store, records):
 
 @pytest.mark.parametrize("damage, words", [
     (lambda files: b"not a zip at all", "not a ZIP"),
-    (lambda files: _zip({"x/experiment.json": b"{}", "x/original.png": b"\0" * (40 * 1024 * 1024),
+    (lambda files: zip_of({"x/experiment.json": b"{}", "x/original.png": b"\0" * (40 * 1024 * 1024),
                          "x/edited.png": b"", "x/mask.png": b""}), "ZIP bomb"),
-    (lambda files: _zip({**files, "../evil/experiment.json": b"{}"}), "outside its folders"),
-    (lambda files: _zip({**{k.replace(k.split('/')[0], '/abs'): v for k, v in files.items()}}), "outside its folders"),
-    (lambda files: _zip({k: (b"{not json" if k.endswith(".json") else v) for k, v in files.items()}), "not valid JSON"),
-    (lambda files: _zip({k: v for k, v in files.items() if not k.endswith("mask.png")}), "lacks"),
-    (lambda files: _zip({k: (b"GIF89a broken" if k.endswith("edited.png") else v) for k, v in files.items()}),
+    (lambda files: zip_of({**files, "../evil/experiment.json": b"{}"}), "outside its folders"),
+    (lambda files: zip_of({**{k.replace(k.split('/')[0], '/abs'): v for k, v in files.items()}}), "outside its folders"),
+    (lambda files: zip_of({k: (b"{not json" if k.endswith(".json") else v) for k, v in files.items()}), "not valid JSON"),
+    (lambda files: zip_of({k: v for k, v in files.items() if not k.endswith("mask.png")}), "lacks"),
+    (lambda files: zip_of({k: (b"GIF89a broken" if k.endswith("edited.png") else v) for k, v in files.items()}),
      "cannot be read"),
-    (lambda files: _zip({}), "no experiments"),
+    (lambda files: zip_of({}), "no experiments"),
 ], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty"])
 def test_unsafe_or_broken_imports_are_refused_and_change_nothing(store, good_files, damage, words, records):
     store.add(records[1], owner="alice")

@@ -1,7 +1,5 @@
 """The History page through AppTest, with a store seeded with real experiments."""
 
-import io
-import zipfile
 
 import numpy as np
 import pytest

@@ -1,11 +1,7 @@
 """Hostile and odd inputs, generated here (nothing large is committed), through the engine, the CLI and the page."""
 
-import io
-import struct
 import subprocess
 import sys
-import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -14,22 +10,13 @@ from hypothesis import strategies as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from builders import encode, png_declaring, zip_of
 from conftest import ROOT, SAMPLES, cli_env
 from ic.errors import ICError, NothingToRemove
 from ic.history import open_store
 from ic.images import check_mask, decode_image, decode_mask, fit_mask, mask_from_layer, working_copy
 
 
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
 
 
 def exif_rotated() -> bytes:
@@ -135,19 +122,12 @@ def test_every_upload_is_handled_or_refused_on_the_page_and_history_is_untouched
     assert [row.row() for row in seeded_history.list("f" * 32)] == before
 
 
-def _zip(files: dict) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
 
 @pytest.mark.parametrize("archive, words", [
-    (lambda: _zip({"x/experiment.json": b"{}", "x/original.png": b"\0" * (60 * 1024 * 1024),
+    (lambda: zip_of({"x/experiment.json": b"{}", "x/original.png": b"\0" * (60 * 1024 * 1024),
                    "x/edited.png": b"", "x/mask.png": b""}), "ZIP bomb"),
-    (lambda: _zip({"../../etc/experiment.json": b"{}"}), "outside its folders"),
-    (lambda: _zip({"x/experiment.json": b"{oops", "x/original.png": b"", "x/edited.png": b"",
+    (lambda: zip_of({"../../etc/experiment.json": b"{}"}), "outside its folders"),
+    (lambda: zip_of({"x/experiment.json": b"{oops", "x/original.png": b"", "x/edited.png": b"",
                    "x/mask.png": b""}), "not valid JSON"),
 ], ids=["zip-bomb", "dotdot", "bad-json"])
 def test_hostile_history_imports_are_refused_on_the_page(seeded_history, archive, words):

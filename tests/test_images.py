@@ -1,13 +1,11 @@
 """Decoding, refusing and normalising images and masks, on real photos and files the tests build."""
 
-import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from builders import encode, png_declaring
 from conftest import SAMPLES, sample
 from ic.errors import ICError, NothingToRemove
 from ic.images import (
@@ -21,17 +19,6 @@ from ic.images import (
 )
 
 
-def encode(image: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def png_declaring(width: int, height: int) -> bytes:
-    """A PNG whose header declares a size it does not contain: a decompression bomb's calling card."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"])

@@ -7,14 +7,13 @@ bounded memory. Prints the requests served and the slowest response.
 
 import asyncio
 import re
-import statistics
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_support import CHROMIUM_FLAGS, IMAGE_SIZE, chromium_path, require_chromium, running_app
+from browser_support import CHROMIUM_FLAGS, chromium_path, require_chromium, running_app
 from ic.history import HistoryStore
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
