@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, working_copy
+from ic.images import (DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask,
+                       working_copy)
 from ic.inpaint import Inpainter
 
 
@@ -237,6 +238,4 @@ class EditSession:
 
     def export_mask(self) -> np.ndarray:
         """The union of removals at full resolution."""
-        from ic.images import resize_mask
-
         return resize_mask(self.mask, self.full.shape[:2])

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import copy
 import os
-import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -163,9 +162,6 @@ def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, 
 
 # --- occlusion by inpainting ------------------------------------------------------------------
 
-_seed_lock = threading.Lock()
-
-
 def occlusion_baseline(image: np.ndarray, n: int, infill: Inpainter, seed: int = 0) -> np.ndarray:
     """An image whose every cell holds what the infill puts there when that cell alone is removed."""
     baseline = image.copy()
@@ -199,15 +195,15 @@ def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *
         return torch.from_numpy(probs)
 
     as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()
-    feature_mask = torch.from_numpy(cell_ids(image.shape[:2], n))[None, None]  # broadcast over the channels
-    with _seed_lock:  # seeded infills were already run; the lock keeps the ablation order deterministic
-        attribution = FeatureAblation(forward).attribute(
-            as_tensor(image), baselines=as_tensor(baseline), target=class_index,
-            feature_mask=feature_mask, perturbations_per_eval=BATCH)
+    ids = cell_ids(image.shape[:2], n)
+    feature_mask = torch.from_numpy(ids)[None, None]  # broadcast over the channels
+    attribution = FeatureAblation(forward).attribute(
+        as_tensor(image), baselines=as_tensor(baseline), target=class_index,
+        feature_mask=feature_mask, perturbations_per_eval=BATCH)
     drops = cell_means(attribution[0, 0].numpy(), n)
     drops = np.clip(drops, 0, None)
     grid_map = drops / drops.max() if drops.max() > 0 else drops
-    heatmap = grid_map[cell_ids(image.shape[:2], n) // n, cell_ids(image.shape[:2], n) % n].astype(np.float32)
+    heatmap = grid_map.ravel()[ids].astype(np.float32)
     return Explanation("occlusion", class_index, classifier.labels[class_index], heatmap, grid_map)
 
 

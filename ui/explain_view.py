@@ -64,8 +64,6 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         try:
             st.session_state["explained"] = (key, compute(edit, classifier, preprocess, class_index, methods, grid,
                                                           infill, experiment_id))
-        except explain.Cancelled:
-            st.info("Stopped.")
         except ICError as exc:
             st.error(str(exc))
     stored = st.session_state.get("explained")

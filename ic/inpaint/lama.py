@@ -169,11 +169,13 @@ class LaMa(Inpainter):
     def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
         import torch
 
+        from ic.compute import slot
+
         model = self.load()
         device = pick_device()
         pixels = torch.from_numpy(image).permute(2, 0, 1)[None].to(device, torch.float32) / 255.0
         holes = torch.from_numpy(mask)[None, None].to(device, torch.float32)
-        with torch.inference_mode():
+        with slot(), torch.inference_mode():  # the heaviest work there is: queue with the rest
             result = model(pixels, holes)
         result = result[0].permute(1, 2, 0).clamp(0, 1).mul(255).round().to(torch.uint8)
         return result.cpu().numpy()
