@@ -44,6 +44,23 @@ def test_cost_follows_the_mask_not_the_image(name, camera, monkeypatch):
     assert height < 400 and width < 400
 
 
+def test_patchmatch_fills_a_large_hole_at_reduced_resolution_and_leaves_nothing_of_it(camera, monkeypatch):
+    method = get_inpainter("patchmatch")
+    seen = []
+    original_forward = type(method).forward
+    monkeypatch.setattr(type(method), "forward", lambda self, im, m, s: seen.append(int(m.sum())) or original_forward(self, im, m, s))
+    image = camera.copy()
+    mask = np.zeros(image.shape[:2], bool)
+    mask[150:350, 180:380] = True  # 40,000 pixels, 2.5 times the budget
+    image[mask] = (255, 0, 0)  # a red object to remove: the photo is grey
+    result = method(image, mask)
+    assert seen[0] <= method.max_hole_pixels * 1.1
+    assert np.array_equal(result[~mask], image[~mask])
+    filled = result[mask].astype(int)
+    assert (np.abs(filled[:, 0] - filled[:, 1]) < 40).all()  # no red survives, even at the hole's edge
+    assert filled.std() > 3  # texture, not a flat colour
+
+
 def test_patchmatch_is_reproducible_with_a_seed(camera, tripod_mask):
     method = get_inpainter("patchmatch")
     assert np.array_equal(method(camera, tripod_mask, seed=7), method(camera, tripod_mask, seed=7))

@@ -4,7 +4,9 @@
 that cost follows the mask rather than the image, padding to a multiple, and
 pasting only the masked pixels back, so that every pixel outside the mask is
 bit-identical to the input whatever the method does. A method is a short
-`forward`.
+`forward`. A method whose cost grows with the hole (PatchMatch) can cap it:
+a hole larger than `max_hole_pixels` is filled on a scaled-down crop and the
+fill scaled back up, as IOPaint's "resize" strategy does for large images.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
+import cv2
 import numpy as np
 
 from ic.errors import Unavailable
@@ -28,6 +31,8 @@ class Inpainter:
     # Context kept around the mask's bounding box; None inpaints the whole image.
     crop_margin: int | None = 32
     pad_multiple: int = 1
+    # Holes larger than this many pixels are filled at a lower resolution; None never scales.
+    max_hole_pixels: int | None = None
     # Methods with global native state (a random seed) share one lock per class.
     _lock = threading.Lock()
 
@@ -65,13 +70,33 @@ class Inpainter:
         top, left, bottom, right = self.crop_box(mask)
         crop = np.ascontiguousarray(image[top:bottom, left:right])
         crop_mask = np.ascontiguousarray(mask[top:bottom, left:right])
-        padded, padded_mask = _pad(crop, crop_mask, self.pad_multiple)
-        filled = self.forward(padded, padded_mask, seed)[: crop.shape[0], : crop.shape[1]]
-        if filled.shape != crop.shape or filled.dtype != np.uint8:
-            raise RuntimeError(f"{self.name} returned {filled.dtype} {filled.shape} for {crop.shape}")
+        filled = self._fill(crop, crop_mask, seed)
         region = result[top:bottom, left:right]
         region[crop_mask] = filled[crop_mask]
         return result
+
+    def _fill(self, crop: np.ndarray, crop_mask: np.ndarray, seed: int) -> np.ndarray:
+        """`forward` on the crop, scaled down first when the hole is over budget."""
+        height, width = crop_mask.shape
+        hole = int(crop_mask.sum())
+        scale = 1.0 if self.max_hole_pixels is None else min(1.0, (self.max_hole_pixels / hole) ** 0.5)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != (width, height):
+            # A small pixel is part of the hole if any pixel under it is, so no removed colour survives.
+            small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            small_mask = cv2.resize(crop_mask.astype(np.uint8), size, interpolation=cv2.INTER_AREA) > 0
+            filled = cv2.resize(self._forward_padded(small, small_mask, seed), (width, height),
+                                interpolation=cv2.INTER_CUBIC)
+        else:
+            filled = self._forward_padded(crop, crop_mask, seed)
+        if filled.shape != crop.shape or filled.dtype != np.uint8:
+            raise RuntimeError(f"{self.name} returned {filled.dtype} {filled.shape} for {crop.shape}")
+        return filled
+
+    def _forward_padded(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
+        padded, padded_mask = _pad(image, mask, self.pad_multiple)
+        filled = self.forward(padded, padded_mask, seed)
+        return filled[: image.shape[0], : image.shape[1]]
 
 
 def _pad(image: np.ndarray, mask: np.ndarray, multiple: int) -> tuple[np.ndarray, np.ndarray]:
