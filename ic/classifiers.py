@@ -423,7 +423,7 @@ def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
 _cache: "OrderedDict[str, Classifier]" = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_SIZE = 4
-MAX_BATCH = 8  # larger batches run in chunks: ONNX Runtime held ~300 MB more at 16, for no speed gained
+MAX_BATCH = 8  # larger batches run in chunks: eager memory stays bounded and other visitors get the slot between them
 
 
 def get_classifier(name: str = DEFAULT_MODEL) -> Classifier:
