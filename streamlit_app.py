@@ -189,7 +189,7 @@ def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, 
             # Before any other Streamlit call: strokes drawn meanwhile belong to the old canvas and are dropped.
             st.session_state["canvas_nonce"] += 1
         if record is not None:
-            st.session_state["last_timings"] = record.timings_ms
+            st.session_state["last_timings"] = (edit.removals, record.timings_ms)
             experiment_id, problem = history.save(record)
             st.session_state.setdefault("experiment_ids", {})[edit.removals] = experiment_id
             if problem:
@@ -274,9 +274,9 @@ def results(edit: EditSession, classifier, preprocess: str, top_k: int) -> None:
         show_table(rows)
     with chart:
         show_chart(rows)
-    timings = st.session_state.get("last_timings")
-    if timings:
-        st.caption(f"Last removal: inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
+    if st.session_state.get("last_timings"):
+        number, timings = st.session_state["last_timings"]
+        st.caption(f"Last removal (#{number}): inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
                    f"· {classifier.name} ({classifier.weights_hash}) · {preprocess}")
 
 

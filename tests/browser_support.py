@@ -94,16 +94,32 @@ def retire_canvas(page) -> None:
     page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => { c.dataset.icRetired = '1'; })")
 
 
-def settled(page, timeout_s: float = 60) -> None:
-    """Wait until the run is over and one fresh canvas is shown (a stale one lingers until the rerun ends)."""
+def settled(page, timeout_s: float = 60, quiet_s: float = 0.25) -> None:
+    """Wait until the page is ready for a stroke: no run in progress, one fresh canvas (a stale one lingers
+    until the rerun ends) showing its photo, and no rerun within `quiet_s`: a new canvas reports how its
+    photo fits once it has loaded, which reruns the page, and a stroke painted before that can be lost."""
     deadline = time.time() + timeout_s
+    ready_since = None
     while time.time() < deadline:
-        running = page.locator('[data-test-script-state="running"]').count() > 0
-        canvases = page.locator("canvas.upper-canvas")
-        if not running and canvases.count() == 1 and canvases.get_attribute("data-ic-retired") is None:
-            return
-        time.sleep(0.1)
+        if _ready_for_a_stroke(page):
+            ready_since = ready_since or time.time()
+            if time.time() - ready_since >= quiet_s:
+                return
+        else:
+            ready_since = None
+        time.sleep(0.05)
     raise TimeoutError("the page did not settle")
+
+
+def _ready_for_a_stroke(page) -> bool:
+    if page.locator('[data-test-script-state="running"]').count() > 0:
+        return False
+    canvases = page.locator("canvas.upper-canvas")
+    if canvases.count() != 1 or canvases.get_attribute("data-ic-retired") is not None:
+        return False
+    background = page.locator("canvas.dc-background-canvas")
+    return background.count() == 1 and background.evaluate(
+        "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0")
 
 
 def click(page, button: str) -> None:
