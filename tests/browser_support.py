@@ -118,8 +118,11 @@ def _ready_for_a_stroke(page) -> bool:
     if canvases.count() != 1 or canvases.get_attribute("data-ic-retired") is not None:
         return False
     background = page.locator("canvas.dc-background-canvas")
-    return background.count() == 1 and background.evaluate(
-        "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0")
+    return background.count() == 1 and background.evaluate(PHOTO_DRAWN_JS)
+
+
+# On the canvas's background layer: has the photo been drawn yet?
+PHOTO_DRAWN_JS = "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0"
 
 
 def click(page, button: str) -> None:
