@@ -1,4 +1,4 @@
-"""Public mode, a busy server, and faults: a full disk, a model that fails to load."""
+"""Public mode, a busy server, and faults: a full disk, a read-only data folder, a model that fails to load."""
 
 import sqlite3
 
@@ -105,3 +105,70 @@ def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeyp
     assert [row.row() for row in store.list("2" * 32)] == before
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+READ_ONLY_CHILD = """
+import json, sys
+import numpy as np
+from streamlit.testing.v1 import AppTest
+sys.path.insert(0, "tests")
+from test_public_and_faults import page, paint
+from conftest import SAMPLES
+from ic.images import decode_mask
+app = paint(page(visitor=sys.argv[1]), decode_mask(SAMPLES / "camera_tripod_mask.png", (512, 512)))
+explore = {"exception": bool(app.exception), "removals": app.session_state["edit"].removals,
+           "warnings": [w.value for w in app.warning]}  # the sidebar's and the main area's
+app.switch_page("pages/history.py").run()
+explore["history_page"] = {"exception": [e.value for e in app.exception],
+                           "said": [e.value for e in [*app.error, *app.warning, *app.info]]}
+print(json.dumps(explore))
+"""
+
+
+def read_only_command(folder) -> list[str]:
+    """Run a command with `folder` really read-only: a read-only bind mount for root (chmod does not
+    bind root), file permissions for anyone else."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        return []
+    if not shutil.which("unshare"):
+        pytest.skip("root without unshare(1): cannot make a folder read-only here")
+    return ["unshare", "--mount", "sh", "-c",
+            f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}" && exec "$@"', "sh"]
+
+
+def test_a_read_only_data_folder_keeps_the_page_working_and_the_saved_history_intact(tmp_path, camera,
+                                                                                      tripod_mask, lite0):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+    from ic.experiment import EditSession
+    from ic.inpaint import get_inpainter
+
+    data = tmp_path / "data"
+    store = HistoryStore(data)
+    visitor = "3" * 32
+    store.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner=visitor)
+    before = [row.row() for row in store.list(visitor)]
+    files = lambda: {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    files_before = files()
+
+    done = subprocess.run([*read_only_command(data), sys.executable, "-c", READ_ONLY_CHILD, visitor], cwd=ROOT,
+                          env=cli_env(IC_DATA_DIR=str(data)), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    shown = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not shown["exception"] and shown["removals"] == 1  # the removal itself worked
+    said = [w for w in shown["warnings"] if "History cannot be kept" in w]
+    assert len(said) == 1 and "write to" in said[0], shown["warnings"]  # said once, in the sidebar
+    assert not shown["history_page"]["exception"], shown["history_page"]
+    assert any("write to" in said for said in shown["history_page"]["said"]), shown["history_page"]
+    assert files() == files_before  # not a byte of what was saved has changed
+    for path in [data, *data.rglob("*")]:
+        path.chmod(path.stat().st_mode | 0o200)
+    assert [row.row() for row in HistoryStore(data).list(visitor)] == before

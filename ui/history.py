@@ -42,10 +42,13 @@ def settings() -> HistorySettings:
 
 
 def save(record) -> tuple[str | None, str | None]:
-    """Keep a record for this visitor and apply retention: (its id, None), or (None, why it could not be kept)."""
-    history, problem = store()
+    """Keep a record for this visitor and apply retention: (its id, None), or (None, why it could not be kept).
+
+    Without a store at all, (None, None): the page says so once, in the sidebar, rather than after every removal.
+    """
+    history, _ = store()
     if history is None:
-        return None, problem
+        return None, None
     config = settings()
     try:
         experiment_id = history.add(record, owner=visitor_id())
