@@ -22,11 +22,11 @@ import urllib.parse
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ic.devices import pick_device
+from ic.devices import certainly_cpu, pick_device
 from ic.errors import ICError, Unavailable
 from ic.paths import models_dir
 
@@ -77,10 +77,14 @@ class ModelChoice:
                 "title": self.title, "architecture": self.architecture, "source": self.source}
 
 
+def _bundled_choice(name: str) -> ModelChoice:
+    module, _, title = BUNDLED[name]
+    return ModelChoice(name, "bundled", f"{title} (bundled)", name, f"package {module}")
+
+
 def list_choices() -> list[ModelChoice]:
     """Every classifier a user can pick: bundled, curated hub models, then local checkpoints."""
-    choices = [ModelChoice(name, "bundled", f"{title} (bundled)", name, f"package {module}")
-               for name, (module, _, title) in BUNDLED.items()]
+    choices = [_bundled_choice(name) for name in BUNDLED]
     choices += [ModelChoice(name, "hub", title, name.split(".")[0], _hub_id(name)) for name, title in CURATED_HUB.items()]
     choices += [_local_choice(path) for path in _local_checkpoints()]
     return choices
@@ -266,17 +270,31 @@ def _hash_state(model) -> str:
 
 @dataclass
 class Classifier:
-    """A loaded model, shareable between sessions: prediction keeps no per-call state."""
+    """A loaded model, shareable between sessions: prediction keeps no per-call state.
+
+    With the fast path, the PyTorch model itself is loaded only when something
+    needs it (eager prediction, activation maps): a start from the export cache
+    classifies without importing torch.
+    """
 
     name: str
     title: str
-    model: object
     labels: list[str]
     descriptions: list[str]
     weights_hash: str
     data_config: dict
     fast: object = field(default=None, repr=False)  # an ONNX Runtime runner, or None for eager PyTorch
+    _model: object = field(default=None, repr=False)
+    _load_model: Callable[[], object] | None = field(default=None, repr=False)
+    _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transforms: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def model(self):
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model().eval().to(pick_device())
+            return self._model
 
     @property
     def num_classes(self) -> int:
@@ -309,9 +327,9 @@ class Classifier:
             return np.concatenate([self.predict(images[i:i + MAX_BATCH], mode)
                                    for i in range(0, len(images), MAX_BATCH)])
         if self.fast is not None:
-            steps = self._pil_steps(mode)
-            if steps is not None:
-                pixels = np.stack([np.asarray(_apply(steps, image), dtype=np.uint8) for image in images])
+            resize = self._fast_input(mode)
+            if resize is not None:
+                pixels = np.stack([resize(image) for image in images])
                 with slot():
                     return self.fast(pixels)
         return self.predict_eager(images, mode)
@@ -326,13 +344,18 @@ class Classifier:
         with slot(), torch.inference_mode():
             return self.model(batch).softmax(-1).float().cpu().numpy()
 
-    def _pil_steps(self, mode: str):
+    def _fast_input(self, mode: str):
+        """The fast path's resize for `mode`: PIL alone where it reproduces timm's, else timm's own PIL steps."""
         from ic import fastpath
 
-        key = ("pil", mode)
+        key = ("fast", mode)
         if key not in self._transforms:
-            parts = fastpath.split_transform(self.transform(mode))
-            self._transforms[key] = parts[0] if parts else None
+            resize = fastpath.pil_preprocess(self.data_config, mode)
+            if resize is None:
+                parts = fastpath.split_transform(self.transform(mode))
+                resize = (lambda image, steps=parts[0]: np.asarray(_apply(steps, image), dtype=np.uint8)) \
+                    if parts else None
+            self._transforms[key] = resize
         return self._transforms[key]
 
     def top_k(self, probs: np.ndarray, k: int = 5) -> list[dict]:
@@ -382,18 +405,65 @@ def _apply(steps, image: np.ndarray):
     return picture
 
 
+def _file_choice(name: str) -> ModelChoice | None:
+    """A bundled or local choice, found without timm (resolve_choice needs it for hub names)."""
+    if name in BUNDLED:
+        return _bundled_choice(name)
+    if name.startswith(LOCAL_PREFIX):
+        path = models_dir() / name[len(LOCAL_PREFIX):]
+        if path.is_file() and path.with_suffix(".json").is_file():
+            return _local_choice(path)
+    return None
+
+
+def _weights_files(choice: ModelChoice) -> list[Path] | None:
+    """The files a bundled or local classifier is built from; None for hub models."""
+    if choice.group == "bundled":
+        return [_bundled_weights_path(choice.name)]
+    if choice.group == "local":
+        return [Path(choice.source), Path(choice.source).with_suffix(".json")]
+    return None
+
+
+def _load_model(choice: ModelChoice):
+    """(model, labels from a sidecar or None)."""
+    if choice.group == "bundled":
+        return _load_bundled(choice.name), None
+    if choice.group == "local":
+        return _load_local(choice)
+    return _load_hub(choice.name), None
+
+
+def _from_export_cache(name: str) -> Classifier | None:
+    """A bundled or local classifier exported before, served by ONNX Runtime without importing torch or timm;
+    the PyTorch model loads when first needed. None when anything is missing or an accelerator may be present."""
+    from ic import fastpath
+
+    choice = _file_choice(name)
+    if choice is None or not fastpath.enabled() or not certainly_cpu():
+        return None
+    try:
+        found = fastpath.read_manifest(name, fastpath.fingerprint(*_weights_files(choice)))
+    except (OSError, Unavailable):
+        return None
+    if found is None:
+        return None
+    facts, runner = found
+    config = {key: tuple(value) if isinstance(value, list) else value for key, value in facts["data_config"].items()}
+    return Classifier(name=name, title=choice.title, labels=facts["labels"], descriptions=facts["descriptions"],
+                      weights_hash=facts["weights_hash"], data_config=config, fast=runner,
+                      _load_model=lambda: _load_model(choice)[0])
+
+
 def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
     """Load a registry name; errors a user can cause come as ICError/Unavailable with what to do."""
+    cached = _from_export_cache(name)
+    if cached is not None:
+        return cached
     from timm.data import resolve_data_config
 
     choice = resolve_choice(name)
-    labels = None
-    if choice.group == "bundled":
-        model = _load_bundled(name)
-    elif choice.group == "local":
-        model, labels = _load_local(choice)
-    else:
-        model = _load_hub(name)
+    model, labels = _load_model(choice)
     model = model.eval().to(pick_device())
     imagenet = _imagenet_labels(model)
     if labels:
@@ -405,18 +475,22 @@ def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
     classifier = Classifier(
         name=name,
         title=choice.title,
-        model=model,
         labels=labels,
         descriptions=descriptions,
         weights_hash=_hash_state(model),
         data_config=resolve_data_config(model=model),
+        _model=model,
     )
     if pick_device().type == "cpu":
         from ic import fastpath
 
-        found = fastpath.runner_for(name, classifier.weights_hash, model, classifier.transform("squash"),
-                                    tuple(classifier.data_config["input_size"][1:]))
-        classifier.fast = found[0] if found else None
+        classifier.fast = fastpath.runner_for(name, classifier.weights_hash, model, classifier.transform("squash"),
+                                              tuple(classifier.data_config["input_size"][1:]))
+        files = _weights_files(choice)
+        if classifier.fast is not None and files:
+            fastpath.write_manifest(name, fastpath.fingerprint(*files), classifier.fast, {
+                "labels": labels, "descriptions": descriptions, "weights_hash": classifier.weights_hash,
+                "data_config": classifier.data_config})
     return classifier
 
 

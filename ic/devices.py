@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+from pathlib import Path
 
 from ic.errors import ICError
 
@@ -28,3 +30,16 @@ def pick_device(forced: str | None = None):
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+# Device nodes of NVIDIA (CUDA), AMD (ROCm) and WSL GPUs.
+ACCELERATOR_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def certainly_cpu() -> bool:
+    """Whether pick_device() is bound to answer the CPU, decided without importing torch (seconds): IC_DEVICE
+    says so, or a Linux machine has no GPU device node. False means "ask torch", not "there is a GPU"."""
+    forced = os.environ.get("IC_DEVICE", "").strip().lower()
+    if forced:
+        return forced == "cpu"
+    return sys.platform.startswith("linux") and not any(Path(node).exists() for node in ACCELERATOR_NODES)

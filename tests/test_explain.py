@@ -124,7 +124,7 @@ def test_token_models_get_their_reshape(camera_small):
     from ic.classifiers import Classifier
 
     model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3).eval()
-    tiny = Classifier("vit", "vit", model, ["a", "b", "c"], ["a", "b", "c"], "0", resolve_data_config(model=model))
+    tiny = Classifier("vit", "vit", ["a", "b", "c"], ["a", "b", "c"], "0", resolve_data_config(model=model), _model=model)
     result = explain.activation_map(tiny, camera_small, 1, "gradcam")
     assert result.heatmap.shape == camera_small.shape[:2] and np.isfinite(result.heatmap).all()
 

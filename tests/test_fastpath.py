@@ -53,8 +53,8 @@ def test_export_happens_once_and_is_keyed_by_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(fastpath, "export", lambda *a, **k: calls.append(a[-1]) or real_export(*a, **k))
     first = load_classifier("tf_efficientnet_lite0")
     assert len(calls) == 1
-    files = sorted(p.name for p in (tmp_path / "onnx").iterdir())
-    assert len(files) == 1 and first.weights_hash in files[0]
+    graphs = sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx"))
+    assert len(graphs) == 1 and first.weights_hash in graphs[0]
     load_classifier("tf_efficientnet_lite0")
     assert len(calls) == 1  # cached: no second export
 
@@ -90,3 +90,83 @@ def test_exporting_prints_nothing_on_stdout(tmp_path):
                           env=cli_env(IC_CACHE_DIR=str(tmp_path / "fresh")), capture_output=True, text=True,
                           timeout=300)
     assert json.loads(done.stdout)["top"][0]["label"] == "espresso"
+
+
+@pytest.mark.parametrize("model", BUNDLED)
+@pytest.mark.parametrize("mode", ["squash", "center"])
+def test_pil_resize_is_timms_pixel_for_pixel(model, mode, photos):
+    """The fast path resizes with PIL alone (no torch to import); it must be exactly timm's transform."""
+    classifier = load_classifier(model)
+    timm_steps = fastpath.split_transform(classifier.transform(mode))[0]
+    ours = fastpath.pil_preprocess(classifier.data_config, mode)
+    rng = np.random.default_rng(0)
+    odd = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(1, 1), (37, 500), (500, 37), (224, 224),
+                                                                         (225, 300), (301, 257), (1024, 683)]]
+    for image in photos + odd:
+        expected = Image.fromarray(image)
+        for step in timm_steps:
+            expected = step(expected)
+        assert np.array_equal(ours(image), np.asarray(expected)), image.shape
+
+
+FRESH_PROCESS = """
+import json, sys
+import numpy as np
+from ic.classifiers import get_classifier
+from ic.images import decode_image
+from ic.paths import samples_dir
+photo = decode_image(samples_dir() / "camera.png")
+classifier = get_classifier("tf_efficientnet_lite0")
+fast = classifier.predict([photo])[0]
+torch_imported = "torch" in sys.modules or "timm" in sys.modules
+eager = classifier.predict_eager([photo])[0]  # the PyTorch model loads now, on demand
+print(json.dumps({"torch_before_eager": torch_imported, "fast": fast.tolist(), "eager": eager.tolist(),
+                  "labels": classifier.labels[:3], "hash": classifier.weights_hash}))
+"""
+
+
+def test_a_later_process_classifies_from_the_export_cache_without_torch(tmp_path):
+    def fresh():
+        done = subprocess.run([sys.executable, "-c", FRESH_PROCESS], cwd=ROOT, capture_output=True, text=True,
+                              env=cli_env(IC_CACHE_DIR=str(tmp_path), IC_DEVICE="cpu"), timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    first, second = fresh(), fresh()  # the first exports and writes the manifest; the second uses them
+    assert first["torch_before_eager"] and not second["torch_before_eager"]
+    assert second["fast"] == first["fast"] and second["labels"] == first["labels"] == ["tench", "goldfish",
+                                                                                         "great white shark"]
+    assert second["hash"] == first["hash"]
+    assert np.abs(np.array(second["fast"]) - np.array(second["eager"])).max() < 1e-4
+
+
+def test_changed_weights_or_labels_are_not_served_from_an_old_manifest(tmp_path, monkeypatch, camera):
+    from safetensors.torch import save_file
+
+    from test_classifiers import _tiny_checkpoint
+
+    monkeypatch.setenv("IC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("IC_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("IC_DEVICE", "cpu")
+    _tiny_checkpoint(tmp_path / "models", "pets.safetensors", save_file)
+    first = load_classifier("local:pets.safetensors")
+    assert load_classifier("local:pets.safetensors")._model is None  # served from the manifest, model not loaded
+    sidecar = tmp_path / "models" / "pets.json"
+    sidecar.write_text(json.dumps({"architecture": "resnet10t", "labels": ["ant", "bee", "cow"]}))
+    relabelled = load_classifier("local:pets.safetensors")
+    assert relabelled.labels == ["ant", "bee", "cow"] and first.labels == ["cat", "dog", "bird"]
+    assert relabelled.top_k(relabelled.predict([camera])[0], 1)[0]["label"] in {"ant", "bee", "cow"}
+    state = {key: tensor + 0.01 if tensor.is_floating_point() else tensor
+             for key, tensor in relabelled.model.state_dict().items()}
+    save_file(state, str(tmp_path / "models" / "pets.safetensors"))
+    retrained = load_classifier("local:pets.safetensors")
+    assert retrained.weights_hash != first.weights_hash
+
+
+def test_the_cache_is_used_only_where_the_device_is_certainly_the_cpu(monkeypatch):
+    from ic.devices import certainly_cpu
+
+    monkeypatch.setenv("IC_DEVICE", "cuda")
+    assert not certainly_cpu()
+    monkeypatch.setenv("IC_DEVICE", "cpu")
+    assert certainly_cpu()
