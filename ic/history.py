@@ -171,11 +171,17 @@ def _sha(data: bytes) -> str:
 
 
 class HistoryStore:
-    """The experiment log in `folder`; create one per process and share it."""
+    """The experiment log in `folder`; create one per process and share it.
+
+    A history that exists but cannot be written (a read-only folder or disk)
+    opens read-only: earlier experiments can be viewed, and every write is
+    refused with `read_only`, the sentence that says why.
+    """
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.path = self.folder / DB_NAME
+        self.read_only: str | None = None
         self._png_cache: OrderedDict[str, bytes] = OrderedDict()
         self._png_lock = threading.Lock()
         try:
@@ -184,12 +190,28 @@ class HistoryStore:
                 db.execute("PRAGMA journal_mode=WAL")
                 migrate(db)
         except (OSError, sqlite3.Error) as exc:
-            raise ICError(f"History cannot be kept in {self.folder} ({exc}); "
-                          "set IC_DATA_DIR to a folder you can write to.") from None
+            problem = f"History cannot be kept in {self.folder} ({exc}); set IC_DATA_DIR to a folder you can write to."
+            if not self._readable():
+                raise ICError(problem) from None
+            self.read_only = problem.replace("History cannot be kept", "New experiments cannot be kept", 1) + \
+                " Earlier ones can still be viewed."
+
+    def _readable(self) -> bool:
+        """Whether an existing history of the current schema can be opened read-only."""
+        if not self.path.is_file():
+            return False
+        try:
+            with self._connect(immutable=True) as db:
+                return db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        except sqlite3.Error:
+            return False
 
     @contextlib.contextmanager
-    def _connect(self):
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+    def _connect(self, immutable: bool = False):
+        if immutable or self.read_only:  # nothing may write, so nothing can change under the reader
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+        else:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("PRAGMA busy_timeout=30000")
@@ -200,6 +222,8 @@ class HistoryStore:
     @contextlib.contextmanager
     def _write(self):
         """One short write transaction: all of it lands, or none of it."""
+        if self.read_only:
+            raise ICError(self.read_only)
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:

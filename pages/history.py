@@ -67,7 +67,7 @@ def filters(rows_all: list[StoredExperiment]) -> dict:
 
 
 def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
-    mine = experiment.owner == visitor
+    mine = experiment.owner == visitor and not store.read_only  # a read-only history changes for nobody
     summary = experiment.summary
     st.subheader(f"{experiment.image_name} · {experiment.created_at.replace('T', ' ')[:19]}")
     images = experiment.images
@@ -156,7 +156,7 @@ def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.
                             file_name="experiments.zip", mime="application/zip", width="stretch",
                             disabled=not export_ids)
     own = store.count(visitor)
-    if clear_col.button("Clear my history…", width="stretch", disabled=own == 0):
+    if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(store.read_only)):
         st.session_state["confirm_clear"] = True
     with import_col.popover("Import a ZIP", width="stretch"):
         upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
@@ -179,6 +179,8 @@ def main() -> None:
     if store is None:
         st.error(problem)
         return
+    if problem:
+        st.warning(problem)
     config = history.settings()
     if config.shared:
         st.caption("Team history: everyone's experiments are listed; you can change and delete only your own.")

@@ -30,11 +30,13 @@ def _store(folder: str) -> HistoryStore:
 
 
 def store() -> tuple[HistoryStore | None, str | None]:
-    """The shared store, or None and the sentence that says why history cannot be kept."""
+    """The shared store and, when new experiments cannot be kept, the sentence that says why; the store is None
+    when there is no history to show at all."""
     try:
-        return _store(str(data_dir())), None
+        history = _store(str(data_dir()))
     except ICError as exc:
         return None, str(exc)
+    return history, history.read_only
 
 
 def settings() -> HistorySettings:
@@ -44,10 +46,10 @@ def settings() -> HistorySettings:
 def save(record) -> tuple[str | None, str | None]:
     """Keep a record for this visitor and apply retention: (its id, None), or (None, why it could not be kept).
 
-    Without a store at all, (None, None): the page says so once, in the sidebar, rather than after every removal.
+    When nothing can be kept, (None, None): the page says so once, in the sidebar, rather than after every removal.
     """
-    history, _ = store()
-    if history is None:
+    history, problem = store()
+    if problem:
         return None, None
     config = settings()
     try:
