@@ -219,12 +219,16 @@ def run(quick: bool = False) -> dict:
         classifier, small, 872, grid=8, infill=get_inpainter(explain.DEFAULT_INFILL)), occlusion_repeats)))
 
     rows.append(_row("cold_start", _cold_start_ms(quick)))
-    return {"machine": machine_info(), "rows": rows, "peak_rss_mb": _peak_rss_mb(), "rss_imports_mb": rss_imports}
+    classify_path = "ONNX Runtime" if classifier.fast is not None else (
+        classifier.slow_path or "eager PyTorch (IC_ONNX=0 or an accelerator)")
+    return {"machine": machine_info(), "classify_path": classify_path, "rows": rows, "peak_rss_mb": _peak_rss_mb(),
+            "rss_imports_mb": rss_imports}
 
 
 def format_table(result: dict) -> str:
     machine = result["machine"]
     lines = [f"{machine['cpu']}, {machine['cores']} cores, torch threads {machine['torch_threads']}",
+             f"classify_* rows run on: {result['classify_path']}",
              f"{'row':34} {'median ms':>10} {'baseline ms':>12} {'speedup':>8}"]
     for row in result["rows"]:
         baseline = "" if row["baseline_ms"] is None else f"{row['baseline_ms']:.1f}"

@@ -284,6 +284,7 @@ class Classifier:
     weights_hash: str
     data_config: dict
     fast: object = field(default=None, repr=False)  # an ONNX Runtime runner, or None for eager PyTorch
+    slow_path: str | None = None  # why classification runs on eager PyTorch although the fast path was wanted
     _model: object = field(default=None, repr=False)
     _load_model: Callable[[], object] | None = field(default=None, repr=False)
     _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -484,8 +485,9 @@ def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
     if pick_device().type == "cpu":
         from ic import fastpath
 
-        classifier.fast = fastpath.runner_for(name, classifier.weights_hash, model, classifier.transform("squash"),
-                                              tuple(classifier.data_config["input_size"][1:]))
+        classifier.fast, classifier.slow_path = fastpath.runner_for(
+            name, classifier.weights_hash, model, classifier.transform("squash"),
+            tuple(classifier.data_config["input_size"][1:]))
         files = _weights_files(choice)
         if classifier.fast is not None and files:
             fastpath.write_manifest(name, fastpath.fingerprint(*files), classifier.fast, {

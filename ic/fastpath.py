@@ -5,9 +5,10 @@ preprocessing (scale, normalise) and the softmax itself, with the same float32
 operations in the same order, so its probabilities match timm eager within
 1e-4 (tests/test_fastpath.py). The resize is timm's, done with PIL alone
 (`pil_preprocess`, checked pixel for pixel against timm's transform). The export
-is cached by model name, weights hash and input size in IC_CACHE_DIR; a failed
-export falls back to eager PyTorch with a warning on stderr. Nothing here prints
-on stdout.
+is cached by model name, weights hash and input size in IC_CACHE_DIR. A failed
+export falls back to eager PyTorch, never silently: the classifier carries the
+reason (the page shows it in the sidebar) and it is logged as a warning (the CLI
+prints it on stderr). Nothing here prints on stdout.
 
 Beside each export, a manifest keyed by the weights file's fingerprint keeps
 what a classifier needs besides the model (labels, data config, weights hash),
@@ -161,6 +162,7 @@ class _Graph:
 
 def export(model, mean: np.ndarray, std: np.ndarray, input_size: tuple[int, int], target: Path) -> Path:
     """Export a batch-of-one graph once into `target` (temporary file, then rename); stdout stays clean."""
+    import onnx  # noqa: F401  (torch.onnx.export needs it; importing it first names it when it is missing)
     import torch
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -209,20 +211,32 @@ class OnnxRunner:
         return np.concatenate([self.session.run(None, {"pixels": pixels[i:i + 1]})[0] for i in range(len(pixels))])
 
 
-def runner_for(name: str, weights_hash: str, model, transform, input_size: tuple[int, int]) -> OnnxRunner | None:
-    """The runner for a classifier, exporting on first use; None when the fast path cannot serve it."""
+def slow_path_reason(name: str, cause: str, missing_package: bool = False) -> str:
+    """The sentence shown when a classifier runs on eager PyTorch although the fast path was wanted."""
+    fix = ("Install what is missing with: python -m pip install -r requirements.txt." if missing_package
+           else "IC_ONNX=0 chooses eager PyTorch without this notice.")
+    return f"{name} classifies on the slower path, eager PyTorch (about 3x slower): {cause}. {fix}"
+
+
+def runner_for(name: str, weights_hash: str, model, transform,
+               input_size: tuple[int, int]) -> tuple[OnnxRunner | None, str | None]:
+    """(the runner for a classifier, exporting on first use, None) where the fast path serves it; else
+    (None, why not), with why None only where eager PyTorch is what was asked for (IC_ONNX=0)."""
     if not enabled():
-        return None
+        return None, None
     parts = split_transform(transform)
     if parts is None:
-        return None
+        return None, slow_path_reason(name, "its preprocessing is not timm's usual resize, ToTensor and Normalize, "
+                                            "which the ONNX graph reproduces")
     _, mean, std = parts
     target = cache_dir() / "onnx" / f"{_safe(name)}-{weights_hash}-{input_size[0]}x{input_size[1]}-b1.onnx"
     try:
         if not target.is_file():
             export(model, mean, std, input_size, target)
-        return OnnxRunner(target)
+        return OnnxRunner(target), None
     except Exception as exc:  # any export or runtime failure: eager PyTorch still gives the right answer
-        log.warning("ONNX fast path unavailable for %s (%s: %s); using eager PyTorch.", name, type(exc).__name__,
-                    str(exc).splitlines()[0][:200] if str(exc) else "")
-        return None
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        reason = slow_path_reason(name, f"the ONNX export or runtime failed ({type(exc).__name__}: {detail})",
+                                  missing_package=isinstance(exc, ImportError))
+        log.warning(reason)
+        return None, reason

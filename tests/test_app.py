@@ -81,6 +81,30 @@ def test_unreachable_hub_model_says_why_and_keeps_the_previous_model():
     assert table(app).iloc[0]["class"] == "tripod"
 
 
+def _slow_path_notices(app) -> list[str]:
+    return [w.value for w in app.sidebar.warning if "slower path" in w.value]
+
+
+def test_a_missing_fast_path_is_said_in_the_sidebar(tmp_path, monkeypatch):
+    import streamlit as st
+
+    assert not _slow_path_notices(start())  # the normal case: nothing to say
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the export cache should be")
+    monkeypatch.setenv("IC_CACHE_DIR", str(blocker))
+    st.cache_resource.clear()  # the classifiers loaded with a working cache are shared by every visitor
+    try:
+        app = start()
+        assert not app.exception and not app.error
+        notices = _slow_path_notices(app)
+        assert len(notices) == 1 and "tf_efficientnet_lite0" in notices[0] and "eager PyTorch" in notices[0]
+        assert table(app).iloc[0]["class"] == "tripod"  # the slower path still answers
+        app.sidebar.slider(key="top_k").set_value(3).run()
+        assert len(_slow_path_notices(app)) == 1  # it stays while that classifier is in use
+    finally:
+        st.cache_resource.clear()
+
+
 def test_center_crop_mode_outlines_and_still_classifies():
     app = start()
     app.sidebar.radio(key="preprocess").set_value("center").run()

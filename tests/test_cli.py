@@ -107,6 +107,7 @@ def test_bench_quick_json_is_valid_and_has_the_rows():
     assert {"classify_single", "inpaint_patchmatch_512", "inpaint_telea_512", "edit_roundtrip_patchmatch_512",
             "edit_roundtrip_telea_512"} <= names
     assert "inpaint_lama_512" not in names  # unavailable methods are left out
+    assert result["classify_path"] == "ONNX Runtime"  # a fresh install has the fast path
     single = next(row for row in result["rows"] if row["name"] == "classify_single")
     assert single["baseline_ms"] > 0 and single["speedup"] > 0
     assert result["peak_rss_mb"] >= result["rss_imports_mb"] > 0

@@ -68,14 +68,43 @@ def test_a_failed_export_falls_back_to_eager_with_a_warning(tmp_path, monkeypatc
     monkeypatch.setattr(fastpath, "export", broken)
     classifier = load_classifier("tf_efficientnet_lite0")
     assert classifier.fast is None
-    assert "using eager PyTorch" in caplog.text
+    assert "slower path" in classifier.slow_path and "exporter exploded" in classifier.slow_path
+    assert classifier.slow_path in caplog.text
     assert classifier.top_k(classifier.predict([camera])[0], 1)[0]["label"] == "tripod"
+
+
+def test_an_unwritable_export_cache_is_said_not_hidden(tmp_path, monkeypatch, camera):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("IC_CACHE_DIR", str(blocker))
+    classifier = load_classifier("tf_efficientnet_lite0")
+    assert classifier.fast is None and "eager PyTorch" in classifier.slow_path
+    assert classifier.top_k(classifier.predict([camera])[0], 1)[0]["label"] == "tripod"
+
+
+WITHOUT_ONNX = """
+import sys
+sys.modules["onnx"] = None  # importing it fails with ModuleNotFoundError, as where it was never installed
+from ic.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_onnx_the_cli_says_so_on_stderr_and_still_answers(tmp_path):
+    done = subprocess.run([sys.executable, "-c", WITHOUT_ONNX, "classify", "assets/samples/coffee.png", "--json"],
+                          cwd=ROOT, env=cli_env(IC_CACHE_DIR=str(tmp_path)), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["top"][0]["label"] == "espresso"
+    assert "slower path" in done.stderr and "ModuleNotFoundError: import of onnx" in done.stderr
+    assert "pip install -r requirements.txt" in done.stderr
 
 
 def test_ic_onnx_0_turns_it_off(tmp_path, monkeypatch):
     monkeypatch.setenv("IC_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("IC_ONNX", "0")
-    assert load_classifier("tf_efficientnet_lite0").fast is None
+    classifier = load_classifier("tf_efficientnet_lite0")
+    assert classifier.fast is None and classifier.slow_path is None  # asked for: nothing to warn about
     assert not (tmp_path / "onnx").exists()
 
 

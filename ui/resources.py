@@ -9,9 +9,18 @@ from ic.samples import list_samples
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the classifier…")
-def classifier(name: str) -> Classifier:
+def _classifier(name: str) -> Classifier:
     # Shared by all sessions: Classifier.predict keeps no per-call state.
     return load_classifier(name)
+
+
+def classifier(name: str) -> Classifier:
+    """The shared classifier; where it runs on the slower path although the fast one was wanted, the
+    sidebar says so and why (a cached load would otherwise hide it after the first visitor)."""
+    loaded = _classifier(name)
+    if loaded.slow_path:
+        st.sidebar.warning(loaded.slow_path, icon=":material/speed:")
+    return loaded
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
