@@ -6,20 +6,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from ic import compute
-from ic.classifiers import DEFAULT_MODEL, list_choices, resolve_choice
+from ic.classifiers import DEFAULT_MODEL
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
-from ic.inpaint import get_inpainter, list_inpainters, resolve_inpainter
 from ic.inpaint.lama import APPROX_SIZE_MB
-from ic.settings import public_settings
-from ui import history, resources
-from ui.canvas import TOOLS, paint_canvas, painted_mask
+from ic.workbench import Busy
+from ui import canvas, resources, session
+from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
-from ui.navigation import sidebar_links
+from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_chart, show_table
-from ui.state import durable, remember
+from ui.session import durable, remember
 
 log = logging.getLogger("ic.app")
 
@@ -62,28 +60,17 @@ def choose_source() -> tuple[str, str, bytes] | None:
     return f"{source.lower()}:{hashlib.sha1(data).hexdigest()}", upload.name, data
 
 
-def start_edit(source: tuple[str, str, bytes]) -> EditSession:
-    """The visitor's edit session, started afresh whenever another image is chosen in the sidebar.
-
-    An experiment opened from History stays until the sidebar's choice changes.
-    """
+def start_edit(source: tuple[str, str, bytes]) -> session.Desk:
     key, name, data = source
-    if "edit" in st.session_state and st.session_state.get("chosen_key") is None:
-        st.session_state["chosen_key"] = key  # opened from History before any sidebar choice: keep it
-    if st.session_state.get("chosen_key") != key or "edit" not in st.session_state:
-        image = resources.decoded(data)  # ICError for anything we cannot read
-        st.session_state.update(chosen_key=key, source_key=key, edit=EditSession(image, name), canvas_nonce=0,
-                                last_timings=None, experiment_ids={})
-        st.session_state.pop("compare_source", None)
-    return st.session_state["edit"]
+    return session.desk_for(key, name, lambda: resources.decoded(data))
 
 
 # --- settings ---------------------------------------------------------------------------------
 
 def choose_classifier():
     st.sidebar.header("Classifier")
-    public = public_settings()
-    choices = {choice.name: choice for choice in list_choices() if not public.enabled or choice.name in public.models}
+    bench = session.workbench()
+    choices = {choice.name: choice for choice in bench.model_choices()}
     groups = {"bundled": "bundled, offline", "hub": "hub", "local": "models/"}
 
     def label(name: str) -> str:
@@ -97,46 +84,45 @@ def choose_classifier():
         st.session_state["model"] = fallback
     name = st.sidebar.selectbox("Model", list(choices), format_func=label, key="model",
                                 on_change=remember, args=("model",))
-    other = "" if public.enabled else st.sidebar.text_input(
+    other = "" if not bench.free_model_names() else st.sidebar.text_input(
         "…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
         on_change=remember, args=("other_model",)).strip()
     wanted = other or name
     ok, reason = (choices[wanted].available() if wanted in choices else (True, ""))
     if not ok:
         st.sidebar.caption(reason[0].upper() + reason[1:])
-    in_use = st.session_state.get("model_in_use", fallback)
+    in_use = session.model_in_use() or fallback
     try:
-        resolve_choice(wanted)
         classifier = resources.classifier(wanted)
     except ICError as exc:
         st.sidebar.error(f"{exc} Still using {in_use}.")
         classifier = resources.classifier(in_use)
-    st.session_state["model_in_use"] = classifier.name
+    session.model_in_use(classifier.name)
     return classifier
 
 
 def choose_inpainter():
     st.sidebar.header("Removal")
-    methods = {row["name"]: row for row in list_inpainters()}
+    bench = session.workbench()
+    methods = {row["name"]: row for row in bench.inpainter_choices()}
     durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch")
     name = st.sidebar.selectbox("Inpainter", list(methods), key="inpainter", on_change=remember, args=("inpainter",),
                                 format_func=lambda n: methods[n]["title"])
     st.sidebar.caption(methods[name]["description"])
     if name == "lama" and not methods["lama"]["available"]:
         st.sidebar.info(f"LaMa needs its weights (big-lama.pt, about {APPROX_SIZE_MB} MB); until then PatchMatch is used.")
-        if public_settings().enabled:
+        if not bench.may_download_lama():
             st.sidebar.caption("This public demo does not download LaMa; run the app yourself to use it.")
         elif st.sidebar.button(f"Download LaMa weights ({APPROX_SIZE_MB} MB)"):
             bar = st.sidebar.progress(0.0, text="Downloading LaMa…")
             try:
-                get_inpainter("lama").prepare(
-                    progress=lambda done, total: bar.progress(min(1.0, done / total) if total else 0.0,
-                                                              text=f"Downloading LaMa… {done / 1e6:.0f} MB"))
+                bench.download_lama(progress=lambda done, total: bar.progress(
+                    min(1.0, done / total) if total else 0.0, text=f"Downloading LaMa… {done / 1e6:.0f} MB"))
                 st.rerun()
             except ICError as exc:
                 bar.empty()
                 st.sidebar.error(str(exc))
-    method, note = resolve_inpainter(name)
+    method, note = bench.inpainter(name)
     if note and name != "lama":
         st.sidebar.warning(note)
     return method
@@ -165,41 +151,32 @@ def view_settings() -> tuple[int, str]:
 
 # --- removal ----------------------------------------------------------------------------------
 
-def canvas_key() -> str:
-    return f"canvas-{st.session_state['source_key']}-{st.session_state['canvas_nonce']}"
-
-
-def apply_removal(edit: EditSession, mask, method, classifier, preprocess: str, top_k: int) -> None:
-    """Remove what was painted; the page then draws a fresh canvas over the result in the same run."""
-    public = public_settings()
-    if public.enabled and compute.queued() >= public.max_queue:
-        st.session_state["canvas_nonce"] += 1
-        st.session_state["notice"] = ("warning", "The server is busy with other visitors' removals; "
-                                                 "paint again in a moment.")
-        return
-    record = None
+def apply_strokes(desk: session.Desk, strokes: canvas.Strokes, method, classifier, preprocess: str,
+                  top_k: int) -> None:
+    """Remove what was newly painted, in one workbench call that also queues the save; then the desk counts
+    those strokes as applied, with plain writes: nothing between the two can be stopped by a rerun."""
+    bench, owner = session.workbench(), session.visitor()
+    refused = None
     with st.spinner(f"Removing with {method.title}…"):
         try:
-            record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k)
-        except NothingToRemove as exc:
-            st.session_state["notice"] = ("info", str(exc))
-        except ICError as exc:
-            st.session_state["notice"] = ("error", str(exc))
-        finally:
-            # Before any other Streamlit call: strokes drawn meanwhile belong to the old canvas and are dropped.
-            st.session_state["canvas_nonce"] += 1
-        if record is not None:
-            st.session_state["last_timings"] = (edit.removals, record.timings_ms)
-            experiment_id, problem = history.save(record)
-            st.session_state.setdefault("experiment_ids", {})[edit.removals] = experiment_id
-            if problem:
-                st.session_state["notice"] = ("warning", problem)
+            removal = bench.remove(desk.edit, strokes.new, owner=owner, model=classifier.name, inpainter=method.name,
+                                   preprocess=preprocess, top_k=top_k)
+        except ICError as exc:  # nothing to remove, the busy limit, a mask over 90%: not tried again
+            removal, refused = None, exc
+        canvas.mark_applied(desk, strokes)
+        if removal is not None:
+            desk.note_removal(removal)
+    if refused is not None:
+        kind = "info" if isinstance(refused, NothingToRemove) else "warning" if isinstance(refused, Busy) else "error"
+        session.notify(kind, str(refused))
 
 
-def edit_controls(edit: EditSession) -> None:
+def edit_controls(desk: session.Desk) -> None:
+    edit = desk.edit
+
     def step(move):
         move()
-        st.session_state["canvas_nonce"] += 1  # a fresh canvas over the state moved to
+        desk.new_canvas()  # a fresh canvas over the state moved to
 
     undo, redo, reset = st.columns(3)
     undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal",
@@ -235,21 +212,16 @@ sure, green when more. Pin any class by name to keep it in the table.
 
 
 def tutorial() -> None:
-    if not st.session_state.get("tutorial_done"):
+    if not session.flag("tutorial_done"):
         with st.container(border=True):
             st.markdown(TUTORIAL)
             if st.button("Got it", key="tutorial-ok"):
-                st.session_state["tutorial_done"] = True
+                session.flag("tutorial_done", True)
                 st.rerun()
 
 
-def show_notice() -> None:
-    notice = st.session_state.pop("notice", None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
-
-
-def results(edit: EditSession, classifier, preprocess: str, top_k: int) -> None:
+def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None:
+    edit = desk.edit
     before = edit.original_probs(classifier, preprocess)
     after = edit.current_probs(classifier, preprocess)
     top_before, top_after = int(before.argmax()), int(after.argmax())
@@ -274,64 +246,76 @@ def results(edit: EditSession, classifier, preprocess: str, top_k: int) -> None:
         show_table(rows)
     with chart:
         show_chart(rows)
-    if st.session_state.get("last_timings"):
-        number, timings = st.session_state["last_timings"]
+    if desk.removal_shown():
+        number, timings = desk.removal_shown()
         st.caption(f"Last removal (#{number}): inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
                    f"· {classifier.name} ({classifier.weights_hash}) · {preprocess}")
+
+
+def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
+                  top_k: int, shown) -> None:
+    """The canvas over the edited image: new strokes are removed first, then it is drawn over the result.
+
+    The canvas keeps its place on the page whatever is said around it: a spinner or notice above it would
+    move it under the user's brush while they paint. So the header and the canvas are slots, each keeping
+    its old content on screen until this run replaces it, and what the removal says goes below them."""
+    strokes = canvas.new_strokes(desk)
+    header, canvas_slot, status = st.container(), st.container(), st.container()
+    with status:
+        if strokes is not None and (auto or session.apply_requested()):
+            apply_strokes(desk, strokes, method, classifier, preprocess, top_k)
+            strokes = None
+        if strokes is None and canvas.shows_strokes(desk) and (canvas.paused() or not auto):
+            desk.clear_canvas()  # the user paused, or pressed Remove: applied strokes can leave the canvas
+        saving_notice()
+        session.show_notice()
+    edit = desk.edit
+    with header:
+        st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
+    with canvas_slot:
+        canvas.paint_canvas(shown(edit.edited), key=desk.canvas_key, tool=tool, brush=brush, clears=desk.canvas_clears)
+    if strokes is not None and not auto:
+        st.button(f"Remove painted region with {method.title}", type="primary", on_click=session.request_apply)
+    edit_controls(desk)
+
+
+def original_column(edit: EditSession, shown) -> None:
+    st.markdown(f"**Original** · {edit.name} · {edit.full.shape[1]}×{edit.full.shape[0]}")
+    overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
+    original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
+    st.image(shown(original), width="stretch")
+    downloads(edit)
 
 
 def main() -> None:
     st.title("Interactive Classification")
     st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
-    sidebar_links(history.visitor_id())
-    _, history_problem = history.store()
-    if history_problem:
-        st.sidebar.warning(history_problem + " Removals still work; they are just not kept.")
+    sidebar_links(session.visitor())
     tutorial()
-
     source = choose_source()
-    classifier = choose_classifier()
-    method = choose_inpainter()
+    classifier, method = choose_classifier(), choose_inpainter()
     tool, brush = tool_settings()
     durable("auto_apply", not method.slow)
     auto = st.sidebar.toggle("Remove as soon as a stroke ends", key="auto_apply", on_change=remember,
                              args=("auto_apply",), help="Turn off for slow inpainters: paint, then press Remove.")
     top_k, preprocess = view_settings()
-
     if source is None:
         st.info("Upload a photo (or take one) in the sidebar to start.")
         return
     try:
-        edit = start_edit(source)
+        desk = start_edit(source)
     except ICError as exc:
         st.error(str(exc))
         return
-    painted = painted_mask(canvas_key(), edit.shape)
-    if painted is not None and painted.any() and (auto or st.session_state.pop("apply_now", False)):
-        apply_removal(edit, painted, method, classifier, preprocess, top_k)
-        painted = None
-    show_notice()
-
-    box = classifier.crop_box(edit.shape, preprocess)
+    box = classifier.crop_box(desk.edit.shape, preprocess)
     shown = lambda image: outline_box(image, box) if preprocess == "center" else image
-
     painted_col, original_col = st.columns(2)
     with painted_col:
-        st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
-        paint_canvas(shown(edit.edited), key=canvas_key(), tool=tool, brush=brush)
-        if painted is not None and painted.any() and not auto:
-            st.button(f"Remove painted region with {method.title}", type="primary",
-                      on_click=lambda: st.session_state.update(apply_now=True))
-        edit_controls(edit)
+        edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
     with original_col:
-        st.markdown(f"**Original** · {edit.name} · {edit.full.shape[1]}×{edit.full.shape[0]}")
-        overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
-        original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
-        st.image(shown(original), width="stretch")
-        downloads(edit)
-
-    results(edit, classifier, preprocess, top_k)
-    explanations_section(edit, classifier, preprocess, st.session_state.get("experiment_ids", {}).get(edit.removals))
+        original_column(desk.edit, shown)
+    results(desk, classifier, preprocess, top_k)
+    explanations_section(desk.edit, classifier, preprocess, desk.experiment_ids.get(desk.edit.removals))
     with st.expander("How to use"):
         st.markdown(TUTORIAL)
 

@@ -11,7 +11,7 @@ import resource
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -101,7 +101,7 @@ def machine_info() -> dict:
 EXPORT_ONCE = """
 import sys, tempfile, time
 from pathlib import Path
-from ic import fastpath
+from ic.classifiers import fastpath
 from ic.classifiers import DEFAULT_MODEL, load_classifier
 import os
 os.environ["IC_ONNX"] = "0"  # load eagerly; the export below is the one being timed
@@ -148,13 +148,12 @@ def _cold_start_ms(quick: bool) -> float:
 
 
 def run(quick: bool = False) -> dict:
-    import torch
-    from PIL import Image
-    from timm.data import create_transform
-
     import captum.attr  # noqa: F401  (the libraries ic.explain loads: counted as imports, not working memory)
     import onnxruntime  # noqa: F401
     import pytorch_grad_cam  # noqa: F401
+    import torch
+    from PIL import Image
+    from timm.data import create_transform
 
     from ic.classifiers import DEFAULT_MODEL, get_classifier
     from ic.experiment import EditSession
@@ -197,15 +196,15 @@ def run(quick: bool = False) -> dict:
     for name in available:
         method = get_inpainter(name)
         slow_repeats = max(1, repeats // 3) if method.slow else repeats
-        rows.append(_row(f"inpaint_{name}_512", _median_ms(lambda: method(image_512, mask_512), slow_repeats)))
-        rows.append(_row(f"inpaint_{name}_1024", _median_ms(lambda: method(image_1024, mask_1024), slow_repeats)))
+        rows.append(_row(f"inpaint_{name}_512", _median_ms(lambda m=method: m(image_512, mask_512), slow_repeats)))
+        rows.append(_row(f"inpaint_{name}_1024", _median_ms(lambda m=method: m(image_1024, mask_1024), slow_repeats)))
 
     for name in available:
         session = EditSession(image_512, "camera.png")
         session.original_probs(classifier)  # the original's result is cached, as in the app
 
-        def roundtrip():
-            session.apply(mask_512, get_inpainter(name), classifier)
+        def roundtrip(session=session, method=get_inpainter(name)):
+            session.apply(mask_512, method, classifier)
             session.undo()
 
         rows.append(_row(f"edit_roundtrip_{name}_512", _median_ms(roundtrip, repeats)))

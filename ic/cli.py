@@ -90,13 +90,20 @@ def _format_top(top: list[dict]) -> str:
     return "\n".join(f"  {row['prob']:7.2%}  {row['label']} (#{row['index']})" for row in top)
 
 
+def _workbench():
+    """The command line's workbench: the deployment's policy, no history (the CLI keeps none)."""
+    from ic.workbench import Workbench
+
+    return Workbench(data_folder=None)
+
+
 def _cmd_classify(args) -> tuple[object, str]:
-    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.classifiers import DEFAULT_MODEL
     from ic.images import decode_image
 
     top_k = _check_top_k(args.top_k)
     image = decode_image(args.image)
-    classifier = get_classifier(args.model or DEFAULT_MODEL)
+    classifier = _workbench().classifier(args.model or DEFAULT_MODEL)
     probs = classifier.predict([image], args.preprocess)[0]
     top = classifier.top_k(probs, top_k)
     result = {"image": args.image, "model": classifier.name, "preprocess": args.preprocess, "top": top}
@@ -104,7 +111,7 @@ def _cmd_classify(args) -> tuple[object, str]:
 
 
 def _cmd_edit(args) -> tuple[object, str]:
-    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.classifiers import DEFAULT_MODEL
     from ic.experiment import EditSession
     from ic.images import decode_image, decode_mask, save_image
     from ic.inpaint import default_inpainter_name, get_inpainter
@@ -114,7 +121,8 @@ def _cmd_edit(args) -> tuple[object, str]:
     session = EditSession(image, name=args.image)
     mask = decode_mask(args.mask, session.shape)
     inpainter = get_inpainter(args.inpainter or default_inpainter_name())
-    classifier = get_classifier(args.model or DEFAULT_MODEL)
+    classifier = _workbench().classifier(args.model or DEFAULT_MODEL)
+    # The CLI runs the named method itself (prepare() downloads LaMa's weights when asked for by name).
     record = session.apply(mask, inpainter, classifier, preprocess=args.preprocess, top_k=top_k, seed=args.seed)
     result = record.summary()
     if args.out:
@@ -135,7 +143,7 @@ def _names(text: str) -> list[str]:
 
 
 def _cmd_compare(args) -> tuple[object, str]:
-    from ic.compare import compare, summary_table
+    from ic.compare import summary_table
     from ic.experiment import EditSession
     from ic.images import decode_image, decode_mask
     from ic.inpaint import default_inpainter_name
@@ -144,8 +152,8 @@ def _cmd_compare(args) -> tuple[object, str]:
     session = EditSession(decode_image(args.image), name=args.image)
     mask = decode_mask(args.mask, session.shape)
     inpainters = _names(args.inpainters) if args.inpainters else [default_inpainter_name()]
-    result = compare(args.image, session.original, mask, _names(args.models), inpainters,
-                     preprocess=args.preprocess, top_k=top_k)
+    result, _ = _workbench().compare(args.image, session.original, mask, _names(args.models), inpainters,
+                                     owner="cli", preprocess=args.preprocess, top_k=top_k)
     lines = []
     for row in summary_table(result.rows):
         if row["error"]:
@@ -159,21 +167,19 @@ def _cmd_compare(args) -> tuple[object, str]:
 
 def _cmd_explain(args) -> tuple[object, str]:
     from ic import explain
-    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.classifiers import DEFAULT_MODEL
     from ic.images import decode_image, save_image
-    from ic.inpaint import get_inpainter
 
+    bench = _workbench()
     image = decode_image(args.image)
-    classifier = get_classifier(args.model or DEFAULT_MODEL)
-    small = explain.explain_copy(image)
+    classifier = bench.classifier(args.model or DEFAULT_MODEL)
     if args.class_ is None:
-        class_index = int(classifier.predict([small], args.preprocess)[0].argmax())
+        class_index = int(classifier.predict([explain.explain_copy(image)], args.preprocess)[0].argmax())
     else:
         class_index = classifier.class_index(args.class_)
-    options = {"preprocess": args.preprocess}
-    if args.method == "occlusion":
-        options.update(grid=args.grid, infill=get_inpainter(args.infill))
-    result = explain.explain(classifier, small, class_index, args.method, **options)
+    found = bench.explain(classifier, image, class_index, [args.method], grid=args.grid, infill=args.infill,
+                          preprocess=args.preprocess, scores=False)
+    result = found["maps"][args.method]["original"]
     cells = explain.map_cells(result)
     peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
     if args.out:

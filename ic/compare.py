@@ -9,13 +9,13 @@ A model that cannot be loaded gets rows that say why, and the others run.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from ic.classifiers import Classifier, get_classifier
-from ic.errors import ICError
+from ic.errors import Cancelled, ICError
 from ic.experiment import ExperimentRecord, make_record
 from ic.images import check_mask
 from ic.inpaint import get_inpainter
@@ -37,7 +37,10 @@ def _failed_row(image_name: str, model: str, inpainter: str, reason: str) -> dic
 
 def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str], *,
             preprocess: str = "squash", top_k: int = 5, seed: int = 0, progress: Progress | None = None,
-            load: Callable[[str], Classifier] = get_classifier) -> Comparison:
+            load: Callable[[str], Classifier] = get_classifier,
+            cancelled: Callable[[], bool] | None = None) -> Comparison:
+    """`load` turns a model name into a classifier or refuses it with an ICError (the workbench passes its
+    own, which applies the deployment's allow-list); `cancelled()` is checked between steps."""
     if not models or not inpainters:
         raise ICError("Choose at least one classifier and one inpainter to compare.")
     mask = check_mask(mask)
@@ -49,6 +52,8 @@ def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: lis
         done += 1
         if progress:
             progress(done / steps, message)
+        if cancelled and cancelled():
+            raise Cancelled()
 
     edited, inpaint_ms = {}, {}
     for name in inpainters:

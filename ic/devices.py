@@ -10,7 +10,7 @@ from pathlib import Path
 from ic.errors import ICError
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pick_device(forced: str | None = None):
     import torch
 

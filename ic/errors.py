@@ -19,3 +19,7 @@ class Unavailable(ICError):
     """A resource cannot be had right now: a hub model offline, missing weights (exit code 3)."""
 
     exit_code = 3
+
+
+class Cancelled(Exception):
+    """Long work stopped because the user pressed Cancel (not an error: nothing to report)."""

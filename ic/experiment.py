@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.images import (DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask,
-                       working_copy)
+from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask, working_copy
 from ic.inpaint import Inpainter
 
 
@@ -72,7 +71,7 @@ class ExperimentRecord:
     changes: list[dict]
     top1_changed: bool
     timings_ms: dict
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def summary(self) -> dict:
         """Everything but the pixels, ready for JSON."""
@@ -225,7 +224,7 @@ class EditSession:
                            timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
 
     @classmethod
-    def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> "EditSession":
+    def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:
         """Continue editing a stored experiment: its edited image is the current state, Undo goes to the original."""
         session = cls(original, name, max_side=max(original.shape[:2]))
         session._states.append(_State(edited, np.asarray(mask, bool)))

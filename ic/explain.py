@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.errors import ICError
+from ic.errors import Cancelled, ICError
 from ic.inpaint import Inpainter
 
 # Score-CAM draws a tqdm progress bar on stderr for every map; our own progress is the page's.
@@ -43,10 +43,6 @@ EXPLAIN_SIDE = 384  # maps are computed on a copy at most this large: the classi
 BATCH = 8  # a batch of 16 took 300 MB more peak memory in ONNX Runtime for no gain in speed
 
 Progress = Callable[[float], None]
-
-
-class Cancelled(Exception):
-    """Raised through a map computation when the caller's `cancelled()` says so."""
 
 
 @dataclass
@@ -292,3 +288,53 @@ def deletion_curve(classifier: Classifier, image: np.ndarray, class_index: int, 
 def importance_order(explanation: Explanation, grid: int) -> list[int]:
     """Cells from most to least important by the map."""
     return [int(i) for i in np.argsort(-explanation.cells(grid).ravel(), kind="stable")]
+
+
+def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
+                 edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = DEFAULT_GRID,
+                 infill: Inpainter, preprocess: str = "squash", scores: bool = True,
+                 progress: Callable[[float, str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> dict:
+    """The one explain pipeline, for the page and the CLI: each method's map on the original (and on the
+    edited image, for CAMs), and with `scores`, its deletion curve and the IoU with the `removed` region.
+
+    Images are full working copies; maps are computed on copies at most EXPLAIN_SIDE a side. Returns
+    {"maps": {method: {"original"|"edited": Explanation}}, "scores": {method: {"iou", "deletion_area"}},
+    "curves": {title: DeletionCurve}}. Raises Cancelled between steps when `cancelled()` says so.
+    """
+    small = explain_copy(original)
+    small_edited = explain_copy(edited) if edited is not None else None
+    maps, found_scores, curves = {}, {}, {}
+    deletion_infill = None
+    for step, method in enumerate(methods):
+        if method not in METHODS:
+            raise ICError(f"There is no map called {method!r}; choose one of {', '.join(METHODS)}.")
+        if cancelled and cancelled():
+            raise Cancelled()
+        report = (lambda done, step=step, method=method: progress(min(1.0, (step + done) / len(methods)),
+                                                                  f"{METHODS[method]}…")) if progress else None
+        if report:
+            report(0)
+        if method == "occlusion":
+            maps[method] = {"original": occlusion_map(classifier, small, class_index, grid=grid, infill=infill,
+                                                      preprocess=preprocess, cancelled=cancelled,
+                                                      progress=(lambda done, r=report: r(done * 0.7)) if report else None)}
+        else:
+            maps[method] = {"original": activation_map(classifier, small, class_index, method, preprocess)}
+            if small_edited is not None:
+                maps[method]["edited"] = activation_map(classifier, small_edited, class_index, method, preprocess)
+        if not scores:
+            continue
+        if report:
+            report(0.8)
+        from ic.inpaint import get_inpainter
+
+        deletion_infill = deletion_infill or get_inpainter(DELETION_INFILL)
+        first = maps[method]["original"]
+        curve = deletion_curve(classifier, small, class_index, importance_order(first, grid), grid,
+                               infill=deletion_infill, preprocess=preprocess)
+        curves[METHODS[method]] = curve
+        has_removal = removed is not None and np.asarray(removed).any()
+        found_scores[method] = {"iou": mask_iou(removed, first.heatmap) if has_removal else None,
+                                "deletion_area": curve.area}
+    return {"maps": maps, "scores": found_scores, "curves": curves}

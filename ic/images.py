@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
-from typing import Union
 
 import cv2
 import numpy as np
@@ -17,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ic.errors import ICError, NothingToRemove
 
-ImageSource = Union[bytes, bytearray, str, Path]
+ImageSource = bytes | bytearray | str | Path
 
 MAX_PIXELS = 64_000_000
 DEFAULT_WORKING_SIDE = 1024

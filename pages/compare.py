@@ -1,41 +1,19 @@
 """Compare: one edit judged by several classifiers, made by several inpainters."""
 
-import uuid
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ic.classifiers import list_choices, resolve_choice
-from ic.compare import compare, summary_table
-from ic.errors import ICError
+from ic.compare import summary_table
+from ic.errors import Cancelled, ICError
 from ic.images import overlay_mask
-from ic.inpaint import list_inpainters
-from ui import history, resources
-from ui.navigation import sidebar_links
+from ui import resources, session
+from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_table
 
 st.set_page_config(page_title="Compare · Interactive Classification", page_icon="⚖️", layout="wide")
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
-
-
-def source():
-    """(name, original, mask, where from) of the edit to compare, or None."""
-    chosen = st.session_state.get("compare_source")
-    edit = st.session_state.get("edit")
-    if chosen:
-        return chosen
-    if edit is not None and edit.mask.any():
-        return {"name": edit.name, "original": edit.original, "mask": edit.mask,
-                "origin": f"your current edit on the Explore page ({edit.removals} "
-                          f"removal{'s' if edit.removals != 1 else ''})"}
-    return None
-
-
-def load_for_page(name: str):
-    resolve_choice(name)  # an unknown name is refused with the list of valid ones
-    return resources.classifier(name)
 
 
 def changes_chart(table: pd.DataFrame) -> None:
@@ -51,11 +29,35 @@ def changes_chart(table: pd.DataFrame) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+def run_comparison(chosen: dict, models: list[str], inpainters: list[str], top_k: int) -> None:
+    bench, visitor = session.workbench(), session.visitor()
+    token = bench.cancel_token(visitor)
+    bar = st.progress(0.0, text="Starting…")
+    st.button("Cancel", key="compare-cancel", on_click=token.cancel)
+    try:
+        result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
+                                      owner=visitor, preprocess=session.kept("preprocess", "squash"), top_k=top_k,
+                                      progress=lambda share, text: bar.progress(share, text=text), cancel=token)
+    except Cancelled:
+        st.info("Cancelled; nothing was compared or kept.")
+        return
+    except ICError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        bar.empty()
+    for row in result.rows:  # the sidebar says which classifiers run on the slower path
+        if not row["error"]:
+            resources.classifier(row["model"])
+    session.keep_result("compared", (result, len(saved.ids), saved.problem))
+
+
 def main() -> None:
-    visitor = history.visitor_id()
+    visitor = session.visitor()
     sidebar_links(visitor)
     st.title("Compare")
-    chosen = source()
+    saving_notice()
+    chosen = session.compare_source()
     if chosen is None:
         st.info("Remove something on the Explore page first (or pick a History row and press Compare); "
                 "this page then runs that edit through several classifiers and inpainters.")
@@ -66,41 +68,24 @@ def main() -> None:
                "Each inpainter removes the whole region from the original in one go.")
     left, right = st.columns([1, 3])
     left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch")
+    bench = session.workbench()
     with right:
-        choices = {c.name: c for c in list_choices()}
-        models = st.multiselect("Classifiers", list(choices), default=BUNDLED, key="compare-models",
-                                format_func=lambda n: choices[n].title)
-        usable = [row["name"] for row in list_inpainters() if row["available"]]
-        default = [st.session_state.get("keep:inpainter", "patchmatch")]
+        choices = {c.name: c for c in bench.model_choices()}
+        models = st.multiselect("Classifiers", list(choices), default=[m for m in BUNDLED if m in choices],
+                                key="compare-models", format_func=lambda n: choices[n].title)
+        usable = [row["name"] for row in bench.inpainter_choices() if row["available"]]
+        default = [session.kept("inpainter", "patchmatch")]
         inpainters = st.multiselect("Inpainters", usable, default=[n for n in default if n in usable] or usable[:1],
                                     key="compare-inpainters")
         top_k = st.slider("Top-k for each model's table", 1, 10, 5, key="compare-top-k")
         run = st.button("Compare", type="primary", disabled=not models or not inpainters)
     if run:
-        bar = st.progress(0.0, text="Starting…")
-        try:
-            result = compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
-                             preprocess=st.session_state.get("keep:preprocess", "squash"), top_k=top_k,
-                             progress=lambda share, text: bar.progress(share, text=text), load=load_for_page)
-        except ICError as exc:
-            bar.empty()
-            st.error(str(exc))
-            return
-        bar.empty()
-        saved = None
-        store, problem = history.store()
-        if store is not None and result.records:
-            try:
-                store.add_group(result.records, owner=visitor, group_id=uuid.uuid4().hex)
-                saved = len(result.records)
-            except ICError as exc:
-                problem = str(exc)
-        st.session_state["compared"] = (result, saved, problem)
-    if "compared" not in st.session_state:
+        run_comparison(chosen, models, inpainters, top_k)
+    if session.result("compared") is None:
         return
-    result, saved, problem = st.session_state["compared"]
+    result, saved, problem = session.result("compared")
     if saved:
-        st.success(f"Saved {saved} rows to History as one group.")
+        st.success(f"Added {saved} rows to History as one group.")
     elif problem:
         st.warning(problem)
 

@@ -6,14 +6,12 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from ic.classifiers import list_choices
 from ic.errors import ICError
-from ic.experiment import EditSession, reclassify
 from ic.history import StoredExperiment
 from ic.images import overlay_mask
-from ui import history, resources
-from ui.navigation import sidebar_links
+from ui import session
 from ui.explain_view import show_stored_maps
+from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_chart, show_table
 
 st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
@@ -101,29 +99,25 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
 
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
     if compare_col.button("Compare…", width="stretch", help="This edit across several classifiers and inpainters"):
-        st.session_state["compare_source"] = {"name": experiment.image_name, "original": images["original"],
-                                              "mask": images["mask"], "origin": "an experiment from History"}
-        st.session_state.pop("compared", None)
+        session.hand_to_compare(experiment)
         st.switch_page("pages/compare.py", query_params={"visitor": visitor})
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
-        st.session_state.pop("compare_source", None)
-        st.session_state.update(
-            edit=EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
-            source_key=f"history:{experiment.id}", canvas_nonce=st.session_state.get("canvas_nonce", 0) + 1,
-            last_timings=None, experiment_ids={1: experiment.id if mine else None})
+        session.open_experiment(experiment, mine)
         st.switch_page("streamlit_app.py", query_params={"visitor": visitor})
-    choices = [choice.name for choice in list_choices() if choice.name != summary["model"]]
+    bench = session.workbench()
+    choices = [choice.name for choice in bench.model_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
-    if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier"):
+    if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier",
+                        disabled=not choices):
         try:
             with st.spinner(f"Classifying with {other}…"):
-                record = reclassify(experiment.image_name, images["original"], images["edited"], images["mask"],
-                                    resources.classifier(other), inpainter=summary["inpainter"],
-                                    preprocess=summary.get("preprocess", "squash"), top_k=len(summary["original"]["top"]))
-            store.add(record, owner=visitor)
-            st.session_state["history_notice"] = ("success", f"Added a row: the same edit judged by {other}.")
+                _, saved = bench.rerun(experiment, other, owner=visitor)
+            if saved.problem:
+                session.notify("warning", saved.problem, page="history")
+            else:
+                session.notify("success", f"Added a row: the same edit judged by {other}.", page="history")
         except ICError as exc:
-            st.session_state["history_notice"] = ("error", str(exc))
+            session.notify("error", str(exc), page="history")
         st.rerun()
     if delete_col.button("Delete", width="stretch", disabled=not mine,
                          help=None if mine else "Only its author can delete it"):
@@ -138,10 +132,10 @@ def confirm_clear(store, visitor: str, count: int) -> None:
         yes, no = st.columns(2)
         if yes.button("Delete them all", type="primary", width="stretch"):
             store.clear(visitor)
-            st.session_state["confirm_clear"] = False
+            session.flag("confirm_clear", False)
             st.rerun()
         if no.button("Cancel", width="stretch"):
-            st.session_state["confirm_clear"] = False
+            session.flag("confirm_clear", False)
             st.rerun()
 
 
@@ -157,39 +151,37 @@ def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.
                             disabled=not export_ids)
     own = store.count(visitor)
     if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(store.read_only)):
-        st.session_state["confirm_clear"] = True
+        session.flag("confirm_clear", True)
     with import_col.popover("Import a ZIP", width="stretch"):
         upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
         if upload is not None and st.button("Import"):
             try:
-                added = store.import_zip(upload.getvalue(), owner=visitor)
-                st.session_state["history_notice"] = ("success", f"Imported {len(added)} experiment(s).")
+                added = session.workbench().import_zip(upload.getvalue(), owner=visitor)
+                session.notify("success", f"Imported {len(added)} experiment(s).", page="history")
             except ICError as exc:
-                st.session_state["history_notice"] = ("error", str(exc))
+                session.notify("error", str(exc), page="history")
             st.rerun()
-    if st.session_state.get("confirm_clear") and own:
+    if session.flag("confirm_clear") and own:
         confirm_clear(store, visitor, own)
 
 
 def main() -> None:
-    visitor = history.visitor_id()
+    visitor = session.visitor()
     sidebar_links(visitor)
     st.title("History")
-    store, problem = history.store()
+    bench = session.workbench()
+    store = bench.store
     if store is None:
-        st.error(problem)
+        st.error(bench.problem)
         return
-    if problem:
-        st.warning(problem)
-    config = history.settings()
+    saving_notice()  # and the sidebar says when new experiments cannot be kept
+    config = bench.history_settings()
     if config.shared:
         st.caption("Team history: everyone's experiments are listed; you can change and delete only your own.")
     else:
         st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
                    "back. Nobody else sees them.")
-    notice = st.session_state.pop("history_notice", None)
-    if notice:
-        getattr(st, notice[0])(notice[1])
+    session.show_notice("history")
 
     everything = store.list(visitor, shared=config.shared)
     if not everything:

@@ -90,14 +90,14 @@ def browser_page(url: str, width: int = 1400, height: int = 1000, explore: bool 
 
 
 def retire_canvas(page) -> None:
-    """Mark the current canvas: every removal, undo, redo or reset replaces it with a fresh one."""
+    """Mark the current canvas: undo, redo, reset and another photo replace it with a fresh one (a removal
+    does not: the canvas keeps its strokes while one runs)."""
     page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => { c.dataset.icRetired = '1'; })")
 
 
 def settled(page, timeout_s: float = 60, quiet_s: float = 0.25) -> None:
-    """Wait until the page is ready for a stroke: no run in progress, one fresh canvas (a stale one lingers
-    until the rerun ends) showing its photo, and no rerun within `quiet_s`: a new canvas reports how its
-    photo fits once it has loaded, which reruns the page, and a stroke painted before that can be lost."""
+    """Wait until the page is ready for a stroke: no run in progress, one current canvas (after Undo or a new
+    photo, a stale one lingers until the rerun ends) showing its photo, and no rerun within `quiet_s`."""
     deadline = time.time() + timeout_s
     ready_since = None
     while time.time() < deadline:
@@ -148,7 +148,52 @@ def paint(page, points: list[tuple[float, float]]) -> None:
         for t in (0.25, 0.5, 0.75, 1.0):
             page.mouse.move(*to_screen(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t))
     page.mouse.up()
-    retire_canvas(page)
+
+
+def paint_quickly(page, strokes: list[list[tuple[float, float]]], pause_ms: int = 250) -> None:
+    """Strokes one after another, `pause_ms` apart, without waiting for the page in between."""
+    box = canvas_box(page)
+    to_screen = lambda x, y: (box["x"] + x * box["width"] / IMAGE_SIZE, box["y"] + y * box["height"] / IMAGE_SIZE)
+    for points in strokes:
+        page.mouse.move(*to_screen(*points[0]))
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(*to_screen(x, y), steps=4)
+        page.mouse.up()
+        page.wait_for_timeout(pause_ms)
+
+
+def quiet(page, quiet_s: float = 3.0, timeout_s: float = 120) -> None:
+    """Wait until no run has started for `quiet_s`: every stroke sent, applied, and the canvas cleared."""
+    deadline = time.time() + timeout_s
+    quiet_since = None
+    while time.time() < deadline:
+        running = page.locator('[data-test-script-state="running"]').count() > 0
+        quiet_since = None if running else (quiet_since or time.time())
+        if quiet_since and time.time() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.05)
+    raise TimeoutError("the page kept running")
+
+
+def removals_count(page) -> int:
+    import re
+
+    text = page.get_by_text(re.compile(r"\d+ removals? · paint to remove")).inner_text()
+    return int(re.search(r"(\d+) removal", text).group(1))
+
+
+def download(page, button: str) -> bytes:
+    """The file a download button gives."""
+    with page.expect_download() as event:
+        page.get_by_role("button", name=button).click()
+    return Path(event.value.path()).read_bytes()
+
+
+def visitor_of(page) -> str:
+    from urllib.parse import parse_qs, urlparse
+
+    return parse_qs(urlparse(page.url).query)["visitor"][0]
 
 
 def background_pixels(page):
@@ -213,3 +258,19 @@ def top1_notice(page) -> tuple[str, str]:
         return changed.group(1), changed.group(2)
     same = re.search(r"Top-1 unchanged:\s*(.+?) \(", text)
     return same.group(1), same.group(1)
+
+
+def near_stroke(shape, points, radius):
+    """Pixels of an image of `shape` within `radius` of a stroke through `points` (camera.png pixels)."""
+    import numpy as np
+
+    height, width = shape
+    ys, xs = np.mgrid[0:height, 0:width]
+    scale = width / 512
+    near = np.zeros(shape, bool)
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
+        length = max(np.hypot(x1 - x0, y1 - y0), 1e-6)
+        t = np.clip(((xs - x0) * (x1 - x0) + (ys - y0) * (y1 - y0)) / length**2, 0, 1)
+        near |= np.hypot(xs - (x0 + t * (x1 - x0)), ys - (y0 + t * (y1 - y0))) <= radius
+    return near

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from ic.samples import list_samples
+
+from conftest import ROOT
 
 KNOWN_TOP1 = {"camera.png": "tripod", "coffee.png": "espresso"}
 
@@ -86,13 +87,13 @@ def _slow_path_notices(app) -> list[str]:
 
 
 def test_a_missing_fast_path_is_said_in_the_sidebar(tmp_path, monkeypatch):
-    import streamlit as st
+    from ic.classifiers import forget_loaded
 
     assert not _slow_path_notices(start())  # the normal case: nothing to say
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the export cache should be")
     monkeypatch.setenv("IC_CACHE_DIR", str(blocker))
-    st.cache_resource.clear()  # the classifiers loaded with a working cache are shared by every visitor
+    forget_loaded()  # the classifiers loaded with a working cache are shared by every visitor
     try:
         app = start()
         assert not app.exception and not app.error
@@ -102,7 +103,7 @@ def test_a_missing_fast_path_is_said_in_the_sidebar(tmp_path, monkeypatch):
         app.sidebar.slider(key="top_k").set_value(3).run()
         assert len(_slow_path_notices(app)) == 1  # it stays while that classifier is in use
     finally:
-        st.cache_resource.clear()
+        forget_loaded()
 
 
 def test_center_crop_mode_outlines_and_still_classifies():

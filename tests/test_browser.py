@@ -3,9 +3,21 @@
 import numpy as np
 import pytest
 
-from browser_support import (background_pixels, browser_page, click, errors_shown, paint,
-                             removals_shown, require_chromium, running_app, settled, table_rows, table_text,
-                             wait_for_table_change)
+from browser_support import (
+    background_pixels,
+    browser_page,
+    click,
+    errors_shown,
+    near_stroke,
+    paint,
+    removals_shown,
+    require_chromium,
+    running_app,
+    settled,
+    table_rows,
+    table_text,
+    wait_for_table_change,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +33,6 @@ def page(request, tmp_path_factory):
            "IC_CACHE_DIR": str(data / "cache")}
     with running_app(env) as url, browser_page(url, width=request.param) as page:
         yield page
-
-
-def _near_stroke(shape, points, radius):
-    """Canvas pixels within `radius` of the stroke's path."""
-    height, width = shape
-    ys, xs = np.mgrid[0:height, 0:width]
-    scale = width / 512
-    near = np.zeros(shape, bool)
-    for (x0, y0), (x1, y1) in zip(points, points[1:]):
-        x0, y0, x1, y1 = x0 * scale, y0 * scale, x1 * scale, y1 * scale
-        length = max(np.hypot(x1 - x0, y1 - y0), 1e-6)
-        t = np.clip(((xs - x0) * (x1 - x0) + (ys - y0) * (y1 - y0)) / length**2, 0, 1)
-        near |= np.hypot(xs - (x0 + t * (x1 - x0)), ys - (y0 + t * (y1 - y0))) <= radius
-    return near
 
 
 def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page):
@@ -54,8 +52,8 @@ def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page)
     after = background_pixels(page)
 
     changed = np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 8
-    inside = _near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2)
-    allowed = _near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2 + 4)  # antialiased stroke edge, display resampling
+    inside = near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2)
+    allowed = near_stroke(changed.shape, TRIPOD_STROKE, BRUSH / 2 + 4)  # antialiased stroke edge, display resampling
     assert changed[inside].mean() > 0.3, "the painted region did not change"
     assert not changed[~allowed].any(), "pixels changed away from the stroke"
 
@@ -94,4 +92,5 @@ def test_apply_on_button_waits_for_the_button(page):
     assert errors_shown(page) == []
     page.get_by_text("Remove as soon as a stroke ends").click()  # back to the default for other tests
     settled(page)
+
 

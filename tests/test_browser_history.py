@@ -3,10 +3,9 @@
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-from browser_support import (browser_page, errors_shown, grid_rows, paint, removals_shown, require_chromium,
-                             running_app, top1_notice)
 from test_browser import TRIPOD_STROKE
+
+from browser_support import browser_page, errors_shown, grid_rows, paint, removals_shown, require_chromium, running_app, top1_notice
 
 pytestmark = pytest.mark.browser
 

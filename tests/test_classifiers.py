@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import sample
 from ic.classifiers import get_classifier, list_choices, load_classifier, resolve_choice
 from ic.errors import ICError, Unavailable
+
+from conftest import sample
 
 
 @pytest.mark.parametrize("model", ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"])

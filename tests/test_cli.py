@@ -7,8 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SAMPLES, cli_env
 from ic.images import decode_image, decode_mask
+
+from conftest import ROOT, SAMPLES, cli_env
 
 
 def run_cli(*args, **env):

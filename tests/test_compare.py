@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, cli_env
 from ic.compare import compare, summary_table
 from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
+from ic.workbench import get_workbench
+
+from conftest import ROOT, cli_env
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 
@@ -71,8 +73,7 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
     app.query_params["visitor"] = "e" * 32
     app.run()
-    app.session_state["edit"] = explore_state
-    app.session_state["chosen_key"] = app.session_state["source_key"]
+    app.session_state["desk"].edit = explore_state  # as if the tripod had been painted away on Explore
     app.switch_page("pages/compare.py").run()
     assert not app.exception
     assert any("current edit on the Explore page (1 removal)" in c.value for c in app.caption)
@@ -81,7 +82,8 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     assert not app.exception and not app.error
     table = app.dataframe[0].value
     assert len(table) == 6 and set(table["classifier"]) == set(BUNDLED)
-    assert any("Saved 6 rows to History as one group" in s.value for s in app.success)
+    assert any("Added 6 rows to History as one group" in s.value for s in app.success)
+    assert get_workbench().flush(30)
     rows = open_store().list("e" * 32)
     assert len(rows) == 6 and len({row.group_id for row in rows}) == 1 and rows[0].group_id
 

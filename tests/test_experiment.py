@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from conftest import sample
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession
 from ic.inpaint import get_inpainter
+
+from conftest import sample
 
 
 def test_removing_the_tripod_changes_the_answer(camera, tripod_mask, lite0):

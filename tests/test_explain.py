@@ -8,10 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import ROOT, cli_env, sample
 from ic import explain
 from ic.errors import ICError
 from ic.inpaint import get_inpainter
+
+from conftest import ROOT, cli_env, sample
 
 ESPRESSO, TRIPOD = 967, 872
 CUP = (170, 20, 415, 305)  # x0, y0, x1, y1 of the cup (with handle) in coffee.png's 600 x 400 pixels

@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 from timm.data import create_transform
 
-from conftest import ROOT, cli_env, sample
-from ic import fastpath
-from ic.classifiers import load_classifier
+from ic.classifiers import fastpath, load_classifier
 from ic.samples import list_samples
+
+from conftest import ROOT, cli_env, sample
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 

@@ -10,13 +10,14 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from builders import zip_of
-from conftest import ROOT, cli_env
+
 from ic.errors import ICError
 from ic.experiment import EditSession
 from ic.history import DB_NAME, SCHEMA_VERSION, HistoryStore, migrate
 from ic.inpaint import get_inpainter
+
+from conftest import ROOT, cli_env
 
 
 def make_records(camera, lite0, count=1, inpainter="telea"):

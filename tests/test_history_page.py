@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
+
+from conftest import ROOT
 
 ALICE, BOB = "a" * 32, "b" * 32
 
@@ -106,7 +107,7 @@ def test_continue_in_explore_resumes_the_edit(store, records):
     app = select(open_history(ALICE), 0)  # newest first: the corner removal, on top of the tripod one
     next(b for b in app.button if b.label == "Continue in Explore").click().run()
     assert not app.exception
-    edit = app.session_state["edit"]
+    edit = app.session_state["desk"].edit
     assert edit.removals == 1 and edit.can_undo
     assert np.array_equal(edit.edited, records[1].edited)
     assert np.array_equal(edit.mask, records[1].mask)
@@ -173,3 +174,32 @@ def test_compare_from_a_history_row(store):
     app.switch_page("pages/compare.py").run()
     assert not app.exception
     assert any("an experiment from History" in c.value for c in app.caption)
+
+
+def test_public_mode_holds_on_history_and_compare(store, monkeypatch):
+    """The allow-list and the busy limit apply to History's re-run and to Compare, not only to Explore."""
+    from ic import compute
+    from ic.errors import ICError
+    from ic.workbench import get_workbench
+
+    monkeypatch.setenv("IC_PUBLIC", "1")
+    bundled = {"tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"}
+    app = select(open_history(ALICE), 0)
+    assert set(app.selectbox(key="rerun-model").options) < bundled  # no hub names, no local files
+    with pytest.raises(ICError, match="public demo offers only"):  # a hub name forced past the page
+        get_workbench().classifier("resnet50.a1_in1k")
+
+    monkeypatch.setenv("IC_PUBLIC_MAX_QUEUE", "1")
+    monkeypatch.setattr(compute, "queued", lambda: 3)
+    next(b for b in app.button if b.label == "Re-run with").click().run()
+    assert any("busy with other visitors" in e.value for e in app.error)
+    assert open_store().count(ALICE) == 2  # nothing added
+
+    next(b for b in app.button if b.label == "Compare…").click().run()  # hands the edit to Compare
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    options = app.multiselect(key="compare-models").options
+    assert len(options) == 3 and all("(bundled)" in option for option in options)
+    next(b for b in app.button if b.label == "Compare").click().run()
+    assert any("busy with other visitors" in e.value for e in app.error)
+    assert open_store().count(ALICE) == 2

@@ -5,18 +5,17 @@ import sys
 
 import numpy as np
 import pytest
+from builders import encode, png_declaring, zip_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from builders import encode, png_declaring, zip_of
-from conftest import ROOT, SAMPLES, cli_env
 from ic.errors import ICError, NothingToRemove
 from ic.history import open_store
 from ic.images import check_mask, decode_image, decode_mask, fit_mask, mask_from_layer, working_copy
 
-
+from conftest import ROOT, SAMPLES, cli_env
 
 
 def exif_rotated() -> bytes:

@@ -3,10 +3,9 @@
 
 import numpy as np
 import pytest
+from builders import encode, png_declaring
 from PIL import Image
 
-from builders import encode, png_declaring
-from conftest import SAMPLES, sample
 from ic.errors import ICError, NothingToRemove
 from ic.images import (
     check_mask,
@@ -18,7 +17,7 @@ from ic.images import (
     working_copy,
 )
 
-
+from conftest import SAMPLES, sample
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF"])

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from lama_support import build_module
 from ic.errors import Unavailable
 from ic.inpaint import default_inpainter_name
 from ic.inpaint.lama import FILENAME, LaMa, candidate_paths, find_weights
+
+from lama_support import build_module
 
 
 def decoded_size(pixel) -> tuple[int, int]:

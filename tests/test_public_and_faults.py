@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
 from ic import compute
 from ic.errors import ICError
 from ic.history import HistoryStore, open_store
 from ic.settings import history_settings, public_settings
+from ic.workbench import get_workbench
+
+from conftest import ROOT
 
 
 def page(**query) -> AppTest:
@@ -50,7 +52,7 @@ def test_settings_file_and_bad_values(tmp_path, monkeypatch):
         history_settings()
 
 
-def paint(app: AppTest, mask: np.ndarray) -> AppTest:
+def paint(app: AppTest, mask: np.ndarray, flush: bool = True) -> AppTest:
     """What the canvas component sends when a stroke ends: its objects and its layer as a PNG data URL."""
     import base64
     import io
@@ -61,17 +63,20 @@ def paint(app: AppTest, mask: np.ndarray) -> AppTest:
     layer[mask] = (255, 0, 80, 140)
     buffer = io.BytesIO()
     Image.fromarray(layer).save(buffer, format="PNG")
-    key = f"canvas-{app.session_state['source_key']}-{app.session_state['canvas_nonce']}"
+    key = app.session_state["desk"].canvas_key
     app.session_state[key] = {"drawing": {"raw": {"objects": [{"type": "path"}]},
                                           "data": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()},
                               "backgroundFit": None}
-    return app.run()
+    app.run()
+    if flush:
+        get_workbench().flush(30)  # the page queued the save; tests look at the history once it is written
+    return app
 
 
 def test_a_painted_stroke_is_removed_and_kept(tripod_mask):
     app = paint(page(visitor="1" * 32), tripod_mask)
     assert not app.exception and not app.error
-    assert app.session_state["edit"].removals == 1
+    assert app.session_state["desk"].edit.removals == 1
     assert app.table[0].value.iloc[0]["edited %"] < 50  # the tripod is gone
     assert open_store().count("1" * 32) == 1
 
@@ -83,7 +88,7 @@ def test_a_busy_public_server_turns_a_removal_away_with_a_sentence(monkeypatch, 
     app = paint(page(), tripod_mask)
     assert not app.exception
     assert any("busy with other visitors" in w.value for w in app.warning)
-    assert app.session_state["edit"].removals == 0
+    assert app.session_state["desk"].edit.removals == 0
 
 
 def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeypatch, tripod_mask, camera, lite0):
@@ -100,8 +105,11 @@ def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeyp
     monkeypatch.setattr(HistoryStore, "_insert_row", staticmethod(disk_full))
     app = paint(page(visitor="2" * 32), tripod_mask)
     assert not app.exception
+    assert get_workbench().flush(30)  # the write failed for good: nothing waits
+    app.run()  # the page's next look shows why
     assert any("History could not be saved" in w.value and "disk is full" in w.value for w in app.warning)
-    assert app.session_state["edit"].removals == 1  # the removal itself worked
+    assert not any("not saved yet" in w.value for w in app.warning)  # a full disk is not queued
+    assert app.session_state["desk"].edit.removals == 1  # the removal itself worked
     assert [row.row() for row in store.list("2" * 32)] == before
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -116,7 +124,7 @@ from test_public_and_faults import page, paint
 from conftest import SAMPLES
 from ic.images import decode_mask
 app = paint(page(visitor=sys.argv[1]), decode_mask(SAMPLES / "camera_tripod_mask.png", (512, 512)))
-explore = {"exception": bool(app.exception), "removals": app.session_state["edit"].removals,
+explore = {"exception": bool(app.exception), "removals": app.session_state["desk"].edit.removals,
            "warnings": [w.value for w in app.warning]}  # the sidebar's and the main area's
 app.switch_page("pages/history.py").run()
 explore["history_page"] = {"exception": [e.value for e in app.exception],
@@ -148,9 +156,10 @@ def test_a_read_only_data_folder_keeps_the_page_working_and_the_saved_history_in
     import subprocess
     import sys
 
-    from conftest import cli_env
     from ic.experiment import EditSession
     from ic.inpaint import get_inpainter
+
+    from conftest import cli_env
 
     data = tmp_path / "data"
     store = HistoryStore(data)

@@ -1,15 +1,23 @@
 """The drawable canvas the user paints removals on, sized to its column, with its own toolbar hidden.
 
-The page offers one undo (the edit stack's); the canvas component's toolbar
-would offer a second, competing one. The component isolates its styles in a
-shadow root, so a tiny companion component adds the hiding rule there. The
-same companion reports the column's width, so the canvas fits it instead of
-scrolling; the mask is read at canvas pixels and scaled to the image, so what
-is removed is exactly what was painted at any width.
+No stroke is lost. The canvas keeps one key across removals (a new canvas only when the photo changes or
+the edit stack moves), so strokes painted while a removal runs stay on it and reach the server with the
+next update; each run applies what the canvas holds beyond the strokes already applied (`new_strokes`).
+Applied strokes are taken off the canvas through its initial drawing only once the user has paused
+(the companion below reports a pause after each stroke): a reload while a stroke is still being sent
+would wipe that stroke in the browser. A new stroke's overlap with an applied one that is still shown
+is not removed twice.
+
+The page offers one undo (the edit stack's); the canvas component's toolbar would offer a second,
+competing one. The component isolates its styles in a shadow root, so a tiny companion component adds
+the hiding rule there. The same companion reports the column's width, so the canvas fits it instead of
+scrolling; the mask is read at canvas pixels and scaled to the image, so what is removed is exactly
+what was painted at any width.
 """
 
 import base64
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -17,6 +25,7 @@ from PIL import Image
 
 from ic.errors import ICError
 from ic.images import encode_png, mask_from_layer
+from ui import session
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon"}
 PAINT = "rgba(255, 0, 80, 0.55)"
@@ -24,7 +33,7 @@ FILL = "rgba(255, 0, 80, 0.35)"
 
 _COMPANION_JS = """
 export default function (component) {
-  const { parentElement, setStateValue } = component;
+  const { parentElement, setStateValue, setTriggerValue } = component;
   const host = parentElement.host || parentElement;
   // The column is what the canvas must fit; the companion's own box can be transiently narrower.
   const column = () => host.closest('[data-testid="stColumn"]') || host.parentElement || host;
@@ -54,9 +63,23 @@ export default function (component) {
   });
   observer.observe(document.body, { childList: true, subtree: true });
   hide();
+  // A pause after painting: IDLE_MS after the last stroke ended on a canvas, with no stroke begun since.
+  // Page-wide and set up once, so that a rerun (which runs this function again) does not reset the clock.
+  const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null });
+  idle.send = setTriggerValue;
+  if (!idle.listening) {
+    idle.listening = true;
+    const onCanvas = (event) => event.composedPath().some((el) => el.classList && el.classList.contains("upper-canvas"));
+    document.addEventListener("pointerdown", () => { clearTimeout(idle.timer); idle.timer = null; }, true);
+    document.addEventListener("pointerup", (event) => {
+      if (!onCanvas(event)) return;
+      clearTimeout(idle.timer);
+      idle.timer = setTimeout(() => { idle.timer = null; idle.send("idle", Date.now()); }, IDLE_MS);
+    }, true);
+  }
   return () => { observer.disconnect(); resized.disconnect(); };
 }
-"""
+""".replace("IDLE_MS", "900")
 DEFAULT_WIDTH = 440
 
 
@@ -72,31 +95,67 @@ def display_size(shape: tuple[int, int], max_width: int = 520, max_height: int =
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def painted_mask(key: str, shape: tuple[int, int]) -> np.ndarray | None:
-    """What was painted on the canvas `key`, read from its state before the canvas is drawn again.
-
-    Reading it first lets a removal be applied and the fresh canvas drawn in the same run.
-    """
+def _drawing(key: str, shape: tuple[int, int]) -> tuple[np.ndarray, int] | None:
+    """(the mask of everything painted on canvas `key`, how many strokes it holds), from its last update."""
     state = st.session_state.get(key)
     drawing = state.get("drawing") if hasattr(state, "get") else None
-    if not drawing or not (drawing.get("raw") or {}).get("objects") or not drawing.get("data"):
+    if not drawing or not drawing.get("data"):
         return None
+    strokes = len((drawing.get("raw") or {}).get("objects") or [])
     try:
         png = base64.b64decode(drawing["data"].split(",", 1)[1])
         layer = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
-    except (ValueError, OSError, IndexError):
-        return None
-    try:
-        return mask_from_layer(layer, shape)
-    except ICError:
+        return mask_from_layer(layer, shape), strokes
+    except (ValueError, OSError, IndexError, ICError):
         return None
 
 
-def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, disabled: bool = False) -> None:
-    """Show the canvas over `background`; what is painted is read with `painted_mask` on the next run."""
+@dataclass
+class Strokes:
+    new: np.ndarray  # painted and not applied yet: what to remove
+    painted: np.ndarray  # everything on the canvas now
+    count: int  # strokes on the canvas now
+
+
+def new_strokes(desk: session.Desk) -> Strokes | None:
+    """What was painted on the desk's canvas and not applied yet, or None when nothing new is there.
+    Read before the canvas is drawn again in this run."""
+    found = _drawing(desk.canvas_key, desk.edit.shape)
+    if found is None:
+        return None
+    painted, count = found
+    if desk.applied is not None and count < desk.applied_count:  # cleared since: what it shows is all new
+        desk.applied, desk.applied_count = None, 0
+    new = painted & ~desk.applied if desk.applied is not None else painted
+    return Strokes(new, painted, count) if new.any() else None
+
+
+def mark_applied(desk: session.Desk, strokes: Strokes) -> None:
+    """Everything on the canvas when `strokes` was read has been applied (plain attribute writes)."""
+    desk.applied = strokes.painted if desk.applied is None else desk.applied | strokes.painted
+    desk.applied_count = strokes.count
+
+
+def shows_strokes(desk: session.Desk) -> bool:
+    """Whether the canvas still shows strokes (applied or not)."""
+    state = st.session_state.get(desk.canvas_key)
+    drawing = state.get("drawing") if hasattr(state, "get") else None
+    return bool(drawing and (drawing.get("raw") or {}).get("objects"))
+
+
+def paused(key: str = "ic-canvas-companion") -> bool:
+    """Whether this run was started by the user's pause after painting."""
+    state = st.session_state.get(key)
+    return bool(state.get("idle")) if hasattr(state, "get") else False
+
+
+def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, clears: int = 0,
+                 disabled: bool = False) -> None:
+    """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off."""
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
-    column = _companion()(key="ic-canvas-companion", on_width_change=lambda: None, width="stretch")
+    column = _companion()(key="ic-canvas-companion", on_width_change=lambda: None, on_idle_change=lambda: None,
+                          width="stretch")
     column_width = (column.get("width") if hasattr(column, "get") else None) or DEFAULT_WIDTH
     width, height = display_size(background.shape[:2], max_width=int(column_width))
     st_canvas(
@@ -108,6 +167,7 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, dis
         width=width,
         height=height,
         drawing_mode=tool,
+        initial_drawing={"objects": [], "clears": clears},  # a new count reloads the canvas empty
         return_image_data=True,
         disabled=disabled,
         key=key,

@@ -5,9 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from ic import explain
-from ic.errors import ICError
-from ic.inpaint import get_inpainter, list_inpainters
-from ui import history
+from ic.errors import Cancelled, ICError
+from ui import session
 
 
 def _map_image(image, cells, method: str, opacity: float):
@@ -53,7 +52,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                       format_func=explain.METHODS.get, key="explain-methods")
     grid = grid_col.slider("Occlusion grid", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
                            disabled="occlusion" not in methods)
-    usable = [row["name"] for row in list_inpainters() if row["available"]]
+    usable = [row["name"] for row in session.workbench().inpainter_choices() if row["available"]]
     infill = infill_col.selectbox("Occlusion infill", usable, index=usable.index(explain.DEFAULT_INFILL),
                                   key="explain-infill", disabled="occlusion" not in methods,
                                   help="Telea is fast; PatchMatch and LaMa are slower and more faithful.")
@@ -62,11 +61,13 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill)
     if st.button("Compute maps", type="primary", disabled=not methods):
         try:
-            st.session_state["explained"] = (key, compute(edit, classifier, preprocess, class_index, methods, grid,
-                                                          infill, experiment_id))
+            session.keep_result("explained", (key, compute(edit, classifier, preprocess, class_index, methods, grid,
+                                                           infill, experiment_id)))
+        except Cancelled:
+            st.info("Cancelled; nothing was computed.")
         except ICError as exc:
             st.error(str(exc))
-    stored = st.session_state.get("explained")
+    stored = session.result("explained")
     if not stored or stored[0] != key:
         st.caption("Choose a class and the maps, then Compute. Scores compare each map with your removals (IoU) "
                    "and with the model (deletion area: lower means the map found what the model needs).")
@@ -83,55 +84,19 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
             f"IoU with your removal {score['iou']:.2f}" if score.get("iou") is not None else "",
             f"deletion area {score['deletion_area']:.3f}") if part))
     deletion_chart(results["curves"])
-    if results.get("saved_problem"):
-        st.warning(results["saved_problem"])
+    if results.get("problem"):
+        st.warning(results["problem"])
 
 
 def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,
             experiment_id: str | None) -> dict:
-    original = explain.explain_copy(edit.original)
-    edited = explain.explain_copy(edit.edited)
+    bench, owner = session.workbench(), session.visitor()
+    token = bench.cancel_token(owner)
     bar = st.progress(0.0, text="Computing maps…")
-    st.button("Cancel", key="explain-cancel")  # pressing it reruns the page, which stops the computation
-    maps, scores, curves = {}, {}, {}
-    deletion_infill = get_inpainter(explain.DELETION_INFILL)
-    for step, method in enumerate(methods):
-        share = 1 / len(methods)
-        report = lambda done, step=step: bar.progress(min(1.0, (step + done) * share),
-                                                      text=f"{explain.METHODS[method]}…")
-        report(0)
-        if method == "occlusion":
-            maps[method] = {"original": explain.occlusion_map(classifier, original, class_index, grid=grid,
-                                                              infill=get_inpainter(infill), preprocess=preprocess,
-                                                              progress=lambda done: report(done * 0.7))}
-        else:
-            maps[method] = {"original": explain.activation_map(classifier, original, class_index, method, preprocess)}
-            if edit.can_undo:
-                maps[method]["edited"] = explain.activation_map(classifier, edited, class_index, method, preprocess)
-        report(0.8)
-        first = maps[method]["original"]
-        curve = explain.deletion_curve(classifier, original, class_index, explain.importance_order(first, grid),
-                                       grid, infill=deletion_infill, preprocess=preprocess)
-        curves[explain.METHODS[method]] = curve
-        scores[method] = {"iou": explain.mask_iou(edit.mask, first.heatmap) if edit.mask.any() else None,
-                          "deletion_area": curve.area}
+    st.button("Cancel", key="explain-cancel", on_click=token.cancel)
+    result = bench.explain(classifier, edit.original, class_index, methods,
+                           edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid, infill=infill,
+                           preprocess=preprocess, progress=lambda share, text: bar.progress(share, text=text),
+                           cancel=token, keep_with=(experiment_id, owner) if experiment_id else None)
     bar.empty()
-    saved_problem = _save(experiment_id, maps, scores, grid, infill) if experiment_id else None
-    return {"maps": maps, "scores": scores, "curves": curves, "saved_problem": saved_problem}
-
-
-def _save(experiment_id: str, maps: dict, scores: dict, grid: int, infill: str) -> str | None:
-    store, problem = history.store()
-    if store is None:
-        return problem
-    try:
-        for method, by_image in maps.items():
-            for image_name, item in by_image.items():
-                details = {**scores[method], "grid": grid if method == "occlusion" else None,
-                           "infill": infill if method == "occlusion" else None}
-                store.add_explanation(experiment_id, history.visitor_id(), image=image_name, method=method,
-                                      class_index=item.class_index, label=item.label,
-                                      cells=explain.map_cells(item), details=details)
-    except ICError as exc:
-        return str(exc)
-    return None
+    return result

@@ -1,12 +1,38 @@
-"""Sidebar links between the pages; they carry the visitor id so history follows the visitor."""
+"""What every page shows in its frame: links between the pages (they carry the visitor id so history
+follows the visitor) and, while any of the visitor's experiments wait to be written, a notice that stays."""
 
 import streamlit as st
 
+from ui import session
+
 PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
          ("pages/history.py", "History", ":material/history:")]
+POLL_S = 1.0  # how often the notice looks again while something waits
 
 
 def sidebar_links(visitor: str) -> None:
     for page, label, icon in PAGES:
         st.sidebar.page_link(page, label=label, icon=icon, query_params={"visitor": visitor})
     st.sidebar.divider()
+    problem = session.workbench().problem
+    if problem:
+        st.sidebar.warning(problem + " Removals still work; they are just not kept.")
+
+
+def _saving(polling: bool) -> None:
+    bench, owner = session.workbench(), session.visitor()
+    for problem in session.save_problems(session.desk(), bench.failures(owner)):
+        st.warning(problem)
+    waiting = bench.pending(owner)
+    if polling and not waiting:
+        st.rerun(scope="app")  # all written: the whole page looks again, and stops polling
+    if waiting:
+        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: the history database is locked "
+                   "by another program. They are saved as soon as it frees; if the server restarts before "
+                   "then, they are lost.", icon=":material/hourglass_top:")
+
+
+def saving_notice() -> None:
+    """Says what waits to be written, and looks again every POLL_S while anything does."""
+    polling = session.workbench().pending(session.visitor()) > 0
+    st.fragment(_saving, run_every=POLL_S if polling else None)(polling)

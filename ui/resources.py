@@ -1,23 +1,20 @@
-"""Heavy objects shared by every visitor (st.cache_resource) and pure results (st.cache_data)."""
+"""Classifiers through the workbench, and pure results shared by every visitor (st.cache_data)."""
 
 import numpy as np
 import streamlit as st
 
-from ic.classifiers import Classifier, load_classifier
+from ic.classifiers import Classifier
 from ic.images import decode_image, square_thumbnail
 from ic.samples import list_samples
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the classifier…")
-def _classifier(name: str) -> Classifier:
-    # Shared by all sessions: Classifier.predict keeps no per-call state.
-    return load_classifier(name)
-
-
 def classifier(name: str) -> Classifier:
-    """The shared classifier; where it runs on the slower path although the fast one was wanted, the
-    sidebar says so and why (a cached load would otherwise hide it after the first visitor)."""
-    loaded = _classifier(name)
+    """The classifier from the workbench (its one cache, its allow-list); where it runs on the slower path
+    although the fast one was wanted, the sidebar says so and why."""
+    from ui import session
+
+    with st.spinner("Loading the classifier…"):
+        loaded = session.workbench().classifier(name)
     if loaded.slow_path:
         st.sidebar.warning(loaded.slow_path, icon=":material/speed:")
     return loaded

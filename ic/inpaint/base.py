@@ -11,8 +11,7 @@ fill scaled back up, as IOPaint's "resize" strategy does for large images.
 
 from __future__ import annotations
 
-import threading
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -33,8 +32,6 @@ class Inpainter:
     pad_multiple: int = 1
     # Holes larger than this many pixels are filled at a lower resolution; None never scales.
     max_hole_pixels: int | None = None
-    # Methods with global native state (a random seed) share one lock per class.
-    _lock = threading.Lock()
 
     def available(self) -> tuple[bool, str]:
         """Whether the method can run now, and if not, one sentence saying why."""

@@ -9,125 +9,38 @@
 - Every row has an owner (a visitor id). A viewer sees only their own rows,
   unless the history is shared (team mode); deleting is always limited to the
   owner's own rows.
-- The schema has a version (SQLite's user_version) and a list of migrations
-  that bring an older database up to date when it is opened.
+- The schema and its migrations live in schema.py, the ZIP format in archive.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import sqlite3
 import threading
 import uuid
-import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 from ic.errors import ICError
 from ic.experiment import ExperimentRecord
+from ic.history.archive import read_archive, write_archive
+from ic.history.schema import SCHEMA_VERSION, migrate
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
 
 DB_NAME = "history.sqlite3"
+
+
+class HistoryBusy(ICError):
+    """Another process holds the database's write lock: a write may succeed later."""
 THUMB_SIDE = 96
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
-MAX_IMPORT_MEMBER_BYTES = 128 * 1024 * 1024
-MAX_IMPORT_RATIO = 200  # uncompressed / compressed; real PNG and JSON stay far below
 IMAGE_ROLES = ("original", "edited", "mask")
 
-
-def _run(db: sqlite3.Connection, script: str) -> None:
-    # Statement by statement: executescript() would commit the migration's transaction early.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _migration_1(db: sqlite3.Connection) -> None:
-    _run(db, """
-        CREATE TABLE images (
-            sha TEXT PRIMARY KEY,
-            png BLOB NOT NULL
-        );
-        CREATE TABLE experiments (
-            id TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            image_name TEXT NOT NULL,
-            original_sha TEXT NOT NULL REFERENCES images(sha),
-            edited_sha TEXT NOT NULL REFERENCES images(sha),
-            mask_sha TEXT NOT NULL REFERENCES images(sha),
-            original_thumb_sha TEXT NOT NULL REFERENCES images(sha),
-            edited_thumb_sha TEXT NOT NULL REFERENCES images(sha),
-            model TEXT NOT NULL,
-            inpainter TEXT NOT NULL,
-            top1_before TEXT NOT NULL,
-            top1_after TEXT NOT NULL,
-            original_top1_delta REAL NOT NULL,
-            top1_changed INTEGER NOT NULL,
-            summary TEXT NOT NULL
-        );
-        CREATE INDEX experiments_by_owner ON experiments (owner, created_at);
-    """)
-
-
-def _migration_2(db: sqlite3.Connection) -> None:
-    """Stars and notes, for the History page."""
-    _run(db, """
-        ALTER TABLE experiments ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE experiments ADD COLUMN note TEXT NOT NULL DEFAULT '';
-    """)
-
-
-def _migration_3(db: sqlite3.Connection) -> None:
-    """Explanation maps, kept with the experiment they explain."""
-    _run(db, """
-        CREATE TABLE explanations (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-            image TEXT NOT NULL,
-            method TEXT NOT NULL,
-            class_index INTEGER NOT NULL,
-            label TEXT NOT NULL,
-            cells TEXT NOT NULL,
-            details TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX explanations_by_experiment ON explanations (experiment_id)
-    """)
-
-
-def _migration_4(db: sqlite3.Connection) -> None:
-    """Comparison groups: the rows one Compare run saved together."""
-    _run(db, "ALTER TABLE experiments ADD COLUMN group_id TEXT")
-
-
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> None:
-    """Apply the migrations a database lacks, each in its own transaction."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise ICError(f"The history database is from a newer version of this app (schema {version}); "
-                      "upgrade the app, or point IC_DATA_DIR at another folder.")
-    for number in range(version + 1, target + 1):
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if db.execute("PRAGMA user_version").fetchone()[0] < number:  # another process may have just done it
-                MIGRATIONS[number - 1](db)
-                db.execute(f"PRAGMA user_version = {number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
 
 @dataclass
@@ -178,8 +91,9 @@ class HistoryStore:
     refused with `read_only`, the sentence that says why.
     """
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, busy_timeout_s: float = 30.0):
         self.folder = Path(folder)
+        self.busy_timeout_s = busy_timeout_s  # how long one write waits for another process's lock
         self.path = self.folder / DB_NAME
         self.read_only: str | None = None
         self._png_cache: OrderedDict[str, bytes] = OrderedDict()
@@ -211,10 +125,10 @@ class HistoryStore:
         if immutable or self.read_only:  # nothing may write, so nothing can change under the reader
             db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
         else:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         try:
             db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA busy_timeout=30000")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
             yield db
         finally:
             db.close()
@@ -234,6 +148,8 @@ class HistoryStore:
                 raise
 
     def _failure(self, exc: Exception) -> ICError:
+        if isinstance(exc, sqlite3.OperationalError) and any(word in str(exc) for word in ("locked", "busy")):
+            return HistoryBusy(f"The history database is busy ({exc}); the experiment waits to be saved.")
         return ICError(f"History could not be saved ({exc}); your work on the page is unaffected. "
                        "Check that the data folder is writable and not full.")
 
@@ -291,11 +207,15 @@ class HistoryStore:
         """Keep one experiment; returns its id."""
         return self.add_group([record], owner, group_id)[0]
 
-    def add_group(self, records: list[ExperimentRecord], owner: str, group_id: str | None = None) -> list[str]:
-        """Keep several experiments in one transaction (a Compare run: all of them, or none)."""
-        ids = [uuid.uuid4().hex for _ in records]
+    def add_group(self, records: list[ExperimentRecord], owner: str, group_id: str | None = None,
+                  ids: list[str] | None = None) -> list[str]:
+        """Keep several experiments in one transaction (a Compare run: all of them, or none). `ids`, chosen
+        beforehand, make a retried write idempotent: rows already written are not written twice."""
+        ids = ids or [uuid.uuid4().hex for _ in records]
         try:
             with self._write() as db:
+                if db.execute(f"SELECT 1 FROM experiments WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchone():
+                    return ids  # an earlier try landed after all
                 for experiment_id, record in zip(ids, records):
                     self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
                                  image_name=record.image_name, summary=record.summary(), original=record.original,
@@ -315,7 +235,7 @@ class HistoryStore:
                 self._insert_explanation(db, experiment_id, {
                     "image": image, "method": method, "class_index": int(class_index), "label": label,
                     "cells": np.round(np.asarray(cells, float), 4).tolist(), "details": details or {},
-                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                    "created_at": datetime.now(UTC).isoformat(timespec="seconds")})
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         return True
@@ -396,7 +316,7 @@ class HistoryStore:
                         "WHERE owner = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)",
                         (owner, owner, max_per_visitor)).rowcount
                 if max_age_days > 0:
-                    cutoff = (datetime.now(timezone.utc) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
+                    cutoff = (datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
                     removed += db.execute("DELETE FROM experiments WHERE created_at < ?", (cutoff,)).rowcount
                 if removed:
                     self._drop_unused_images(db)
@@ -473,17 +393,15 @@ class HistoryStore:
 
     def export_zip(self, experiment_ids: list[str], viewer: str, *, shared: bool = False) -> bytes:
         """A ZIP with, per experiment, its JSON and its three images as PNG."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        def entries():
             for experiment_id in experiment_ids:
                 experiment = self.get(experiment_id, viewer, shared=shared)
                 meta = {key: value for key, value in experiment.row().items() if key != "owner"}
                 meta["summary"] = experiment.summary
                 meta["explanations"] = self.explanations(experiment_id, viewer, shared=shared)
-                archive.writestr(f"{experiment_id}/experiment.json", json.dumps(meta, indent=2))
-                for role in IMAGE_ROLES:
-                    archive.writestr(f"{experiment_id}/{role}.png", encode_png(experiment.images[role]))
-        return buffer.getvalue()
+                yield experiment_id, meta, experiment.images
+
+        return write_archive(entries())
 
     def import_zip(self, data: bytes, owner: str) -> list[str]:
         """Add the experiments of an exported ZIP to the owner's history, all or none.
@@ -491,11 +409,11 @@ class HistoryStore:
         Refused with a sentence: not a ZIP, a ZIP bomb, paths outside the archive,
         malformed JSON, images that do not decode.
         """
-        experiments = _read_archive(data)
+        experiments = read_archive(data)
         added = []
         try:
             with self._write() as db:
-                for folder, (meta, images) in experiments.items():
+                for meta, images in experiments.values():
                     experiment_id = meta.get("id") if isinstance(meta.get("id"), str) else None
                     exists = experiment_id and db.execute(
                         "SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
@@ -514,53 +432,6 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         return added
-
-
-def _read_archive(data: bytes) -> dict[str, tuple[dict, dict]]:
-    """Validate an export ZIP before anything is written; refuse anything unsafe with a sentence."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ICError("That file is not a ZIP; import a ZIP exported from the History page.") from None
-    members = archive.infolist()
-    total = sum(member.file_size for member in members)
-    compressed = sum(member.compress_size for member in members) or 1
-    if total > MAX_IMPORT_BYTES or any(m.file_size > MAX_IMPORT_MEMBER_BYTES for m in members) \
-            or total / compressed > MAX_IMPORT_RATIO:
-        raise ICError("That ZIP unpacks to far more data than an export holds (a ZIP bomb?); it was not imported.")
-    folders: dict[str, dict] = {}
-    for member in members:
-        if member.is_dir():
-            continue
-        parts = member.filename.split("/")
-        if member.filename.startswith(("/", "\\")) or ".." in parts or "\\" in member.filename or ":" in parts[0] \
-                or len(parts) != 2:
-            raise ICError(f"The ZIP holds a path outside its folders ({member.filename!r}); it was not imported.")
-        folders.setdefault(parts[0], {})[parts[1]] = member
-    if not folders:
-        raise ICError("The ZIP holds no experiments; import a ZIP exported from the History page.")
-    experiments = {}
-    for folder, files in folders.items():
-        if set(files) != {"experiment.json", "original.png", "edited.png", "mask.png"}:
-            raise ICError(f"The ZIP's folder {folder!r} lacks experiment.json or an image; "
-                          "import a ZIP exported from the History page.")
-        try:
-            meta = json.loads(archive.read(files["experiment.json"]))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ICError(f"The ZIP's {folder}/experiment.json is not valid JSON ({exc}); it was not imported.") from None
-        if not isinstance(meta, dict) or not isinstance(meta.get("summary"), dict):
-            raise ICError(f"The ZIP's {folder}/experiment.json is not an experiment; it was not imported.")
-        try:
-            original = decode_image(archive.read(files["original.png"]))
-            edited = decode_image(archive.read(files["edited.png"]))
-            mask = decode_mask(archive.read(files["mask.png"]), original.shape[:2])
-        except ICError as exc:
-            raise ICError(f"An image in the ZIP's folder {folder!r} cannot be read ({exc}) "
-                          "The ZIP was not imported.") from None
-        if edited.shape != original.shape:
-            raise ICError(f"The ZIP's {folder} images differ in size; it was not imported.")
-        experiments[folder] = (meta, {"original": original, "edited": edited, "mask": mask})
-    return experiments
 
 
 def open_store(folder: Path | None = None) -> HistoryStore:

@@ -112,7 +112,7 @@ def _manifest_path(name: str, source: str) -> Path:
     return cache_dir() / "onnx" / f"{_safe(name)}-{source}.json"
 
 
-def write_manifest(name: str, source: str, runner: "OnnxRunner", facts: dict) -> None:
+def write_manifest(name: str, source: str, runner: OnnxRunner, facts: dict) -> None:
     """Remember, for weights with this fingerprint, the export and what the classifier needs besides the model."""
     target = _manifest_path(name, source)
     part = target.with_name(f".{target.name}.{os.getpid()}.part")
@@ -124,7 +124,7 @@ def write_manifest(name: str, source: str, runner: "OnnxRunner", facts: dict) ->
         part.unlink(missing_ok=True)
 
 
-def read_manifest(name: str, source: str) -> tuple[dict, "OnnxRunner"] | None:
+def read_manifest(name: str, source: str) -> tuple[dict, OnnxRunner] | None:
     """(facts, runner) for weights with this fingerprint, exported before; None when anything is missing."""
     path = _manifest_path(name, source)
     try:

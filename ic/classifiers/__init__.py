@@ -1,0 +1,19 @@
+"""Classifiers: which there are (registry.py), how their models load (loaders.py), the loaded classifier and
+its cache (classifier.py), and the ONNX Runtime fast path (fastpath.py)."""
+
+from ic.classifiers.classifier import MAX_BATCH, Classifier, forget_loaded, get_classifier, load_classifier
+from ic.classifiers.loaders import read_checkpoint
+from ic.classifiers.registry import (
+                                     BUNDLED,
+                                     CURATED_HUB,
+                                     DEFAULT_MODEL,
+                                     LOCAL_PREFIX,
+                                     PREPROCESS_MODES,
+                                     ModelChoice,
+                                     list_choices,
+                                     resolve_choice,
+)
+
+__all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "Classifier",
+           "ModelChoice", "forget_loaded", "get_classifier", "list_choices", "load_classifier", "read_checkpoint",
+           "resolve_choice"]

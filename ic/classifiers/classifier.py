@@ -1,0 +1,262 @@
+"""The loaded classifier, shareable between sessions, and the process's one cache of them.
+
+Preprocessing is derived from the model's pretrained config. By default the
+classifier sees the whole image squashed to its input size, so an edit
+anywhere can change the answer; "center" is the model's own center crop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ic.classifiers import fastpath
+from ic.classifiers.loaders import load_model, weights_files
+from ic.classifiers.registry import DEFAULT_MODEL, PREPROCESS_MODES, file_choice, resolve_choice
+from ic.devices import certainly_cpu, pick_device
+from ic.errors import ICError, Unavailable
+
+
+def _imagenet_labels(model) -> tuple[list[str], list[str]] | None:
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    subset = infer_imagenet_subset(model)
+    if not subset:
+        return None
+    info = ImageNetInfo(subset)
+    descriptions = [info.index_to_description(i) for i in range(model.num_classes)]
+    return [d.split(",")[0].strip() for d in descriptions], descriptions
+
+
+def _hash_state(model) -> str:
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class Classifier:
+    """A loaded model, shareable between sessions: prediction keeps no per-call state.
+
+    With the fast path, the PyTorch model itself is loaded only when something
+    needs it (eager prediction, activation maps): a start from the export cache
+    classifies without importing torch.
+    """
+
+    name: str
+    title: str
+    labels: list[str]
+    descriptions: list[str]
+    weights_hash: str
+    data_config: dict
+    fast: object = field(default=None, repr=False)  # an ONNX Runtime runner, or None for eager PyTorch
+    slow_path: str | None = None  # why classification runs on eager PyTorch although the fast path was wanted
+    _model: object = field(default=None, repr=False)
+    _load_model: Callable[[], object] | None = field(default=None, repr=False)
+    _model_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _transforms: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def model(self):
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._load_model().eval().to(pick_device())
+            return self._model
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    def transform(self, mode: str):
+        if mode not in PREPROCESS_MODES:
+            raise ICError(f"Preprocessing {mode!r} is unknown; use one of {', '.join(PREPROCESS_MODES)}.")
+        if mode not in self._transforms:
+            from timm.data import create_transform
+
+            config = dict(self.data_config)
+            if mode == "squash":
+                config.update(crop_mode="squash", crop_pct=1.0)
+            self._transforms[mode] = create_transform(**config)
+        return self._transforms[mode]
+
+    def input_tensor(self, images: Sequence[np.ndarray], mode: str = "squash"):
+        import torch
+        from PIL import Image
+
+        transform = self.transform(mode)
+        return torch.stack([transform(Image.fromarray(image)) for image in images])
+
+    def predict(self, images: Sequence[np.ndarray], mode: str = "squash") -> np.ndarray:
+        """RGB uint8 images to class probabilities, shape (N, num_classes)."""
+        from ic.compute import slot
+
+        if len(images) > MAX_BATCH:
+            return np.concatenate([self.predict(images[i:i + MAX_BATCH], mode)
+                                   for i in range(0, len(images), MAX_BATCH)])
+        if self.fast is not None:
+            resize = self._fast_input(mode)
+            if resize is not None:
+                pixels = np.stack([resize(image) for image in images])
+                with slot():
+                    return self.fast(pixels)
+        return self.predict_eager(images, mode)
+
+    def predict_eager(self, images: Sequence[np.ndarray], mode: str = "squash") -> np.ndarray:
+        """The same with timm eager PyTorch: the reference the fast path is checked against."""
+        import torch
+
+        from ic.compute import slot
+
+        batch = self.input_tensor(images, mode).to(pick_device())
+        with slot(), torch.inference_mode():
+            return self.model(batch).softmax(-1).float().cpu().numpy()
+
+    def _fast_input(self, mode: str):
+        """The fast path's resize for `mode`: PIL alone where it reproduces timm's, else timm's own PIL steps."""
+
+        key = ("fast", mode)
+        if key not in self._transforms:
+            resize = fastpath.pil_preprocess(self.data_config, mode)
+            if resize is None:
+                parts = fastpath.split_transform(self.transform(mode))
+                resize = (lambda image, steps=parts[0]: np.asarray(_apply(steps, image), dtype=np.uint8)) \
+                    if parts else None
+            self._transforms[key] = resize
+        return self._transforms[key]
+
+    def top_k(self, probs: np.ndarray, k: int = 5) -> list[dict]:
+        order = np.argsort(-probs, kind="stable")[: max(1, min(k, self.num_classes))]
+        return [{"index": int(i), "label": self.labels[i], "prob": float(probs[i])} for i in order]
+
+    def class_index(self, spec: str | int) -> int:
+        """A class from its index, its label or one of its synonyms; ambiguous labels are refused."""
+        text = str(spec).strip()
+        if text.lstrip("-").isdigit():
+            index = int(text)
+            if not 0 <= index < self.num_classes:
+                raise ICError(f"Class index {index} is outside 0-{self.num_classes - 1}.")
+            return index
+        wanted = text.lower()
+        matches = [i for i, label in enumerate(self.labels) if label.lower() == wanted]
+        if not matches:
+            matches = [i for i, description in enumerate(self.descriptions)
+                       if wanted in (synonym.strip().lower() for synonym in description.split(","))]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(f"#{i} ({self.descriptions[i][:40]})" for i in matches)
+            raise ICError(f"{text!r} names several classes: {options}; give the index instead.")
+        raise ICError(f"{self.name} has no class called {text!r}; give a label such as "
+                      f"{self.labels[0]!r} or a class index.")
+
+    def crop_box(self, shape: tuple[int, int], mode: str = "squash") -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the part of an image of `shape` the classifier sees."""
+        height, width = shape[:2]
+        if mode == "squash":
+            return 0, 0, height, width
+        _, in_h, in_w = self.data_config["input_size"]
+        # timm resizes the short side to input/crop_pct, then takes the input size from the centre.
+        scale = min(height, width) / (min(in_h, in_w) / self.data_config["crop_pct"])
+        crop_h, crop_w = min(height, round(in_h * scale)), min(width, round(in_w * scale))
+        top, left = (height - crop_h) // 2, (width - crop_w) // 2
+        return top, left, top + crop_h, left + crop_w
+
+
+def _apply(steps, image: np.ndarray):
+    from PIL import Image
+
+    picture = Image.fromarray(image)
+    for step in steps:
+        picture = step(picture)
+    return picture
+
+
+def _from_export_cache(name: str) -> Classifier | None:
+    """A bundled or local classifier exported before, served by ONNX Runtime without importing torch or timm;
+    the PyTorch model loads when first needed. None when anything is missing or an accelerator may be present."""
+
+    choice = file_choice(name)
+    if choice is None or not fastpath.enabled() or not certainly_cpu():
+        return None
+    try:
+        found = fastpath.read_manifest(name, fastpath.fingerprint(*weights_files(choice)))
+    except (OSError, Unavailable):
+        return None
+    if found is None:
+        return None
+    facts, runner = found
+    config = {key: tuple(value) if isinstance(value, list) else value for key, value in facts["data_config"].items()}
+    return Classifier(name=name, title=choice.title, labels=facts["labels"], descriptions=facts["descriptions"],
+                      weights_hash=facts["weights_hash"], data_config=config, fast=runner,
+                      _load_model=lambda: load_model(choice)[0])
+
+
+def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
+    """Load a registry name; errors a user can cause come as ICError/Unavailable with what to do."""
+    cached = _from_export_cache(name)
+    if cached is not None:
+        return cached
+    from timm.data import resolve_data_config
+
+    choice = resolve_choice(name)
+    model, labels = load_model(choice)
+    model = model.eval().to(pick_device())
+    imagenet = _imagenet_labels(model)
+    if labels:
+        descriptions = labels
+    elif imagenet:
+        labels, descriptions = imagenet
+    else:
+        labels = descriptions = [f"class {i}" for i in range(model.num_classes)]
+    classifier = Classifier(
+        name=name,
+        title=choice.title,
+        labels=labels,
+        descriptions=descriptions,
+        weights_hash=_hash_state(model),
+        data_config=resolve_data_config(model=model),
+        _model=model,
+    )
+    if pick_device().type == "cpu":
+
+        classifier.fast, classifier.slow_path = fastpath.runner_for(
+            name, classifier.weights_hash, model, classifier.transform("squash"),
+            tuple(classifier.data_config["input_size"][1:]))
+        files = weights_files(choice)
+        if classifier.fast is not None and files:
+            fastpath.write_manifest(name, fastpath.fingerprint(*files), classifier.fast, {
+                "labels": labels, "descriptions": descriptions, "weights_hash": classifier.weights_hash,
+                "data_config": classifier.data_config})
+    return classifier
+
+
+_cache: OrderedDict[str, Classifier] = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 4
+MAX_BATCH = 8  # larger batches run in chunks: eager memory stays bounded and other visitors get the slot between them
+
+
+def get_classifier(name: str = DEFAULT_MODEL) -> Classifier:
+    """A process-wide cache of loaded classifiers, bounded to CACHE_SIZE models."""
+    with _cache_lock:
+        if name in _cache:
+            _cache.move_to_end(name)
+            return _cache[name]
+        classifier = load_classifier(name)
+        _cache[name] = classifier
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+        return classifier
+
+
+def forget_loaded() -> None:
+    """Empty the cache, so the next use loads afresh (after the export cache or the weights changed)."""
+    with _cache_lock:
+        _cache.clear()

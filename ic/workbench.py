@@ -1,0 +1,280 @@
+"""The workbench: every action a user takes, for every page and the command line.
+
+A page reads its widgets, calls one method here and draws the answer; the CLI does the same. The pipeline
+(inpaint, classify, save) and the deployment policy live here and nowhere else:
+
+- public mode: only allow-listed classifiers, no LaMa download, history bounded, and the busy limit
+  (when more removals already wait for the CPU than the limit, new work is turned away with a sentence);
+- retention, applied after every write;
+- saving through the history's saver: each method applies its work and queues the save in one call that a
+  Streamlit rerun cannot split (pure Python, no Streamlit call in between), and the saver writes it off the
+  page's critical path, retrying a locked database. `pending(owner)` says what still waits.
+
+Long work takes a `CancelToken` that the workbench hands out, so Cancel works wherever the work runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ic import compute
+from ic.classifiers import Classifier, ModelChoice, get_classifier, list_choices, resolve_choice
+from ic.errors import ICError
+from ic.experiment import EditSession, ExperimentRecord, reclassify
+from ic.history.saver import Saver
+from ic.history.store import HistoryStore
+from ic.inpaint import Inpainter, get_inpainter, list_inpainters, resolve_inpainter
+from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings
+
+SAVER_BUSY_TIMEOUT_S = 2.0  # one try at a locked database; the saver then backs off and tries again
+WRITE_WAIT_S = 0.5  # how long an action waits for its own write (a few ms when the database is free)
+BUSY = "The server is busy with other visitors' removals; paint again in a moment."
+
+
+class Busy(ICError):
+    """Public mode's busy limit: more work already waits for the CPU than the limit allows."""
+
+
+class CancelToken:
+    """Set by Cancel, checked by long work between its steps."""
+
+    def __init__(self):
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass
+class Removal:
+    """What one removal did: the record, its number on the edit stack, and where it was kept."""
+
+    record: ExperimentRecord
+    number: int
+    experiment_id: str | None  # None when the history cannot keep it (the reason is in `problem`)
+    problem: str | None = None
+
+
+@dataclass
+class Saved:
+    ids: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+
+class Workbench:
+    """One per process (and per data folder): safe to share between visitors' sessions."""
+
+    def __init__(self, data_folder: Path | None):
+        self.store: HistoryStore | None = None
+        self.problem: str | None = None  # why new experiments cannot be kept, or None
+        self.saver: Saver | None = None
+        self._tokens: dict[str, CancelToken] = {}
+        if data_folder is None:
+            return
+        try:
+            self.store = HistoryStore(Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S)
+        except ICError as exc:
+            self.problem = str(exc)
+            return
+        self.problem = self.store.read_only
+        self.saver = Saver(self.store)
+
+    # --- policy ------------------------------------------------------------------------------
+
+    @staticmethod
+    def public() -> PublicSettings:
+        return public_settings()
+
+    @staticmethod
+    def history_settings() -> HistorySettings:
+        return history_settings()
+
+    def model_choices(self) -> list[ModelChoice]:
+        """The classifiers this deployment offers: every one, or in public mode the allow-list."""
+        public = self.public()
+        return [choice for choice in list_choices() if not public.enabled or choice.name in public.models]
+
+    def free_model_names(self) -> bool:
+        """Whether a visitor may name any timm model (not in public mode: that could mean gigabytes)."""
+        return not self.public().enabled
+
+    def classifier(self, name: str) -> Classifier:
+        """A classifier this deployment allows, from the one process-wide cache."""
+        public = self.public()
+        if public.enabled and name not in public.models:
+            raise ICError(f"This public demo offers only {', '.join(public.models)}; {name!r} is not one of them. "
+                          "Run the app yourself to try any timm model.")
+        resolve_choice(name)  # an unknown name is refused with the list of valid ones
+        return get_classifier(name)
+
+    def inpainter_choices(self) -> list[dict]:
+        return list_inpainters()
+
+    def inpainter(self, name: str) -> tuple[Inpainter, str | None]:
+        """The method to use for `name` (a fallback where it cannot run now, never a download) and why."""
+        return resolve_inpainter(name)
+
+    def may_download_lama(self) -> bool:
+        return not self.public().enabled
+
+    def download_lama(self, progress: Callable[[int, int], None] | None = None) -> None:
+        if not self.may_download_lama():
+            raise ICError("This public demo does not download LaMa; run the app yourself to use it.")
+        get_inpainter("lama").prepare(progress=progress)
+
+    def admit(self) -> None:
+        """The busy limit of public mode, checked before any heavy work."""
+        public = self.public()
+        if public.enabled and compute.queued() >= public.max_queue:
+            raise Busy(BUSY)
+
+    def cancel_token(self, owner: str) -> CancelToken:
+        """A fresh token for the owner's next long piece of work; `cancel(owner)` sets it."""
+        token = self._tokens[owner] = CancelToken()
+        return token
+
+    def cancel(self, owner: str) -> None:
+        token = self._tokens.get(owner)
+        if token is not None:
+            token.cancel()
+
+    # --- saving ------------------------------------------------------------------------------
+
+    def keep(self, records: list[ExperimentRecord], owner: str, group: bool = False) -> Saved:
+        """Queue records for the owner's history (one transaction, one group when `group`), with retention.
+
+        The ids are chosen here, so they are known at once even while the write waits."""
+        if not records:
+            return Saved()
+        if self.saver is None or self.problem:  # the history keeps nothing here; `problem` says why, once
+            return Saved()
+        ids = [uuid.uuid4().hex for _ in records]
+        group_id = uuid.uuid4().hex if group else None
+        settings = self.history_settings()
+
+        def write(store: HistoryStore) -> None:
+            store.add_group(records, owner, group_id, ids=ids)
+            store.prune(owner, settings.max_per_visitor, settings.max_age_days)
+
+        try:
+            self.saver.submit(owner, write, experiments=len(records))
+        except ICError as exc:
+            return Saved(problem=str(exc))
+        self.saver.wait(WRITE_WAIT_S)  # usually written by now; a locked database leaves it pending
+        return Saved(ids)
+
+    def pending(self, owner: str) -> int:
+        """The owner's experiments applied but not written yet (the database is locked)."""
+        return self.saver.pending(owner) if self.saver else 0
+
+    def failures(self, owner: str) -> list[str]:
+        """Sentences of the owner's writes that failed for good since last asked (a full disk, say)."""
+        return self.saver.failures(owner) if self.saver else []
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until everything queued is written (the CLI and tests); False on time-out."""
+        return self.saver.wait(timeout_s) if self.saver else True
+
+    # --- actions -----------------------------------------------------------------------------
+
+    def remove(self, edit: EditSession, mask: np.ndarray, *, owner: str, model: str, inpainter: str,
+               preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> Removal:
+        """Remove the masked region from the edit, classify, and queue it for the history, in one call."""
+        self.admit()
+        classifier = self.classifier(model)
+        method, _ = self.inpainter(inpainter)
+        record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed)
+        saved = self.keep([record], owner)
+        return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
+
+    def rerun(self, experiment, model: str, *, owner: str) -> tuple[ExperimentRecord, Saved]:
+        """A stored experiment's edit judged by another classifier, kept as a new row."""
+        self.admit()
+        summary, images = experiment.summary, experiment.images
+        record = reclassify(experiment.image_name, images["original"], images["edited"], images["mask"],
+                            self.classifier(model), inpainter=summary["inpainter"],
+                            preprocess=summary.get("preprocess", "squash"), top_k=len(summary["original"]["top"]))
+        return record, self.keep([record], owner)
+
+    def compare(self, name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str],
+                *, owner: str, preprocess: str = "squash", top_k: int = 5, progress=None,
+                cancel: CancelToken | None = None):
+        """One edit across classifiers and inpainters, kept as one group. Models this deployment does not
+        allow get rows that say why, as unavailable ones do."""
+        from ic.compare import compare
+
+        self.admit()
+        result = compare(name, original, mask, models, inpainters, preprocess=preprocess, top_k=top_k,
+                         progress=progress, load=self.classifier,
+                         cancelled=(lambda: cancel.cancelled) if cancel else None)
+        return result, self.keep(result.records, owner, group=True)
+
+    def explain(self, classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
+                edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = 8,
+                infill: str = "telea", preprocess: str = "squash", scores: bool = True, progress=None,
+                cancel: CancelToken | None = None, keep_with: tuple[str, str] | None = None):
+        """Maps of what the classifier relies on, with their scores; kept with the experiment `keep_with`
+        ((experiment id, owner)) when given."""
+        from ic import explain
+
+        self.admit()
+        result = explain.explain_edit(classifier, original, class_index, methods, edited=edited, removed=removed,
+                                      grid=grid, infill=get_inpainter(infill), preprocess=preprocess, scores=scores,
+                                      progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None)
+        result["problem"] = self._keep_maps(result, keep_with, grid, infill) if keep_with else None
+        return result
+
+    def _keep_maps(self, result: dict, keep_with: tuple[str, str], grid: int, infill: str) -> str | None:
+        from ic import explain
+
+        experiment_id, owner = keep_with
+        if self.saver is None or self.problem:
+            return self.problem
+        items = []
+        for method, by_image in result["maps"].items():
+            for image_name, item in by_image.items():
+                details = {**result["scores"].get(method, {}), "grid": grid if method == "occlusion" else None,
+                           "infill": infill if method == "occlusion" else None}
+                items.append(dict(image=image_name, method=method, class_index=item.class_index, label=item.label,
+                                  cells=explain.map_cells(item), details=details))
+
+        def write(store: HistoryStore) -> None:
+            for item in items:
+                store.add_explanation(experiment_id, owner, **item)
+
+        self.saver.submit(owner, write, experiments=0, what="map")  # after the experiment it belongs to
+        return None
+
+    def import_zip(self, data: bytes, owner: str) -> list[str]:
+        """Add an exported ZIP's experiments to the owner's history, all or none, then apply retention."""
+        if self.store is None or self.problem:
+            raise ICError(self.problem or "History is not kept on this server.")
+        added = self.store.import_zip(data, owner)
+        settings = self.history_settings()
+        self.store.prune(owner, settings.max_per_visitor, settings.max_age_days)
+        return added
+
+
+_benches: dict[str, Workbench] = {}
+_benches_lock = threading.Lock()
+
+
+def get_workbench(data_folder: Path | None = None) -> Workbench:
+    """The process's workbench for a data folder (by default IC_DATA_DIR or the per-user data folder)."""
+    from ic.paths import data_dir
+
+    folder = str(Path(data_folder or data_dir()).resolve())
+    with _benches_lock:
+        if folder not in _benches:
+            _benches[folder] = Workbench(Path(folder))
+        return _benches[folder]

@@ -1,0 +1,220 @@
+"""Everything a visitor's session keeps, behind one module: no page reads or writes another page's keys.
+
+- the workbench (one per process and data folder, shared by every visitor) and the visitor's id;
+- the edit on the Explore page, where it came from, and the removals' experiment ids;
+- the canvas: its key, the strokes already applied from it, and when to clear it;
+- notices that must survive one rerun, and what History hands to Compare and Explore;
+- widget values that outlive their page (`durable`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import streamlit as st
+
+from ic.experiment import EditSession
+from ic.paths import data_dir
+from ic.workbench import Workbench, get_workbench
+
+_KEEP = "keep:"
+_VISITOR = re.compile(r"^[0-9a-f]{32}$")
+
+
+# --- the process's workbench and the visitor ----------------------------------------------------
+
+def workbench() -> Workbench:
+    return get_workbench(data_dir())
+
+
+def visitor() -> str:
+    """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session."""
+    from_url = st.query_params.get("visitor", "")
+    found = from_url if _VISITOR.match(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
+    st.session_state["visitor"] = found
+    if from_url != found:
+        st.query_params["visitor"] = found
+    return found
+
+
+# --- widget values that outlive their page ------------------------------------------------------
+
+def durable(key: str, default):
+    """Call before creating the widget `key`; pass `on_change=remember, args=(key,)` to the widget.
+
+    Streamlit forgets a widget's value when its page is not shown; a copy under our own key restores it."""
+    stored = st.session_state.setdefault(_KEEP + key, default)
+    if key not in st.session_state:
+        st.session_state[key] = stored
+    return st.session_state[key]
+
+
+def remember(key: str) -> None:
+    st.session_state[_KEEP + key] = st.session_state[key]
+
+
+def kept(key: str, default=None):
+    """A durable widget's value from another page (the Explore page's preprocessing, say)."""
+    return st.session_state.get(_KEEP + key, default)
+
+
+def model_in_use(name: str | None = None) -> str | None:
+    """The classifier answering on the Explore page (kept when another one fails to load)."""
+    if name is not None:
+        st.session_state["model_in_use"] = name
+    return st.session_state.get("model_in_use")
+
+
+# --- the edit -----------------------------------------------------------------------------------
+
+@dataclass
+class Desk:
+    """The visitor's edit and the canvas over it, as one plain object in the session.
+
+    Reading `st.session_state` is itself a point where Streamlit may stop a run for the next one, so a removal
+    fetches the desk first and, once the workbench has applied it, records everything on the desk with plain
+    attribute writes that no rerun can split from the removal."""
+
+    edit: EditSession
+    source_key: str
+    canvas_nonce: int
+    canvas_clears: int = 0
+    applied: np.ndarray | None = None  # strokes of this canvas already applied
+    applied_count: int = 0  # how many strokes the canvas held then
+    last_removal: tuple[int, dict] | None = None
+    experiment_ids: dict = field(default_factory=dict)  # removal number -> experiment id
+    save_problems: list = field(default_factory=list)
+
+    @property
+    def canvas_key(self) -> str:
+        """Stable across removals, so strokes painted while one runs are kept; a new canvas only when the
+        photo changes or the edit stack moves (Undo, Redo, Reset)."""
+        return f"canvas-{self.source_key}-{self.canvas_nonce}"
+
+    def new_canvas(self) -> None:
+        self.canvas_nonce += 1
+        self.canvas_clears, self.applied, self.applied_count = 0, None, 0
+
+    def clear_canvas(self) -> None:
+        """Take the applied strokes off the canvas (through its initial drawing); the number of strokes it
+        then reports drops, which tells the next look to start afresh."""
+        self.canvas_clears += 1
+
+    def note_removal(self, removal) -> None:
+        self.last_removal = (removal.number, removal.record.timings_ms)
+        self.experiment_ids[removal.number] = removal.experiment_id
+        self.save_problems = [removal.problem] if removal.problem else []
+
+    def removal_shown(self) -> tuple[int, dict] | None:
+        """The last removal's (number, timings) while it is the one on screen (not after Undo)."""
+        found = self.last_removal
+        return found if found and found[0] == self.edit.removals else None
+
+
+_nonce = 0
+
+
+def desk() -> Desk | None:
+    return st.session_state.get("desk")
+
+
+def edit() -> EditSession | None:
+    found = desk()
+    return found.edit if found else None
+
+
+def desk_for(source_key: str, name: str, decode) -> Desk:
+    """The desk of the photo chosen in the sidebar, started afresh when the choice changes. An experiment
+    opened from History stays until the sidebar's choice changes."""
+    state = st.session_state
+    if "desk" in state and state.get("chosen_key") is None:
+        state["chosen_key"] = source_key  # opened from History before any sidebar choice: keep it
+    if state.get("chosen_key") != source_key or "desk" not in state:
+        _start(EditSession(decode(), name), source_key)  # ICError for anything we cannot read
+        state["chosen_key"] = source_key
+        state.pop("compare_source", None)
+    return state["desk"]
+
+
+def open_experiment(experiment, mine: bool) -> None:
+    """Continue a stored experiment on the Explore page."""
+    images = experiment.images
+    found = _start(EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
+                   f"history:{experiment.id}")
+    found.experiment_ids[1] = experiment.id if mine else None
+    st.session_state.pop("compare_source", None)
+
+
+def _start(edit_session: EditSession, source_key: str) -> Desk:
+    global _nonce
+    _nonce += 1  # a canvas key never seen before, also across photos opened twice
+    found = st.session_state["desk"] = Desk(edit_session, source_key, _nonce)
+    return found
+
+
+def save_problems(desk_now: Desk | None, new: list[str] = ()) -> list[str]:
+    """Why recent removals could not be kept (a full disk, say); shown until a removal is kept again."""
+    if desk_now is None:
+        return list(new)
+    desk_now.save_problems.extend(new)
+    return desk_now.save_problems
+
+
+def request_apply() -> None:
+    st.session_state["apply_now"] = True
+
+
+def apply_requested() -> bool:
+    return st.session_state.pop("apply_now", False)
+
+
+# --- notices and hand-overs between pages ------------------------------------------------------
+
+def notify(kind: str, text: str, page: str = "explore") -> None:
+    """A notice shown once, on the next run of `page` ("explore", "history")."""
+    st.session_state[f"notice:{page}"] = (kind, text)
+
+
+def show_notice(page: str = "explore") -> None:
+    notice = st.session_state.pop(f"notice:{page}", None)
+    if notice:
+        getattr(st, notice[0])(notice[1])
+
+
+def compare_source() -> dict | None:
+    """What the Compare page compares: an experiment handed over from History, or the current edit."""
+    chosen = st.session_state.get("compare_source")
+    current = edit()
+    if chosen:
+        return chosen
+    if current is not None and current.mask.any():
+        return {"name": current.name, "original": current.original, "mask": current.mask,
+                "origin": f"your current edit on the Explore page ({current.removals} "
+                          f"removal{'s' if current.removals != 1 else ''})"}
+    return None
+
+
+def hand_to_compare(experiment) -> None:
+    images = experiment.images
+    st.session_state["compare_source"] = {"name": experiment.image_name, "original": images["original"],
+                                          "mask": images["mask"], "origin": "an experiment from History"}
+    st.session_state.pop("compared", None)
+
+
+def result(name: str):
+    """A page's last computed result ("compared", "explained"), or None."""
+    return st.session_state.get(name)
+
+
+def keep_result(name: str, value) -> None:
+    st.session_state[name] = value
+
+
+def flag(name: str, value: bool | None = None) -> bool:
+    """A page's yes/no state (a confirmation asked, the tutorial seen); sets it when `value` is given."""
+    if value is not None:
+        st.session_state[name] = value
+    return bool(st.session_state.get(name))
