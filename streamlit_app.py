@@ -9,7 +9,7 @@ import streamlit as st
 from ic.classifiers import DEFAULT_MODEL
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
-from ic.images import ACCEPTED_EXTENSIONS, encode_png, outline_box, overlay_mask
+from ic.images import ACCEPTED_EXTENSIONS, check_paintable, encode_png, outline_box, overlay_mask
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ic.workbench import Busy
 from ui import canvas, resources, session
@@ -62,7 +62,7 @@ def choose_source() -> tuple[str, str, bytes] | None:
 
 def start_edit(source: tuple[str, str, bytes]) -> session.Desk:
     key, name, data = source
-    return session.desk_for(key, name, lambda: resources.decoded(data))
+    return session.desk_for(key, name, lambda: check_paintable(resources.decoded(data)))
 
 
 # --- settings ---------------------------------------------------------------------------------

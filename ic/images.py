@@ -66,6 +66,11 @@ def _open(data: bytes, what: str, max_pixels: int) -> Image.Image:
             raise ICError(
                 f"The {what} is not an image we can read; upload a JPEG, PNG, WebP, BMP, TIFF or GIF file."
             ) from None
+        except ValueError as exc:  # Pillow's own limits on metadata (an oversized colour profile or text chunk)
+            raise ICError(f"The {what} carries metadata too large to read ({exc}); save it again without "
+                          "metadata (for example 'Export as PNG' with no colour profile) and try again.") from None
+        except (OSError, SyntaxError, EOFError) as exc:  # cut short inside its header
+            raise ICError(f"The {what} file is truncated or damaged ({exc}); export it again and re-upload.") from None
     if image.format not in READABLE_FORMATS:
         raise ICError(
             f"The {what} is a {image.format} file, which we do not read; convert it to JPEG or PNG."
@@ -120,12 +125,15 @@ def decode_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS, what: str
     """Bytes or a path to RGB uint8 HxWx3, upright as its EXIF says, or ICError with what to do."""
     data = _read_bytes(source, what)
     _refuse_unsupported(data, what)
-    image = _load_pixels(_open(data, what, max_pixels), what)
+    return _to_rgb(_upright(_load_pixels(_open(data, what, max_pixels), what)))
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned as its EXIF orientation says (masks too: a phone's mask is turned like its photo)."""
     try:
-        image = ImageOps.exif_transpose(image)
+        return ImageOps.exif_transpose(image)
     except Exception:  # a damaged EXIF block must not cost the user the picture
-        pass
-    return _to_rgb(image)
+        return image
 
 
 def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
@@ -197,6 +205,24 @@ def fit_mask(mask: np.ndarray, shape: tuple[int, int], what: str = "mask") -> np
     return resize_mask(mask, shape)
 
 
+MAX_PAINT_ASPECT = 25  # long side over short side: beyond it a canvas would be a line of pixels
+
+
+def check_paintable(image: np.ndarray) -> np.ndarray:
+    """Refuse a photo so thin that its canvas would be a line of pixels (a 20000x40 panorama, say)."""
+    height, width = image.shape[:2]
+    if max(height, width) > MAX_PAINT_ASPECT * min(height, width):
+        raise ICError(f"The photo is {width}x{height}, too thin to paint on (its canvas would be a line a few "
+                      f"pixels high); crop it to at most {MAX_PAINT_ASPECT}:1 and try again.")
+    return image
+
+
+def decode_layer(data: bytes, what: str = "drawing") -> np.ndarray:
+    """A drawn layer's PNG to RGBA uint8 HxWx4, under the same limits as any image."""
+    _refuse_unsupported(data, what)
+    return np.asarray(_load_pixels(_open(data, what, MAX_PIXELS), what).convert("RGBA"))
+
+
 def mask_from_layer(layer: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A drawn RGBA layer (any alpha > 0 is paint) to a boolean mask of `shape`."""
     if layer.ndim != 3 or layer.shape[2] != 4:
@@ -211,13 +237,13 @@ def decode_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:
     """
     data = _read_bytes(source, "mask")
     _refuse_unsupported(data, "mask")
-    image = _load_pixels(_open(data, "mask", MAX_PIXELS), "mask")
-    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if has_alpha:
-        mask = np.asarray(image.convert("RGBA"))[:, :, 3] > 127
-    else:
-        mask = np.asarray(image.convert("L")) > 127
-    return fit_mask(mask, shape)
+    image = _upright(_load_pixels(_open(data, "mask", MAX_PIXELS), "mask"))
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        alpha = np.asarray(image.convert("RGBA"))[:, :, 3]
+        if alpha.min() != alpha.max():  # transparency drawn with: read it; an opaque layer says nothing
+            return fit_mask(alpha > 127, shape)
+    grey = _to_rgb(image).mean(axis=2)  # 16-bit masks scaled, not clipped
+    return fit_mask(grey > 127, shape)
 
 
 def check_mask(mask: np.ndarray) -> np.ndarray:

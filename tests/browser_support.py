@@ -112,13 +112,12 @@ def settled(page, timeout_s: float = 60, quiet_s: float = 0.25) -> None:
 
 
 def _ready_for_a_stroke(page) -> bool:
+    """Each look reads the whole set of canvases at once: during a rerun the old and the new one coexist."""
     if page.locator('[data-test-script-state="running"]').count() > 0:
         return False
-    canvases = page.locator("canvas.upper-canvas")
-    if canvases.count() != 1 or canvases.get_attribute("data-ic-retired") is not None:
+    if not page.locator("canvas.upper-canvas").evaluate_all("cs => cs.length === 1 && !cs[0].dataset.icRetired"):
         return False
-    background = page.locator("canvas.dc-background-canvas")
-    return background.count() == 1 and background.evaluate(PHOTO_DRAWN_JS)
+    return page.locator("canvas.dc-background-canvas").evaluate_all(f"cs => cs.length === 1 && ({PHOTO_DRAWN_JS})(cs[0])")
 
 
 # On the canvas's background layer: has the photo been drawn yet?

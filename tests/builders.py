@@ -27,3 +27,16 @@ def zip_of(files: dict) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def png_with_big_metadata() -> bytes:
+    """A small PNG carrying a 20 MB compressed text chunk, past Pillow's limit for metadata."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "A" * (20 * 1024 * 1024), zip=True)
+    return encode(Image.new("RGB", (8, 8), (200, 10, 10)), "PNG", pnginfo=info)
+
+
+def small_jpeg() -> bytes:
+    return encode(Image.new("RGB", (64, 64), (10, 120, 200)), "JPEG")

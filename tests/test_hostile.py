@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from builders import encode, png_declaring, zip_of
+from builders import encode, png_declaring, png_with_big_metadata, small_jpeg, zip_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -46,6 +46,8 @@ BAD = {  # name: (bytes, words of our sentence)
     "bomb.png": (lambda: png_declaring(40000, 40000), "megapixels"),
     "drawing.svg": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "SVG"),
     "photo.heic": (lambda: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 100, "HEIC"),
+    "metadata.png": (png_with_big_metadata, "metadata too large"),
+    "cut-header.jpg": (lambda: small_jpeg()[:len(small_jpeg()) // 2], "truncated or damaged"),
 }
 
 
@@ -88,6 +90,95 @@ def test_bad_masks_exit_2_from_the_cli(tmp_path, mask, words):
                            str(tmp_path / "mask.png"), "--inpainter", "telea"], cwd=ROOT, env=cli_env(),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_jpeg_cut_at_any_byte_is_read_or_refused_with_a_sentence_never_an_internal_error():
+    data = small_jpeg()
+    for cut in range(1, len(data) - 2):  # the last bytes are the end marker, which decoders forgive
+        try:
+            decode_image(data[:cut])
+        except ICError:
+            continue
+
+
+def test_the_drawing_layer_is_decoded_under_the_same_limits():
+    from ic.images import decode_layer
+
+    with pytest.raises(ICError, match="megapixels"):
+        decode_layer(png_declaring(40000, 40000))
+    layer = decode_layer(encode(Image.new("RGBA", (4, 3), (255, 0, 80, 140)), "PNG"))
+    assert layer.shape == (3, 4, 4) and (layer[:, :, 3] == 140).all()
+
+
+def _shape_on_black(size, box, mode="L") -> Image.Image:
+    image = Image.new("L", size, 0)
+    image.paste(255, box)
+    return image.convert(mode) if mode != "L" else image
+
+
+def _edit_with_mask(tmp_path, mask_bytes: bytes, image: str = "assets/samples/camera.png"):
+    (tmp_path / "mask.png").write_bytes(mask_bytes)
+    return subprocess.run([sys.executable, "-m", "ic", "edit", image, "--mask", str(tmp_path / "mask.png"),
+                           "--inpainter", "telea", "--json"], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_an_opaque_mask_with_alpha_is_read_as_grey(tmp_path, mode):
+    import json
+
+    done = _edit_with_mask(tmp_path, encode(_shape_on_black((512, 512), (100, 100, 228, 228), mode), "PNG"))
+    assert done.returncode == 0, done.stderr
+    assert abs(json.loads(done.stdout)["removed_fraction"] - 128 * 128 / 512 / 512) < 0.005
+
+
+def test_a_mask_is_turned_as_its_exif_says(tmp_path):
+    """coffee.png is 600x400; a phone's 400x600 mask file with orientation 6 lies on it turned."""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: shown after a 90° turn clockwise
+    stored = _shape_on_black((400, 600), (0, 0, 400, 100))  # a band along the stored top edge
+    done = _edit_with_mask(tmp_path, encode(stored.convert("RGB"), "JPEG", exif=exif.tobytes(), quality=100),
+                           "assets/samples/coffee.png")
+    assert done.returncode == 0, done.stderr
+    mask = decode_mask(tmp_path / "mask.png", (400, 600))
+    assert mask[:, 500:].mean() > 0.95 and not mask[:, :480].any()  # the stored top edge is now the right edge
+
+
+def test_a_sixteen_bit_mask_is_scaled_not_clipped(tmp_path):
+    grey = np.full((512, 512), 16384, np.uint16)  # 25% grey: not "remove"
+    grey[100:200, 100:200] = 65535
+    mask = decode_mask(encode(Image.fromarray(grey), "PNG"), (512, 512))
+    assert mask.sum() == 100 * 100
+
+
+@pytest.mark.parametrize("sidecar, words", [
+    ({"architecture": "resnet10t", "num_classes": "five"}, "num_classes is 'five'"),
+    ({"architecture": "hf-hub:timm/resnet10t.c3_in1k"}, "names a hub model"),
+    ({"architecture": "resnet10t", "num_classes": 4, "labels": ["a", "b"]}, "2 labels are given"),
+], ids=["words-for-a-number", "hub-architecture", "labels-disagree"])
+def test_a_bad_sidecar_says_what_is_wrong_in_it(tmp_path, sidecar, words):
+    import json
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "mine.safetensors").write_bytes(b"not read: the sidecar is checked first")
+    (models / "mine.json").write_text(json.dumps(sidecar))
+    done = subprocess.run([sys.executable, "-m", "ic", "classify", "assets/samples/coffee.png", "--model",
+                           "local:mine.safetensors"], cwd=ROOT, env=cli_env(IC_MODELS_DIR=str(models)),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr and "mine.json" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_panorama_too_thin_to_paint_is_refused_on_the_page(seeded_history):
+    before = [row.row() for row in seeded_history.list("f" * 32)]
+    app = _page()
+    app.sidebar.radio(key="source_kind").set_value("Upload").run()
+    app.sidebar.file_uploader[0].upload("pano.png", encode(Image.new("RGB", (20000, 40), "teal"), "PNG"),
+                                        "image/png").run()
+    assert not app.exception
+    assert any("too thin to paint" in e.value for e in app.error)
+    assert [row.row() for row in seeded_history.list("f" * 32)] == before
 
 
 @pytest.fixture

@@ -46,10 +46,13 @@ async def canvas_box(page, quiet_s: float = 0.25) -> dict:
     for _ in range(2400):
         canvases, background = page.locator("canvas.upper-canvas"), page.locator("canvas.dc-background-canvas")
         box = None
-        if await canvases.count() == 1 and await canvases.get_attribute("data-ic-retired") is None \
-                and not await page.locator('[data-test-script-state="running"]').count() \
-                and await background.count() == 1 and await background.evaluate(PHOTO_DRAWN_JS):
-            box = await canvases.bounding_box()
+        try:  # every look reads the whole set at once: in a rerun, an old and a new canvas can coexist
+            if await canvases.evaluate_all("cs => cs.length === 1") \
+                    and not await page.locator('[data-test-script-state="running"]').count() \
+                    and await background.evaluate_all(f"cs => cs.length === 1 && ({PHOTO_DRAWN_JS})(cs[0])"):
+                box = await canvases.bounding_box(timeout=1_000)
+        except Exception:  # the canvas went away between two looks: look again
+            box = None
         if box and box == previous:
             ready_since = ready_since or time.monotonic()
             if time.monotonic() - ready_since >= quiet_s:

@@ -16,15 +16,13 @@ what was painted at any width.
 """
 
 import base64
-import io
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from ic.errors import ICError
-from ic.images import encode_png, mask_from_layer
+from ic.images import decode_layer, encode_png, mask_from_layer
 from ui import session
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon"}
@@ -103,10 +101,9 @@ def _drawing(key: str, shape: tuple[int, int]) -> tuple[np.ndarray, int] | None:
         return None
     strokes = len((drawing.get("raw") or {}).get("objects") or [])
     try:
-        png = base64.b64decode(drawing["data"].split(",", 1)[1])
-        layer = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+        layer = decode_layer(base64.b64decode(drawing["data"].split(",", 1)[1]))
         return mask_from_layer(layer, shape), strokes
-    except (ValueError, OSError, IndexError, ICError):
+    except (ValueError, IndexError, ICError):  # not what the canvas sends: nothing painted
         return None
 
 

@@ -102,9 +102,20 @@ def _read_sidecar(path: Path) -> dict:
     if not isinstance(meta, dict) or not isinstance(meta.get("architecture"), str):
         raise ICError(f"The sidecar {sidecar.name} must name the timm architecture, "
                       'as in {"architecture": "resnet18"}.')
+    architecture = meta["architecture"].strip()
+    if ":" in architecture or "/" in architecture:  # hf-hub:..., timm/...: a download, not a local model
+        raise ICError(f"In {sidecar.name}, architecture {architecture!r} names a hub model; a local checkpoint "
+                      'needs a plain timm architecture name, as in {"architecture": "resnet18"}.')
     labels = meta.get("labels")
-    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+    if labels is not None and not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
         raise ICError(f"In {sidecar.name}, labels must be a list of strings, one per class.")
+    classes = meta.get("num_classes")
+    if classes is not None and (isinstance(classes, bool) or not isinstance(classes, int) or classes < 1):
+        raise ICError(f"In {sidecar.name}, num_classes is {classes!r}; it must be a whole number of classes, "
+                      "such as 5, or be left out when labels are given.")
+    if classes is not None and labels is not None and classes != len(labels):
+        raise ICError(f"In {sidecar.name}, num_classes is {classes} but {len(labels)} labels are given; "
+                      "give one label per class.")
     return meta
 
 
@@ -139,8 +150,8 @@ def _load_local(choice: ModelChoice):
     state = read_checkpoint(path)
     labels = meta.get("labels")
     kwargs = {"num_classes": len(labels)} if labels else {}
-    if "num_classes" in meta:
-        kwargs["num_classes"] = int(meta["num_classes"])
+    if meta.get("num_classes") is not None:
+        kwargs["num_classes"] = meta["num_classes"]
     try:
         model = timm.create_model(meta["architecture"], pretrained=False, **kwargs)
         model.load_state_dict(state)
