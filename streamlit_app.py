@@ -18,6 +18,7 @@ from ui.explain_view import explanations_section
 from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_chart, show_table
 from ui.session import durable, remember
+from ui.text import plain
 
 log = logging.getLogger("ic.app")
 
@@ -226,10 +227,10 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None
     after = edit.current_probs(classifier, preprocess)
     top_before, top_after = int(before.argmax()), int(after.argmax())
     if top_before != top_after:
-        st.warning(f"**Top-1 changed:** {classifier.labels[top_before]} ({before[top_before]:.0%}) → "
-                   f"{classifier.labels[top_after]} ({after[top_after]:.0%})")
+        st.warning(f"**Top-1 changed:** {plain(classifier.labels[top_before])} ({before[top_before]:.0%}) → "
+                   f"{plain(classifier.labels[top_after])} ({after[top_after]:.0%})")
     elif edit.can_undo:
-        st.success(f"**Top-1 unchanged:** {classifier.labels[top_before]} "
+        st.success(f"**Top-1 unchanged:** {plain(classifier.labels[top_before])} "
                    f"({before[top_before]:.0%} → {after[top_before]:.0%})")
 
     order_col, pin_col = st.columns([1, 2])
@@ -249,7 +250,7 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None
     if desk.removal_shown():
         number, timings = desk.removal_shown()
         st.caption(f"Last removal (#{number}): inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
-                   f"· {classifier.name} ({classifier.weights_hash}) · {preprocess}")
+                   f"· {plain(classifier.name)} ({classifier.weights_hash}) · {preprocess}")
 
 
 def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
@@ -280,7 +281,7 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
 
 
 def original_column(edit: EditSession, shown) -> None:
-    st.markdown(f"**Original** · {edit.name} · {edit.full.shape[1]}×{edit.full.shape[0]}")
+    st.markdown(f"**Original** · {plain(edit.name)} · {edit.full.shape[1]}×{edit.full.shape[0]}")
     overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
     original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
     st.image(shown(original), width="stretch")

@@ -217,6 +217,12 @@ def check_paintable(image: np.ndarray) -> np.ndarray:
     return image
 
 
+def image_size(data: bytes, what: str = "image") -> tuple[int, int]:
+    """(width, height) from the header alone, under the same checks as decoding."""
+    _refuse_unsupported(data, what)
+    return _open(data, what, MAX_PIXELS).size
+
+
 def decode_layer(data: bytes, what: str = "drawing") -> np.ndarray:
     """A drawn layer's PNG to RGBA uint8 HxWx4, under the same limits as any image."""
     _refuse_unsupported(data, what)

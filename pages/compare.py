@@ -6,10 +6,12 @@ import streamlit as st
 
 from ic.compare import summary_table
 from ic.errors import Cancelled, ICError
+from ic.exports import csv_text
 from ic.images import overlay_mask
 from ui import resources, session
 from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_table
+from ui.text import plain
 
 st.set_page_config(page_title="Compare · Interactive Classification", page_icon="⚖️", layout="wide")
 
@@ -64,7 +66,7 @@ def main() -> None:
         st.page_link("streamlit_app.py", label="Go to Explore", icon=":material/brush:",
                      query_params={"visitor": visitor})
         return
-    st.caption(f"Comparing {chosen['origin']}: {chosen['name']}, {chosen['mask'].mean():.1%} of the image removed. "
+    st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {chosen['mask'].mean():.1%} of the image removed. "
                "Each inpainter removes the whole region from the original in one go.")
     left, right = st.columns([1, 3])
     left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch")
@@ -95,7 +97,7 @@ def main() -> None:
         "original p": st.column_config.NumberColumn(format="percent"),
         "edited p": st.column_config.NumberColumn(format="percent"),
         "change of original class (pt)": st.column_config.NumberColumn(format="%+.1f")})
-    st.download_button("Export table (CSV)", table.to_csv(index=False), file_name="comparison.csv", mime="text/csv")
+    st.download_button("Export table (CSV)", csv_text(table), file_name="comparison.csv", mime="text/csv")
     changes_chart(table)
 
     st.subheader("Inpainters side by side")
@@ -105,14 +107,14 @@ def main() -> None:
         for row in result.rows:
             if row["inpainter"] == name:
                 if row["error"]:
-                    column.caption(f"{row['model']}: unavailable")
+                    column.caption(f"{plain(row['model'])}: unavailable")
                 else:
                     after = row["edited"]["top"][0]
-                    column.caption(f"{row['model']}: **{after['label']}** {after['prob']:.0%}")
+                    column.caption(f"{plain(row['model'])}: **{plain(after['label'])}** {after['prob']:.0%}")
 
     st.subheader("Each model's before and after")
     for row in result.rows:
-        label = f"{row['model']} · {row['inpainter']}"
+        label = f"{plain(row['model'])} · {plain(row['inpainter'])}"
         with st.expander(label + (" (unavailable)" if row["error"] else "")):
             if row["error"]:
                 st.error(row["error"])

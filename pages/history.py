@@ -7,12 +7,15 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
+from ic.exports import csv_text
 from ic.history import StoredExperiment
+from ic.history.store import MAX_NOTE
 from ic.images import overlay_mask
 from ui import session
 from ui.explain_view import show_stored_maps
 from ui.navigation import saving_notice, sidebar_links
 from ui.results import show_chart, show_table
+from ui.text import plain
 
 st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
 
@@ -67,7 +70,7 @@ def filters(rows_all: list[StoredExperiment]) -> dict:
 def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
     mine = experiment.owner == visitor and not store.read_only  # a read-only history changes for nobody
     summary = experiment.summary
-    st.subheader(f"{experiment.image_name} · {experiment.created_at.replace('T', ' ')[:19]}")
+    st.subheader(f"{plain(experiment.image_name)} · {experiment.created_at.replace('T', ' ')[:19]}")
     images = experiment.images
     left, middle, right = st.columns(3)
     left.image(images["original"], caption="Original", width="stretch")
@@ -78,8 +81,8 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
     with table:
         show_table(summary["changes"])
         timings = summary.get("timings_ms", {})
-        st.caption(f"{summary['model']} (weights {summary.get('weights_hash', '?')}) · sees "
-                   f"{summary.get('preprocess', 'squash')} · {summary['inpainter']} (seed {summary.get('seed', 0)}) · "
+        st.caption(f"{plain(summary['model'])} (weights {plain(summary.get('weights_hash', '?'))}) · sees "
+                   f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} (seed {summary.get('seed', 0)}) · "
                    f"removed {summary.get('removed_fraction', 0):.1%} · inpaint {timings.get('inpaint', 0):.0f} ms · "
                    f"classify {timings.get('classify', 0):.0f} ms")
     with chart:
@@ -92,9 +95,11 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
     star_col, note_col = st.columns([1, 3])
     starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
     note = note_col.text_input("Note", value=experiment.note, disabled=not mine, key=f"note-{experiment.id}",
-                               placeholder="What did you learn?")
-    if mine and (starred != experiment.starred or note != experiment.note):
-        store.annotate(experiment.id, visitor, starred=starred, note=note)
+                               placeholder="What did you learn?", max_chars=MAX_NOTE)
+    if len(note) > MAX_NOTE:  # the box refuses more, but a pasted or scripted value can be longer
+        note_col.caption(f"Notes keep {MAX_NOTE} characters; the rest is not saved.")
+    if mine and (starred != experiment.starred or note[:MAX_NOTE] != experiment.note):
+        store.annotate(experiment.id, visitor, starred=starred, note=note[:MAX_NOTE])
         st.rerun()
 
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
@@ -119,10 +124,26 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
         except ICError as exc:
             session.notify("error", str(exc), page="history")
         st.rerun()
-    if delete_col.button("Delete", width="stretch", disabled=not mine,
+    if delete_col.button("Delete…", width="stretch", disabled=not mine,
                          help=None if mine else "Only its author can delete it"):
-        store.delete(experiment.id, visitor)
-        st.rerun()
+        session.keep_result("confirm_delete", experiment.id)
+    if mine and session.result("confirm_delete") == experiment.id:
+        confirm_delete(store, experiment, visitor)
+
+
+def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
+    with st.container(border=True):
+        st.warning(f"Delete this experiment ({plain(experiment.image_name)}, {experiment.top1_before} → "
+                   f"{experiment.top1_after}) for good? Export it as a ZIP first if you may want it back.")
+        yes, no = st.columns(2)
+        if yes.button("Delete it", type="primary", width="stretch"):
+            store.delete(experiment.id, visitor)
+            session.keep_result("confirm_delete", None)
+            session.notify("success", f"Deleted the experiment on {plain(experiment.image_name)}.", page="history")
+            st.rerun()
+        if no.button("Keep it", width="stretch"):
+            session.keep_result("confirm_delete", None)
+            st.rerun()
 
 
 def confirm_clear(store, visitor: str, count: int) -> None:
@@ -142,7 +163,7 @@ def confirm_clear(store, visitor: str, count: int) -> None:
 def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.DataFrame, visitor: str,
             shared: bool) -> None:
     csv_col, zip_col, import_col, clear_col = st.columns(4)
-    csv_col.download_button("Export table (CSV)", frame.drop(columns=["before", "after"]).to_csv(index=False),
+    csv_col.download_button("Export table (CSV)", csv_text(frame.drop(columns=["before", "after"])),
                             file_name="history.csv", mime="text/csv", width="stretch")
     export_ids = selected or [row.id for row in rows]
     zip_col.download_button(f"Export {'selected' if selected else 'all shown'} (ZIP)",
@@ -157,12 +178,26 @@ def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.
         if upload is not None and st.button("Import"):
             try:
                 added = session.workbench().import_zip(upload.getvalue(), owner=visitor)
-                session.notify("success", f"Imported {len(added)} experiment(s).", page="history")
+                session.notify("success", f"Imported {len(added)} experiment(s)." if added else
+                               "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
                 session.notify("error", str(exc), page="history")
             st.rerun()
     if session.flag("confirm_clear") and own:
         confirm_clear(store, visitor, own)
+
+
+def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str]:
+    """The experiments selected, by id: the table reports row positions, which shift when a row is deleted
+    or added, so a click is read against the rows as they were shown, and kept by id after that."""
+    shown_before, clicked_before, chosen = session.result("history_view") or ([], [], [])
+    if positions != clicked_before:  # the person changed the selection
+        chosen = [shown_before[i] for i in positions if i < len(shown_before)] if shown_before else \
+            [rows[i].id for i in positions if i < len(rows)]
+    present = {row.id for row in rows}
+    chosen = [experiment_id for experiment_id in chosen if experiment_id in present]
+    session.keep_result("history_view", ([row.id for row in rows], positions, chosen))
+    return chosen
 
 
 def main() -> None:
@@ -195,7 +230,7 @@ def main() -> None:
     frame = table_frame(rows, store.thumbnails([row.id for row in rows]), visitor, config.shared)
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
                          selection_mode="multi-row", key="history-table", row_height=56)
-    selected = [rows[i].id for i in event.selection.rows if i < len(rows)]
+    selected = selected_ids(rows, list(event.selection.rows))
     sharing(store, rows, selected, frame, visitor, config.shared)
     if len(selected) == 1:
         try:

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import threading
 import zipfile
+from datetime import UTC
 
 import numpy as np
 import pytest
-from builders import zip_of
+from builders import png_declaring, zip_of
 
 from ic.errors import ICError
 from ic.experiment import EditSession
@@ -234,9 +235,54 @@ def test_export_then_import_gives_the_same_records(store, tmp_path, records):
         assert mine.summary == theirs.summary
         for role in ("original", "edited", "mask"):
             assert np.array_equal(mine.images[role], theirs.images[role])
-    again = other.import_zip(archive, owner="carol")  # importing twice keeps both, under new ids
-    assert set(again).isdisjoint(ids) and other.count("carol") == 4
+    again = other.import_zip(archive, owner="carol")  # importing twice adds nothing the second time
+    assert again == [] and other.count("carol") == 2
 
+
+
+def _with_meta(data: bytes, **changes) -> bytes:
+    import json
+
+    return json.dumps({**json.loads(data), **changes}).encode()
+
+
+def _damaged_member(data: bytes) -> bytes:
+    """The ZIP with bytes in the middle of its largest compressed member flipped (a bad download)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        member = max(archive.infolist(), key=lambda m: m.compress_size)
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra) + member.compress_size // 2
+    damaged = bytearray(data)
+    for i in range(start, start + 16):
+        damaged[i] ^= 0xFF
+    return bytes(damaged)
+
+
+def test_an_imported_date_in_the_future_becomes_now_and_is_pruned_with_age(store, good_files, tmp_path):
+    from datetime import datetime
+
+    archive = zip_of({k: (_with_meta(v, created_at="9999-01-01T00:00:00+00:00") if k.endswith(".json") else v)
+                      for k, v in good_files.items()})
+    [added] = store.import_zip(archive, owner="alice")
+    kept = datetime.fromisoformat(store.get(added, "alice").created_at)
+    assert abs((kept - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_search_is_literal(store, records):
+    store.add(records[0], owner="alice")
+    store.annotate(store.list("alice")[0].id, "alice", note="100% sure")
+    store.add(records[1], owner="alice")
+    assert len(store.list("alice", search="%")) == 1  # not a wildcard matching both
+    assert len(store.list("alice", search="100%")) == 1 and len(store.list("alice", search="1_0")) == 0
+
+
+def test_an_import_keeps_the_retention_limit(store, records, tmp_path, monkeypatch):
+    from ic.workbench import Workbench
+
+    ids = [store.add(record, owner="alice") for record in records]
+    monkeypatch.setenv("IC_HISTORY_MAX_PER_VISITOR", "1")
+    bench = Workbench(tmp_path / "other")
+    bench.import_zip(store.export_zip(ids, "alice"), owner="carol")
+    assert bench.store.count("carol") == 1
 
 
 @pytest.fixture
@@ -259,7 +305,15 @@ def good_files(store, records):
     (lambda files: zip_of({k: (b"GIF89a broken" if k.endswith("edited.png") else v) for k, v in files.items()}),
      "cannot be read"),
     (lambda files: zip_of({}), "no experiments"),
-], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty"])
+    (lambda files: _damaged_member(zip_of(files)), "is damaged"),
+    (lambda files: zip_of({k: (_with_meta(v, created_at="garbage") if k.endswith(".json") else v)
+                           for k, v in files.items()}), "not a date"),
+    (lambda files: zip_of({f"{n}/{name}": (png_declaring(8000, 8000) if name.endswith(".png") else
+                                           _with_meta(files[next(k for k in files if k.endswith(".json"))], id=str(n)))
+                           for n in range(2) for name in ("experiment.json", "original.png", "edited.png", "mask.png")}),
+     "megapixels in all"),
+], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty", "damaged-member",
+        "bad-date", "too-many-pixels"])
 def test_unsafe_or_broken_imports_are_refused_and_change_nothing(store, good_files, damage, words, records):
     store.add(records[1], owner="alice")
     before = [row.row() for row in store.list("alice")]

@@ -93,9 +93,32 @@ def test_rerun_with_another_classifier_adds_a_row(store):
     assert models.count("tf_efficientnet_lite1") == 1 and len(models) == 3
 
 
+def _button(app, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def test_delete_asks_first_and_the_selection_never_jumps_to_another_experiment(store):
+    app = select(open_history(ALICE), 0)
+    first, second = [row.id for row in store.list(ALICE)]
+    shown = app.subheader[0].value
+    _button(app, "Delete…").click().run()
+    assert store.count(ALICE) == 2 and any("for good?" in w.value for w in app.warning)  # asked, not done
+    _button(app, "Keep it").click().run()
+    assert store.count(ALICE) == 2 and app.subheader[0].value == shown
+    _button(app, "Re-run with").click().run()  # a new row on top: the detail stays on the same experiment
+    assert store.count(ALICE) == 3 and app.subheader[0].value == shown
+    assert {row.id for row in store.list(ALICE)} >= {first, second}
+    _button(app, "Delete…").click().run()
+    _button(app, "Delete it").click().run()
+    assert first not in {row.id for row in store.list(ALICE)} and second in {row.id for row in store.list(ALICE)}
+    assert not app.subheader  # nothing selected now: not the next experiment in its place
+    assert not [b for b in app.button if b.label == "Delete…"]
+
+
 def test_delete_one_and_clear_all_touch_only_your_own(store):
     app = select(open_history(ALICE), 0)
-    next(b for b in app.button if b.label == "Delete").click().run()
+    _button(app, "Delete…").click().run()
+    _button(app, "Delete it").click().run()
     assert store.count(ALICE) == 1 and store.count(BOB) == 1
     app = open_history(ALICE)
     next(b for b in app.button if b.label.startswith("Clear my history")).click().run()
@@ -120,6 +143,9 @@ def test_import_a_zip_from_the_page(store, tmp_path):
     next(b for b in app.button if b.label == "Import").click().run()
     assert any("Imported 2" in s.value for s in app.success)
     assert len(app.dataframe[0].value) == 2
+    next(b for b in app.button if b.label == "Import").click().run()  # the same ZIP again
+    assert any("Nothing new" in s.value for s in app.success)
+    assert len(app.dataframe[0].value) == 2 and store.count(ALICE) == 2
 
 
 def test_a_broken_zip_is_refused_with_a_sentence(store):
@@ -137,7 +163,7 @@ def test_team_mode_lists_everyone_and_locks_others_rows(store, monkeypatch):
     assert len(frame) == 3 and set(frame["by"]) == {"you", f"teammate {ALICE[:6]}"}
     theirs = list(frame["by"]).index(f"teammate {ALICE[:6]}")
     select(app, theirs)
-    assert next(b for b in app.button if b.label == "Delete").disabled
+    assert next(b for b in app.button if b.label == "Delete…").disabled
 
 
 def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatch):
@@ -203,3 +229,48 @@ def test_public_mode_holds_on_history_and_compare(store, monkeypatch):
     next(b for b in app.button if b.label == "Compare").click().run()
     assert any("busy with other visitors" in e.value for e in app.error)
     assert open_store().count(ALICE) == 2
+
+
+def test_a_long_note_is_cut_once_with_a_sentence_and_the_page_settles(store):
+    from ic.history.store import MAX_NOTE
+
+    app = select(open_history(ALICE), 0)
+    newest = store.list(ALICE)[0]
+    app.text_input(key=f"note-{newest.id}").set_value("x" * (MAX_NOTE + 500)).run()
+    assert not app.exception
+    assert store.list(ALICE)[0].note == "x" * MAX_NOTE  # cut once (the box itself stops at the limit)
+    app.run()  # no write, and no rerun without end, once the note is saved
+    assert store.list(ALICE)[0].note == "x" * MAX_NOTE
+
+
+def test_an_imported_zip_with_a_bad_date_is_refused_and_the_page_keeps_working(store):
+    import io
+    import json
+    import zipfile
+
+    archive = store.export_zip([row.id for row in store.list(ALICE)], ALICE)
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
+        files = {name: source.read(name) for name in source.namelist()}
+    files = {name: (json.dumps({**json.loads(data), "created_at": "garbage"}).encode() if name.endswith(".json")
+                    else data) for name, data in files.items()}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+    app = open_history("d" * 32)
+    app.file_uploader(key="import-zip").upload("bad.zip", buffer.getvalue(), "application/zip").run()
+    next(b for b in app.button if b.label == "Import").click().run()
+    assert not app.exception and any("not a date" in e.value for e in app.error)
+    assert store.count("d" * 32) == 0
+    assert not open_history("d" * 32).exception
+
+
+def test_csv_exports_neutralise_formulas_and_keep_numbers():
+    import pandas as pd
+
+    from ic.exports import csv_text
+
+    text = csv_text(pd.DataFrame({"image": ["=HYPERLINK(1)", "@x", "+1+1", "plain", "-3.2"], "p": [1.0, -2, 3, 4, 5]}))
+    lines = text.splitlines()
+    assert lines[1].startswith("'=HYPERLINK") and lines[2].startswith("'@x") and lines[3].startswith("'+1+1")
+    assert lines[4].startswith("plain,") and lines[5].startswith("-3.2,") and ",-2.0" in lines[2]

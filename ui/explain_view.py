@@ -7,6 +7,7 @@ import streamlit as st
 from ic import explain
 from ic.errors import Cancelled, ICError
 from ui import session
+from ui.text import plain
 
 
 def _map_image(image, cells, method: str, opacity: float):
@@ -23,7 +24,7 @@ def show_stored_maps(items: list[dict], images: dict, opacity: float = 0.5) -> N
             scores.append(f"IoU with your removal {details['iou']:.2f}")
         if details.get("deletion_area") is not None:
             scores.append(f"deletion area {details['deletion_area']:.3f}")
-        caption = (f"{explain.METHODS.get(item['method'], item['method'])} · {item['label']} (#{item['class_index']}) "
+        caption = (f"{plain(explain.METHODS.get(item['method'], item['method']))} · {plain(item['label'])} (#{item['class_index']}) "
                    f"· on the {item['image']} image" + (" · " + " · ".join(scores) if scores else ""))
         st.image(_map_image(images[item["image"]], item["cells"], item["method"], opacity), caption=caption,
                  width=360)

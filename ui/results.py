@@ -4,6 +4,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ui.text import plain
+
 
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({
@@ -24,8 +26,10 @@ def _change_colour(value: float) -> str:
 
 
 def show_table(rows: list[dict]) -> None:
-    """A plain HTML table: small, styled, and readable by screen readers and browser tests alike."""
+    """A plain HTML table: small, styled, and readable by screen readers and browser tests alike. Its cells
+    render markdown, so labels (a local model's sidecar names them) go in as plain text."""
     frame = rows_frame(rows).rename(columns={"index": "class id"})
+    frame["class"] = frame["class"].map(plain)
     styled = (frame.style.format({"original %": "{:.2f}", "edited %": "{:.2f}", "change (pt)": "{:+.2f}"})
               .map(_change_colour, subset=["change (pt)"]).hide(axis="index"))
     st.table(styled)

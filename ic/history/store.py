@@ -39,7 +39,7 @@ DB_NAME = "history.sqlite3"
 class HistoryBusy(ICError):
     """Another process holds the database's write lock: a write may succeed later."""
 THUMB_SIDE = 96
-IMAGE_ROLES = ("original", "edited", "mask")
+MAX_NOTE = 2000  # characters kept of a note
 
 
 
@@ -295,7 +295,7 @@ class HistoryStore:
             values.append(int(starred))
         if note is not None:
             updates.append("note = ?")
-            values.append(note[:2000])
+            values.append(note[:MAX_NOTE])
         if not updates:
             return False
         try:
@@ -350,8 +350,10 @@ class HistoryStore:
             clauses.append("group_id = ?")
             values.append(group_id)
         if search.strip():
-            clauses.append("(top1_before LIKE ? OR top1_after LIKE ? OR summary LIKE ? OR note LIKE ? OR image_name LIKE ?)")
-            pattern = f"%{search.strip()}%"
+            clauses.append("(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in
+                                             ("top1_before", "top1_after", "summary", "note", "image_name")) + ")")
+            literal = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{literal}%"  # what was typed, literally: % and _ are no wildcards
             values += [pattern] * 5
         query = (f"SELECT {_COLUMNS} FROM experiments WHERE {' AND '.join(clauses)} "
                  "ORDER BY created_at DESC, rowid DESC LIMIT ?")
@@ -404,25 +406,26 @@ class HistoryStore:
         return write_archive(entries())
 
     def import_zip(self, data: bytes, owner: str) -> list[str]:
-        """Add the experiments of an exported ZIP to the owner's history, all or none.
+        """Add the experiments of an exported ZIP to the owner's history, all or none; experiments already
+        here (by id) are left as they are, so importing a ZIP twice adds nothing the second time.
 
-        Refused with a sentence: not a ZIP, a ZIP bomb, paths outside the archive,
-        malformed JSON, images that do not decode.
+        Refused with a sentence: not a ZIP, a ZIP bomb, paths outside the archive, damaged members,
+        malformed JSON or dates, too many pixels, images that do not decode.
         """
         experiments = read_archive(data)
         added = []
         try:
             with self._write() as db:
-                for meta, images in experiments.values():
-                    experiment_id = meta.get("id") if isinstance(meta.get("id"), str) else None
-                    exists = experiment_id and db.execute(
-                        "SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
-                    if not experiment_id or exists or len(experiment_id) > 64:
-                        experiment_id = uuid.uuid4().hex
-                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=str(meta["created_at"]),
+                for entry in experiments:
+                    meta = entry.meta
+                    experiment_id = _imported_id(db, meta.get("id"), owner)
+                    if experiment_id is None:
+                        continue  # already in the owner's history: a re-import changes nothing
+                    images = entry.images()  # decoded now, one experiment at a time
+                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=entry.created_at,
                                  image_name=str(meta["image_name"]), summary=meta["summary"],
                                  original=images["original"], edited=images["edited"], mask=images["mask"],
-                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:2000],
+                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:MAX_NOTE],
                                  group_id=meta.get("group_id") if isinstance(meta.get("group_id"), str) else None)
                     for item in meta.get("explanations") or []:
                         self._insert_explanation(db, experiment_id, item)
@@ -432,6 +435,21 @@ class HistoryStore:
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
         return added
+
+
+def _imported_id(db, given, owner: str) -> str | None:
+    """The id an imported experiment gets: its own where free; the same one again for the same owner, so a
+    second import of one ZIP is found (None: already there); for another owner of a shared server, an id
+    derived from both, so each person can import what a colleague exported, once."""
+    if not isinstance(given, str) or not given or len(given) > 64:
+        return uuid.uuid4().hex
+    for candidate in (given, hashlib.sha256(f"{owner}:{given}".encode()).hexdigest()[:32]):
+        found = db.execute("SELECT owner FROM experiments WHERE id = ?", (candidate,)).fetchone()
+        if found is None:
+            return candidate
+        if found[0] == owner:
+            return None
+    return uuid.uuid4().hex
 
 
 def open_store(folder: Path | None = None) -> HistoryStore:
