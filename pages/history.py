@@ -67,30 +67,42 @@ def filters(rows_all: list[StoredExperiment]) -> dict:
     }
 
 
-def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
-    mine = experiment.owner == visitor and not store.read_only  # a read-only history changes for nobody
-    summary = experiment.summary
-    st.subheader(f"{plain(experiment.image_name)} · {experiment.created_at.replace('T', ' ')[:19]}")
-    images = experiment.images
-    left, middle, right = st.columns(3)
-    left.image(images["original"], caption="Original", width="stretch")
-    middle.image(overlay_mask(images["original"], images["mask"]), caption="Removed region", width="stretch")
-    right.image(images["edited"], caption="Edited", width="stretch")
-
-    table, chart = st.columns([3, 2])
+def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: bool = False) -> None:
+    """One experiment, read-only: its images, its before/after table and the maps kept with it."""
+    summary, images = experiment.summary, experiment.images
+    title = f"{plain(experiment.image_name)} · {experiment.created_at.replace('T', ' ')[:19]}"
+    st.markdown(f"**{title}**") if compact else st.subheader(title)
+    shown = [("Original", images["original"]), ("Removed region", overlay_mask(images["original"], images["mask"])),
+             ("Edited", images["edited"])]
+    for column, (caption, image) in zip(st.columns(3), shown):
+        column.image(image, caption=caption, width="stretch")
+    table, chart = (st.container(), st.container()) if compact else st.columns([3, 2])
     with table:
         show_table(summary["changes"])
         timings = summary.get("timings_ms", {})
         st.caption(f"{plain(summary['model'])} (weights {plain(summary.get('weights_hash', '?'))}) · sees "
-                   f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} (seed {summary.get('seed', 0)}) · "
-                   f"removed {summary.get('removed_fraction', 0):.1%} · inpaint {timings.get('inpaint', 0):.0f} ms · "
-                   f"classify {timings.get('classify', 0):.0f} ms")
+                   f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} "
+                   f"(seed {summary.get('seed', 0)}) · removed {summary.get('removed_fraction', 0):.1%} · "
+                   f"inpaint {timings.get('inpaint', 0):.0f} ms · classify {timings.get('classify', 0):.0f} ms")
     with chart:
         show_chart(summary["changes"])
-    maps = store.explanations(experiment.id, visitor, shared=shared)
     if maps:
         with st.expander(f"Maps kept with this experiment ({len(maps)})", expanded=True):
             show_stored_maps(maps, images)
+
+
+def side_by_side(store, ids: list[str], visitor: str, shared: bool) -> None:
+    """Two experiments next to each other: both edits, both tables, their maps."""
+    for column, experiment_id in zip(st.columns(2, border=True), ids):
+        with column:
+            experiment = store.get(experiment_id, visitor, shared=shared)
+            experiment_view(experiment, store.explanations(experiment_id, visitor, shared=shared), compact=True)
+
+
+def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
+    mine = experiment.owner == visitor and not store.read_only  # a read-only history changes for nobody
+    summary = experiment.summary
+    experiment_view(experiment, store.explanations(experiment.id, visitor, shared=shared))
 
     star_col, note_col = st.columns([1, 3])
     starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
@@ -124,11 +136,45 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
         except ICError as exc:
             session.notify("error", str(exc), page="history")
         st.rerun()
+    if mine:
+        sharing_links(store, experiment, visitor)
     if delete_col.button("Delete…", width="stretch", disabled=not mine,
                          help=None if mine else "Only its author can delete it"):
         session.keep_result("confirm_delete", experiment.id)
     if mine and session.result("confirm_delete") == experiment.id:
         confirm_delete(store, experiment, visitor)
+
+
+def sharing_links(store, experiment: StoredExperiment, visitor: str) -> None:
+    """Read-only links to this one experiment: whoever has a link sees it and nothing else of your history."""
+    tokens = store.shares(experiment.id, visitor)
+    with st.expander(f"Share a read-only link ({len(tokens)} active)"):
+        st.caption("The link shows this experiment's images, tables and maps, and nothing else of your history. "
+                   "It works until you revoke it or the experiment is deleted (in a public demo: when it expires).")
+        if st.button("Create a link", key=f"share-{experiment.id}"):
+            try:
+                tokens.append(store.share(experiment.id, visitor))
+            except ICError as exc:
+                st.error(str(exc))
+        base = f"{st.context.url.split('?')[0]}" if getattr(st.context, "url", None) else "pages/history"
+        for token in tokens:
+            link, revoke = st.columns([5, 1])
+            link.code(f"{base}?share={token}", language=None)
+            if revoke.button("Revoke", key=f"revoke-{token}"):
+                store.revoke(token, visitor)
+                st.rerun()
+
+
+def shared_view(store, token: str) -> None:
+    """What a shared link shows: one experiment, read-only."""
+    st.title("A shared experiment")
+    try:
+        experiment, maps = store.shared(token)
+    except ICError as exc:
+        st.error(str(exc))
+        return
+    st.caption("Read-only: someone shared this one experiment with you.")
+    experiment_view(experiment, maps)
 
 
 def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
@@ -201,11 +247,14 @@ def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str
 
 
 def main() -> None:
+    bench = session.workbench()
+    store = bench.store
+    if store is not None and st.query_params.get("share"):
+        shared_view(store, st.query_params["share"])
+        return
     visitor = session.visitor()
     sidebar_links(visitor)
     st.title("History")
-    bench = session.workbench()
-    store = bench.store
     if store is None:
         st.error(bench.problem)
         return
@@ -232,13 +281,16 @@ def main() -> None:
                          selection_mode="multi-row", key="history-table", row_height=56)
     selected = selected_ids(rows, list(event.selection.rows))
     sharing(store, rows, selected, frame, visitor, config.shared)
-    if len(selected) == 1:
-        try:
+    try:
+        if len(selected) == 1:
             detail(store, store.get(selected[0], visitor, shared=config.shared), visitor, config.shared)
-        except ICError as exc:
-            st.error(str(exc))
-    else:
-        st.caption("Select one row to see its images, its full before/after table, and what you can do with it.")
+        elif len(selected) == 2:
+            side_by_side(store, selected, visitor, config.shared)
+        else:
+            st.caption("Select one row to see its images, its full before/after table, and what you can do with "
+                       "it; select two to see them side by side.")
+    except ICError as exc:
+        st.error(str(exc))
 
 
 main()

@@ -89,7 +89,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
 
     store = HistoryStore(folder)
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     [migrated] = store.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
     assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")
@@ -350,3 +350,17 @@ def test_maps_are_kept_with_their_experiment_exported_and_deleted_with_it(store,
     store.delete(experiment_id, "alice")
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM explanations").fetchone()[0] == 0
+
+
+def test_a_shared_link_goes_with_its_experiment(store, records):
+    experiment_id = store.add(records[0], owner="alice")
+    with pytest.raises(ICError, match="Only the author"):
+        store.share(experiment_id, "bob")
+    token = store.share(experiment_id, "alice")
+    experiment, _ = store.shared(token)
+    assert experiment.id == experiment_id and store.shares(experiment_id, "alice") == [token]
+    assert not store.revoke(token, "bob")  # only the owner revokes
+    store.prune("alice", max_per_visitor=0, max_age_days=0)
+    store.delete(experiment_id, "alice")  # deleted (or pruned by retention): the link opens nothing
+    with pytest.raises(ICError, match="revoked"):
+        store.shared(token)

@@ -274,3 +274,32 @@ def test_csv_exports_neutralise_formulas_and_keep_numbers():
     lines = text.splitlines()
     assert lines[1].startswith("'=HYPERLINK") and lines[2].startswith("'@x") and lines[3].startswith("'+1+1")
     assert lines[4].startswith("plain,") and lines[5].startswith("-3.2,") and ",-2.0" in lines[2]
+
+
+def test_two_selected_experiments_show_side_by_side(store):
+    app = select(open_history(ALICE), 0, 1)
+    assert not app.exception and not app.error
+    assert len(app.table) == 2  # both before/after tables
+    assert len([m for m in app.markdown if m.value.startswith("**camera.png")]) == 2  # both titles
+    assert not [b for b in app.button if b.label == "Delete…"]  # a comparison, not a place to act
+
+
+def test_a_shared_link_shows_one_experiment_read_only_until_revoked(store):
+    app = select(open_history(ALICE), 0)
+    shown = app.subheader[0].value
+    next(b for b in app.button if b.label == "Create a link").click().run()
+    [link] = [c.value for c in app.code if "?share=" in c.value]
+    token = link.split("?share=")[1]
+    assert len(token) >= 32 and ALICE not in link  # 192 random bits, and not the visitor key
+
+    stranger = AppTest.from_file(str(ROOT / "pages" / "history.py"), default_timeout=120)
+    stranger.query_params["share"] = token
+    stranger.run()
+    assert not stranger.exception and not stranger.error
+    assert stranger.subheader[0].value == shown and len(stranger.table) == 1
+    assert not stranger.dataframe  # nothing else of the owner's history
+    assert not [b for b in stranger.button if b.label in ("Delete…", "Re-run with", "Create a link")]
+
+    next(b for b in app.button if b.label == "Revoke").click().run()
+    stranger.run()
+    assert any("revoked" in e.value for e in stranger.error) and not stranger.table

@@ -77,7 +77,19 @@ def _migration_4(db: sqlite3.Connection) -> None:
     _run(db, "ALTER TABLE experiments ADD COLUMN group_id TEXT")
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4]
+def _migration_5(db: sqlite3.Connection) -> None:
+    """Read-only links to one experiment: an unguessable token each, gone with the experiment."""
+    _run(db, """
+        CREATE TABLE shares (
+            token TEXT PRIMARY KEY,
+            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX shares_by_experiment ON shares (experiment_id)
+    """)
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
