@@ -167,15 +167,20 @@ class Workbench:
             store.prune(owner, settings.max_per_visitor, settings.max_age_days)
 
         try:
-            self.saver.submit(owner, write, experiments=len(records))
+            job = self.saver.submit(owner, write, experiments=len(records))
         except ICError as exc:
             return Saved(problem=str(exc))
-        self.saver.wait(WRITE_WAIT_S)  # usually written by now; a locked database leaves it pending
+        job.done.wait(WRITE_WAIT_S)  # usually written by now; a locked database leaves it pending
         return Saved(ids)
 
     def pending(self, owner: str) -> int:
-        """The owner's experiments applied but not written yet (the database is locked)."""
+        """The owner's experiments applied but not written yet."""
         return self.saver.pending(owner) if self.saver else 0
+
+    def waiting(self, owner: str) -> int:
+        """The owner's experiments held up by a database that another program keeps locked (0 while writes
+        go through in their usual milliseconds): what the page must say is not saved yet."""
+        return self.pending(owner) if self.saver and self.saver.stalled() else 0
 
     def failures(self, owner: str) -> list[str]:
         """Sentences of the owner's writes that failed for good since last asked (a full disk, say)."""

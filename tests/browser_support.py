@@ -50,7 +50,8 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py", expos
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, env=environment, stderr=subprocess.STDOUT,
+        stdout=open(os.environ["IC_TEST_SERVER_LOG"], "a") if os.environ.get("IC_TEST_SERVER_LOG") else subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -178,7 +179,7 @@ def quiet(page, quiet_s: float = 3.0, timeout_s: float = 120) -> None:
 def removals_count(page) -> int:
     import re
 
-    text = page.get_by_text(re.compile(r"\d+ removals? · paint to remove")).inner_text()
+    text = page.get_by_text(re.compile(r"\d+ removals? · paint to remove")).last.inner_text()
     return int(re.search(r"(\d+) removal", text).group(1))
 
 

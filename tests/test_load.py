@@ -63,7 +63,7 @@ async def canvas_box(page, quiet_s: float = 0.25) -> dict:
 
 
 async def removals_shown(page) -> int:
-    text = await page.get_by_text(re.compile(r"^Edited · \d+ removals? ")).inner_text()
+    text = await page.get_by_text(re.compile(r"^Edited · \d+ removals? ")).last.inner_text()  # the newest, where a rerun briefly shows two
     return int(re.search(r"(\d+) removal", text).group(1))
 
 
@@ -89,7 +89,7 @@ async def visitor(browser, url: str, index: int, start_line: asyncio.Lock, until
                 await page.keyboard.press("Escape")
         await idle(page)
         await page.get_by_role("button", name=sample, exact=True).click()
-        await page.get_by_text(re.compile(rf"^Original · {sample}\.")).wait_for(timeout=120_000)
+        await page.get_by_text(re.compile(rf"^Original · {sample}\.")).first.wait_for(timeout=120_000)
         await idle(page)
     while "deadline" not in until:
         await asyncio.sleep(0.1)
@@ -108,7 +108,7 @@ async def visitor(browser, url: str, index: int, start_line: asyncio.Lock, until
         await page.mouse.up()
         strokes.append((fx, fy))
         try:
-            await page.get_by_text(re.compile(rf"^Edited · {shown + 1} removals? ")).wait_for(timeout=30_000)
+            await page.get_by_text(re.compile(rf"^Edited · {shown + 1} removals? ")).first.wait_for(timeout=30_000)
         except Exception:  # slow: counted; the stroke stays on the canvas and is checked in the final mask
             late += 1
             continue
@@ -116,7 +116,7 @@ async def visitor(browser, url: str, index: int, start_line: asyncio.Lock, until
         errors += await page.locator('[data-testid="stException"]').all_inner_texts()
     await quiet(page)
     served = await removals_shown(page)
-    header = await page.get_by_text(re.compile(r"^Original · ")).inner_text()
+    header = await page.get_by_text(re.compile(r"^Original · ")).last.inner_text()
     visitor_id = parse_qs(urlparse(page.url).query)["visitor"][0]
     results.append({"index": index, "sample": sample, "served": served, "strokes": strokes, "slowest_s": slowest,
                     "errors": errors, "late": late, "header": header, "visitor": visitor_id})

@@ -23,8 +23,8 @@ def _saving(polling: bool) -> None:
     bench, owner = session.workbench(), session.visitor()
     for problem in session.save_problems(session.desk(), bench.failures(owner)):
         st.warning(problem)
-    waiting = bench.pending(owner)
-    if polling and not waiting:
+    waiting = bench.waiting(owner)
+    if polling and not bench.pending(owner):
         st.rerun(scope="app")  # all written: the whole page looks again, and stops polling
     if waiting:
         st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: the history database is locked "
@@ -33,6 +33,9 @@ def _saving(polling: bool) -> None:
 
 
 def saving_notice() -> None:
-    """Says what waits to be written, and looks again every POLL_S while anything does."""
-    polling = session.workbench().pending(session.visitor()) > 0
-    st.fragment(_saving, run_every=POLL_S if polling else None)(polling)
+    """Says what waits for a locked database, and while anything does, looks again every POLL_S. Only
+    then is it a fragment with a timer: writes that go through in milliseconds cost no reruns."""
+    if session.workbench().waiting(session.visitor()):
+        st.fragment(_saving, run_every=POLL_S)(True)
+    else:
+        _saving(False)

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ic.errors import ICError
 from ic.history.store import HistoryBusy, HistoryStore
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 MAX_PENDING = 50  # experiments waiting for a locked database; beyond it a new removal is not kept
 BACKOFF_S = (0.25, 4.0)  # first and longest wait between tries on a locked database
+STALLED_S = 0.4  # a write trying for longer than this waits for a lock (a free database takes milliseconds)
 
 
 class QueueFull(ICError):
@@ -37,6 +38,7 @@ class _Job:
     experiments: int  # how many experiments it writes (0 for maps kept with one)
     write: Callable[[HistoryStore], object]
     what: str
+    done: threading.Event = field(default_factory=threading.Event)  # written, or failed for good
 
 
 class Saver:
@@ -51,26 +53,35 @@ class Saver:
         self._changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self.waiting_since: float | None = None  # when the head of the queue first found the database locked
+        self._head_started: float | None = None  # when the write in progress began its first try
 
     def submit(self, owner: str, write: Callable[[HistoryStore], object], *, experiments: int = 1,
-               what: str = "experiment") -> None:
-        """Queue `write(store)`; it runs after everything queued before it."""
+               what: str = "experiment") -> _Job:
+        """Queue `write(store)`; it runs after everything queued before it. `job.done` is set once it is
+        written (or failed for good)."""
         with self._changed:
             waiting = sum(job.experiments for job in self._jobs)
             if experiments and waiting + experiments > self.max_pending:
                 raise QueueFull(f"{waiting} removals already wait for the history database, which another "
                                 "program keeps locked; this one is applied but not kept. Export what matters "
                                 "or free the database.")
-            self._jobs.append(_Job(owner, experiments, write, what))
+            job = _Job(owner, experiments, write, what)
+            self._jobs.append(job)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._run, name="history-saver", daemon=True)
                 self._worker.start()
             self._changed.notify_all()
+        return job
 
     def pending(self, owner: str | None = None) -> int:
         """Experiments not written yet (all owners' when `owner` is None)."""
         with self._changed:
             return sum(job.experiments for job in self._jobs if owner is None or job.owner == owner)
+
+    def stalled(self, after_s: float = STALLED_S) -> bool:
+        """Whether the write in progress has been trying for longer than a free database ever needs."""
+        started = self._head_started
+        return started is not None and time.monotonic() - started > after_s
 
     def failures(self, owner: str) -> list[str]:
         """Sentences of writes that failed for good since last asked; each is returned once."""
@@ -96,6 +107,7 @@ class Saver:
                     self._worker = None
                     return
                 job = self._jobs[0]  # stays counted as pending until written
+                self._head_started = self._head_started or time.monotonic()
             try:
                 job.write(self.store)
             except HistoryBusy as exc:
@@ -117,4 +129,6 @@ class Saver:
             delay, self.waiting_since = self.backoff_s[0], None
             with self._changed:
                 self._jobs.popleft()
+                self._head_started = None
+                job.done.set()
                 self._changed.notify_all()
