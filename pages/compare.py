@@ -35,7 +35,7 @@ def run_comparison(chosen: dict, models: list[str], inpainters: list[str], top_k
     bench, visitor = session.workbench(), session.visitor()
     token = bench.cancel_token(visitor)
     bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="compare-cancel", on_click=token.cancel)
+    st.button("Cancel", key="compare-cancel", on_click=bench.cancel, args=(visitor,))
     try:
         result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
                                       owner=visitor, preprocess=session.kept("preprocess", "squash"), top_k=top_k,

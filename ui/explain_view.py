@@ -94,7 +94,7 @@ def compute(edit, classifier, preprocess: str, class_index: int, methods: list[s
     bench, owner = session.workbench(), session.visitor()
     token = bench.cancel_token(owner)
     bar = st.progress(0.0, text="Computing maps…")
-    st.button("Cancel", key="explain-cancel", on_click=token.cancel)
+    st.button("Cancel", key="explain-cancel", on_click=bench.cancel, args=(owner,))
     result = bench.explain(classifier, edit.original, class_index, methods,
                            edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid, infill=infill,
                            preprocess=preprocess, progress=lambda share, text: bar.progress(share, text=text),
