@@ -243,8 +243,8 @@ class Workbench:
         from ic import explain
 
         experiment_id, owner = keep_with
-        if self.saver is None or self.problem:
-            return self.problem
+        if self.saver is None or self.problem:  # as in keep(): the sidebar says why, once
+            return None
         items = []
         for method, by_image in result["maps"].items():
             for image_name, item in by_image.items():
