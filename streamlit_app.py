@@ -30,12 +30,12 @@ st.set_page_config(page_title="Interactive Classification", page_icon="🖌️",
 def choose_source() -> tuple[str, str, bytes] | None:
     """The sidebar's image source: (key, display name, file bytes), or None when nothing is chosen yet."""
     st.sidebar.header("Image")
-    durable("source_kind", "Samples")
+    durable("source_kind", "Samples", ["Samples", "Upload", "Camera"])
     source = st.sidebar.radio("Source", ["Samples", "Upload", "Camera"], horizontal=True, key="source_kind",
                               on_change=remember, args=("source_kind",))
     if source == "Samples":
         samples = resources.samples()
-        current = durable("sample", samples[0].name)
+        current = durable("sample", samples[0].name, [sample.name for sample in samples])
         columns = st.sidebar.columns(2)
         for i, sample in enumerate(samples):
             with columns[i % 2]:
@@ -61,9 +61,9 @@ def choose_source() -> tuple[str, str, bytes] | None:
     return f"{source.lower()}:{hashlib.sha1(data).hexdigest()}", upload.name, data
 
 
-def start_edit(source: tuple[str, str, bytes]) -> session.Desk:
-    key, name, data = source
-    return session.desk_for(key, name, lambda: check_paintable(resources.decoded(data)))
+def start_edit(source: tuple[str, str, bytes] | None) -> session.Desk | None:
+    return session.desk_for(source, st.session_state["source_kind"],
+                            lambda: check_paintable(resources.decoded(source[2])))
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -80,11 +80,13 @@ def choose_classifier():
         return f"{choice.title} · {groups[choice.group]}" + ("" if ok or choice.group == "hub" else " (unavailable)")
 
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
-    durable("model", fallback)
+    durable("model", fallback, list(choices))
     if st.session_state["model"] not in choices:
         st.session_state["model"] = fallback
     name = st.sidebar.selectbox("Model", list(choices), format_func=label, key="model",
                                 on_change=remember, args=("model",))
+    if bench.free_model_names():
+        durable("other_model", "")
     other = "" if not bench.free_model_names() else st.sidebar.text_input(
         "…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
         on_change=remember, args=("other_model",)).strip()
@@ -106,7 +108,7 @@ def choose_inpainter():
     st.sidebar.header("Removal")
     bench = session.workbench()
     methods = {row["name"]: row for row in bench.inpainter_choices()}
-    durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch")
+    durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch", list(methods))
     name = st.sidebar.selectbox("Inpainter", list(methods), key="inpainter", on_change=remember, args=("inpainter",),
                                 format_func=lambda n: methods[n]["title"])
     st.sidebar.caption(methods[name]["description"])
@@ -130,9 +132,9 @@ def choose_inpainter():
 
 
 def tool_settings() -> tuple[str, int, bool]:
-    durable("tool", next(iter(TOOLS)))
+    durable("tool", next(iter(TOOLS)), list(TOOLS))
     tool = st.sidebar.radio("Drawing tool", list(TOOLS), key="tool", on_change=remember, args=("tool",))
-    durable("brush", 28)
+    durable("brush", 28, range(4, 81))
     brush = st.sidebar.slider("Brush size", 4, 80, key="brush", on_change=remember, args=("brush",),
                               disabled=TOOLS[tool] != "freedraw")
     return TOOLS[tool], brush
@@ -140,9 +142,9 @@ def tool_settings() -> tuple[str, int, bool]:
 
 def view_settings() -> tuple[int, str]:
     st.sidebar.header("Results")
-    durable("top_k", 5)
+    durable("top_k", 5, range(1, 21))
     top_k = st.sidebar.slider("Top-k classes", 1, 20, key="top_k", on_change=remember, args=("top_k",))
-    durable("preprocess", "squash")
+    durable("preprocess", "squash", ["squash", "center"])
     preprocess = st.sidebar.radio(
         "What the classifier sees", ["squash", "center"], key="preprocess", on_change=remember, args=("preprocess",),
         format_func={"squash": "Whole image (squashed)", "center": "Model's center crop (outlined)"}.get,
@@ -174,18 +176,13 @@ def apply_strokes(desk: session.Desk, strokes: canvas.Strokes, method, classifie
 
 def edit_controls(desk: session.Desk) -> None:
     edit = desk.edit
-
-    def step(move):
-        move()
-        desk.new_canvas()  # a fresh canvas over the state moved to
-
     undo, redo, reset = st.columns(3)
     undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal",
-                on_click=step, args=(edit.undo,))
+                on_click=session.move, args=("undo",))
     redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid",
-                on_click=step, args=(edit.redo,))
+                on_click=session.move, args=("redo",))
     reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo",
-                 on_click=step, args=(edit.reset,))
+                 on_click=session.move, args=("reset",))
 
 
 def downloads(edit: EditSession) -> None:
@@ -213,11 +210,11 @@ sure, green when more. Pin any class by name to keep it in the table.
 
 
 def tutorial() -> None:
-    if not session.flag("tutorial_done"):
+    if not session.seen("tutorial"):
         with st.container(border=True):
             st.markdown(TUTORIAL)
             if st.button("Got it", key="tutorial-ok"):
-                session.flag("tutorial_done", True)
+                session.seen("tutorial", now=True)
                 st.rerun()
 
 
@@ -234,7 +231,7 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None
                    f"({before[top_before]:.0%} → {after[top_before]:.0%})")
 
     order_col, pin_col = st.columns([1, 2])
-    durable("order", "original")
+    durable("order", "original", ["original", "edited"])
     order = order_col.segmented_control("Order by", ["original", "edited"], key="order", on_change=remember,
                                         args=("order",), format_func={"original": "Original's top-k",
                                                                       "edited": "Edited's top-k"}.get)
@@ -300,13 +297,13 @@ def main() -> None:
     auto = st.sidebar.toggle("Remove as soon as a stroke ends", key="auto_apply", on_change=remember,
                              args=("auto_apply",), help="Turn off for slow inpainters: paint, then press Remove.")
     top_k, preprocess = view_settings()
-    if source is None:
-        st.info("Upload a photo (or take one) in the sidebar to start.")
-        return
     try:
         desk = start_edit(source)
     except ICError as exc:
         st.error(str(exc))
+        return
+    if desk is None:
+        st.info("Upload a photo (or take one) in the sidebar to start.")
         return
     box = classifier.crop_box(desk.edit.shape, preprocess)
     shown = lambda image: outline_box(image, box) if preprocess == "center" else image

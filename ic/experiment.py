@@ -8,7 +8,9 @@ stack of edits; they never create or delete records.
 
 from __future__ import annotations
 
+import itertools
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -131,6 +133,21 @@ class _State:
     edited: np.ndarray
     mask: np.ndarray
     probs: dict = field(default_factory=dict)  # (model, weights hash, preprocess) -> probabilities
+    serial: int = 0  # stays with the state, so a stored copy of the stack knows which states it already has
+
+
+@dataclass(frozen=True)
+class EditSnapshot:
+    """What it takes to rebuild an edit from its photo: the states after the original, where Undo stands, and
+    how many older removals the stack has forgotten. The arrays are shared with the edit, never copied: a
+    state does not change once made."""
+
+    id: str
+    name: str
+    max_side: int
+    steps: list  # (serial, edited, mask) per state after the original, oldest first
+    position: int
+    dropped: int
 
 
 MAX_UNDO = 40  # removals Undo can step back through; older ones stay applied (each state holds two images)
@@ -140,12 +157,15 @@ class EditSession:
     """One photo being edited at working resolution, with an undo/redo stack of removals."""
 
     def __init__(self, image: np.ndarray, name: str = "image", max_side: int = DEFAULT_WORKING_SIDE):
+        self.id = uuid.uuid4().hex
         self.name = name
         self.full = image
+        self.max_side = max_side
         self.original = working_copy(image, max_side)
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
         self._position = 0
         self._dropped = 0  # removals older than the undo stack
+        self._serials = itertools.count(1)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -213,7 +233,8 @@ class EditSession:
         classify_ms = _ms(start)
 
         del self._states[self._position + 1:]
-        self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after}))
+        self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after},
+                                   next(self._serials)))
         self._position += 1
         if len(self._states) > MAX_UNDO + 1:  # memory stays bounded: forget the oldest step, keep the original
             del self._states[1]
@@ -227,8 +248,34 @@ class EditSession:
     def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:
         """Continue editing a stored experiment: its edited image is the current state, Undo goes to the original."""
         session = cls(original, name, max_side=max(original.shape[:2]))
-        session._states.append(_State(edited, np.asarray(mask, bool)))
+        session._states.append(_State(edited, np.asarray(mask, bool), serial=next(session._serials)))
         session._position = 1
+        return session
+
+    @property
+    def serial(self) -> int:
+        """The serial of the state on screen (0: the original)."""
+        return self._states[self._position].serial
+
+    def snapshot(self) -> EditSnapshot:
+        return EditSnapshot(self.id, self.name, self.max_side, [(s.serial, s.edited, s.mask) for s in self._states[1:]],
+                            self._position, self._dropped)
+
+    @classmethod
+    def restore(cls, image: np.ndarray, snapshot: EditSnapshot) -> EditSession:
+        """The edit a snapshot describes, over its photo; refused when the photo's working copy no longer
+        matches the stored states (a photo changed on disk, or another working size)."""
+        session = cls(image, snapshot.name, snapshot.max_side)
+        for serial, edited, mask in snapshot.steps:
+            if edited.shape != session.original.shape or mask.shape != session.shape:
+                raise ValueError(f"a stored state is {edited.shape[1]}x{edited.shape[0]}, the photo's working copy "
+                                 f"{session.shape[1]}x{session.shape[0]}")
+            session._states.append(_State(edited, np.asarray(mask, bool), serial=serial))
+        session.id = snapshot.id
+        session._position = min(max(snapshot.position, 0), len(session._states) - 1)
+        session._dropped = max(snapshot.dropped, 0)
+        last = max((serial for serial, _, _ in snapshot.steps), default=0)
+        session._serials = itertools.count(last + 1)
         return session
 
     def export(self) -> np.ndarray:

@@ -29,6 +29,7 @@ from ic.errors import ICError
 from ic.experiment import EditSession, ExperimentRecord, reclassify
 from ic.history.saver import Saver
 from ic.history.store import HistoryStore
+from ic.images import DEFAULT_WORKING_SIDE, check_paintable, decode_image
 from ic.inpaint import Inpainter, get_inpainter, list_inpainters, resolve_inpainter
 from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings
 
@@ -63,6 +64,16 @@ class Removal:
     number: int
     experiment_id: str | None  # None when the history cannot keep it (the reason is in `problem`)
     problem: str | None = None
+
+
+@dataclass
+class Resumed:
+    """A visitor's current edit brought back from the store (after a reload or a server restart)."""
+
+    edit: EditSession
+    source_key: str
+    chosen_key: str | None
+    experiment_ids: dict  # removal number -> experiment id
 
 
 @dataclass
@@ -190,16 +201,95 @@ class Workbench:
         """Wait until everything queued is written (the CLI and tests); False on time-out."""
         return self.saver.wait(timeout_s) if self.saver else True
 
+    # --- what a reload brings back ------------------------------------------------------------
+
+    def _remember(self, owner: str | None, write: Callable[[HistoryStore], object], what: str) -> None:
+        """Queue a write of the visitor's desk or settings: behind their experiments, never counted as one.
+        Where the history keeps nothing, neither is kept (the sidebar already says why)."""
+        if owner is None or self.saver is None or self.problem:
+            return
+        try:
+            self.saver.submit(owner, write, experiments=0, what=what)
+        except ICError:  # only experiments are bounded; kept for symmetry with keep()
+            pass
+
+    def begin_edit(self, owner: str | None, image: np.ndarray, name: str, *, source_key: str,
+                   data: bytes | None = None, max_side: int = DEFAULT_WORKING_SIDE) -> EditSession:
+        """A new edit of a photo, remembered as the visitor's current one. `data` is the photo's file, kept so
+        that a reload can bring the edit back (None for a bundled sample, which `source_key` names)."""
+        edit = EditSession(check_paintable(image), name, max_side)
+        snapshot = edit.snapshot()
+        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, source_key=source_key,
+                                                             chosen_key=source_key, source=data), "current edit")
+        return edit
+
+    def continue_experiment(self, owner: str | None, experiment, *, mine: bool, chosen_key: str | None) -> EditSession:
+        """A stored experiment's edit, continued: its edited image is the current state, Undo goes to its
+        original. `chosen_key` is the sidebar's photo, which stays chosen while this edit is on screen."""
+        images = experiment.images
+        edit = EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"])
+        snapshot, ids = edit.snapshot(), ({edit.serial: experiment.id} if mine else {})
+        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, source_key=f"history:{experiment.id}",
+                                                             chosen_key=chosen_key, source_of=experiment.id,
+                                                             experiment_ids=ids), "current edit")
+        return edit
+
+    def move(self, edit: EditSession, how: str, *, owner: str | None) -> None:
+        """Undo, Redo or Reset, remembered for a reload."""
+        {"undo": edit.undo, "redo": edit.redo, "reset": edit.reset}[how]()
+        self._sync_desk(edit, owner)
+
+    def _sync_desk(self, edit: EditSession, owner: str | None, experiment_ids: dict | None = None) -> None:
+        snapshot = edit.snapshot()
+        self._remember(owner, lambda store: store.sync_desk(owner, snapshot, experiment_ids), "current edit")
+
+    def resume_edit(self, owner: str) -> Resumed | None:
+        """The visitor's current edit as last remembered, or None (none kept, or its photo is gone)."""
+        if self.store is None:
+            return None
+        self.flush(WRITE_WAIT_S)  # a write from the page before the reload may still be on its way
+        stored = self.store.desk(owner)
+        if stored is None:
+            return None
+        data = stored.source
+        if data is None and stored.source_key.startswith("sample:"):
+            from ic.samples import list_samples
+
+            found = [s for s in list_samples() if f"sample:{s.name}" == stored.source_key]
+            data = found[0].path.read_bytes() if found else None
+        if data is None:
+            return None
+        try:
+            edit = EditSession.restore(decode_image(data), stored.snapshot)
+        except (ICError, ValueError):
+            return None  # the photo changed under the stored states: start afresh rather than show a wrong edit
+        numbers = {serial: index + 1 + stored.snapshot.dropped for index, (serial, _, _) in
+                   enumerate(stored.snapshot.steps)}
+        ids = {numbers[serial]: experiment_id for serial, experiment_id in stored.experiment_ids.items() if serial in numbers}
+        return Resumed(edit, stored.source_key, stored.chosen_key, ids)
+
+    def settings(self, owner: str) -> dict:
+        """The visitor's remembered settings ({} where none are kept)."""
+        if self.store is None:
+            return {}
+        return self.store.settings(owner)
+
+    def keep_settings(self, owner: str, settings: dict) -> None:
+        values = dict(settings)
+        self._remember(owner, lambda store: store.keep_settings(owner, values), "setting")
+
     # --- actions -----------------------------------------------------------------------------
 
     def remove(self, edit: EditSession, mask: np.ndarray, *, owner: str, model: str, inpainter: str,
                preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> Removal:
-        """Remove the masked region from the edit, classify, and queue it for the history, in one call."""
+        """Remove the masked region from the edit, classify, and queue it for the history (and the edit for a
+        reload), in one call."""
         self.admit()
         classifier = self.classifier(model)
         method, _ = self.inpainter(inpainter)
         record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed)
         saved = self.keep([record], owner)
+        self._sync_desk(edit, owner, {edit.serial: saved.ids[0]} if saved.ids else None)
         return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
 
     def rerun(self, experiment, model: str, *, owner: str) -> tuple[ExperimentRecord, Saved]:

@@ -195,7 +195,8 @@ def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
 def confirm_clear(store, visitor: str, count: int) -> None:
     with st.container(border=True):
         st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''} for good? "
-                   "Export a ZIP first if you may want them back.")
+                   "Export a ZIP first if you may want them back. The edit open on Explore is forgotten too: "
+                   "it stays on screen, but a reload starts afresh.")
         yes, no = st.columns(2)
         if yes.button("Delete them all", type="primary", width="stretch"):
             store.clear(visitor)

@@ -31,22 +31,32 @@ def workbench() -> Workbench:
 
 
 def visitor() -> str:
-    """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session."""
+    """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session. A new
+    session (a reload, a server restart) first brings back the settings the visitor chose before."""
     from_url = st.query_params.get("visitor", "")
     found = from_url if _VISITOR.match(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
     st.session_state["visitor"] = found
     if from_url != found:
         st.query_params["visitor"] = found
+    if st.session_state.get("settings_of") != found:
+        st.session_state["settings_of"] = found
+        for key, value in workbench().settings(found).items():
+            st.session_state.setdefault(_KEEP + str(key), value)
     return found
 
 
 # --- widget values that outlive their page ------------------------------------------------------
 
-def durable(key: str, default):
+def durable(key: str, default, options=None):
     """Call before creating the widget `key`; pass `on_change=remember, args=(key,)` to the widget.
 
-    Streamlit forgets a widget's value when its page is not shown; a copy under our own key restores it."""
-    stored = st.session_state.setdefault(_KEEP + key, default)
+    Streamlit forgets a widget's value when its page is not shown, and a reload starts a new session; a copy
+    under our own key, kept for the visitor in the store, brings it back. A kept value of another type, or
+    not among `options` (a model since withdrawn, say), gives way to `default`."""
+    stored = st.session_state.get(_KEEP + key, default)
+    if type(stored) is not type(default) or (options is not None and stored not in options):
+        stored = default
+    st.session_state[_KEEP + key] = stored
     if key not in st.session_state:
         st.session_state[key] = stored
     return st.session_state[key]
@@ -54,6 +64,21 @@ def durable(key: str, default):
 
 def remember(key: str) -> None:
     st.session_state[_KEEP + key] = st.session_state[key]
+    _keep_settings()
+
+
+def seen(name: str, now: bool = False) -> bool:
+    """Whether the visitor dismissed `name` (the tutorial), remembered across reloads; `now` records it."""
+    if now:
+        st.session_state[_KEEP + "seen:" + name] = True
+        _keep_settings()
+    return st.session_state.get(_KEEP + "seen:" + name) is True
+
+
+def _keep_settings() -> None:
+    values = {key[len(_KEEP):]: value for key, value in st.session_state.items()
+              if key.startswith(_KEEP) and isinstance(value, (str, int, float, bool, type(None)))}
+    workbench().keep_settings(visitor(), values)
 
 
 def kept(key: str, default=None):
@@ -126,14 +151,28 @@ def edit() -> EditSession | None:
     return found.edit if found else None
 
 
-def desk_for(source_key: str, name: str, decode) -> Desk:
-    """The desk of the photo chosen in the sidebar, started afresh when the choice changes. An experiment
-    opened from History stays until the sidebar's choice changes."""
+def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk | None:
+    """The desk of the photo chosen in the sidebar (`source`: key, name, file bytes), started afresh when
+    the choice changes. A new session first brings back the visitor's edit from before the reload. An
+    experiment opened from History stays until the sidebar's choice changes; so does an upload brought back
+    by a reload while the uploader is empty (None: nothing to show)."""
     state = st.session_state
+    if "desk" not in state and not state.get("desk_resumed"):
+        state["desk_resumed"] = True
+        resumed = workbench().resume_edit(visitor())
+        if resumed is not None:
+            _start(resumed.edit, resumed.source_key).experiment_ids.update(resumed.experiment_ids)
+            state["chosen_key"] = resumed.chosen_key
+    if source is None:
+        found = state.get("desk")
+        return found if found and str(state.get("chosen_key")).startswith(kind.lower() + ":") else None
+    source_key, name, data = source
     if "desk" in state and state.get("chosen_key") is None:
         state["chosen_key"] = source_key  # opened from History before any sidebar choice: keep it
     if state.get("chosen_key") != source_key or "desk" not in state:
-        _start(EditSession(decode(), name), source_key)  # ICError for anything we cannot read
+        edit_session = workbench().begin_edit(visitor(), decode(), name, source_key=source_key,
+                                              data=None if source_key.startswith("sample:") else data)
+        _start(edit_session, source_key)  # ICError for anything we cannot read
         state["chosen_key"] = source_key
         state.pop("compare_source", None)
     return state["desk"]
@@ -141,11 +180,18 @@ def desk_for(source_key: str, name: str, decode) -> Desk:
 
 def open_experiment(experiment, mine: bool) -> None:
     """Continue a stored experiment on the Explore page."""
-    images = experiment.images
-    found = _start(EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"]),
-                   f"history:{experiment.id}")
+    edit_session = workbench().continue_experiment(visitor(), experiment, mine=mine,
+                                                   chosen_key=st.session_state.get("chosen_key"))
+    found = _start(edit_session, f"history:{experiment.id}")
     found.experiment_ids[1] = experiment.id if mine else None
     st.session_state.pop("compare_source", None)
+
+
+def move(how: str) -> None:
+    """Undo, Redo or Reset the edit (remembered for a reload), with a fresh canvas over the state moved to."""
+    found = desk()
+    workbench().move(found.edit, how, owner=visitor())
+    found.new_canvas()
 
 
 def _start(edit_session: EditSession, source_key: str) -> Desk:

@@ -32,6 +32,7 @@ from ic.errors import ICError
 from ic.experiment import ExperimentRecord
 from ic.history.archive import read_archive, write_archive
 from ic.history.schema import SCHEMA_VERSION, migrate
+from ic.history.visitors import VisitorState
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
 
 DB_NAME = "history.sqlite3"
@@ -84,8 +85,9 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class HistoryStore:
-    """The experiment log in `folder`; create one per process and share it.
+class HistoryStore(VisitorState):
+    """The experiment log in `folder`; create one per process and share it. Each visitor's current edit and
+    settings are kept beside it (visitors.py).
 
     A history that exists but cannot be written (a read-only folder or disk)
     opens read-only: earlier experiments can be viewed, and every write is
@@ -175,7 +177,7 @@ class HistoryStore:
         png = encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image, compress_level=3)
         with self._png_lock:
             self._png_cache[key] = png
-            while len(self._png_cache) > 8:
+            while len(self._png_cache) > 12:  # a removal encodes four; the desk reuses two
                 self._png_cache.popitem(last=False)
         return png
 
@@ -183,8 +185,8 @@ class HistoryStore:
                 original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
                 note: str = "", group_id: str | None = None) -> None:
         shas = {"original": self._put_image(db, self._png(original)),
-                "edited": self._put_image(db, encode_png(edited, compress_level=3)),
-                "mask": self._put_image(db, encode_png(mask))}
+                "edited": self._put_image(db, self._png(edited)),
+                "mask": self._put_image(db, self._png(mask))}
         thumbs = {"original": self._put_image(db, self._png(original, thumbnail=True)),
                   "edited": self._put_image(db, encode_png(square_thumbnail(edited, THUMB_SIDE)))}
         before, after = summary["original"]["top"][0], summary["edited"]["top"][0]
@@ -265,7 +267,8 @@ class HistoryStore:
         db.execute("""DELETE FROM images WHERE sha NOT IN (
             SELECT original_sha FROM experiments UNION SELECT edited_sha FROM experiments
             UNION SELECT mask_sha FROM experiments UNION SELECT original_thumb_sha FROM experiments
-            UNION SELECT edited_thumb_sha FROM experiments)""")
+            UNION SELECT edited_thumb_sha FROM experiments UNION SELECT source_sha FROM desks WHERE source_sha IS NOT NULL
+            UNION SELECT edited_sha FROM desk_steps UNION SELECT mask_sha FROM desk_steps)""")
 
     def delete(self, experiment_id: str, owner: str) -> bool:
         """Delete one of the owner's own experiments; another owner's is left alone (returns False)."""
@@ -279,10 +282,11 @@ class HistoryStore:
         return bool(removed)
 
     def clear(self, owner: str) -> int:
-        """Delete all of the owner's experiments, and only theirs."""
+        """Delete all of the owner's experiments, and only theirs, with the edit a reload would bring back."""
         try:
             with self._write() as db:
                 removed = db.execute("DELETE FROM experiments WHERE owner = ?", (owner,)).rowcount
+                db.execute("DELETE FROM desks WHERE owner = ?", (owner,))
                 self._drop_unused_images(db)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
@@ -307,7 +311,8 @@ class HistoryStore:
             raise self._failure(exc) from None
 
     def prune(self, owner: str, max_per_visitor: int, max_age_days: int = 0) -> int:
-        """Retention: keep the owner's newest `max_per_visitor`, and drop everyone's rows past the age limit."""
+        """Retention: keep the owner's newest `max_per_visitor`, and drop everyone's rows past the age limit,
+        with the current edits and settings nobody touched since."""
         try:
             with self._write() as db:
                 removed = 0
@@ -319,6 +324,7 @@ class HistoryStore:
                 if max_age_days > 0:
                     cutoff = (datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
                     removed += db.execute("DELETE FROM experiments WHERE created_at < ?", (cutoff,)).rowcount
+                    removed += self._prune_visitors(db, cutoff)
                 if removed:
                     self._drop_unused_images(db)
                 return removed
