@@ -43,3 +43,14 @@ def certainly_cpu() -> bool:
     if forced:
         return forced == "cpu"
     return sys.platform.startswith("linux") and not any(Path(node).exists() for node in ACCELERATOR_NODES)
+
+
+def lama_device() -> tuple[object, str | None]:
+    """Where LaMa runs, and why not where the classifiers do: its FFT convolutions are not supported on Apple
+    MPS (IOPaint keeps it off MPS for the same reason), so there it runs on the CPU."""
+    import torch
+
+    device = pick_device()
+    if device.type == "mps":
+        return torch.device("cpu"), "LaMa runs on the CPU here: Apple MPS lacks the FFT operations it needs."
+    return device, None

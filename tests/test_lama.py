@@ -119,3 +119,24 @@ def test_a_cut_off_download_is_never_used_and_the_next_try_works(server):
     lama = LaMa()
     lama.prepare()
     assert find_weights() == _hub_folder() / FILENAME
+
+
+def test_a_hole_at_the_border_keeps_its_full_context_by_shifting_the_window_inward(module_file, camera):
+    lama = LaMa(model_path=module_file)
+    big = np.repeat(np.repeat(camera, 2, axis=0), 2, axis=1)  # 1024 x 1024
+    mask = np.zeros(big.shape[:2], bool)
+    mask[0:40, 984:1024] = True  # the top right corner
+    top, left, bottom, right = lama.crop_box(mask)
+    assert (top, right) == (0, 1024) and bottom - top == right - left == 40 + 2 * 128
+    height, width = decoded_size(lama(big, mask)[20, 1000])
+    assert (height, width) == (296, 296)  # as much context as a hole in the middle gets
+
+
+def test_lama_never_runs_on_apple_mps_and_says_so(module_file, monkeypatch):
+    import ic.devices
+
+    monkeypatch.setattr(ic.devices, "pick_device", lambda: torch.device("mps"))
+    device, note = ic.devices.lama_device()
+    assert device.type == "cpu" and "MPS" in note
+    ok, reason = LaMa(model_path=module_file).available()
+    assert ok and "runs on the CPU" in reason

@@ -47,12 +47,16 @@ class Inpainter:
         raise NotImplementedError
 
     def crop_box(self, mask: np.ndarray) -> tuple[int, int, int, int]:
+        """The window the method sees: the mask's box with `crop_margin` of context on every side. At a border
+        the window shifts inward rather than shrinking, so a hole near the edge keeps its full context."""
         height, width = mask.shape
         if self.crop_margin is None:
             return 0, 0, height, width
         top, left, bottom, right = mask_bbox(mask)
         margin = max(self.crop_margin, (max(bottom - top, right - left) + 1) // 2)
-        return max(0, top - margin), max(0, left - margin), min(height, bottom + margin), min(width, right + margin)
+        top, bottom = _window(top, bottom, margin, height)
+        left, right = _window(left, right, margin, width)
+        return top, left, bottom, right
 
     def __call__(self, image: np.ndarray, mask: np.ndarray, seed: int = 0) -> np.ndarray:
         """RGB uint8 HxWx3 and a boolean HxW mask to RGB uint8 HxWx3 of the same size."""
@@ -94,6 +98,13 @@ class Inpainter:
         padded, padded_mask = _pad(image, mask, self.pad_multiple)
         filled = self.forward(padded, padded_mask, seed)
         return filled[: image.shape[0], : image.shape[1]]
+
+
+def _window(start: int, stop: int, margin: int, size: int) -> tuple[int, int]:
+    """[start - margin, stop + margin) moved inside [0, size) without losing length (unless it is longer)."""
+    length = min(size, stop - start + 2 * margin)
+    first = max(0, min(start - margin, size - length))
+    return first, first + length
 
 
 def _pad(image: np.ndarray, mask: np.ndarray, multiple: int) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ic.devices import pick_device
+from ic.devices import lama_device
 from ic.errors import Unavailable
 from ic.inpaint.base import Inpainter
 from ic.paths import models_dir, torch_hub_checkpoints
@@ -135,7 +135,8 @@ class LaMa(Inpainter):
     def available(self) -> tuple[bool, str]:
         path = self.weights()
         if path:
-            return True, f"ready ({path})"
+            _, note = lama_device()
+            return True, f"ready ({path})" + (f"; {note[0].lower()}{note[1:]}" if note else "")
         return False, (
             f"LaMa's weights (big-lama.pt, about {APPROX_SIZE_MB} MB) are not on this machine; "
             f"they download on first use when online, or copy the file into {models_dir()}."
@@ -157,7 +158,7 @@ class LaMa(Inpainter):
                 try:
                     with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format LaMa ships in
                         warnings.simplefilter("ignore", FutureWarning)
-                        model = torch.jit.load(str(path), map_location=pick_device())
+                        model = torch.jit.load(str(path), map_location=lama_device()[0])
                 except (RuntimeError, ValueError) as exc:
                     raise Unavailable(
                         f"{path} is not a loadable LaMa TorchScript file ({str(exc).splitlines()[0]}); "
@@ -172,7 +173,7 @@ class LaMa(Inpainter):
         from ic.compute import slot
 
         model = self.load()
-        device = pick_device()
+        device = lama_device()[0]
         pixels = torch.from_numpy(image).permute(2, 0, 1)[None].to(device, torch.float32) / 255.0
         holes = torch.from_numpy(mask)[None, None].to(device, torch.float32)
         with slot(), torch.inference_mode():  # the heaviest work there is: queue with the rest
