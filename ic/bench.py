@@ -216,6 +216,12 @@ def run(quick: bool = False) -> dict:
     occlusion_repeats = max(1, repeats // 3)
     rows.append(_row("occlusion_8x8", _median_ms(lambda: explain.occlusion_map(
         classifier, small, 872, grid=8, infill=get_inpainter(explain.DEFAULT_INFILL)), occlusion_repeats)))
+    order = explain.importance_order(explain.activation_map(classifier, small, 872), 8)
+    rows.append(_row("deletion_and_insertion_curves", _median_ms(lambda: (
+        explain.deletion_curve(classifier, small, 872, order, 8), explain.insertion_curve(classifier, small, 872, order, 8)),
+        occlusion_repeats)))
+    rows.append(_row("smallest_removal_gradcam_order_telea", _median_ms(lambda: explain.search_in_order(
+        classifier, small, order, 8, get_inpainter("telea")), occlusion_repeats)))
 
     rows.append(_row("cold_start", _cold_start_ms(quick)))
     classify_path = "ONNX Runtime" if classifier.fast is not None else (

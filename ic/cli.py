@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--grid", type=int, default=8, help="occlusion grid, cells a side (4-16, default 8)")
     explain.add_argument("--infill", default="telea", help="inpainter that removes each occlusion cell")
     explain.add_argument("--out", default=None, help="write the map over the image here")
+    explain.add_argument("--mask", default=None, help="your region (a mask image): report its IoU with the map's "
+                                                      "top region, and the IoU a random region would get")
+    explain.add_argument("--flip", action="store_true", help="find the smallest removal, in the map's order of "
+                                                             "--grid cells, that changes the top-1 (with --infill)")
     bench = sub.add_parser("bench", parents=[common], help="measure speed against baselines")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions, for smoke runs")
     return parser
@@ -168,27 +172,48 @@ def _cmd_compare(args) -> tuple[object, str]:
 def _cmd_explain(args) -> tuple[object, str]:
     from ic import explain
     from ic.classifiers import DEFAULT_MODEL
-    from ic.images import decode_image, save_image
+    from ic.images import decode_image, decode_mask, save_image
 
     bench = _workbench()
     image = decode_image(args.image)
     classifier = bench.classifier(args.model or DEFAULT_MODEL)
-    if args.class_ is None:
-        class_index = int(classifier.predict([explain.explain_copy(image)], args.preprocess)[0].argmax())
-    else:
-        class_index = classifier.class_index(args.class_)
+    small = explain.explain_copy(image)
+    probs = classifier.predict([small], args.preprocess)[0]
+    class_index = int(probs.argmax()) if args.class_ is None else classifier.class_index(args.class_)
+    mask = decode_mask(args.mask, image.shape[:2]) if args.mask else None
     found = bench.explain(classifier, image, class_index, [args.method], grid=args.grid, infill=args.infill,
-                          preprocess=args.preprocess, scores=False)
-    result = found["maps"][args.method]["original"]
+                          preprocess=args.preprocess, removed=mask)
+    result, scores = found["maps"][args.method]["original"], found["scores"][args.method]
     cells = explain.map_cells(result)
     peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
     if args.out:
-        save_image(explain.overlay_heatmap(image, result.heatmap), args.out)
-    payload = {"method": args.method, "class": {"index": class_index, "label": classifier.labels[class_index]},
-               "map": np.round(cells, 4).tolist(), "peak": list(peak), "image": args.image, "model": classifier.name}
-    text = (f"{args.image}: {explain.METHODS[args.method]} for {classifier.labels[class_index]} (#{class_index}) "
-            f"with {classifier.name}; strongest at x={peak[0]}, y={peak[1]}" + (f"; wrote {args.out}" if args.out else ""))
-    return payload, text
+        save_image(explain.overlay_heatmap(image, result.heatmap, scale=result.scale(), signed=result.signed), args.out)
+    payload = {"method": args.method,
+               "class": {"index": class_index, "label": classifier.labels[class_index], "prob": float(probs[class_index])},
+               "map": np.round(cells, 4).tolist(), "peak": list(peak), "deletion_auc": round(scores["deletion_auc"], 4),
+               "insertion_auc": round(scores["insertion_auc"], 4), "image": args.image, "model": classifier.name}
+    lines = [f"{args.image}: {explain.METHODS[args.method]} for {classifier.labels[class_index]} (#{class_index}, "
+             f"{probs[class_index]:.1%}) with {classifier.name}; strongest at x={peak[0]}, y={peak[1]}; deletion AUC "
+             f"{scores['deletion_auc']:.3f} (lower is more faithful), insertion AUC {scores['insertion_auc']:.3f} "
+             "(higher is)" + (f"; wrote {args.out}" if args.out else "")]
+    if probs[class_index] < explain.FAINT:
+        lines.append(f"The model gives {classifier.labels[class_index]} only {probs[class_index]:.2%}: the map explains "
+                     "a class the model does not see.")
+    if mask is not None:
+        payload["iou"], payload["iou_chance"] = round(scores["iou"] or 0.0, 4), round(scores["iou_chance"] or 0.0, 4)
+        lines.append(f"IoU of your region with the map's top region: {payload['iou']:.2f} "
+                     f"(a random region of the same area: {payload['iou_chance']:.2f})")
+    if args.flip:
+        order = explain.importance_order(result, args.grid)
+        method, _ = bench.inpainter(args.infill)
+        flip = explain.search_in_order(classifier, small, order, args.grid, method,
+                                       preprocess=args.preprocess)
+        payload["flip"] = None if flip is None else {
+            "share": round(flip.share, 4), "cells": flip.rows_cols(), "to": flip.to}
+        lines.append("No removal of up to half the image, in the map's order, changes the top-1." if flip is None else
+                     f"Removing {len(flip.cells)} cells ({flip.share:.1%} of the image) changes the top-1 to "
+                     f"{flip.to['label']} ({flip.to['prob']:.0%}).")
+    return payload, "\n".join(lines)
 
 
 def _cmd_bench(args) -> tuple[object, str]:

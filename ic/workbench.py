@@ -323,11 +323,23 @@ class Workbench:
         from ic import explain
 
         self.admit()
+        if "scorecam" in methods:
+            self.check_scorecam(classifier)
         result = explain.explain_edit(classifier, original, class_index, methods, edited=edited, removed=removed,
                                       grid=grid, infill=get_inpainter(infill), preprocess=preprocess, scores=scores,
                                       progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None)
         result["problem"] = self._keep_maps(result, keep_with, grid, infill) if keep_with else None
         return result
+
+    def check_scorecam(self, classifier: Classifier):
+        """Score-CAM's cost (one forward pass per channel), refused in public mode past the channel limit."""
+        from ic import explain
+
+        cost = explain.scorecam_cost(classifier)
+        if self.public().enabled and cost.channels > explain.SCORECAM_PUBLIC_CHANNELS:
+            raise ICError(f"{cost.sentence()} This public demo runs Score-CAM only up to "
+                          f"{explain.SCORECAM_PUBLIC_CHANNELS} channels; use Grad-CAM, or run the app yourself.")
+        return cost
 
     def _keep_maps(self, result: dict, keep_with: tuple[str, str], grid: int, infill: str) -> str | None:
         from ic import explain
@@ -338,7 +350,8 @@ class Workbench:
         items = []
         for method, by_image in result["maps"].items():
             for image_name, item in by_image.items():
-                details = {**result["scores"].get(method, {}), "grid": grid if method == "occlusion" else None,
+                details = {**result["scores"].get(method, {}), "format": explain.MAP_FORMAT, "prob": item.prob,
+                           "grid": grid if method == "occlusion" else None,
                            "infill": infill if method == "occlusion" else None}
                 items.append(dict(image=image_name, method=method, class_index=item.class_index, label=item.label,
                                   cells=explain.map_cells(item), details=details))
@@ -349,6 +362,52 @@ class Workbench:
 
         self.saver.submit(owner, write, experiments=0, what="map")  # after the experiment it belongs to
         return None
+
+    def flip(self, classifier: Classifier, edit_original: np.ndarray, name: str, *, order: str, grid: int = 8,
+             infill: str = "telea", preprocess: str = "squash", map_method: str = "gradcam", owner: str | None = None,
+             top_k: int = 5, progress=None, cancel: CancelToken | None = None) -> dict:
+        """The smallest removal that changes the top-1: searched on the map-sized copy in the map's order
+        (`map_method`), adaptively, or both ("both"); the smaller one found is then made at working resolution
+        with `infill` and kept as an experiment. Returns {"flips": {order: Flip | None}, "best", "record",
+        "saved"}; "record" is None when no removal within the budget changes the answer."""
+        from ic import explain
+
+        self.admit()
+        small = explain.explain_copy(edit_original)
+        method, _ = self.inpainter(infill)
+        cancelled = (lambda: cancel.cancelled) if cancel else None
+        orders = ["map", "adaptive"] if order == "both" else [order]
+        flips = {}
+        for step, chosen in enumerate(orders):
+            report = (lambda share, step=step: progress((step + share) / len(orders))) if progress else None
+            if chosen == "map":
+                ranked_by = explain.explain_edit(classifier, small, self._top1(classifier, small, preprocess),
+                                                 [map_method], grid=grid, infill=get_inpainter("telea"),
+                                                 preprocess=preprocess, scores=False, cancelled=cancelled)
+                order_cells = explain.importance_order(ranked_by["maps"][map_method]["original"], grid)
+                flips["map"] = explain.search_in_order(classifier, small, order_cells, grid, method, preprocess=preprocess,
+                                                       progress=report, cancelled=cancelled)
+            else:
+                flips["adaptive"] = explain.search_adaptive(classifier, small, grid, method, preprocess=preprocess,
+                                                            progress=report, cancelled=cancelled)
+        found = [flip for flip in flips.values() if flip is not None]
+        best = min(found, key=lambda flip: (flip.share, flip.order != "map")) if found else None
+        record, saved = None, Saved()
+        if best is not None:
+            from ic.experiment import make_record
+
+            mask = explain.cells_mask(best.cells, edit_original.shape[:2], grid)
+            edited = method(edit_original, mask, seed=0)
+            before, after = classifier.predict([edit_original, edited], preprocess)
+            record = make_record(name, edit_original, edited, mask, mask, classifier, before, after,
+                                 inpainter=method.name, preprocess=preprocess, top_k=top_k, seed=0,
+                                 timings_ms={"inpaint": 0.0, "classify": 0.0})
+            saved = self.keep([record], owner) if owner else Saved()
+        return {"flips": flips, "best": best, "record": record, "saved": saved}
+
+    @staticmethod
+    def _top1(classifier: Classifier, image: np.ndarray, preprocess: str) -> int:
+        return int(classifier.predict([image], preprocess)[0].argmax())
 
     def import_zip(self, data: bytes, owner: str) -> list[str]:
         """Add an exported ZIP's experiments to the owner's history, all or none, then apply retention."""

@@ -185,13 +185,21 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
     next(b for b in app.button if b.label == "Compute maps").click().run()
     assert not app.exception and not app.error
-    assert any("deletion area" in c.value for c in app.caption)
+    assert any("deletion AUC" in c.value and "insertion AUC" in c.value and "random region" in c.value
+               for c in app.caption)
+    assert any("the map's strongest" in c.value for c in app.caption)  # every map has its legend
     newest = store.list(ALICE)[0]
     kept = store.explanations(newest.id, ALICE)
     assert {item["image"] for item in kept} == {"original", "edited"} and kept[0]["method"] == "gradcam"
+    assert kept[0]["details"]["format"] == 2 and 0 < kept[0]["details"]["prob"] <= 1
+    # a map kept before signed occlusion maps (format 1: cells scaled to 0..1) still reads, on its old scale
+    store.add_explanation(newest.id, ALICE, image="original", method="occlusion", class_index=1, label="old",
+                          cells=np.eye(4), details={"deletion_area": 0.25})
     app.switch_page("pages/history.py").run()
     select(app, 0)
+    assert not app.exception
     assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)
+    assert any("deletion area 0.250" in c.value for c in app.caption)
 
 
 def test_compare_from_a_history_row(store):

@@ -1,42 +1,88 @@
 """The "what does the model look at?" section of the Explore page, and stored maps on the History page."""
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from ic import explain
 from ic.errors import Cancelled, ICError
+from ic.images import overlay_mask
 from ui import session
 from ui.text import plain
 
+ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the map's top region of the same area "
+         "(tied values left out); beside it, what a random region of that area would get. *Deletion AUC* is the "
+         "class's mean probability while the map's cells are replaced by the mean colour, most important first "
+         "(lower: the map found what the model needs); *insertion AUC* while they are restored onto a blurred "
+         "copy (higher is better). Occlusion maps are in probability points: red where removing the cell lowers "
+         "the class, blue where it raises it.")
 
-def _map_image(image, cells, method: str, opacity: float):
-    heat = explain.heatmap_from_cells(cells, image.shape[:2], smooth=method != "occlusion")
-    return explain.overlay_heatmap(image, heat, opacity)
+
+def _scale_text(scale: tuple[float, float], signed: bool) -> str:
+    if signed:
+        return (f"{scale[0] * 100:+.1f} pt (removing raises the class) … 0 … {scale[1] * 100:+.1f} pt "
+                "(removing lowers it)")
+    return "0 (ignored) … 1 (the map's strongest)"
+
+
+def show_map(column, image: np.ndarray, heatmap: np.ndarray, method: str, opacity: float, caption: str,
+             scale: tuple[float, float] | None = None) -> None:
+    """A map over its image, with a colour bar that says what its colours mean."""
+    signed = method == "occlusion"
+    scale = scale or explain.map_scale(method, heatmap)
+    column.image(explain.overlay_heatmap(image, heatmap, opacity, scale=scale, signed=signed), width="stretch",
+                 caption=caption)
+    column.image(explain.legend(scale, signed), width="stretch")
+    column.caption(_scale_text(scale, signed))
+
+
+def _stored_heatmap(item: dict, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[float, float]]:
+    cells = np.asarray(item["cells"], np.float32)
+    heat = explain.heatmap_from_cells(cells, shape, smooth=item["method"] != "occlusion")
+    if item.get("details", {}).get("format", 1) < 2 or item["method"] != "occlusion":
+        return np.clip(heat, 0, 1), (0.0, 1.0)  # format 1 kept occlusion maps scaled to 0..1
+    return heat, explain.map_scale("occlusion", cells)
+
+
+def _score_text(scores: dict) -> str:
+    parts = []
+    if scores.get("iou") is not None:
+        chance = f" (random region: {scores['iou_chance']:.2f})" if scores.get("iou_chance") is not None else ""
+        parts.append(f"IoU with your removal {scores['iou']:.2f}{chance}")
+    if scores.get("deletion_auc") is not None:
+        parts.append(f"deletion AUC {scores['deletion_auc']:.3f}")
+    if scores.get("insertion_auc") is not None:
+        parts.append(f"insertion AUC {scores['insertion_auc']:.3f}")
+    if scores.get("deletion_area") is not None:  # maps kept before insertion curves
+        parts.append(f"deletion area {scores['deletion_area']:.3f}")
+    return " · ".join(parts)
 
 
 def show_stored_maps(items: list[dict], images: dict, opacity: float = 0.5) -> None:
-    """Maps kept with an experiment: each over the image it explains, with its scores."""
-    for item in items:
+    """Maps kept with an experiment: each over the image it explains, with its legend and scores."""
+    columns = st.columns(2)
+    for index, item in enumerate(items):
         details = item.get("details", {})
-        scores = []
-        if details.get("iou") is not None:
-            scores.append(f"IoU with your removal {details['iou']:.2f}")
-        if details.get("deletion_area") is not None:
-            scores.append(f"deletion area {details['deletion_area']:.3f}")
-        caption = (f"{plain(explain.METHODS.get(item['method'], item['method']))} · {plain(item['label'])} (#{item['class_index']}) "
-                   f"· on the {item['image']} image" + (" · " + " · ".join(scores) if scores else ""))
-        st.image(_map_image(images[item["image"]], item["cells"], item["method"], opacity), caption=caption,
-                 width=360)
+        image = images[item["image"]]
+        heat, scale = _stored_heatmap(item, image.shape[:2])
+        caption = (f"{plain(explain.METHODS.get(item['method'], item['method']))} · {plain(item['label'])} "
+                   f"(#{item['class_index']}) · on the {item['image']} image")
+        show_map(columns[index % 2], image, heat, item["method"], opacity, caption, scale)
+        if _score_text(details):
+            columns[index % 2].caption(_score_text(details))
 
 
-def deletion_chart(curves: dict) -> None:
-    rows = [{"map": name, "removed %": f * 100, "probability %": p * 100}
-            for name, curve in curves.items() for f, p in zip(curve.fractions, curve.probs)]
+def curves_chart(curves: dict) -> None:
+    rows = [{"map": explain.METHODS[method], "curve": kind, "changed %": f * 100, "probability %": p * 100}
+            for method, pair in curves.items() for kind, curve in pair.items()
+            for f, p in zip(curve.fractions, curve.probs)]
     chart = (alt.Chart(pd.DataFrame(rows)).mark_line(point=True)
-             .encode(x=alt.X("removed %:Q", title="share of the image removed, most important cells first (%)"),
+             .encode(x=alt.X("changed %:Q", title="share of the image removed (deletion) or restored (insertion), "
+                                                  "most important cells first (%)"),
                      y=alt.Y("probability %:Q", scale=alt.Scale(domain=[0, 100])), color=alt.Color("map:N"),
-                     tooltip=["map", alt.Tooltip("removed %:Q", format=".0f"),
+                     strokeDash=alt.StrokeDash("curve:N"),
+                     tooltip=["map", "curve", alt.Tooltip("changed %:Q", format=".0f"),
                               alt.Tooltip("probability %:Q", format=".1f")])
              .properties(height=260))
     st.altair_chart(chart, width="stretch")
@@ -51,13 +97,21 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                       format_func=lambda i: f"{classifier.labels[i]} (#{i}) · {before[i]:.1%}")
     methods = methods_col.multiselect("Maps", list(explain.METHODS), default=["gradcam", "occlusion"],
                                       format_func=explain.METHODS.get, key="explain-methods")
-    grid = grid_col.slider("Occlusion grid", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
-                           disabled="occlusion" not in methods)
+    grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
+                           help="Occlusion removes each cell; the curves and the smallest removal work on these cells.")
     usable = [row["name"] for row in session.workbench().inpainter_choices() if row["available"]]
-    infill = infill_col.selectbox("Occlusion infill", usable, index=usable.index(explain.DEFAULT_INFILL),
-                                  key="explain-infill", disabled="occlusion" not in methods,
-                                  help="Telea is fast; PatchMatch and LaMa are slower and more faithful.")
+    infill = infill_col.selectbox("Infill", usable, index=usable.index(explain.DEFAULT_INFILL), key="explain-infill",
+                                  help="Removes each occlusion cell and each step of the smallest removal. Telea is "
+                                       "fast; PatchMatch and LaMa are slower and more faithful.")
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="explain-opacity")
+    if before[class_index] < explain.FAINT:
+        st.warning(f"The model gives {plain(classifier.labels[class_index])} only {before[class_index]:.2%}: its maps "
+                   "explain a class the model does not see.")
+    if "scorecam" in methods:
+        try:
+            st.caption(session.workbench().check_scorecam(classifier).sentence())
+        except ICError as exc:
+            st.error(str(exc))
 
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill)
     if st.button("Compute maps", type="primary", disabled=not methods):
@@ -69,22 +123,27 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         except ICError as exc:
             st.error(str(exc))
     stored = session.result("explained")
-    if not stored or stored[0] != key:
-        st.caption("Choose a class and the maps, then Compute. Scores compare each map with your removals (IoU) "
-                   "and with the model (deletion area: lower means the map found what the model needs).")
-        return
-    results = stored[1]
+    if stored and stored[0] == key:
+        show_results(edit, stored[1], opacity)
+    st.caption(ABOUT)
+    smallest_removal(edit, classifier, preprocess, grid, infill, methods)
+
+
+def show_results(edit, results: dict, opacity: float) -> None:
     for method, maps in results["maps"].items():
-        columns = st.columns(len(maps))
+        columns = st.columns(2)  # the original's map and the edited one's, side by side at the same size
         for column, (image_name, item) in zip(columns, maps.items()):
             image = edit.original if image_name == "original" else edit.edited
-            column.image(explain.overlay_heatmap(image, item.heatmap, opacity), width="stretch",
-                         caption=f"{explain.METHODS[method]} on the {image_name} image")
-        score = results["scores"][method]
-        st.caption(" · ".join(part for part in (
-            f"IoU with your removal {score['iou']:.2f}" if score.get("iou") is not None else "",
-            f"deletion area {score['deletion_area']:.3f}") if part))
-    deletion_chart(results["curves"])
+            prob = f" · p = {item.prob:.1%}" if item.prob is not None else ""
+            show_map(column, image, item.heatmap, method, opacity,
+                     f"{explain.METHODS[method]} on the {image_name} image{prob}", item.scale())
+            if item.method != "occlusion" and not item.heatmap.any():
+                column.caption("This map is empty: nothing in the image raises the class for this method.")
+        score = results["scores"].get(method)
+        if score:
+            st.caption(_score_text(score))
+    if results["curves"]:
+        curves_chart(results["curves"])
     if results.get("problem"):
         st.warning(results["problem"])
 
@@ -101,3 +160,68 @@ def compute(edit, classifier, preprocess: str, class_index: int, methods: list[s
                            cancel=token, keep_with=(experiment_id, owner) if experiment_id else None)
     bar.empty()
     return result
+
+
+# --- the smallest removal that changes the answer -------------------------------------------------
+
+def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, methods: list[str]) -> None:
+    st.markdown("**The smallest removal that changes the answer**")
+    cams = [m for m in methods if m != "occlusion"] or ["gradcam"]
+    order_col, map_col = st.columns(2)
+    order = order_col.radio("Order", ["map", "adaptive", "both"], horizontal=True, key="flip-order",
+                            format_func={"map": "the map's", "adaptive": "adaptive", "both": "both, keep the smaller"}.get,
+                            help="The map's order removes its most important cells first. Adaptive re-ranks the "
+                                 "remaining cells after each removal by the drop each causes now, which finds "
+                                 "evidence that is redundant (each part alone matters little).")
+    map_method = map_col.selectbox("Map that orders the cells", [*cams, "occlusion"], key="flip-map",
+                                   format_func=explain.METHODS.get, disabled=order == "adaptive")
+    orders = ["map", "adaptive"] if order == "both" else [order]
+    estimate = sum(explain.estimate_s(classifier, grid, infill, o) for o in orders)
+    st.caption(f"Removes {grid}×{grid}-grid cells one more at a time, each step inpainted from the original with "
+               f"{infill}, until the top-1 changes or half the image is gone: at most about {estimate:.0f} s here.")
+    key = (id(edit), classifier.name, preprocess, grid, infill, order, map_method)
+    if st.button("Find the smallest removal", key="flip-run"):
+        bench, owner = session.workbench(), session.visitor()
+        token = bench.cancel_token(owner)
+        bar = st.progress(0.0, text="Searching…")
+        st.button("Cancel", key="flip-cancel", on_click=bench.cancel, args=(owner,))
+        try:
+            found = bench.flip(classifier, edit.original, edit.name, order=order, grid=grid, infill=infill,
+                               preprocess=preprocess, map_method=map_method, owner=owner,
+                               progress=lambda share: bar.progress(min(1.0, share), text="Searching…"), cancel=token)
+            session.keep_result("flip", (key, found))
+        except Cancelled:
+            st.info("Cancelled; nothing was kept.")
+        except ICError as exc:
+            st.error(str(exc))
+        bar.empty()
+    stored = session.result("flip")
+    if stored and stored[0] == key:
+        show_flip(edit, classifier, stored[1])
+
+
+def show_flip(edit, classifier, found: dict) -> None:
+    flips, best, record = found["flips"], found["best"], found["record"]
+    for name, flip in flips.items():
+        if flip is None:
+            st.caption(f"In {explain.ORDERS[name]}: no removal of up to half the image changes the top-1.")
+    if best is None:
+        st.info("The answer holds: no removal of up to half the image, in the orders tried, changes the top-1.")
+        return
+    others = [f"{explain.ORDERS[name]} needed {len(flip.cells)} cells ({flip.share:.1%})"
+              for name, flip in flips.items() if flip is not None and flip is not best]
+    before, after = record.before[0], record.after[0]
+    st.success(f"Removing {len(best.cells)} cells ({best.share:.1%} of the image), found in {explain.ORDERS[best.order]}, "
+               f"changes {plain(before['label'])} → {plain(after['label'])} ({after['prob']:.0%})"
+               + (f"; {'; '.join(others)}." if others else "."))
+    if record.top1_changed is False:
+        st.warning("At full working resolution the same removal leaves the top-1 as it was; the search ran on a "
+                   f"{explain.EXPLAIN_SIDE}-pixel copy.")
+    left, right = st.columns(2)
+    left.image(overlay_mask(record.original, record.mask), caption="The cells removed", width="stretch")
+    right.image(record.edited, caption=f"Without them: {plain(after['label'])}", width="stretch")
+    saved = found["saved"]
+    if saved.problem:
+        st.warning(saved.problem)
+    elif saved.ids:
+        st.caption("Kept in History as an experiment.")

@@ -1,0 +1,122 @@
+"""What the model looks at, and how far to trust it.
+
+- maps.py: the maps (Grad-CAM, Grad-CAM++, Score-CAM through `grad-cam`; occlusion by inpainting through
+  Captum), read in each model's own activation layout;
+- grid.py: the cell grid every map is compared on, tie-free orders and regions, IoU with its chance level;
+- curves.py: deletion and insertion curves (RISE) and their AUCs;
+- flip.py: the smallest removal that changes the answer.
+
+`explain_edit` is the one pipeline for the page and the CLI. Maps kept with an experiment carry
+MAP_FORMAT; those of format 1 (before signed occlusion maps) still read correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ic.classifiers import Classifier
+from ic.errors import Cancelled, ICError
+from ic.explain.curves import Curve, deletion_curve, insertion_curve
+from ic.explain.flip import BUDGET, ORDERS, Flip, estimate_s, search_adaptive, search_in_order
+from ic.explain.grid import (
+    DEFAULT_GRID,
+    EXPLAIN_SIDE,
+    GRID_RANGE,
+    cell_box,
+    cell_ids,
+    cell_means,
+    cells_mask,
+    cells_peak,
+    chance_iou,
+    explain_copy,
+    iou_scores,
+    mask_iou,
+    ranked,
+    top_region,
+)
+from ic.explain.maps import (
+    CAM_METHODS,
+    FAINT,
+    METHODS,
+    SCORECAM_PUBLIC_CHANNELS,
+    Explanation,
+    activation_map,
+    heatmap_from_cells,
+    legend,
+    map_cells,
+    map_scale,
+    occlusion_map,
+    overlay_heatmap,
+    scorecam_cost,
+    target_layer,
+)
+from ic.inpaint import Inpainter
+
+__all__ = [
+    "BUDGET", "CAM_METHODS", "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
+    "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Explanation", "Flip", "activation_map", "cell_box",
+    "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "deletion_curve", "estimate_s", "explain_copy",
+    "explain_edit", "heatmap_from_cells", "importance_order", "insertion_curve", "iou_scores", "legend", "map_cells",
+    "map_scale", "mask_iou", "occlusion_map", "overlay_heatmap", "ranked", "scorecam_cost", "search_adaptive",
+    "search_in_order", "target_layer", "top_region",
+]
+
+DEFAULT_INFILL = "telea"
+MAP_FORMAT = 2  # 2: occlusion cells are signed drops of the probability; 1: clipped at 0 and scaled to the maximum
+
+
+def importance_order(explanation: Explanation, grid: int) -> list[int]:
+    """Cells from most to least important by the map; tied cells in a seeded random order."""
+    return ranked(explanation.cells(grid))
+
+
+def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
+                 edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = DEFAULT_GRID,
+                 infill: Inpainter, preprocess: str = "squash", scores: bool = True,
+                 progress: Callable[[float, str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> dict:
+    """Each method's map on the original (and on the edited image, when given), and with `scores`, its
+    deletion and insertion curves and the IoU of its top region with the `removed` region beside chance.
+
+    Images are full working copies; maps are computed on copies at most EXPLAIN_SIDE a side. Returns
+    {"maps": {method: {"original"|"edited": Explanation}}, "scores": {method: {"iou", "iou_chance",
+    "deletion_auc", "insertion_auc"}}, "curves": {method: {"deletion": Curve, "insertion": Curve}}}.
+    Raises Cancelled between steps when `cancelled()` says so.
+    """
+    images = {"original": explain_copy(original)}
+    if edited is not None:
+        images["edited"] = explain_copy(edited)
+    maps, found_scores, curves = {}, {}, {}
+    parts = len(methods) * len(images)
+    for step, method in enumerate(methods):
+        if method not in METHODS:
+            raise ICError(f"There is no map called {method!r}; choose one of {', '.join(METHODS)}.")
+        maps[method] = {}
+        for part, (image_name, image) in enumerate(images.items()):
+            if cancelled and cancelled():
+                raise Cancelled()
+            done = step * len(images) + part
+            report = (lambda share, done=done, method=method: progress(
+                min(1.0, (done + share * (0.8 if scores else 1)) / parts), f"{METHODS[method]}…")) if progress else None
+            if report:
+                report(0)
+            if method == "occlusion":
+                maps[method][image_name] = occlusion_map(classifier, image, class_index, grid=grid, infill=infill,
+                                                         preprocess=preprocess, cancelled=cancelled, progress=report)
+            else:
+                maps[method][image_name] = activation_map(classifier, image, class_index, method, preprocess,
+                                                          progress=report, cancelled=cancelled)
+        if not scores:
+            continue
+        first = maps[method]["original"]
+        order = importance_order(first, grid)
+        small = images["original"]
+        curves[method] = {"deletion": deletion_curve(classifier, small, class_index, order, grid, preprocess=preprocess),
+                          "insertion": insertion_curve(classifier, small, class_index, order, grid, preprocess=preprocess)}
+        has_removal = removed is not None and np.asarray(removed).any()
+        found_scores[method] = {**(iou_scores(removed, first.heatmap) if has_removal else {"iou": None, "iou_chance": None}),
+                                "deletion_auc": curves[method]["deletion"].auc,
+                                "insertion_auc": curves[method]["insertion"].auc}
+    return {"maps": maps, "scores": found_scores, "curves": curves}

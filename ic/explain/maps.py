@@ -1,0 +1,340 @@
+"""The maps: class activation maps (the `grad-cam` package) and occlusion by inpainting (Captum).
+
+- CAMs hook a per-call copy of the model, never the shared one, so two sessions' hooks cannot meet. The
+  target layer's activations are read in the layout the model really has: NCHW for CNNs, channels-last
+  stages (Swin) permuted, and token models (ViT, DeiT) without their prefix tokens, on the model's own patch
+  grid, square or not. A layout that fits none of these is refused with a sentence, never mapped wrongly.
+- Score-CAM runs one forward pass per channel of the target layer: its cost is estimated beforehand
+  (`scorecam_cost`), it runs in batches built one at a time (never a C x 3 x H x W tensor), reports real
+  progress and stops between batches when cancelled.
+- The occlusion map removes each grid cell on its own with an inpainter ("what does the model need?", after
+  FIDO, Chang et al. 2019) and keeps the signed drop of the class's probability: positive where removing the
+  cell lowers the class, negative where it raises it. It is not rescaled: a class the model hardly sees gets
+  a map of small numbers, not a full-scale map of noise.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ic.classifiers import Classifier
+from ic.errors import Cancelled, ICError
+from ic.explain.grid import DEFAULT_GRID, cell_ids, cell_means, cells_peak, check_grid
+from ic.inpaint import Inpainter
+
+# grad-cam's own Score-CAM draws a tqdm bar on stderr; ours does not, and nothing else should.
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+CAM_METHODS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM"}
+METHODS = {**CAM_METHODS, "occlusion": "Occlusion by inpainting"}
+BATCH = 8  # a batch of 16 took 300 MB more peak memory in ONNX Runtime for no gain in speed
+SCORECAM_PUBLIC_CHANNELS = 1024  # public mode refuses Score-CAM on larger target layers (ResNet-50: 2048)
+FAINT = 0.01  # below this probability a map explains a class the model does not see
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class Explanation:
+    method: str
+    class_index: int
+    label: str
+    heatmap: np.ndarray  # HxW over the image passed in: CAMs in [0, 1]; occlusion the signed drop in [-1, 1]
+    grid: np.ndarray | None = None  # NxN signed drops, for occlusion maps
+    prob: float | None = None  # the class's probability on that image
+
+    @property
+    def signed(self) -> bool:
+        return self.method == "occlusion"
+
+    def cells(self, n: int) -> np.ndarray:
+        """The map as an n x n grid of cell means (occlusion maps: the grid itself)."""
+        if self.grid is not None and self.grid.shape == (n, n):
+            return self.grid
+        return cell_means(self.heatmap, n)
+
+    def peak(self) -> tuple[int, int]:
+        """(x, y) of the centre of the strongest cell, in the pixels of the image the map was computed on."""
+        return cells_peak(map_cells(self), self.heatmap.shape)
+
+    def scale(self) -> tuple[float, float]:
+        """The range its colours span: 0..1 for CAMs, symmetric about 0 for occlusion maps."""
+        return map_scale(self.method, self.heatmap)
+
+
+def map_scale(method: str, values: np.ndarray) -> tuple[float, float]:
+    if method != "occlusion":
+        return 0.0, 1.0
+    largest = float(np.abs(values).max()) if np.size(values) else 0.0
+    largest = max(largest, 1e-3)  # a flat map still gets a legend
+    return -largest, largest
+
+
+def map_cells(explanation: Explanation, limit: int = 64) -> np.ndarray:
+    """The map as reported: the occlusion grid itself, or the CAM as cell means, at most `limit` a side."""
+    if explanation.grid is not None:
+        return explanation.grid
+    return cell_means(explanation.heatmap, min(limit, *explanation.heatmap.shape))
+
+
+# --- class activation maps --------------------------------------------------------------------
+
+def target_layer(model) -> tuple[object, int]:
+    """The layer a CAM reads and its channel count: the last block's norm of a token model, otherwise the
+    last feature stage timm names."""
+    if hasattr(model, "blocks") and hasattr(model, "patch_embed") and hasattr(model.blocks[-1], "norm1"):
+        return model.blocks[-1].norm1, int(getattr(model, "embed_dim", None) or model.num_features)
+    info = getattr(model, "feature_info", None)
+    if info:
+        last = info[-1] if isinstance(info, list) else {"module": info.module_name()[-1], "num_chs": info.channels()[-1]}
+        return model.get_submodule(last["module"]), int(last["num_chs"])
+    raise ICError(f"No activation-map layer is known for {type(model).__name__}; use the occlusion map instead.")
+
+
+def _patch_grid(model, input_hw: tuple[int, int]) -> tuple[int, int] | None:
+    embed = getattr(model, "patch_embed", None)
+    if embed is None:
+        return None
+    if getattr(embed, "dynamic_img_size", False) and hasattr(embed, "dynamic_feat_size"):
+        return tuple(int(v) for v in embed.dynamic_feat_size(input_hw))
+    if getattr(embed, "grid_size", None) is not None:
+        return tuple(int(v) for v in embed.grid_size)
+    patch = getattr(embed, "patch_size", None)
+    if patch is not None:
+        patch = patch if isinstance(patch, (tuple, list)) else (patch, patch)
+        return input_hw[0] // patch[0], input_hw[1] // patch[1]
+    return None
+
+
+def layout(model, channels: int, input_hw: tuple[int, int], name: str) -> Callable:
+    """A reshape from the target layer's output to N x C x h x w, whatever the model's layout."""
+    prefix = int(getattr(model, "num_prefix_tokens", 0) or 0)
+
+    def reshape(tensor):
+        if tensor.ndim == 4 and tensor.shape[1] == channels:
+            return tensor
+        if tensor.ndim == 4 and tensor.shape[-1] == channels:  # channels-last stages (Swin)
+            return tensor.permute(0, 3, 1, 2)
+        if tensor.ndim == 3 and tensor.shape[-1] == channels:  # tokens: prefix tokens first, then the patch grid
+            grid = _patch_grid(model, input_hw)
+            tokens = tensor[:, prefix:, :]
+            if grid and grid[0] * grid[1] == tokens.shape[1]:
+                return tokens.reshape(tensor.shape[0], grid[0], grid[1], channels).permute(0, 3, 1, 2)
+        raise ICError(f"{name}'s activations have a layout this app cannot map ({tuple(tensor.shape)}, {channels} "
+                      "channels); use the occlusion map, which works with any classifier.")
+
+    return reshape
+
+
+def _score_cam(base):
+    """grad-cam's Score-CAM, batched without a C x 3 x H x W tensor, with progress and cancel."""
+    import torch
+    import torch.nn.functional as F
+
+    class ScoreCAM(base):
+        def __init__(self, model, target_layers, reshape_transform, progress=None, cancelled=None):
+            super().__init__(model, target_layers, reshape_transform=reshape_transform, uses_gradients=False)
+            self.progress, self.cancelled = progress, cancelled
+
+        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+            with torch.no_grad():
+                maps = torch.as_tensor(activations).to(self.device)
+                count, channels = maps.shape[:2]
+                scores = torch.zeros(count, channels)
+                for item, target in enumerate(targets):
+                    for start in range(0, channels, BATCH):
+                        if self.cancelled and self.cancelled():
+                            raise Cancelled()
+                        part = F.interpolate(maps[item:item + 1, start:start + BATCH], size=input_tensor.shape[-2:],
+                                             mode="bilinear", align_corners=True)[0]
+                        flat = part.flatten(1)
+                        low, high = flat.min(1)[0], flat.max(1)[0]
+                        part = (part - low[:, None, None]) / (high - low + 1e-8)[:, None, None]
+                        outputs = self.model(input_tensor[item][None] * part[:, None])
+                        scores[item, start:start + len(part)] = torch.stack([target(o) for o in outputs]).cpu()
+                        if self.progress:
+                            self.progress(min(1.0, (item * channels + start + len(part)) / (count * channels)))
+                return torch.softmax(scores, dim=-1).numpy()
+
+    return ScoreCAM
+
+
+def cam(model, batch, class_index: int, method: str, *, name: str = "this classifier", progress: Progress | None = None,
+        cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+    """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`."""
+    import torch
+    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
+    from pytorch_grad_cam.base_cam import BaseCAM
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    if method not in CAM_METHODS:
+        raise ICError(f"Unknown map method {method!r}; choose one of {', '.join(METHODS)}.")
+    model = copy.deepcopy(model)  # hooks go on this copy; the shared model never sees one
+    model.requires_grad_(False)  # gradients flow from the input instead: no weight gradients to hold
+    layer, channels = target_layer(model)
+    reshape = layout(model, channels, tuple(batch.shape[-2:]), name)
+    batch = batch.detach().requires_grad_(method != "scorecam")
+    if method == "scorecam":
+        maker = lambda: _score_cam(BaseCAM)(model, [layer], reshape, progress, cancelled)
+    else:
+        maker = lambda: {"gradcam": GradCAM, "gradcampp": GradCAMPlusPlus}[method](
+            model=model, target_layers=[layer], reshape_transform=reshape)
+    with torch.enable_grad(), maker() as engine:
+        small = engine(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]
+    return np.nan_to_num(np.asarray(small, np.float32))
+
+
+def _to_image(small: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+    """A map over the classifier's input placed back on the image: the crop box, zero outside."""
+    top, left, bottom, right = box
+    heatmap = np.zeros(shape, np.float32)
+    heatmap[top:bottom, left:right] = cv2.resize(small.astype(np.float32), (right - left, bottom - top),
+                                                 interpolation=cv2.INTER_LINEAR)
+    return np.clip(heatmap, 0, 1)
+
+
+def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, method: str = "gradcam",
+                   preprocess: str = "squash", progress: Progress | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> Explanation:
+    """A CAM for one class over `image`."""
+    from ic.compute import slot
+
+    device = next(classifier.model.parameters()).device
+    batch = classifier.input_tensor([image], preprocess).to(device)
+    with slot():
+        small = cam(classifier.model, batch, class_index, method, name=classifier.name, progress=progress,
+                    cancelled=cancelled)
+    heatmap = _to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
+    prob = float(classifier.predict([image], preprocess)[0, class_index])
+    return Explanation(method, class_index, classifier.labels[class_index], heatmap, prob=prob)
+
+
+@dataclass
+class Cost:
+    channels: int
+    seconds: float
+
+    def sentence(self) -> str:
+        return (f"Score-CAM runs one forward pass per channel of the target layer: {self.channels} passes, "
+                f"about {_duration(self.seconds)} here.")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+_forward_times: dict = {}
+
+
+def _forward_s(classifier: Classifier) -> float:
+    """Seconds of one image's forward pass in eager PyTorch, measured once per classifier on a small batch."""
+    import torch
+
+    key = (classifier.name, classifier.weights_hash)
+    if key in _forward_times:
+        return _forward_times[key]
+    device = next(classifier.model.parameters()).device
+    batch = classifier.input_tensor([np.zeros((64, 64, 3), np.uint8)] * 4).to(device)
+    with torch.inference_mode():
+        classifier.model(batch)  # warm
+        start = time.perf_counter()
+        classifier.model(batch)
+    _forward_times[key] = (time.perf_counter() - start) / 4
+    return _forward_times[key]
+
+
+def scorecam_cost(classifier: Classifier) -> Cost:
+    """What Score-CAM would cost with this classifier, before running it."""
+    _, channels = target_layer(classifier.model)
+    return Cost(channels, channels * _forward_s(classifier))
+
+
+# --- occlusion by inpainting ------------------------------------------------------------------
+
+def occlusion_baseline(image: np.ndarray, n: int, infill: Inpainter, seed: int = 0) -> np.ndarray:
+    """An image whose every cell holds what the infill puts there when that cell alone is removed."""
+    baseline = image.copy()
+    ids = cell_ids(image.shape[:2], n)
+    for cell in range(n * n):
+        mask = ids == cell
+        baseline[mask] = infill(image, mask, seed=seed + cell)[mask]
+    return baseline
+
+
+def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *, grid: int = DEFAULT_GRID,
+                  infill: Inpainter, preprocess: str = "squash", seed: int = 0, progress: Progress | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> Explanation:
+    """The signed drop of the class's probability when each cell is removed alone (a fraction in [-1, 1])."""
+    import torch
+    from captum.attr import FeatureAblation
+
+    n = check_grid(grid)
+    infill.prepare()
+    baseline = occlusion_baseline(image, n, infill, seed)
+    evaluations = {"done": 0, "total": n * n + 1, "prob": None}
+
+    def forward(pixels: torch.Tensor) -> torch.Tensor:
+        if cancelled and cancelled():
+            raise Cancelled()
+        images = [np.ascontiguousarray(p.permute(1, 2, 0).round().clamp(0, 255).byte().numpy()) for p in pixels]
+        probs = classifier.predict(images, preprocess)
+        if evaluations["prob"] is None:
+            evaluations["prob"] = float(probs[0, class_index])  # Captum evaluates the unchanged image first
+        evaluations["done"] += len(images)
+        if progress:
+            progress(min(1.0, evaluations["done"] / evaluations["total"]))
+        return torch.from_numpy(probs)
+
+    as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()
+    ids = cell_ids(image.shape[:2], n)
+    feature_mask = torch.from_numpy(ids)[None, None]  # broadcast over the channels
+    attribution = FeatureAblation(forward).attribute(
+        as_tensor(image), baselines=as_tensor(baseline), target=class_index,
+        feature_mask=feature_mask, perturbations_per_eval=BATCH)
+    drops = np.clip(cell_means(attribution[0, 0].numpy(), n), -1, 1).astype(np.float32)
+    heatmap = drops.ravel()[ids].astype(np.float32)
+    return Explanation("occlusion", class_index, classifier.labels[class_index], heatmap, drops, evaluations["prob"])
+
+
+# --- drawing ----------------------------------------------------------------------------------
+
+def colours(values: np.ndarray, scale: tuple[float, float], signed: bool) -> np.ndarray:
+    """RGB colours of map values: CAMs in turbo (blue low, red high); signed maps diverging about 0 (blue
+    where removing raises the class, white for no change, red where it lowers it)."""
+    low, high = scale
+    share = np.clip((np.asarray(values, np.float32) - low) / max(high - low, 1e-9), 0, 1)
+    if signed:
+        blue, white, red = (np.array(c, np.float32) for c in ((33, 102, 172), (247, 247, 247), (178, 24, 43)))
+        below = share[..., None] < 0.5
+        t = np.where(below, share[..., None] * 2, share[..., None] * 2 - 1)
+        mixed = np.where(below, blue + (white - blue) * t, white + (red - white) * t)
+        return mixed.round().astype(np.uint8)
+    return cv2.applyColorMap((share * 255).astype(np.uint8), cv2.COLORMAP_TURBO)[..., ::-1]
+
+
+def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5, *,
+                    scale: tuple[float, float] = (0.0, 1.0), signed: bool = False) -> np.ndarray:
+    """The image with the map drawn over it in colours that `legend` explains."""
+    heat = cv2.resize(heatmap.astype(np.float32), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    blended = image.astype(np.float32) * (1 - opacity) + colours(heat, scale, signed).astype(np.float32) * opacity
+    return blended.round().astype(np.uint8)
+
+
+def legend(scale: tuple[float, float], signed: bool, width: int = 256, height: int = 14) -> np.ndarray:
+    """A colour bar for `overlay_heatmap`, low on the left."""
+    values = np.linspace(scale[0], scale[1], width, dtype=np.float32)
+    return np.repeat(colours(values, scale, signed)[None], height, axis=0)
+
+
+def heatmap_from_cells(cells, shape: tuple[int, int], smooth: bool) -> np.ndarray:
+    """A stored n x n map back over an image of `shape`: blocky for occlusion grids, smooth for CAMs."""
+    cells = np.asarray(cells, np.float32)
+    interpolation = cv2.INTER_LINEAR if smooth else cv2.INTER_NEAREST
+    return cv2.resize(cells, (shape[1], shape[0]), interpolation=interpolation)

@@ -1,0 +1,208 @@
+"""Explanations you can trust (#15): no tie decides a region, IoU beside chance, signed occlusion maps, every timm
+layout mapped or refused, Score-CAM that can be costed and cancelled, and the smallest removal that flips the answer."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from ic import explain
+from ic.errors import Cancelled, ICError
+from ic.inpaint import get_inpainter
+from ic.workbench import Workbench
+
+from conftest import ROOT, SAMPLES, cli_env, sample
+
+TRIPOD = 872
+TRIPOD_BOX = (230, 190, 410, 512)  # x0, y0, x1, y1 in camera.png's 512 x 512 pixels
+
+
+def cells_region(rows, cols, n=8, side=80) -> np.ndarray:
+    mask = np.zeros((side, side), bool)
+    step = side // n
+    mask[rows[0] * step:rows[1] * step, cols[0] * step:cols[1] * step] = True
+    return mask
+
+
+def test_ties_never_decide_the_region_a_corner_mask_does_not_beat_a_centred_one():
+    heatmap = np.zeros((80, 80), np.float32)
+    heatmap[30:40, 30:50] = 1  # two hot cells of an 8 x 8 grid, the rest exactly 0 (an occlusion map's zeros)
+    corner = cells_region((0, 3), (0, 3))
+    centred = cells_region((2, 5), (3, 6))
+    assert explain.mask_iou(corner, heatmap) == 0.0
+    assert explain.mask_iou(centred, heatmap) == pytest.approx(2 / 9)
+    region = explain.top_region(heatmap, corner.mean())
+    assert region.sum() == 200 and not region[:30].any()  # the hot cells only; no zero taken by position
+
+
+def test_a_tie_group_that_fits_whole_is_kept():
+    heatmap = np.zeros((10, 10), np.float32)
+    heatmap[:, :5] = 0.5
+    assert explain.top_region(heatmap, 0.5).sum() == 50
+    assert explain.top_region(heatmap, 0.4).sum() == 0  # 40 of 50 tied pixels would be chosen by position
+
+
+def test_tied_cells_are_ordered_by_a_seeded_shuffle_not_by_position():
+    values = np.zeros((8, 8))
+    values[4, 4] = 1
+    order = explain.ranked(values)
+    assert order[0] == 36 and order[1:6] != [0, 1, 2, 3, 4] and order == explain.ranked(values)
+
+
+def test_chance_iou_is_what_random_regions_of_that_area_get():
+    rng = np.random.default_rng(0)
+    for share in (0.05, 0.2, 0.5):
+        mask = rng.random((200, 200)) < share
+        heatmaps = [rng.random((200, 200)) for _ in range(5)]
+        measured = np.mean([explain.mask_iou(mask, h) for h in heatmaps])
+        assert measured == pytest.approx(explain.chance_iou(mask.mean()), abs=0.01)
+    scores = explain.iou_scores(cells_region((0, 4), (0, 4)), np.ones((80, 80)))
+    assert scores["iou_chance"] == pytest.approx(0.25 / 1.75)
+
+
+def test_occlusion_maps_are_signed_probability_points(lite0):
+    image = explain.explain_copy(sample("camera.png"))
+    probs = lite0.predict([image])[0]
+    faint = int(np.argsort(probs)[500])  # a class the model does not see
+    occlusion = explain.occlusion_map(lite0, image, faint, grid=6, infill=get_inpainter("telea"))
+    assert occlusion.prob == pytest.approx(float(probs[faint]), abs=1e-6) and occlusion.prob < explain.FAINT
+    assert np.abs(occlusion.grid).max() < explain.FAINT  # small numbers, not a full-scale map of noise
+    tripod = explain.occlusion_map(lite0, image, TRIPOD, grid=6, infill=get_inpainter("telea"))
+    assert tripod.grid.min() < 0 < tripod.grid.max()  # some removals raise the class: kept, not clipped
+    low, high = tripod.scale()
+    assert low == -high and high == pytest.approx(np.abs(tripod.grid).max())
+
+
+FAMILIES = [("resnet10t", {}), ("convnext_atto", {}), ("efficientnet_b0", {}), ("vit_tiny_patch16_224", {}),
+            ("vit_tiny_patch16_224", {"img_size": (224, 160)}), ("deit_tiny_distilled_patch16_224", {}),
+            ("swin_tiny_patch4_window7_224", {})]
+
+
+@pytest.mark.parametrize("name, options", FAMILIES, ids=lambda v: str(v) if isinstance(v, str) else str(v or ""))
+def test_every_timm_family_gets_a_map_of_the_input_size(name, options):
+    import timm
+
+    torch.manual_seed(0)
+    model = timm.create_model(name, pretrained=False, num_classes=5, **options).eval()
+    height, width = options.get("img_size", (224, 224))
+    photo = torch.from_numpy(np.ascontiguousarray(sample("camera.png")[:height, :width])).permute(2, 0, 1)[None] / 255
+    maps = [explain.maps.cam(model, photo.float(), index, "gradcam", name=name) for index in range(5)]
+    assert all(m.shape == (height, width) and np.isfinite(m).all() for m in maps)
+    assert any(m.std() > 1e-3 for m in maps)  # not constant (Grad-CAM can be empty for a class it finds no evidence of)
+
+
+def test_a_layout_that_fits_nothing_is_refused_with_a_sentence():
+    reshape = explain.maps.layout(torch.nn.Identity(), 768, (224, 224), "oddnet")
+    with pytest.raises(ICError, match="oddnet.*occlusion map"):
+        reshape(torch.zeros(1, 5, 7, 9))
+    with pytest.raises(ICError, match="cannot map"):
+        reshape(torch.zeros(1, 50, 768))  # tokens, but no patch grid to lay them on
+
+
+def test_score_cam_reports_progress_can_be_cancelled_and_leaves_no_hooks(lite0):
+    image = explain.explain_copy(sample("camera.png"))
+    cost = explain.scorecam_cost(lite0)
+    assert cost.channels == 320 and cost.seconds > 0 and "320 passes" in cost.sentence()
+    seen = []
+
+    def cancelled():
+        return len(seen) >= 3
+
+    with pytest.raises(Cancelled):
+        explain.activation_map(lite0, image, TRIPOD, "scorecam", progress=seen.append, cancelled=cancelled)
+    assert seen == sorted(seen) and 0 < seen[-1] < 0.2
+    progress = []
+    result = explain.activation_map(lite0, image, TRIPOD, "scorecam", progress=progress.append)
+    assert progress[-1] == 1.0 and len(progress) == 40 and result.heatmap.std() > 0
+    assert all(len(m._forward_hooks) == 0 for m in lite0.model.modules())
+
+
+def test_public_mode_refuses_score_cam_past_1024_channels(monkeypatch, lite0):
+    monkeypatch.setenv("IC_PUBLIC", "1")
+    bench = Workbench(None)
+    assert bench.check_scorecam(lite0).channels == 320
+    monkeypatch.setattr(explain, "SCORECAM_PUBLIC_CHANNELS", 300)
+    with pytest.raises(ICError, match="only up to 300 channels"):
+        bench.explain(lite0, sample("camera.png"), TRIPOD, ["scorecam"])
+
+
+def overlaps_tripod(mask: np.ndarray) -> bool:
+    from ic.images import resize_mask
+
+    full = resize_mask(mask, (512, 512))
+    x0, y0, x1, y1 = TRIPOD_BOX
+    return full[y0:y1, x0:x1].sum() > 0.3 * full.sum()
+
+
+@pytest.mark.parametrize("order", ["map", "adaptive"])
+def test_the_smallest_removal_flips_tripod_over_the_tripod(lite0, order, tmp_path):
+    bench = Workbench(tmp_path)
+    found = bench.flip(lite0, sample("camera.png"), "camera.png", order=order, grid=8, infill="telea",
+                       map_method="gradcam", owner="a" * 32)
+    flip = found["flips"][order]
+    assert flip is not None and flip.to["index"] != TRIPOD and 0 < flip.share <= 0.5
+    assert flip.share == pytest.approx(len(flip.cells) / 64)
+    assert overlaps_tripod(flip.mask)
+    record = found["record"]
+    assert record.before[0]["index"] == TRIPOD and record.mask.shape == (512, 512)
+    bench.flush(30)
+    assert [row.id for row in bench.store.list("a" * 32)] == found["saved"].ids  # kept as an experiment
+
+
+def test_no_flip_within_the_budget_is_none(lite0):
+    image = explain.explain_copy(sample("camera.png"))
+    far_from_tripod = [0, 1, 2, 8, 9, 10]
+    assert explain.search_in_order(lite0, image, far_from_tripod, 8, get_inpainter("telea")) is None
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ic", *map(str, args)], cwd=ROOT, env=cli_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_explain_json_contract_with_mask_and_flip():
+    done = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--mask",
+                   SAMPLES / "camera_tripod_mask.png", "--flip", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert {"method", "class", "map", "peak", "deletion_auc", "insertion_auc", "iou", "iou_chance", "flip"} <= set(result)
+    assert set(result["class"]) == {"index", "label", "prob"} and result["class"]["index"] == TRIPOD
+    assert result["iou"] > 2 * result["iou_chance"] > 0  # the tripod mask agrees with Grad-CAM beyond chance
+    flip = result["flip"]
+    assert set(flip) == {"share", "cells", "to"} and flip["to"]["index"] != TRIPOD
+    assert all(len(cell) == 2 and 0 <= min(cell) and max(cell) < 8 for cell in flip["cells"])
+    assert flip["share"] == pytest.approx(len(flip["cells"]) / 64, abs=1e-3)
+    x0, y0, x1, y1 = TRIPOD_BOX
+    assert x0 <= result["peak"][0] <= x1 and y0 <= result["peak"][1] <= y1
+
+
+def test_cli_flip_is_null_when_the_order_never_flips_within_half_the_image():
+    """The single-cell occlusion order misses the tripod's redundant legs: half the image goes, the answer holds."""
+    done = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--method", "occlusion", "--flip",
+                   "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["flip"] is None
+    text = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--method", "occlusion", "--flip")
+    assert "No removal of up to half the image" in text.stdout
+
+
+def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
+    from streamlit.testing.v1 import AppTest
+
+    from ic.workbench import get_workbench
+
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    app.query_params["visitor"] = "c" * 32
+    app.run()
+    app.sidebar.button(key="sample-camera.png").click().run()
+    assert any("at most about" in c.value for c in app.caption)  # the cost, before anything runs
+    app.button(key="flip-run").click().run()
+    assert not app.exception and not app.error
+    found = [s.value for s in app.success if "cells" in s.value]
+    assert found and "changes tripod →" in found[0] and "of the image" in found[0]
+    get_workbench().flush(30)
+    kept = get_workbench().store.list("c" * 32)
+    assert len(kept) == 1 and kept[0].top1_before == "tripod" and kept[0].top1_changed
