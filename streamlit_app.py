@@ -12,7 +12,7 @@ from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, check_paintable, encode_png, outline_box, overlay_mask
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ic.workbench import Busy
-from ui import canvas, resources, session
+from ui import canvas, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
 from ui.navigation import saving_notice, sidebar_links
@@ -81,26 +81,37 @@ def choose_classifier():
 
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
     durable("model", fallback, list(choices))
-    if st.session_state["model"] not in choices:
-        st.session_state["model"] = fallback
-    name = st.sidebar.selectbox("Model", list(choices), format_func=label, key="model",
-                                on_change=remember, args=("model",))
-    if bench.free_model_names():
+    free = bench.free_model_names()
+    if free:
         durable("other_model", "")
-    other = "" if not bench.free_model_names() else st.sidebar.text_input(
-        "…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
-        on_change=remember, args=("other_model",)).strip()
-    wanted = other or name
-    ok, reason = (choices[wanted].available() if wanted in choices else (True, ""))
-    if not ok:
-        st.sidebar.caption(reason[0].upper() + reason[1:])
+    typed = st.session_state.get("other_model", "").strip() if free else ""
+    wanted = typed or st.session_state["model"]
     in_use = session.model_in_use() or fallback
     try:
         classifier = resources.classifier(wanted)
+        if st.session_state.get("model_problem", ("", classifier.name))[1] != classifier.name:
+            st.session_state.pop("model_problem")  # another model answers now: the old reason is moot
     except ICError as exc:
-        st.sidebar.error(f"{exc} Still using {in_use}.")
+        # The boxes show the model that answers: set back before they are drawn, with the reason kept beside
+        # them until another model is chosen.
+        st.session_state["model_problem"] = (f"{exc} Still using {in_use}.", in_use)
         classifier = resources.classifier(in_use)
+        if typed:
+            st.session_state["other_model"] = ""
+            remember("other_model")
+        elif in_use in choices:
+            st.session_state["model"] = in_use
+            remember("model")
     session.model_in_use(classifier.name)
+    st.sidebar.selectbox("Model", list(choices), format_func=label, key="model", on_change=remember, args=("model",))
+    if free:
+        st.sidebar.text_input("…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
+                              on_change=remember, args=("other_model",))
+    if st.session_state.get("model_problem"):
+        st.sidebar.error(st.session_state["model_problem"][0])
+    elif wanted in choices and not choices[wanted].available()[0]:
+        reason = choices[wanted].available()[1]
+        st.sidebar.caption(reason[0].upper() + reason[1:])
     return classifier
 
 
@@ -131,13 +142,19 @@ def choose_inpainter():
     return method
 
 
-def tool_settings() -> tuple[str, int, bool]:
+def tool_settings(where, method) -> tuple[str, int, bool]:
+    """The drawing tools, first in the sidebar (on a phone, before the sample gallery), though the default of
+    removing at once depends on the inpainter chosen below them."""
+    where.header("Drawing")
     durable("tool", next(iter(TOOLS)), list(TOOLS))
-    tool = st.sidebar.radio("Drawing tool", list(TOOLS), key="tool", on_change=remember, args=("tool",))
+    tool = where.radio("Drawing tool", list(TOOLS), key="tool", on_change=remember, args=("tool",))
     durable("brush", 28, range(4, 81))
-    brush = st.sidebar.slider("Brush size", 4, 80, key="brush", on_change=remember, args=("brush",),
-                              disabled=TOOLS[tool] != "freedraw")
-    return TOOLS[tool], brush
+    brush = where.slider("Brush size", 4, 80, key="brush", on_change=remember, args=("brush",),
+                         disabled=TOOLS[tool] not in ("freedraw", "eraser"))
+    durable("auto_apply", not method.slow)
+    auto = where.toggle("Remove as soon as a stroke ends", key="auto_apply", on_change=remember, args=("auto_apply",),
+                        help="Turn off for slow inpainters: paint, then press Remove.")
+    return TOOLS[tool], brush, auto
 
 
 def view_settings() -> tuple[int, str]:
@@ -154,19 +171,21 @@ def view_settings() -> tuple[int, str]:
 
 # --- removal ----------------------------------------------------------------------------------
 
-def apply_strokes(desk: session.Desk, strokes: canvas.Strokes, method, classifier, preprocess: str,
-                  top_k: int) -> None:
-    """Remove what was newly painted, in one workbench call that also queues the save; then the desk counts
-    those strokes as applied, with plain writes: nothing between the two can be stopped by a rerun."""
+def apply_mask(desk: session.Desk, mask, method, classifier, preprocess: str, top_k: int, *,
+               strokes: canvas.Strokes | None = None, inpainter: str | None = None, background: bool = False) -> None:
+    """Remove `mask` (painted strokes, or a selection) in one workbench call that also queues the save; then the
+    desk counts the strokes as applied, with plain writes: nothing between the two can be stopped by a rerun."""
     bench, owner = session.workbench(), session.visitor()
     refused = None
-    with st.spinner(f"Removing with {method.title}…"):
+    with st.spinner("Replacing the background…" if background else f"Removing with {method.title}…"):
         try:
-            removal = bench.remove(desk.edit, strokes.new, owner=owner, model=classifier.name, inpainter=method.name,
-                                   preprocess=preprocess, top_k=top_k)
+            removal = bench.remove(desk.edit, mask, owner=owner, model=classifier.name,
+                                   inpainter=inpainter or method.name, preprocess=preprocess, top_k=top_k,
+                                   background=background)
         except ICError as exc:  # nothing to remove, the busy limit, a mask over 90%: not tried again
             removal, refused = None, exc
-        canvas.mark_applied(desk, strokes)
+        if strokes is not None:
+            canvas.mark_applied(desk, strokes)
         if removal is not None:
             desk.note_removal(removal)
     if refused is not None:
@@ -176,13 +195,34 @@ def apply_strokes(desk: session.Desk, strokes: canvas.Strokes, method, classifie
 
 def edit_controls(desk: session.Desk) -> None:
     edit = desk.edit
-    undo, redo, reset = st.columns(3)
+    undo, redo, reset = st.columns([1, 1.4, 0.8])  # room for the shortcut beside each label
     undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal",
-                on_click=session.move, args=("undo",))
+                on_click=session.move, args=("undo",), shortcut="Mod+Z")
     redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid",
-                on_click=session.move, args=("redo",))
+                on_click=session.move, args=("redo",), shortcut="Mod+Shift+Z")
     reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo",
                  on_click=session.move, args=("reset",))
+
+
+ZOOMS = [1, 2, 4]
+
+
+def zoom_controls(desk: session.Desk, pending: bool) -> None:
+    """Paint on an enlarged part of the photo: the canvas shows that part (the original outlines it), and what
+    is painted there is placed back on the whole edit at working resolution."""
+
+    def moved() -> None:
+        state = st.session_state
+        desk.view = (state.get("zoom") or 1, state.get("pan-x", 50) / 100, state.get("pan-y", 50) / 100)
+        desk.new_canvas()  # a canvas over the new part; nothing painted is pending (the controls wait for that)
+
+    zoom_col, x_col, y_col = st.columns([1.2, 1, 1])
+    zoom = zoom_col.segmented_control("Zoom", ZOOMS, format_func=lambda z: f"{z}×", key="zoom", default=1,
+                                      on_change=moved, disabled=pending,
+                                      help="Remove or clear what is painted first." if pending else None)
+    if (zoom or 1) > 1:
+        x_col.slider("Across", 0, 100, 50, 5, format="%d%%", key="pan-x", on_change=moved, disabled=pending)
+        y_col.slider("Down", 0, 100, 50, 5, format="%d%%", key="pan-y", on_change=moved, disabled=pending)
 
 
 def downloads(edit: EditSession) -> None:
@@ -251,7 +291,7 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None
 
 
 def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
-                  top_k: int, shown) -> None:
+                  top_k: int, shown) -> tuple[int, int]:
     """The canvas over the edited image: new strokes are removed first, then it is drawn over the result.
 
     The canvas keeps its place on the page whatever is said around it: a spinner or notice above it would
@@ -259,9 +299,18 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
     its old content on screen until this run replaces it, and what the removal says goes below them."""
     strokes = canvas.new_strokes(desk)
     header, canvas_slot, status = st.container(), st.container(), st.container()
+    selecting = tool == "select"
     with status:
-        if strokes is not None and (auto or session.apply_requested()):
-            apply_strokes(desk, strokes, method, classifier, preprocess, top_k)
+        request = session.apply_requested()
+        options = {k: v for k, v in (request or {}).items() if k != "what"}
+        if strokes is not None and selecting:
+            selection.take(desk, strokes)  # a box or a click: a proposal to check, nothing removed yet
+            strokes = None
+        elif request and request["what"] == "selection" and desk.selection is not None:
+            chosen, desk.selection = desk.selection, None
+            apply_mask(desk, chosen.mask, method, classifier, preprocess, top_k, **options)
+        elif strokes is not None and (auto or (request and request["what"] == "strokes")):
+            apply_mask(desk, strokes.new, method, classifier, preprocess, top_k, strokes=strokes, **options)
             strokes = None
         if strokes is None and canvas.shows_strokes(desk) and (canvas.paused() or not auto):
             desk.clear_canvas()  # the user paused, or pressed Remove: applied strokes can leave the canvas
@@ -271,17 +320,33 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
     with header:
         st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
     with canvas_slot:
-        canvas.paint_canvas(shown(edit.edited), key=desk.canvas_key, tool=tool, brush=brush, clears=desk.canvas_clears)
-    if strokes is not None and not auto:
-        st.button(f"Remove painted region with {method.title}", type="primary", on_click=session.request_apply)
+        background = selection.shown_over(edit.edited, desk) if selecting else edit.edited
+        top, left, bottom, right = desk.view_box()
+        size = canvas.paint_canvas(shown(background)[top:bottom, left:right], key=desk.canvas_key, brush=brush,
+                                   clears=desk.canvas_clears, tool=selection.drawing_mode() if selecting else tool)
+    if selecting:
+        selection.controls(desk)
+    elif strokes is not None and not auto:
+        remove, keep, clear = st.columns([3, 2, 1])
+        remove.button(f"Remove painted region with {method.title}", type="primary", on_click=session.request_apply,
+                      width="stretch")
+        keep.button("Keep only the painted region", width="stretch",
+                    help="Blur everything else, to ask whether this region alone or its context decides.",
+                    on_click=session.request_apply, args=("strokes",), kwargs={"inpainter": "blur", "background": True})
+        clear.button("Clear strokes", on_click=canvas.discard, args=(desk, strokes), width="stretch",
+                     help="Take the painted strokes off without removing anything; the Eraser tool takes off parts.")
     edit_controls(desk)
+    zoom_controls(desk, pending=strokes is not None)
+    return size
 
 
-def original_column(edit: EditSession, shown) -> None:
+def original_column(edit: EditSession, shown, size: tuple[int, int], view_box=None) -> None:
     st.markdown(f"**Original** · {plain(edit.name)} · {edit.full.shape[1]}×{edit.full.shape[0]}")
     overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
     original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
-    st.image(shown(original), width="stretch")
+    if view_box is not None and view_box != (0, 0, *edit.shape):
+        original = outline_box(original, view_box, colour=(0, 150, 255))  # the part the canvas shows
+    st.image(shown(original), width=size[0])  # the canvas's size: the two are compared side by side
     downloads(edit)
 
 
@@ -290,12 +355,10 @@ def main() -> None:
     st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
     sidebar_links(session.visitor())
     tutorial()
+    tools_box = st.sidebar.container()
     source = choose_source()
     classifier, method = choose_classifier(), choose_inpainter()
-    tool, brush = tool_settings()
-    durable("auto_apply", not method.slow)
-    auto = st.sidebar.toggle("Remove as soon as a stroke ends", key="auto_apply", on_change=remember,
-                             args=("auto_apply",), help="Turn off for slow inpainters: paint, then press Remove.")
+    tool, brush, auto = tool_settings(tools_box, method)
     top_k, preprocess = view_settings()
     try:
         desk = start_edit(source)
@@ -308,11 +371,15 @@ def main() -> None:
     box = classifier.crop_box(desk.edit.shape, preprocess)
     shown = lambda image: outline_box(image, box) if preprocess == "center" else image
     painted_col, original_col = st.columns(2)
+    stacked = canvas.stacked()  # a phone: the columns stack, so the answer goes right under the canvas
     with painted_col:
-        edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
+        size = edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
+        if stacked:
+            results(desk, classifier, preprocess, top_k)
     with original_col:
-        original_column(desk.edit, shown)
-    results(desk, classifier, preprocess, top_k)
+        original_column(desk.edit, shown, size, desk.view_box())
+    if not stacked:
+        results(desk, classifier, preprocess, top_k)
     explanations_section(desk.edit, classifier, preprocess, desk.experiment_ids.get(desk.edit.removals))
     with st.expander("How to use"):
         st.markdown(TUTORIAL)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ic.classifiers import Classifier
+from ic.errors import NothingToRemove
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask, working_copy
 from ic.inpaint import Inpainter
 
@@ -74,6 +75,7 @@ class ExperimentRecord:
     top1_changed: bool
     timings_ms: dict
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    kind: str = "removal"  # "background": everything outside the region was replaced, to test object against context
 
     def summary(self) -> dict:
         """Everything but the pixels, ready for JSON."""
@@ -91,6 +93,7 @@ class ExperimentRecord:
             "timings_ms": self.timings_ms,
             "removed_fraction": round(float(self.mask.mean()), 4),
             "created_at": self.created_at,
+            "kind": self.kind,
         }
 
 
@@ -218,10 +221,21 @@ class EditSession:
         return self._probs(self._states[self._position], classifier, preprocess)
 
     def apply(self, mask: np.ndarray, inpainter: Inpainter, classifier: Classifier, *,
-              preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> ExperimentRecord:
-        """Remove the masked region from the current image, classify, and push the result."""
-        step = check_mask(fit_mask(mask, self.shape))
-        union = check_mask(self.mask | step)
+              preprocess: str = "squash", top_k: int = 5, seed: int = 0, background: bool = False) -> ExperimentRecord:
+        """Remove the masked region from the current image, classify, and push the result. With `background`,
+        the mask is what to keep: everything else is replaced (by a baseline such as blur or the mean colour;
+        the 90% limit, there to stop meaningless inpainting, does not apply to these)."""
+        if background:
+            keep = fit_mask(mask, self.shape)
+            if not keep.any():
+                check_mask(keep)  # nothing selected: the same sentence as an empty stroke
+            step = ~keep & ~self.mask
+            if not step.any():
+                raise NothingToRemove("Everything outside that region is already replaced.")
+            union = self.mask | step
+        else:
+            step = check_mask(fit_mask(mask, self.shape))
+            union = check_mask(self.mask | step)
         inpainter.prepare()
         before = self.original_probs(classifier, preprocess)
 
@@ -240,9 +254,11 @@ class EditSession:
             del self._states[1]
             self._position -= 1
             self._dropped += 1
-        return make_record(self.name, self.original, edited, union, step, classifier, before, after,
-                           inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
-                           timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
+        record = make_record(self.name, self.original, edited, union, step, classifier, before, after,
+                             inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
+                             timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
+        record.kind = "background" if background else "removal"
+        return record
 
     @classmethod
     def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:

@@ -64,7 +64,7 @@ def _open(data: bytes, what: str, max_pixels: int) -> Image.Image:
             raise ICError(_too_large_message(what, max_pixels)) from None
         except UnidentifiedImageError:
             raise ICError(
-                f"The {what} is not an image we can read; upload a JPEG, PNG, WebP, BMP, TIFF or GIF file."
+                f"This {what} file is not a picture we can read; use a JPEG, PNG, WebP, BMP, TIFF or GIF file."
             ) from None
         except ValueError as exc:  # Pillow's own limits on metadata (an oversized colour profile or text chunk)
             raise ICError(f"The {what} carries metadata too large to read ({exc}); save it again without "
@@ -229,11 +229,16 @@ def decode_layer(data: bytes, what: str = "drawing") -> np.ndarray:
     return np.asarray(_load_pixels(_open(data, what, MAX_PIXELS), what).convert("RGBA"))
 
 
+ERASER_MIN = 190  # every channel at least this: the eraser's near-white, drawn over paint, takes it away
+
+
 def mask_from_layer(layer: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """A drawn RGBA layer (any alpha > 0 is paint) to a boolean mask of `shape`."""
+    """A drawn RGBA layer to a boolean mask of `shape`: any alpha > 0 is paint, except near-white pixels,
+    which are the eraser's (paint drawn over the eraser is paint again: its colour shows through)."""
     if layer.ndim != 3 or layer.shape[2] != 4:
         raise ValueError(f"expected an RGBA layer HxWx4, got shape {layer.shape}")
-    return fit_mask(layer[:, :, 3] > 0, shape, what="drawing")
+    erased = layer[:, :, :3].min(axis=2) >= ERASER_MIN
+    return fit_mask((layer[:, :, 3] > 0) & ~erased, shape, what="drawing")
 
 
 def decode_mask(source: ImageSource, shape: tuple[int, int]) -> np.ndarray:

@@ -35,6 +35,7 @@ from ic.settings import HistorySettings, PublicSettings, history_settings, publi
 
 SAVER_BUSY_TIMEOUT_S = 2.0  # one try at a locked database; the saver then backs off and tries again
 WRITE_WAIT_S = 0.5  # how long an action waits for its own write (a few ms when the database is free)
+BACKGROUND_FILLS = ("blur", "mean")
 BUSY = "The server is busy with other visitors' removals; paint again in a moment."
 
 
@@ -281,16 +282,30 @@ class Workbench:
     # --- actions -----------------------------------------------------------------------------
 
     def remove(self, edit: EditSession, mask: np.ndarray, *, owner: str, model: str, inpainter: str,
-               preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> Removal:
+               preprocess: str = "squash", top_k: int = 5, seed: int = 0, background: bool = False) -> Removal:
         """Remove the masked region from the edit, classify, and queue it for the history (and the edit for a
-        reload), in one call."""
+        reload), in one call. With `background`, keep only the masked region: everything else is replaced by
+        a baseline ("blur" or "mean"), which is what makes that question meaningful."""
+        if background and inpainter not in BACKGROUND_FILLS:
+            raise ICError(f"Only {' or '.join(BACKGROUND_FILLS)} can replace a whole background; inpainting most of "
+                          "a photo would invent a new one.")
         self.admit()
         classifier = self.classifier(model)
         method, _ = self.inpainter(inpainter)
-        record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed)
+        record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed,
+                            background=background)
         saved = self.keep([record], owner)
         self._sync_desk(edit, owner, {edit.serial: saved.ids[0]} if saved.ids else None)
         return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
+
+    def select(self, image: np.ndarray, box, clicks=()):
+        """A proposed mask of the object in `box`, corrected by `clicks` (see ic.select)."""
+        from ic import select
+        from ic.compute import slot
+
+        self.admit()
+        with slot():  # seconds of CPU: queued with the rest of the heavy work
+            return select.propose(image, box, clicks)
 
     def rerun(self, experiment, model: str, *, owner: str) -> tuple[ExperimentRecord, Saved]:
         """A stored experiment's edit judged by another classifier, kept as a new row."""

@@ -18,8 +18,20 @@ st.set_page_config(page_title="Compare · Interactive Classification", page_icon
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 
 
-def changes_chart(table: pd.DataFrame) -> None:
-    ok = table[table["error"].isna()]
+def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The table people read (inpainters by title, a "why unavailable" column only when one is) and the
+    rows that ran, for the chart."""
+    table = pd.DataFrame(summary_table(rows))
+    table["inpainter"] = table["inpainter"].map(lambda name: titles.get(name, name))
+    ran = table[table["error"].isna()]
+    if ran.shape[0] == table.shape[0]:
+        table = table.drop(columns=["error"])
+    else:
+        table = table.rename(columns={"error": "why unavailable"}).fillna({"why unavailable": ""})
+    return table, ran
+
+
+def changes_chart(ok: pd.DataFrame) -> None:
     if ok.empty:
         return
     chart = (alt.Chart(ok).mark_bar()
@@ -77,8 +89,9 @@ def main() -> None:
                                 key="compare-models", format_func=lambda n: choices[n].title)
         usable = [row["name"] for row in bench.inpainter_choices() if row["available"]]
         default = [session.kept("inpainter", "patchmatch")]
+        titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
         inpainters = st.multiselect("Inpainters", usable, default=[n for n in default if n in usable] or usable[:1],
-                                    key="compare-inpainters")
+                                    key="compare-inpainters", format_func=lambda n: titles.get(n, n))
         top_k = st.slider("Top-k for each model's table", 1, 10, 5, key="compare-top-k")
         run = st.button("Compare", type="primary", disabled=not models or not inpainters)
     if run:
@@ -91,19 +104,21 @@ def main() -> None:
     elif problem:
         st.warning(problem)
 
-    table = pd.DataFrame(summary_table(result.rows))
+    titles = {row["name"]: row["title"] for row in session.workbench().inpainter_choices()}
+    table, ran = verdicts(result.rows, titles)
     st.subheader("Verdicts")
     st.dataframe(table, hide_index=True, width="stretch", key="compare-table", column_config={
         "original p": st.column_config.NumberColumn(format="percent"),
         "edited p": st.column_config.NumberColumn(format="percent"),
         "change of original class (pt)": st.column_config.NumberColumn(format="%+.1f")})
-    st.download_button("Export table (CSV)", csv_text(table), file_name="comparison.csv", mime="text/csv")
-    changes_chart(table)
+    rounded = table.round({"original p": 4, "edited p": 4, "change of original class (pt)": 2})
+    st.download_button("Export table (CSV)", csv_text(rounded), file_name="comparison.csv", mime="text/csv")
+    changes_chart(ran)
 
     st.subheader("Inpainters side by side")
     columns = st.columns(len(result.edited))
     for column, (name, image) in zip(columns, result.edited.items()):
-        column.image(image, caption=name, width="stretch")
+        column.image(image, caption=titles.get(name, name), width="stretch")
         for row in result.rows:
             if row["inpainter"] == name:
                 if row["error"]:
@@ -114,7 +129,7 @@ def main() -> None:
 
     st.subheader("Each model's before and after")
     for row in result.rows:
-        label = f"{plain(row['model'])} · {plain(row['inpainter'])}"
+        label = f"{plain(row['model'])} · {titles.get(row['inpainter'], row['inpainter'])}"
         with st.expander(label + (" (unavailable)" if row["error"] else "")):
             if row["error"]:
                 st.error(row["error"])

@@ -31,7 +31,8 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
         "after": [data_url(thumbs[row.id][1]) if row.id in thumbs else None for row in rows],
         "image": [row.image_name for row in rows],
         "classifier": [row.model for row in rows],
-        "inpainter": [row.inpainter for row in rows],
+        "inpainter": [row.inpainter + (" · kept only the region" if row.summary.get("kind") == "background" else "")
+                      for row in rows],
         "top-1 before → after": [f"{row.top1_before} → {row.top1_after}" for row in rows],
         "original top-1 change (pt)": [row.original_top1_delta * 100 for row in rows],
         "top-1 changed": [row.top1_changed for row in rows],

@@ -1,14 +1,17 @@
 """Page benchmark (not a test): mouse-up on a painted stroke to the updated table, median of N strokes.
 
 The clock stops when the caption under the table names the new removal: the page
-draws it right after the table, in the same run.
+draws it right after the table, in the same run. `--floor` measures, in the same
+session, a trivial page with the same canvas that only counts strokes
+(scripts/floor_page.py): the part of the time that is Streamlit's and the canvas's.
 
-    python scripts/bench_page.py [--strokes 20] [--inpainter patchmatch]
+    python scripts/bench_page.py [--strokes 20] [--runs 3] [--inpainter patchmatch] [--floor]
 """
 
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,24 +24,59 @@ from browser_support import browser_page, paint, running_app, settled  # noqa: E
 STROKES = [[(60 + 40 * (i % 10), 110 + 90 * (i // 10)), (60 + 40 * (i % 10), 170 + 90 * (i // 10))] for i in range(40)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--strokes", type=int, default=20)
-    parser.add_argument("--inpainter", default="patchmatch")
-    args = parser.parse_args()
-    with running_app() as url, browser_page(url) as page:
-        if args.inpainter != "patchmatch":
-            page.get_by_label("Inpainter").click()
-            page.get_by_role("option", name=args.inpainter, exact=False).first.click()
+def choose(page, box: str, option: str) -> None:
+    """Pick `option` (part of its title) in the sidebar's selectbox `box`: typed into it, then Enter."""
+    for _ in range(5):
+        settled(page)
+        field = page.get_by_role("combobox", name=box, exact=True)
+        field.click()
+        field.fill(option)
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        settled(page)
+        if option.lower() in page.get_by_role("combobox", name=box, exact=True).input_value().lower():
+            return
+    raise RuntimeError(f"could not choose {option} in {box}")
+
+
+def measure(strokes: int, inpainter: str | None) -> list[float]:
+    """One run on a fresh server: the Explore page with `inpainter`, or the floor page when it is None."""
+    folder = tempfile.mkdtemp(prefix="ic-bench-")
+    env = {"IC_DATA_DIR": f"{folder}/data"}
+    script = "scripts/floor_page.py" if inpainter is None else "streamlit_app.py"
+    with running_app(env, script=script) as url, browser_page(url, explore=inpainter is not None) as page:
+        if inpainter is None:
+            page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
+        elif inpainter != "patchmatch":
+            choose(page, "Inpainter", inpainter)
         times = []
-        for i in range(args.strokes):
+        for i in range(strokes):
             settled(page)
             paint(page, STROKES[i])
             start = time.perf_counter()
-            page.get_by_text(f"Last removal (#{i + 1}):").wait_for(timeout=60_000)
+            done = f"Strokes: {i + 1}" if inpainter is None else f"Last removal (#{i + 1}):"
+            page.get_by_text(done).wait_for(timeout=60_000)
             times.append((time.perf_counter() - start) * 1000)
-        print(f"mouse-up to updated table, {args.inpainter}, {len(times)} strokes: "
-              f"median {statistics.median(times):.0f} ms, min {min(times):.0f} ms, max {max(times):.0f} ms")
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--strokes", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--inpainter", default="patchmatch", help="comma-separated: each is measured in turn")
+    parser.add_argument("--floor", action="store_true", help="also measure the trivial canvas page, first")
+    args = parser.parse_args()
+    subjects = ([None] if args.floor else []) + args.inpainter.split(",")
+    for subject in subjects:
+        medians = []
+        for _ in range(args.runs):
+            times = measure(args.strokes, subject)
+            medians.append(statistics.median(times))
+            print(f"{subject or 'floor page':12} {len(times)} strokes: median {medians[-1]:.0f} ms, "
+                  f"min {min(times):.0f} ms, max {max(times):.0f} ms", flush=True)
+        print(f"{subject or 'floor page':12} median of {args.runs} run medians: {statistics.median(medians):.0f} ms",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -127,14 +127,18 @@ PHOTO_DRAWN_JS = "c => c.width > 0 && c.getContext('2d').getImageData(c.width >>
 
 def click(page, button: str) -> None:
     """Click a button that replaces the canvas (Undo, Redo, Reset, a sample)."""
+    import re
+
     settled(page)
     retire_canvas(page)
-    page.get_by_role("button", name=button, exact=True).click()
+    # Undo and Redo name their keyboard shortcut after the label ("↶ Undo Ctrl + Z"): match the label's start.
+    page.get_by_role("button", name=re.compile("^" + re.escape(button) + r"(\s|$)")).first.click()
     settled(page)
 
 
 def canvas_box(page) -> dict:
     settled(page)
+    page.locator("canvas.upper-canvas").scroll_into_view_if_needed()  # a button below may have scrolled it away
     return page.locator("canvas.upper-canvas").bounding_box()
 
 

@@ -61,7 +61,7 @@ def _upload(app, name: str, data: bytes, mime: str = "image/png") -> AppTest:
 def test_uploaded_non_image_shows_our_message():
     app = _upload(start(), "notes.png", b"these are my notes, not a photo")
     assert not app.exception
-    assert any("not an image we can read" in e.value for e in app.error)
+    assert any("not a picture we can read" in e.value for e in app.error)
 
 
 def test_uploaded_photo_is_classified():
@@ -80,6 +80,9 @@ def test_unreachable_hub_model_says_why_and_keeps_the_previous_model():
     assert any("cannot be reached" in e.value and "Still using tf_efficientnet_lite0" in e.value
                for e in app.sidebar.error)
     assert table(app).iloc[0]["class"] == "tripod"
+    assert app.sidebar.selectbox(key="model").value == "tf_efficientnet_lite0"  # the box shows who answers
+    app.sidebar.slider(key="top_k").set_value(6).run()
+    assert any("Still using" in e.value for e in app.sidebar.error)  # the reason stays until another model is chosen
 
 
 def _slow_path_notices(app) -> list[str]:

@@ -61,7 +61,7 @@ def test_models_and_inpainters_list_every_choice_with_a_reason():
 
 
 @pytest.mark.parametrize("args, code, words", [
-    (["classify", "pytest.ini"], 2, "not an image"),
+    (["classify", "pytest.ini"], 2, "not a picture"),
     (["classify", "assets/samples/missing.png"], 2, "does not exist"),
     (["classify", "assets/samples/coffee.png", "--model", "no_such_net"], 2, "no classifier called"),
     (["classify", "assets/samples/coffee.png", "--top-k", "0"], 2, "at least 1"),

@@ -41,7 +41,7 @@ GOOD = {  # name: (bytes, expected height x width)
 }
 BAD = {  # name: (bytes, words of our sentence)
     "empty.png": (lambda: b"", "empty"),
-    "text.png": (lambda: b"just some notes, not a picture", "not an image"),
+    "text.png": (lambda: b"just some notes, not a picture", "not a picture"),
     "truncated.jpg": (lambda: (SAMPLES / "grace_hopper.jpg").read_bytes()[:5000], "truncated or damaged"),
     "bomb.png": (lambda: png_declaring(40000, 40000), "megapixels"),
     "drawing.svg": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "SVG"),

@@ -100,7 +100,7 @@ def test_one_pixel_image_decodes():
     "data, expected",
     [
         (b"", "empty"),
-        (b"hello, I am text pretending to be a PNG", "not an image"),
+        (b"hello, I am text pretending to be a PNG", "not a picture"),
         (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
         (b"<svg width='10' height='10'></svg>", "SVG"),
         (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64, "HEIC"),

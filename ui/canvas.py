@@ -10,9 +10,12 @@ is not removed twice.
 
 The page offers one undo (the edit stack's); the canvas component's toolbar would offer a second,
 competing one. The component isolates its styles in a shadow root, so a tiny companion component adds
-the hiding rule there. The same companion reports the column's width, so the canvas fits it instead of
-scrolling; the mask is read at canvas pixels and scaled to the image, so what is removed is exactly
-what was painted at any width.
+the hiding rule there. The same companion reports the page's width and the viewport's height, so the
+canvas (and the original beside it, at the same size) fits the column and the screen; the mask is read at
+canvas pixels and scaled to the image, so what is removed is exactly what was painted at any width.
+
+Shapes are drawn without an outline (the brush width would grow them past what was drawn); the eraser paints
+near-white, which the mask reads as taken away; the select tool's boxes and clicks are read as a selection.
 """
 
 import base64
@@ -25,23 +28,38 @@ from ic.errors import ICError
 from ic.images import decode_layer, encode_png, mask_from_layer
 from ui import session
 
-TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon"}
+TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon",
+         "Eraser (strokes not removed yet)": "eraser", "Select an object (box, then clicks)": "select"}
 PAINT = "rgba(255, 0, 80, 0.55)"
+ERASE = "rgba(255, 255, 255, 0.85)"  # near-white: the mask reads it as taken away (ic.images.mask_from_layer)
 FILL = "rgba(255, 0, 80, 0.35)"
 
 _COMPANION_JS = """
 export default function (component) {
   const { parentElement, setStateValue, setTriggerValue } = component;
   const host = parentElement.host || parentElement;
-  // The column is what the canvas must fit; the companion's own box can be transiently narrower.
-  const column = () => host.closest('[data-testid="stColumn"]') || host.parentElement || host;
-  let sent = 0;
+  // The page's main block, not a column: a column can be measured mid-rerun while something above it comes or
+  // goes (the tutorial), and the canvas would keep that transient size. Two equal columns share the block;
+  // below 640 px Streamlit stacks them, and each takes the block's whole width.
+  const block = () => host.closest('[data-testid="stMainBlockContainer"]') || document.body;
+  let sent = "";
   const report = () => {
-    const width = Math.floor(column().getBoundingClientRect().width);
-    if (width > 0 && Math.abs(width - sent) > 8) { sent = width; setStateValue("width", width); }
+    const inner = block().getBoundingClientRect().width
+      - parseFloat(getComputedStyle(block()).paddingLeft || 0) - parseFloat(getComputedStyle(block()).paddingRight || 0);
+    const stacked = window.innerWidth < 640;
+    const width = Math.floor(stacked ? inner : (inner - 16) / 2) - 2;
+    const height = Math.floor(window.innerHeight);
+    const value = `${width}x${height}`;
+    if (width > 0 && value !== sent) {
+      const [oldWidth, oldHeight] = sent ? sent.split("x").map(Number) : [0, 0];
+      if (Math.abs(width - oldWidth) > 8 || Math.abs(height - oldHeight) > 40) {
+        sent = value; setStateValue("size", { width, height, stacked });
+      }
+    }
   };
   const resized = new ResizeObserver(() => requestAnimationFrame(report));
-  resized.observe(column());
+  resized.observe(block());
+  window.addEventListener("resize", () => requestAnimationFrame(report));
   requestAnimationFrame(report);
   let queued = false;
   const hide = () => {
@@ -79,6 +97,8 @@ export default function (component) {
 }
 """.replace("IDLE_MS", "900")
 DEFAULT_WIDTH = 440
+DEFAULT_HEIGHT = 800  # the viewport's height until the browser says
+HEIGHT_SHARE = 0.7  # of the viewport: the canvas and its buttons fit on screen together
 
 
 @st.cache_resource
@@ -117,10 +137,13 @@ class Strokes:
 def new_strokes(desk: session.Desk) -> Strokes | None:
     """What was painted on the desk's canvas and not applied yet, or None when nothing new is there.
     Read before the canvas is drawn again in this run."""
-    found = _drawing(desk.canvas_key, desk.edit.shape)
+    top, left, bottom, right = desk.view_box()
+    found = _drawing(desk.canvas_key, (bottom - top, right - left))
     if found is None:
         return None
-    painted, count = found
+    shown, count = found
+    painted = np.zeros(desk.edit.shape, bool)  # the part shown, placed back on the whole edit
+    painted[top:bottom, left:right] = shown
     if desk.applied is not None and count < desk.applied_count:  # cleared since: what it shows is all new
         desk.applied, desk.applied_count = None, 0
     new = painted & ~desk.applied if desk.applied is not None else painted
@@ -131,6 +154,12 @@ def mark_applied(desk: session.Desk, strokes: Strokes) -> None:
     """Everything on the canvas when `strokes` was read has been applied (plain attribute writes)."""
     desk.applied = strokes.painted if desk.applied is None else desk.applied | strokes.painted
     desk.applied_count = strokes.count
+
+
+def discard(desk: session.Desk, strokes: Strokes) -> None:
+    """Drop the strokes not removed yet: they count as dealt with, and the canvas is cleared of them."""
+    mark_applied(desk, strokes)
+    desk.clear_canvas()
 
 
 def shows_strokes(desk: session.Desk) -> bool:
@@ -146,26 +175,46 @@ def paused(key: str = "ic-canvas-companion") -> bool:
     return bool(state.get("idle")) if hasattr(state, "get") else False
 
 
+def _size() -> dict:
+    state = st.session_state.get("ic-canvas-companion")
+    return (state.get("size") if hasattr(state, "get") else None) or {}
+
+
+def stacked() -> bool:
+    """Whether the page's columns stack (a phone's width), as the browser last said."""
+    return bool(_size().get("stacked"))
+
+
+def shown_size(shape: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) the canvas and the original are shown at: the column's width and most of the viewport's
+    height, whichever binds first, for any aspect ratio. The same in every run until the window changes."""
+    size = _size()
+    width = size.get("width") or DEFAULT_WIDTH
+    height = size.get("height") or DEFAULT_HEIGHT
+    return display_size(shape, max_width=int(width), max_height=max(240, int(height * HEIGHT_SHARE)))
+
+
 def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, clears: int = 0,
-                 disabled: bool = False) -> None:
-    """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off."""
+                 disabled: bool = False) -> tuple[int, int]:
+    """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off.
+    Returns the (width, height) it is shown at, for the original beside it. Shapes (rectangle, polygon) have
+    no outline: the brush width would grow them past what was drawn."""
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
-    column = _companion()(key="ic-canvas-companion", on_width_change=lambda: None, on_idle_change=lambda: None,
-                          width="stretch")
-    column_width = (column.get("width") if hasattr(column, "get") else None) or DEFAULT_WIDTH
-    width, height = display_size(background.shape[:2], max_width=int(column_width))
+    _companion()(key="ic-canvas-companion", on_size_change=lambda: None, on_idle_change=lambda: None, width="stretch")
+    width, height = shown_size(background.shape[:2])
     st_canvas(
         fill_color=FILL,
-        stroke_width=brush,
-        stroke_color=PAINT,
+        stroke_width=brush if tool in ("freedraw", "eraser") else 0,
+        stroke_color=ERASE if tool == "eraser" else PAINT,
         background_image=encode_png(background, compress_level=1),  # display only: fast to encode
         update_streamlit=True,
         width=width,
         height=height,
-        drawing_mode=tool,
+        drawing_mode="freedraw" if tool == "eraser" else tool,
         initial_drawing={"objects": [], "clears": clears},  # a new count reloads the canvas empty
         return_image_data=True,
         disabled=disabled,
         key=key,
     )
+    return width, height

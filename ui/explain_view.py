@@ -99,8 +99,11 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                       format_func=explain.METHODS.get, key="explain-methods")
     grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
                            help="Occlusion removes each cell; the curves and the smallest removal work on these cells.")
-    usable = [row["name"] for row in session.workbench().inpainter_choices() if row["available"]]
+    choices = session.workbench().inpainter_choices()
+    titles = {row["name"]: row["title"] for row in choices}
+    usable = [row["name"] for row in choices if row["available"]]
     infill = infill_col.selectbox("Infill", usable, index=usable.index(explain.DEFAULT_INFILL), key="explain-infill",
+                                  format_func=lambda name: titles.get(name, name),
                                   help="Removes each occlusion cell and each step of the smallest removal. Telea is "
                                        "fast; PatchMatch and LaMa are slower and more faithful.")
     opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="explain-opacity")
@@ -126,7 +129,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     if stored and stored[0] == key:
         show_results(edit, stored[1], opacity)
     st.caption(ABOUT)
-    smallest_removal(edit, classifier, preprocess, grid, infill, methods)
+    smallest_removal(edit, classifier, preprocess, grid, infill, titles.get(infill, infill), methods)
 
 
 def show_results(edit, results: dict, opacity: float) -> None:
@@ -164,7 +167,8 @@ def compute(edit, classifier, preprocess: str, class_index: int, methods: list[s
 
 # --- the smallest removal that changes the answer -------------------------------------------------
 
-def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, methods: list[str]) -> None:
+def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, infill_title: str,
+                     methods: list[str]) -> None:
     st.markdown("**The smallest removal that changes the answer**")
     cams = [m for m in methods if m != "occlusion"] or ["gradcam"]
     order_col, map_col = st.columns(2)
@@ -178,7 +182,7 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
     orders = ["map", "adaptive"] if order == "both" else [order]
     estimate = sum(explain.estimate_s(classifier, grid, infill, o) for o in orders)
     st.caption(f"Removes {grid}×{grid}-grid cells one more at a time, each step inpainted from the original with "
-               f"{infill}, until the top-1 changes or half the image is gone: at most about {estimate:.0f} s here.")
+               f"{infill_title}, until the top-1 changes or half the image is gone: at most about {estimate:.0f} s here.")
     key = (id(edit), classifier.name, preprocess, grid, infill, order, map_method)
     if st.button("Find the smallest removal", key="flip-run"):
         bench, owner = session.workbench(), session.visitor()

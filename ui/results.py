@@ -36,19 +36,22 @@ def show_table(rows: list[dict]) -> None:
 
 
 def show_chart(rows: list[dict]) -> None:
+    """Bars across, one class a row: every class keeps its label at any width (upright labels on a narrow
+    column were dropped where they would overlap)."""
     frame = rows_frame(rows)
     long = frame.melt(id_vars=["class"], value_vars=["original %", "edited %"], var_name="image", value_name="percent")
     chart = (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X("class:N", sort=list(frame["class"]), title=None, axis=alt.Axis(labelAngle=-35, labelLimit=110)),
-            xOffset=alt.XOffset("image:N", sort=["original %", "edited %"]),
-            y=alt.Y("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y("class:N", sort=list(frame["class"]), title=None,
+                    axis=alt.Axis(labelLimit=150, labelOverlap=False)),
+            yOffset=alt.YOffset("image:N", sort=["original %", "edited %"]),
+            x=alt.X("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("image:N", scale=alt.Scale(domain=["original %", "edited %"], range=["#8c959f", "#ff0050"]),
                             legend=alt.Legend(orient="top", title=None)),
             tooltip=["class", "image", alt.Tooltip("percent:Q", format=".2f")],
         )
-        .properties(height=300)
+        .properties(height=alt.Step(13))  # each bar's band; two bars a class
     )
     st.altair_chart(chart, width="stretch")

@@ -112,6 +112,19 @@ class Desk:
     last_removal: tuple[int, dict] | None = None
     experiment_ids: dict = field(default_factory=dict)  # removal number -> experiment id
     save_problems: list = field(default_factory=list)
+    selection: object = None  # ic.select.Selection proposed by the select tool, not removed yet
+    view: tuple = (1, 0.5, 0.5)  # zoom, and the centre of the part shown (shares of the width and height)
+
+    def view_box(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) of the part of the edit the canvas shows, in working-image pixels."""
+        zoom, centre_x, centre_y = self.view
+        height, width = self.edit.shape
+        if zoom <= 1:
+            return 0, 0, height, width
+        part_h, part_w = max(1, round(height / zoom)), max(1, round(width / zoom))
+        top = min(max(0, round(centre_y * height - part_h / 2)), height - part_h)
+        left = min(max(0, round(centre_x * width - part_w / 2)), width - part_w)
+        return top, left, top + part_h, left + part_w
 
     @property
     def canvas_key(self) -> str:
@@ -121,7 +134,7 @@ class Desk:
 
     def new_canvas(self) -> None:
         self.canvas_nonce += 1
-        self.canvas_clears, self.applied, self.applied_count = 0, None, 0
+        self.canvas_clears, self.applied, self.applied_count, self.selection = 0, None, 0, None
 
     def clear_canvas(self) -> None:
         """Take the applied strokes off the canvas (through its initial drawing); the number of strokes it
@@ -197,6 +210,8 @@ def move(how: str) -> None:
 def _start(edit_session: EditSession, source_key: str) -> Desk:
     global _nonce
     _nonce += 1  # a canvas key never seen before, also across photos opened twice
+    for key in ("zoom", "pan-x", "pan-y"):  # a new photo is first shown whole
+        st.session_state.pop(key, None)
     found = st.session_state["desk"] = Desk(edit_session, source_key, _nonce)
     return found
 
@@ -209,12 +224,14 @@ def save_problems(desk_now: Desk | None, new: list[str] = ()) -> list[str]:
     return desk_now.save_problems
 
 
-def request_apply() -> None:
-    st.session_state["apply_now"] = True
+def request_apply(what: str = "strokes", **options) -> None:
+    """A button asked to apply the painted strokes or the selection (`options`: inpainter, background); the
+    next run does it, where its spinner and notices have their place."""
+    st.session_state["apply_now"] = {"what": what, **options}
 
 
-def apply_requested() -> bool:
-    return st.session_state.pop("apply_now", False)
+def apply_requested() -> dict | None:
+    return st.session_state.pop("apply_now", None)
 
 
 # --- notices and hand-overs between pages ------------------------------------------------------

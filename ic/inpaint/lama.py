@@ -58,6 +58,24 @@ def find_weights(explicit: str | Path | None = None) -> Path | None:
     return next((path for path in candidate_paths(explicit) if path.is_file()), None)
 
 
+def _plain_reason(exc: Exception) -> str:
+    """Why a download failed, in words: no errno, no server path."""
+    import socket
+
+    reason = getattr(exc, "reason", None) or exc
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the download site answered {exc.code} {exc.reason}"
+    if isinstance(reason, socket.gaierror):
+        return "the download site could not be found (is this machine offline?)"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "the download site did not answer in time"
+    if isinstance(reason, ConnectionRefusedError):
+        return "the download site refused the connection"
+    if isinstance(reason, ConnectionError):
+        return "the connection to the download site broke off"
+    return "the download site could not be reached"
+
+
 def download_weights(
     url: str | None = None,
     md5: str | None = None,
@@ -78,8 +96,8 @@ def download_weights(
         handle = tempfile.NamedTemporaryFile(dir=destination.parent, prefix=f".{FILENAME}.", suffix=".part", delete=False)
     except OSError as exc:
         raise Unavailable(
-            f"Cannot write LaMa's weights to {destination.parent} ({exc.strerror}); "
-            f"download {url} yourself and put it at {models_dir() / FILENAME}."
+            f"LaMa's weights cannot be saved on this server ({(exc.strerror or 'not writable').lower()} in its "
+            "download folder); copy big-lama.pt into the app's models folder yourself."
         ) from None
     part = Path(handle.name)
     digest = hashlib.md5()
@@ -105,10 +123,9 @@ def download_weights(
             )
         os.replace(part, destination)
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", None) or exc
         raise Unavailable(
-            f"LaMa's weights could not be downloaded from {url} ({reason}); when offline, "
-            f"copy big-lama.pt into {models_dir()} or set IC_LAMA_MODEL to its path."
+            f"LaMa's weights could not be downloaded: {_plain_reason(exc)}. Try again when online, or copy "
+            "big-lama.pt into the app's models folder (or set IC_LAMA_MODEL to its path)."
         ) from None
     finally:
         part.unlink(missing_ok=True)
@@ -139,7 +156,7 @@ class LaMa(Inpainter):
             return True, f"ready ({path})" + (f"; {note[0].lower()}{note[1:]}" if note else "")
         return False, (
             f"LaMa's weights (big-lama.pt, about {APPROX_SIZE_MB} MB) are not on this machine; "
-            f"they download on first use when online, or copy the file into {models_dir()}."
+            "they download on first use when online, or copy the file into the app's models folder."
         )
 
     def ensure_weights(self, progress: Progress | None = None) -> Path:

@@ -1,0 +1,89 @@
+"""Selecting an object by clicking, on the Explore page: drag a box around it, GrabCut proposes its mask (shown
+tinted on the canvas), clicks on it or beside it correct the proposal, Grow and Shrink adjust its margin, and
+then it is removed like any stroke, or everything but it is replaced (keep only the object).
+
+The canvas reports a box or a click as paint; here it is read as a selection, never removed as such."""
+
+import numpy as np
+import streamlit as st
+
+from ic.errors import ICError
+from ic.images import overlay_mask
+from ic.select import Selection, grow
+from ic.workbench import BACKGROUND_FILLS
+from ui import canvas, session
+
+MODES = {"box": "Box around it", "object": "Click: part of it", "background": "Click: not part of it"}
+TINT = (0, 150, 255)
+GROW_PX = 4
+
+
+def _mode() -> str:
+    return st.session_state.get("select-mode") or "box"  # nothing chosen in the control: boxes
+
+
+def drawing_mode() -> str:
+    """The canvas tool the select tool needs now: a box, or clicks once a proposal is there."""
+    return "rect" if _mode() == "box" else "point"
+
+
+def shown_over(image: np.ndarray, desk: session.Desk) -> np.ndarray:
+    """The edited image with the proposal tinted over it, for the canvas."""
+    return overlay_mask(image, desk.selection.mask, colour=TINT) if desk.selection is not None else image
+
+
+def take(desk: session.Desk, strokes: canvas.Strokes) -> None:
+    """A box or a click just drawn in select mode: a new proposal, or a correction of the current one."""
+    mode = _mode()
+    canvas.discard(desk, strokes)  # the box or the dot leaves the canvas; nothing of it is removed
+    ys, xs = np.nonzero(strokes.new)
+    bench = session.workbench()
+    try:
+        with st.spinner("Finding the object…"):
+            if mode == "box" or desk.selection is None:
+                desk.selection = bench.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+            else:
+                click = (float(xs.mean()), float(ys.mean()), mode == "object")
+                found = bench.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
+                desk.selection = grow(found, desk.selection.grown)
+    except ICError as exc:
+        session.notify("warning", str(exc))
+
+
+def controls(desk: session.Desk) -> None:
+    """Under the canvas while the select tool is on: what a box or click means now, and what to do with the
+    proposal (the page's next run applies it through the workbench)."""
+    selection: Selection | None = desk.selection
+    st.segmented_control("Select", list(MODES), format_func=MODES.get, key="select-mode", default="box",
+                         help="Drag a box around the object; then click on a part it missed, or on what it took "
+                              "wrongly, to correct it.")
+    if selection is None:
+        st.caption("Drag a box around an object: its outline is proposed, tinted blue, to check before removing.")
+        return
+    st.caption(f"Selected: {selection.share:.1%} of the image"
+               + (f", grown by {selection.grown} px" if selection.grown > 0 else
+                  f", shrunk by {-selection.grown} px" if selection.grown < 0 else "")
+               + (f" · {len(selection.clicks)} correction{'s' if len(selection.clicks) != 1 else ''}"
+                  if selection.clicks else ""))
+    act, bigger, smaller, drop = st.columns([3, 1, 1, 1])
+    act.button("Remove the selection", type="primary", width="stretch", key="select-remove",
+               on_click=session.request_apply, args=("selection",))
+    bigger.button("Grow", width="stretch", key="select-grow", on_click=_grow, args=(desk, GROW_PX))
+    smaller.button("Shrink", width="stretch", key="select-shrink", on_click=_grow, args=(desk, -GROW_PX))
+    drop.button("Cancel", width="stretch", key="select-cancel", on_click=_drop, args=(desk,))
+    fill_col, keep_col = st.columns([1, 2])
+    fill = fill_col.selectbox("Background becomes", BACKGROUND_FILLS, key="select-fill",
+                              format_func={"blur": "blurred", "mean": "the mean colour"}.get)
+    keep_col.button("Keep only the selection", width="stretch", key="select-keep",
+                    help="Replace everything else, to ask whether the object alone or its context decides.",
+                    on_click=session.request_apply, args=("selection",), kwargs={"inpainter": fill, "background": True})
+
+
+def _grow(desk: session.Desk, pixels: int) -> None:
+    if desk.selection is not None:
+        desk.selection = grow(desk.selection, pixels)
+
+
+def _drop(desk: session.Desk) -> None:
+    desk.selection = None
+
