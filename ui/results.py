@@ -1,6 +1,5 @@
 """The before/after table and chart, shared by the pages."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -37,21 +36,24 @@ def show_table(rows: list[dict]) -> None:
 
 def show_chart(rows: list[dict]) -> None:
     """Bars across, one class a row: every class keeps its label at any width (upright labels on a narrow
-    column were dropped where they would overlap)."""
+    column were dropped where they would overlap). A plain Vega-Lite spec: building it through Altair cost
+    more than the rest of the results."""
     frame = rows_frame(rows)
+    order = list(frame["class"])
     long = frame.melt(id_vars=["class"], value_vars=["original %", "edited %"], var_name="image", value_name="percent")
-    chart = (
-        alt.Chart(long)
-        .mark_bar()
-        .encode(
-            y=alt.Y("class:N", sort=list(frame["class"]), title=None,
-                    axis=alt.Axis(labelLimit=150, labelOverlap=False)),
-            yOffset=alt.YOffset("image:N", sort=["original %", "edited %"]),
-            x=alt.X("percent:Q", title="probability %", scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("image:N", scale=alt.Scale(domain=["original %", "edited %"], range=["#8c959f", "#ff0050"]),
-                            legend=alt.Legend(orient="top", title=None)),
-            tooltip=["class", "image", alt.Tooltip("percent:Q", format=".2f")],
-        )
-        .properties(height=alt.Step(13))  # each bar's band; two bars a class
-    )
-    st.altair_chart(chart, width="stretch")
+    images = ["original %", "edited %"]
+    spec = {
+        "mark": {"type": "bar"},
+        "height": {"step": 13},
+        "encoding": {
+            "y": {"field": "class", "type": "nominal", "sort": order, "title": None,
+                  "axis": {"labelLimit": 150, "labelOverlap": False}},
+            "yOffset": {"field": "image", "type": "nominal", "sort": images},
+            "x": {"field": "percent", "type": "quantitative", "title": "probability %", "scale": {"domain": [0, 100]}},
+            "color": {"field": "image", "type": "nominal", "scale": {"domain": images, "range": ["#8c959f", "#ff0050"]},
+                      "legend": {"orient": "top", "title": None}},
+            "tooltip": [{"field": "class"}, {"field": "image"},
+                        {"field": "percent", "type": "quantitative", "format": ".2f"}],
+        },
+    }
+    st.vega_lite_chart(long, spec, width="stretch")
