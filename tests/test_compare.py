@@ -82,6 +82,8 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     assert not app.exception and not app.error
     table = app.dataframe[0].value
     assert len(table) == 6 and set(table["classifier"]) == set(BUNDLED)
+    assert set(table["inpainter"]) == {"PatchMatch", "OpenCV Telea"}  # titles, not ids
+    assert "error" not in table.columns and "why unavailable" not in table.columns  # every row ran
     assert any("Added 6 rows to History as one group" in s.value for s in app.success)
     assert get_workbench().flush(30)
     rows = open_store().list("e" * 32)
