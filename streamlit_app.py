@@ -350,26 +350,6 @@ def original_column(edit: EditSession, shown, size: tuple[int, int], view_box=No
     downloads(edit)
 
 
-@st.fragment
-def workspace(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
-              top_k: int) -> None:
-    """The canvas, the original and the answer: a stroke, Undo or a zoom reruns only this part, not the sidebar
-    and the maps below it (about a fifth of a removal's time went to drawing those again). The sidebar's
-    widgets rerun the whole page, so this part always gets their current values."""
-    box = classifier.crop_box(desk.edit.shape, preprocess)
-    shown = lambda image: outline_box(image, box) if preprocess == "center" else image
-    painted_col, original_col = st.columns(2)
-    stacked = canvas.stacked()  # a phone: the columns stack, so the answer goes right under the canvas
-    with painted_col:
-        size = edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
-        if stacked:
-            results(desk, classifier, preprocess, top_k)
-    with original_col:
-        original_column(desk.edit, shown, size, desk.view_box())
-    if not stacked:
-        results(desk, classifier, preprocess, top_k)
-
-
 def main() -> None:
     st.title("Interactive Classification")
     st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
@@ -388,7 +368,18 @@ def main() -> None:
     if desk is None:
         st.info("Upload a photo (or take one) in the sidebar to start.")
         return
-    workspace(desk, method, classifier, tool, brush, auto, preprocess, top_k)
+    box = classifier.crop_box(desk.edit.shape, preprocess)
+    shown = lambda image: outline_box(image, box) if preprocess == "center" else image
+    painted_col, original_col = st.columns(2)
+    stacked = canvas.stacked()  # a phone: the columns stack, so the answer goes right under the canvas
+    with painted_col:
+        size = edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
+        if stacked:
+            results(desk, classifier, preprocess, top_k)
+    with original_col:
+        original_column(desk.edit, shown, size, desk.view_box())
+    if not stacked:
+        results(desk, classifier, preprocess, top_k)
     explanations_section(desk.edit, classifier, preprocess, desk.experiment_ids.get(desk.edit.removals))
     with st.expander("How to use"):
         st.markdown(TUTORIAL)
