@@ -340,13 +340,21 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
     return size
 
 
-def original_column(edit: EditSession, shown, size: tuple[int, int], view_box=None) -> None:
+def original_column(desk: session.Desk, shown, size: tuple[int, int], crop: tuple) -> None:
+    edit = desk.edit
     st.markdown(f"**Original** · {plain(edit.name)} · {edit.full.shape[1]}×{edit.full.shape[0]}")
     overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
-    original = overlay_mask(edit.original, edit.mask) if overlay and edit.mask.any() else edit.original
-    if view_box is not None and view_box != (0, 0, *edit.shape):
-        original = outline_box(original, view_box, colour=(0, 150, 255))  # the part the canvas shows
-    st.image(shown(original), width=size[0])  # the canvas's size: the two are compared side by side
+    overlay = overlay and edit.mask.any()
+    view_box = desk.view_box()
+
+    def draw():
+        original = overlay_mask(edit.original, edit.mask) if overlay else edit.original
+        if view_box != (0, 0, *edit.shape):
+            original = outline_box(original, view_box, colour=(0, 150, 255))  # the part the canvas shows
+        return shown(original)
+
+    key = (id(edit), overlay and edit.serial, view_box, crop)
+    st.image(desk.original_png(key, draw), width=size[0])  # the canvas's size: the two are compared side by side
     downloads(edit)
 
 
@@ -377,7 +385,7 @@ def main() -> None:
         if stacked:
             results(desk, classifier, preprocess, top_k)
     with original_col:
-        original_column(desk.edit, shown, size, desk.view_box())
+        original_column(desk, shown, size, box if preprocess == "center" else None)
     if not stacked:
         results(desk, classifier, preprocess, top_k)
     explanations_section(desk.edit, classifier, preprocess, desk.experiment_ids.get(desk.edit.removals))

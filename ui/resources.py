@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ic.classifiers import Classifier
-from ic.images import decode_image, square_thumbnail
+from ic.images import decode_image, encode_png, square_thumbnail
 from ic.samples import list_samples
 
 
@@ -31,5 +31,6 @@ def samples() -> list:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def thumbnail(path: str, side: int = 160) -> np.ndarray:
-    return square_thumbnail(decode_image(path), side)
+def thumbnail(path: str, side: int = 160) -> bytes:
+    """A sample's thumbnail as PNG bytes: encoded once, not on every run of the page."""
+    return encode_png(square_thumbnail(decode_image(path), side))

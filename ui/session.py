@@ -114,6 +114,16 @@ class Desk:
     save_problems: list = field(default_factory=list)
     selection: object = None  # ic.select.Selection proposed by the select tool, not removed yet
     view: tuple = (1, 0.5, 0.5)  # zoom, and the centre of the part shown (shares of the width and height)
+    shown_png: tuple | None = None  # (what it shows, PNG bytes) of the original beside the canvas
+
+    def original_png(self, key, make) -> bytes:
+        """The original as shown beside the canvas, encoded again only when what it shows changes (a removal
+        does not change it unless the removed region is overlaid)."""
+        from ic.images import encode_png
+
+        if self.shown_png is None or self.shown_png[0] != key:
+            self.shown_png = (key, encode_png(make(), compress_level=1))
+        return self.shown_png[1]
 
     def view_box(self) -> tuple[int, int, int, int]:
         """(top, left, bottom, right) of the part of the edit the canvas shows, in working-image pixels."""
