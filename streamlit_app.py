@@ -107,10 +107,10 @@ def choose_classifier():
     if free:
         st.sidebar.text_input("…or any timm model name", key="other_model", placeholder="e.g. resnet18.a1_in1k",
                               on_change=remember, args=("other_model",))
-    ok, reason = choices[wanted].available() if wanted in choices else (True, "")
     if st.session_state.get("model_problem"):
         st.sidebar.error(st.session_state["model_problem"][0])
-    elif not ok:
+    elif wanted in choices and not choices[wanted].available()[0]:
+        reason = choices[wanted].available()[1]
         st.sidebar.caption(reason[0].upper() + reason[1:])
     return classifier
 
