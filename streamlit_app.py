@@ -298,6 +298,7 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
     move it under the user's brush while they paint. So the header and the canvas are slots, each keeping
     its old content on screen until this run replaces it, and what the removal says goes below them."""
     strokes = canvas.new_strokes(desk)
+    paused = canvas.paused()
     header, canvas_slot, status = st.container(), st.container(), st.container()
     selecting = tool == "select"
     with status:
@@ -312,8 +313,10 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
         elif strokes is not None and (auto or (request and request["what"] == "strokes")):
             apply_mask(desk, strokes.new, method, classifier, preprocess, top_k, strokes=strokes, **options)
             strokes = None
-        if strokes is None and canvas.shows_strokes(desk) and (canvas.paused() or not auto):
-            desk.clear_canvas()  # the user paused, or pressed Remove: applied strokes can leave the canvas
+        if strokes is None and canvas.shows_strokes(desk) and (paused or request):
+            # the user paused, or pressed Remove: applied strokes can leave the canvas. Only then: the page
+            # holds new strokes back from the pause until this run is drawn, so the clear takes none unapplied.
+            desk.clear_canvas()
         saving_notice()
         session.show_notice()
     edit = desk.edit
@@ -328,12 +331,13 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
         selection.controls(desk)
     elif strokes is not None and not auto:
         remove, keep, clear = st.columns([3, 2, 1])
+        # keys "ic-clears-…": the page holds strokes back from their click until the run that clears (canvas.py)
         remove.button(f"Remove painted region with {method.title}", type="primary", on_click=session.request_apply,
-                      width="stretch")
-        keep.button("Keep only the painted region", width="stretch",
+                      width="stretch", key="ic-clears-remove")
+        keep.button("Keep only the painted region", width="stretch", key="ic-clears-keep",
                     help="Blur everything else, to ask whether this region alone or its context decides.",
                     on_click=session.request_apply, args=("strokes",), kwargs={"inpainter": "blur", "background": True})
-        clear.button("Clear strokes", on_click=canvas.discard, args=(desk, strokes), width="stretch",
+        clear.button("Clear strokes", on_click=canvas.discard, args=(desk, strokes), width="stretch", key="ic-clears-clear",
                      help="Take the painted strokes off without removing anything; the Eraser tool takes off parts.")
     edit_controls(desk)
     zoom_controls(desk, pending=strokes is not None)

@@ -114,12 +114,22 @@ def settled(page, timeout_s: float = 60, quiet_s: float = 0.25) -> None:
 
 def _ready_for_a_stroke(page) -> bool:
     """Each look reads the whole set of canvases at once: during a rerun the old and the new one coexist."""
-    if page.locator('[data-test-script-state="running"]').count() > 0:
+    if page.locator(RUN_ON_ITS_WAY).count() > 0:
+        return False
+    if page.evaluate(CANVAS_TAKES_STROKES_JS) is False:
         return False
     if not page.locator("canvas.upper-canvas").evaluate_all("cs => cs.length === 1 && !cs[0].dataset.icRetired"):
         return False
     return page.locator("canvas.dc-background-canvas").evaluate_all(f"cs => cs.length === 1 && ({PHOTO_DRAWN_JS})(cs[0])")
 
+
+# A run in progress, or asked for and not started yet: a server busy with other visitors' work can take seconds
+# to start the run a stroke asked for, and meanwhile the page says "rerunRequested", not "running".
+RUN_ON_ITS_WAY = ", ".join(f'[data-test-script-state="{state}"]' for state in ("running", "rerunRequested", "stopRequested"))
+
+# Does the canvas take a stroke now? Not from a pause (or a Remove click) until the run answering it is drawn,
+# since that run may clear the canvas (ui/canvas.py); nor while a pause is about to be sent.
+CANVAS_TAKES_STROKES_JS = "() => !['busy', 'armed'].includes(document.documentElement.dataset.icCanvas)"
 
 # On the canvas's background layer: has the photo been drawn yet?
 PHOTO_DRAWN_JS = "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0"
@@ -172,7 +182,7 @@ def quiet(page, quiet_s: float = 3.0, timeout_s: float = 120) -> None:
     deadline = time.time() + timeout_s
     quiet_since = None
     while time.time() < deadline:
-        running = page.locator('[data-test-script-state="running"]').count() > 0
+        running = page.locator(RUN_ON_ITS_WAY).count() > 0 or page.evaluate(CANVAS_TAKES_STROKES_JS) is False
         quiet_since = None if running else (quiet_since or time.time())
         if quiet_since and time.time() - quiet_since >= quiet_s:
             return

@@ -69,7 +69,8 @@ export default function (component) {
       if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-ic-toolbar]")) {
         const style = document.createElement("style");
         style.dataset.icToolbar = "hidden";
-        style.textContent = ".dc-toolbar { display: none !important; }";
+        style.textContent = ".dc-toolbar { display: none !important; }"
+          + ':host-context(html[data-ic-canvas="busy"]) .upper-canvas { cursor: progress !important; }';
         root.appendChild(style);
       }
     }
@@ -79,23 +80,62 @@ export default function (component) {
   });
   observer.observe(document.body, { childList: true, subtree: true });
   hide();
-  // A pause after painting: IDLE_MS after the last stroke ended on a canvas, with no stroke begun since.
-  // Page-wide and set up once, so that a rerun (which runs this function again) does not reset the clock.
-  const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null });
+  // A pause after painting: IDLE_MS after the last stroke ended on a canvas, with no stroke begun since; at once
+  // (BUTTON_MS) after a button that applies or clears strokes. Page-wide and set up once, so that a rerun (which
+  // runs this function again) does not reset the clock.
+  //
+  // The run that answers a pause may clear the canvas, and a clear replaces everything on it, including a
+  // stroke begun after the pause that has not reached the server yet: that stroke would vanish unapplied. So
+  // from the pause until the answering run is drawn (it sends back the pause's token as `seen`), the canvas
+  // takes no new stroke, shows a busy cursor, and says so on <html data-ic-canvas="busy"> (tests wait on it).
+  const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null, token: null });
   idle.send = setTriggerValue;
+  const say = (value) => { document.documentElement.dataset.icCanvas = value; };
+  const seen = Number((component.data || {}).seen || 0);
+  if (idle.token !== null && seen >= idle.token) {
+    const token = idle.token;
+    // the clear came in the same run, just before: give the canvas a moment to load it
+    setTimeout(() => { if (idle.token === token) { idle.token = null; say("ready"); } }, RELEASE_MS);
+  }
   if (!idle.listening) {
     idle.listening = true;
+    say("ready");
     const onCanvas = (event) => event.composedPath().some((el) => el.classList && el.classList.contains("upper-canvas"));
-    document.addEventListener("pointerdown", () => { clearTimeout(idle.timer); idle.timer = null; }, true);
+    const onClearingButton = (event) => event.composedPath().some(
+      (el) => el.className && typeof el.className === "string" && el.className.includes("st-key-ic-clears"));
+    const pause = () => {
+      const token = Date.now();
+      idle.timer = null; idle.token = token; say("busy");
+      idle.send("idle", token);
+      setTimeout(() => { if (idle.token === token) { idle.token = null; say("ready"); } }, FALLBACK_MS);
+    };
+    const block = (event) => {
+      if (idle.token !== null && onCanvas(event)) {
+        event.preventDefault(); event.stopImmediatePropagation(); idle.swallowed = true; return true;
+      }
+      return false;
+    };
+    document.addEventListener("pointerdown", (event) => {
+      if (block(event)) return;
+      clearTimeout(idle.timer); idle.timer = null;
+      if (idle.token === null) say("ready");
+    }, true);
+    for (const name of ["mousedown", "touchstart"]) document.addEventListener(name, block, { capture: true, passive: false });
     document.addEventListener("pointerup", (event) => {
-      if (!onCanvas(event)) return;
+      if (idle.swallowed) { idle.swallowed = false; if (onCanvas(event)) { event.stopImmediatePropagation(); return; } }
+      const button = onClearingButton(event);
+      if (!button && !onCanvas(event)) return;
       clearTimeout(idle.timer);
-      idle.timer = setTimeout(() => { idle.timer = null; idle.send("idle", Date.now()); }, IDLE_MS);
+      if (button) { idle.token = Number.MAX_SAFE_INTEGER; say("busy"); }  // no stroke from now: the button's run may clear
+      else say("armed");
+      idle.timer = setTimeout(pause, button ? BUTTON_MS : IDLE_MS);
     }, true);
   }
   return () => { observer.disconnect(); resized.disconnect(); };
 }
-""".replace("IDLE_MS", "900")
+""".replace("IDLE_MS", "900").replace("BUTTON_MS", "300").replace("RELEASE_MS", "150") \
+    .replace("FALLBACK_MS", "60000")
+SEEN_KEY = "ic-canvas-pause-seen"
 DEFAULT_WIDTH = 440
 DEFAULT_HEIGHT = 800  # the viewport's height until the browser says
 HEIGHT_SHARE = 0.7  # of the viewport: the canvas and its buttons fit on screen together
@@ -170,9 +210,14 @@ def shows_strokes(desk: session.Desk) -> bool:
 
 
 def paused(key: str = "ic-canvas-companion") -> bool:
-    """Whether this run was started by the user's pause after painting."""
+    """Whether this run was started by the user's pause after painting (or a button that applies strokes).
+    Call it once in every run: the pause's token goes back to the page with the canvas, which takes strokes
+    again once this run's answer (perhaps a clear) is drawn."""
     state = st.session_state.get(key)
-    return bool(state.get("idle")) if hasattr(state, "get") else False
+    token = state.get("idle") if hasattr(state, "get") else None
+    if token:
+        st.session_state[SEEN_KEY] = max(float(token), st.session_state.get(SEEN_KEY, 0.0))
+    return bool(token)
 
 
 def _size() -> dict:
@@ -201,7 +246,6 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
     no outline: the brush width would grow them past what was drawn."""
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
-    _companion()(key="ic-canvas-companion", on_size_change=lambda: None, on_idle_change=lambda: None, width="stretch")
     width, height = shown_size(background.shape[:2])
     st_canvas(
         fill_color=FILL,
@@ -217,4 +261,7 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
         disabled=disabled,
         key=key,
     )
+    # after the canvas: the page takes strokes again only once this run's clear (if any) has reached the canvas
+    _companion()(key="ic-canvas-companion", data={"seen": st.session_state.get(SEEN_KEY, 0.0)},
+                 on_size_change=lambda: None, on_idle_change=lambda: None, width="stretch")
     return width, height
