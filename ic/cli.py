@@ -60,6 +60,27 @@ def _parser() -> argparse.ArgumentParser:
                                                       "top region, and the IoU a random region would get")
     explain.add_argument("--flip", action="store_true", help="find the smallest removal, in the map's order of "
                                                              "--grid cells, that changes the top-1 (with --infill)")
+    sweep = sub.add_parser("sweep", parents=[common], help="a dataset of images with object masks, across "
+                                                          "classifiers and inpainters, with flip rates and tests")
+    sweep.add_argument("dataset", help="a folder (or ZIP) of images with NAME_mask.png beside them or masks/NAME.png")
+    sweep.add_argument("--models", required=True, help="comma-separated classifier names")
+    sweep.add_argument("--inpainters", default=None, help="comma-separated inpainters (default: the default one)")
+    sweep.add_argument("--labels", default=None, help="CSV of expected labels, image,label (default: labels.csv "
+                                                      "in the dataset, if there)")
+    sweep.add_argument("--context", action="store_true", help="also keep only the object, everything else replaced "
+                                                              "by --context-fill (object against context)")
+    sweep.add_argument("--context-fill", choices=("blur", "mean"), default="blur")
+    sweep.add_argument("--flip", action="store_true", help="also find the smallest share of 8x8 cells whose removal "
+                                                           "changes the top-1 (slow: tens of classifications an image)")
+    sweep.add_argument("--flip-order", choices=("map", "adaptive"), default="map",
+                       help="cells in Grad-CAM's order (map, default) or chosen one at a time (adaptive)")
+    sweep.add_argument("--preprocess", choices=("squash", "center"), default="squash")
+    sweep.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
+    sweep.add_argument("--out", default=None, help="rows in Parquet here (a CSV beside it); run again to resume")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local")
+    sweep.add_argument("--ray-address", default=None, help="a running cluster: auto, or ray://HOST:10001 "
+                                                           "(default: a local one for this run)")
+    sweep.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per CPU of the cluster)")
     bench = sub.add_parser("bench", parents=[common], help="measure speed against baselines")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions, for smoke runs")
     return parser
@@ -216,6 +237,29 @@ def _cmd_explain(args) -> tuple[object, str]:
     return payload, "\n".join(lines)
 
 
+def _cmd_sweep(args) -> tuple[object, str]:
+    import time
+
+    from ic import sweeps
+    from ic.inpaint import default_inpainter_name
+
+    plan = sweeps.Plan(tuple(_names(args.models)), tuple(_names(args.inpainters) if args.inpainters else
+                                                         [default_inpainter_name()]),
+                       context=args.context, context_fill=args.context_fill, flip=args.flip, flip_order=args.flip_order,
+                       preprocess=args.preprocess, seed=args.seed)
+    dataset = sweeps.load(args.dataset, args.labels)
+    said = [0.0]
+
+    def progress(done: int, total: int, what: str) -> None:
+        if time.monotonic() - said[0] >= 1 or done == total:
+            said[0] = time.monotonic()
+            print(f"sweep: {done}/{total} rows ({done / max(1, total):.0%}) {what}", file=sys.stderr, flush=True)
+
+    result = _workbench().sweep(dataset, plan, owner="cli", out=args.out, engine=args.engine,
+                                ray_address=args.ray_address, workers=args.workers, progress=progress)
+    return result.document(), sweeps.describe(result)
+
+
 def _cmd_bench(args) -> tuple[object, str]:
     from ic import bench
 
@@ -224,7 +268,8 @@ def _cmd_bench(args) -> tuple[object, str]:
 
 
 COMMANDS = {"models": _cmd_models, "inpainters": _cmd_inpainters, "classify": _cmd_classify,
-            "edit": _cmd_edit, "compare": _cmd_compare, "explain": _cmd_explain, "bench": _cmd_bench}
+            "edit": _cmd_edit, "compare": _cmd_compare, "explain": _cmd_explain, "sweep": _cmd_sweep,
+            "bench": _cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

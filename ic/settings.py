@@ -12,6 +12,9 @@ project folder. Every key has an environment variable that wins over it:
     enabled = false         # IC_PUBLIC=1: a public demo (allow-listed models, bounded history, busy notice)
     models = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]   # IC_PUBLIC_MODELS, comma-separated
     max_queue = 4           # IC_PUBLIC_MAX_QUEUE: removals waiting for the CPU before new ones are turned away
+
+    [sweeps]
+    root = ""               # IC_SWEEP_ROOT: in team mode, the Sweeps page may read dataset folders under it
 """
 
 from __future__ import annotations
@@ -97,3 +100,14 @@ def history_settings() -> HistorySettings:
         max_per_visitor=_setting("history", "max_per_visitor", "IC_HISTORY_MAX_PER_VISITOR", 100 if public else 500, int),
         max_age_days=_setting("history", "max_age_days", "IC_HISTORY_MAX_AGE_DAYS", 7 if public else 0, int),
     )
+
+
+def sweep_root() -> Path | None:
+    """The server folder under which the Sweeps page may read datasets (team mode only), or None."""
+    value = _setting("sweeps", "root", "IC_SWEEP_ROOT", "", str).strip()
+    if not value:
+        return None
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        raise ICError(f"The sweeps root {root} (IC_SWEEP_ROOT) is not a folder; create it or unset the setting.")
+    return root

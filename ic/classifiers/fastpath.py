@@ -186,7 +186,9 @@ def _session(path: Path):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = os.cpu_count() or 1  # torch idles meanwhile: the compute slot is shared
+    # every core (torch idles meanwhile: the compute slot is shared), or IC_THREADS where several processes
+    # share the machine (a sweep's Ray actors take one thread each)
+    options.intra_op_num_threads = int(os.environ.get("IC_THREADS") or 0) or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     # Workers spin within a run (fast) but stop when it ends: left spinning, they took the cores from
     # the torch work that follows (activation maps, LaMa), which ran 2x slower measured here.

@@ -52,13 +52,13 @@ from ic.explain.maps import (
     scorecam_cost,
     target_layer,
 )
-from ic.inpaint import Inpainter
+from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
     "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Explanation", "Flip", "activation_map", "cell_box",
     "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "deletion_curve", "estimate_s", "explain_copy",
-    "explain_edit", "heatmap_from_cells", "importance_order", "insertion_curve", "iou_scores", "legend", "map_cells",
+    "explain_edit", "find_flip", "heatmap_from_cells", "importance_order", "insertion_curve", "iou_scores", "legend", "map_cells",
     "map_scale", "mask_iou", "occlusion_map", "overlay_heatmap", "ranked", "scorecam_cost", "search_adaptive",
     "search_in_order", "target_layer", "top_region",
 ]
@@ -70,6 +70,21 @@ MAP_FORMAT = 2  # 2: occlusion cells are signed drops of the probability; 1: cli
 def importance_order(explanation: Explanation, grid: int) -> list[int]:
     """Cells from most to least important by the map; tied cells in a seeded random order."""
     return ranked(explanation.cells(grid))
+
+
+def find_flip(classifier: Classifier, small: np.ndarray, order: str, grid: int, infill: Inpainter, *,
+              preprocess: str = "squash", map_method: str = "gradcam", progress: Callable[[float], None] | None = None,
+              cancelled: Callable[[], bool] | None = None):
+    """The smallest removal of `grid` cells that changes the top-1 of `small` (a map-sized copy), in the order
+    of `map_method`'s map ("map") or chosen one cell at a time ("adaptive"); None within the budget."""
+    if order == "map":
+        top = int(classifier.predict([small], preprocess)[0].argmax())
+        ranked_by = explain_edit(classifier, small, top, [map_method], grid=grid, infill=get_inpainter(DEFAULT_INFILL),
+                                 preprocess=preprocess, scores=False, cancelled=cancelled)
+        cells = importance_order(ranked_by["maps"][map_method]["original"], grid)
+        return search_in_order(classifier, small, cells, grid, infill, preprocess=preprocess, progress=progress,
+                               cancelled=cancelled)
+    return search_adaptive(classifier, small, grid, infill, preprocess=preprocess, progress=progress, cancelled=cancelled)
 
 
 def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,

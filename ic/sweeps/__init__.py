@@ -1,0 +1,246 @@
+"""Sweeps: the same question asked of a whole dataset, per image x model x inpainter, with numbers to trust.
+
+- dataset.py: images with their object masks (a folder or a ZIP) and expected labels; bad files skipped;
+- run.py: the rows one image gives (the same code in this process and in a Ray actor);
+- results.py: rows in Parquet and CSV, resuming from them, and the summary;
+- stats.py: bootstrap intervals of flip rates and exact McNemar tests between models;
+- engines: `local` (this process, through the compute slot) or `ray` (Ray Data, actors that load each model
+  once; a running cluster by address, with the code and the images shipped to it).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ic.errors import Cancelled, ICError
+from ic.sweeps.dataset import Dataset, Item, load, load_folder, load_zip
+from ic.sweeps.results import csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
+from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge
+
+ENGINES = ("local", "ray")
+SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
+
+Progress = Callable[[int, int, str], None]  # (rows done, rows in all, what is happening)
+
+
+@dataclass
+class SweepResult:
+    images: int
+    skipped: list[dict]
+    rows: list[dict]  # the plan's rows for this dataset: resumed and computed
+    summary: list[dict]
+    paired: list[dict]
+    out: Path | None = None
+    computed: int = 0
+    resumed: int = 0
+    timings: dict = field(default_factory=dict)  # seconds: "total", and for Ray "startup" (to its first row)
+    id: str | None = None  # as kept in History
+
+    def document(self) -> dict:
+        """The --json document."""
+        return {"images": self.images, "skipped": self.skipped, "summary": self.summary, "paired": self.paired,
+                "out": str(self.out) if self.out else None, "csv": str(csv_path(self.out)) if self.out else None,
+                "id": self.id, "rows": len(self.rows), "computed": self.computed, "resumed": self.resumed,
+                "timings_s": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine: str = "local",
+          ray_address: str | None = None, workers: int | None = None, progress: Progress | None = None,
+          cancelled: Callable[[], bool] | None = None, load_model: Callable | None = None) -> SweepResult:
+    """Run `plan` over `dataset`, resuming from `out` when it holds rows already; every row is written to `out`
+    (and its CSV) as it goes. `load_model` turns a model name into a classifier or refuses it with an ICError
+    (the workbench passes its own, with the deployment's allow-list); every model is checked before the first
+    image. Cancelled between images when `cancelled()` says so: the rows so far are kept."""
+    from ic.classifiers import get_classifier
+
+    plan.check()
+    if engine not in ENGINES:
+        raise ICError(f"There is no engine {engine!r}; choose {' or '.join(ENGINES)}.")
+    load_model = load_model or get_classifier
+    if engine == "local":
+        for model in plan.models:
+            load_model(model)  # an unknown or refused model stops the sweep before any image, with its sentence
+    started = time.perf_counter()
+    previous = read_rows(out) if out else []
+    done = {row_key(row) for row in previous}
+    skipped = list(dataset.skipped)
+    total = len(dataset.items) * len(plan.tasks())
+    todo = [item for item in dataset.items
+            if any(plan.key(item.sha, *task) not in done for task in plan.tasks())]
+    new_rows: list[dict] = []
+    last_write = [time.perf_counter()]
+
+    def keep(rows: list[dict], force: bool = False) -> None:
+        new_rows.extend(rows)
+        if out and (force or time.perf_counter() - last_write[0] > SAVE_EVERY_S):
+            write_rows(out, previous + new_rows)
+            last_write[0] = time.perf_counter()
+
+    resumed_here = total - sum(1 for item in todo for task in plan.tasks() if plan.key(item.sha, *task) not in done)
+    if progress:
+        progress(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here else "starting")
+    timings = {}
+    try:
+        if engine == "local":
+            _local(todo, plan, done, load_model, skipped, keep, progress, cancelled, resumed_here, total)
+        else:
+            timings.update(_ray(todo, plan, done, ray_address, workers, skipped, keep, progress, cancelled,
+                                resumed_here, total))
+    finally:
+        if out:
+            keep([], force=True)
+    timings["total"] = time.perf_counter() - started
+    shas = {item.sha for item in dataset.items}
+    wanted = {plan.key(sha, *task) for sha in shas for task in plan.tasks()}
+    rows = [row for row in previous + new_rows if row_key(row) in wanted]
+    summary, paired = summarise(rows, plan)
+    return SweepResult(len(dataset.items), skipped, rows, summary, paired, Path(out) if out else None,
+                       computed=len(new_rows), resumed=len(rows) - len(new_rows), timings=timings)
+
+
+def _local(items, plan, done, load_model, skipped, keep, progress, cancelled, count, total) -> None:
+    for item in items:
+        if cancelled and cancelled():
+            raise Cancelled()
+        try:
+            rows = judge(item, plan, load_model, done)
+        except ICError as exc:
+            skipped.append({"file": item.name, "reason": str(exc)})
+            rows = []
+            count += sum(1 for task in plan.tasks() if plan.key(item.sha, *task) not in done)
+        keep(rows)
+        count += len(rows)
+        if progress:
+            progress(count, total, item.name)
+
+
+def describe(result: SweepResult) -> str:
+    """The summary as lines of text, for the command line."""
+    lines = [f"{result.images} images, {len(result.rows)} rows ({result.computed} computed, {result.resumed} resumed)"
+             + (f"; {len(result.skipped)} files skipped" if result.skipped else "")]
+    for entry in result.summary:
+        low, high = entry["flip_ci"]
+        lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} n={entry['n']:<4} flip rate "
+                     f"{entry['flip_rate']:.1%} (95% CI {low:.1%}-{high:.1%}), mean drop {entry['mean_drop']:+.3f}")
+    for test in result.paired:
+        verdict = "differ beyond chance" if test["differ"] else "no difference beyond chance"
+        lines.append(f"  {test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): only A flipped "
+                     f"{test['only_a']}, only B {test['only_b']} of {test['n']}; exact McNemar p={test['p_value']:.3g}: "
+                     f"{verdict}")
+    for skip in result.skipped:
+        lines.append(f"  skipped {skip['file']}: {skip['reason']}")
+    if result.out:
+        lines.append(f"wrote {result.out} and {csv_path(result.out)}")
+    return "\n".join(lines)
+
+
+# --- Ray -------------------------------------------------------------------------------------------
+
+PASSED_ENV = ("IC_MODELS_DIR", "TORCH_HOME", "HF_HOME", "HF_HUB_OFFLINE", "IC_DATA_DIR")
+
+
+def runtime_env() -> dict:
+    """What a Ray worker needs that a cluster lacks: the `ic` package itself (shipped as a module), one
+    thread each for torch and ONNX Runtime (actors share the cores), and where this machine keeps weights."""
+    package = Path(__file__).resolve().parent.parent
+    env = {"IC_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env.update({name: os.environ[name] for name in PASSED_ENV if os.environ.get(name)})
+    return {"py_modules": [str(package)], "env_vars": env}
+
+
+class _Judge:
+    """A Ray actor: loads each model once, then turns batches of images into rows."""
+
+    def __init__(self, plan: dict, skip: list):
+        import torch
+
+        torch.set_num_threads(1)
+        from ic.classifiers import get_classifier
+
+        self.plan, self.skip = Plan.from_dict(plan), {tuple(key) for key in skip}
+        self.models = {name: get_classifier(name) for name in self.plan.models}
+
+    def __call__(self, batch: dict) -> dict:
+        import pyarrow as pa
+
+        from ic.sweeps.results import COLUMNS
+
+        rows, problems = [], []
+        for i in range(len(batch["sha"])):
+            item = Item(str(batch["name"][i]), str(batch["sha"][i]), bytes(batch["image"][i]), bytes(batch["mask"][i]),
+                        batch["label"][i] or None)
+            try:
+                rows.extend(judge(item, self.plan, self.models.__getitem__, self.skip))
+            except ICError as exc:
+                problems.append({"file": item.name, "reason": str(exc)})
+        table = {name: [row.get(name) for row in rows] for name in COLUMNS}
+        table["skip_file"] = [None] * len(rows) + [p["file"] for p in problems]
+        table["skip_reason"] = [None] * len(rows) + [p["reason"] for p in problems]
+        for name in COLUMNS:
+            table[name] += [None] * len(problems)
+        return pa.table(table)
+
+
+def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled, count, total) -> dict:
+    try:
+        import ray
+    except ImportError:
+        raise ICError("The ray engine needs Ray: pip install -r requirements-ray.txt (or use --engine local).") from None
+    started = time.perf_counter()
+    ours = not ray.is_initialized()
+    if ours:
+        try:
+            ray.init(address=address, runtime_env=runtime_env(), include_dashboard=False, log_to_driver=False,
+                     # a cluster of this machine alone: on the loopback, nothing exposed
+                     **({} if address else {"num_cpus": os.cpu_count(), "_node_ip_address": "127.0.0.1"}))
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ICError(f"Cannot reach the Ray cluster at {address}: {exc}. Check the address (auto, or "
+                          "ray://HOST:10001), or run with --engine local.") from None
+    timings = {}
+    try:
+        if not items:
+            return timings
+        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        actors = max(1, min(workers or cpus, len(items)))
+        records = [{"name": i.name, "sha": i.sha, "image": i.image, "mask": i.mask, "label": i.label or ""}
+                   for i in items]
+        data = ray.data.from_items(records, override_num_blocks=min(len(records), actors * 4))
+        # Half a CPU an actor: Ray Data's own tasks keep room on a two-core machine, and one thread an actor
+        # (runtime_env) keeps two actors from fighting over the cores.
+        judged = data.map_batches(_Judge, fn_constructor_kwargs={"plan": plan.as_dict(), "skip": [list(k) for k in done]},
+                                  batch_size=1, batch_format="numpy", concurrency=actors, num_cpus=0.5)
+        first = True
+        for batch in judged.iter_batches(batch_size=None, batch_format="pyarrow"):
+            if first:  # the cluster, its actors and their models are up: what follows is steady throughput
+                timings["startup"] = time.perf_counter() - started
+            else:
+                timings["steady_images"] = timings.get("steady_images", 0) + len({r for r in batch.column("image_sha").to_pylist() if r})
+            first = False
+            rows = []
+            for row in batch.to_pylist():
+                file, reason = row.pop("skip_file"), row.pop("skip_reason")
+                if file is not None:
+                    skipped.append({"file": file, "reason": reason})
+                    count += len(plan.tasks())
+                else:
+                    rows.append(row)
+            keep(rows)
+            count += len(rows)
+            if progress:
+                progress(count, total, "ray")
+            if cancelled and cancelled():
+                raise Cancelled()
+        timings["steady"] = time.perf_counter() - started - timings.get("startup", 0.0)
+        return timings
+    finally:
+        if ours:
+            ray.shutdown()
+
+
+__all__ = ["CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "KEY", "Dataset", "Item", "Plan", "SweepResult", "csv_bytes",
+           "csv_path", "describe", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows", "rows_from_parquet",
+           "runtime_env", "summarise", "sweep", "write_rows"]

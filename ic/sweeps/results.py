@@ -1,0 +1,134 @@
+"""A sweep's rows on disk (Parquet, and a CSV beside it with the same stem) and the summary made from them.
+
+Re-running with the same file resumes: rows whose key (image hash, model, inpainter, mode, preprocessing,
+seed) is already there are not computed again.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+from ic.errors import ICError
+from ic.sweeps.run import KEY, Plan
+from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips
+
+COLUMNS = ["image", "image_sha", "model", "inpainter", "mode", "preprocess", "seed", "top1_before_index",
+           "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
+           "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "seconds"]
+
+
+def _schema():
+    import pyarrow as pa
+
+    types = {"seed": pa.int64(), "top1_before_index": pa.int64(), "top1_after_index": pa.int64(),
+             "top1_before_prob": pa.float64(), "top1_after_prob": pa.float64(), "changed": pa.bool_(),
+             "drop": pa.float64(), "expected_index": pa.int64(), "match_before": pa.bool_(), "match_after": pa.bool_(),
+             "flip_share": pa.float64(), "seconds": pa.float64()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+
+
+def csv_path(out: str | Path) -> Path:
+    return Path(out).with_suffix(".csv")
+
+
+def read_rows(out: str | Path) -> list[dict]:
+    """The rows already in `out` ([] when it does not exist yet)."""
+    path = Path(out)
+    if not path.exists():
+        return []
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ICError(f"{path} is not a sweep's Parquet file ({exc}); give another --out, or move it away.") from None
+    missing = set(KEY) - set(table.column_names)
+    if missing:
+        raise ICError(f"{path} lacks the columns {', '.join(sorted(missing))}: not a sweep's results. Give another --out.")
+    return table.to_pylist()
+
+
+def rows_from_parquet(data: bytes) -> list[dict]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(data)).to_pylist()
+
+
+def table(rows: list[dict]):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=_schema())
+
+
+def parquet_bytes(rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table(rows), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def csv_bytes(rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table(rows), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def write_rows(out: str | Path, rows: list[dict]) -> None:
+    """All rows to `out` (Parquet) and its CSV, each through a temporary file: a crash never leaves half a file."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table_now = table(rows)
+    for target, write in ((path, lambda tmp: pq.write_table(table_now, tmp)),
+                          (csv_path(path), lambda tmp: pacsv.write_csv(table_now, tmp))):
+        temporary = target.with_name(target.name + ".part")
+        write(temporary)
+        temporary.replace(target)
+
+
+def row_key(row: dict) -> tuple:
+    return tuple(row[name] for name in KEY)
+
+
+def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
+    """(summary per model x inpainter x mode, paired McNemar tests between models) over the plan's rows."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed):
+            continue
+        groups.setdefault((row["model"], row["inpainter"], row["mode"]), {})[row["image_sha"]] = row
+    summary = []
+    for (model, inpainter, mode), by_image in sorted(groups.items()):
+        if model not in plan.models:
+            continue
+        flips = [bool(r["changed"]) for r in by_image.values()]
+        drops = [float(r["drop"]) for r in by_image.values()]
+        low, high = bootstrap_interval(flips)
+        entry = {"model": model, "inpainter": inpainter, "mode": mode, "n": len(flips),
+                 "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high], "mean_drop": sum(drops) / len(drops),
+                 "resamples": RESAMPLES}
+        shares = [r["flip_share"] for r in by_image.values() if r.get("flip_share") is not None]
+        if plan.flip and mode == "object":
+            entry["flip_found"] = len(shares)
+            entry["median_flip_share"] = sorted(shares)[len(shares) // 2] if shares else None
+        summary.append(entry)
+    paired = []
+    settings = sorted({(inpainter, mode) for (_, inpainter, mode) in groups})
+    for inpainter, mode in settings:
+        for a, b in combinations([m for m in plan.models if (m, inpainter, mode) in groups], 2):
+            n, a_only, b_only = paired_flips({k: bool(r["changed"]) for k, r in groups[(a, inpainter, mode)].items()},
+                                             {k: bool(r["changed"]) for k, r in groups[(b, inpainter, mode)].items()})
+            p = mcnemar_exact(a_only, b_only)
+            paired.append({"a": a, "b": b, "inpainter": inpainter, "mode": mode, "n": n, "only_a": a_only,
+                           "only_b": b_only, "p_value": p, "differ": p < 0.05})
+    return summary, paired

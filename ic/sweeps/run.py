@@ -1,0 +1,129 @@
+"""What a sweep computes for one image, the same wherever it runs (this process or a Ray actor).
+
+For each model the original is classified once; then for each inpainter the masked object is removed
+("object" rows), and with `context` everything but the object is replaced by a baseline ("context" rows:
+object against context). With `flip`, each object row also gets the smallest share of 8x8 cells whose
+removal with that inpainter changes the top-1 (Grad-CAM's order, or the adaptive one).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ic.errors import ICError
+from ic.images import DEFAULT_WORKING_SIDE, check_mask, decode_image, decode_mask, working_copy
+from ic.sweeps.dataset import Item
+
+MODES = ("object", "context")
+CONTEXT_FILLS = ("blur", "mean")
+FLIP_ORDERS = ("map", "adaptive")
+FLIP_GRID = 8
+KEY = ("image_sha", "model", "inpainter", "mode", "preprocess", "seed")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to ask of every image. Plain values only: it travels to Ray actors."""
+    models: tuple[str, ...]
+    inpainters: tuple[str, ...]
+    context: bool = False
+    context_fill: str = "blur"
+    flip: bool = False
+    flip_order: str = "map"
+    preprocess: str = "squash"
+    seed: int = 0
+    max_side: int = DEFAULT_WORKING_SIDE
+
+    def check(self) -> Plan:
+        if not self.models or not self.inpainters:
+            raise ICError("Choose at least one model and one inpainter for the sweep.")
+        if self.context_fill not in CONTEXT_FILLS:
+            raise ICError(f"The context is replaced by {' or '.join(CONTEXT_FILLS)}, not {self.context_fill!r}.")
+        if self.flip_order not in FLIP_ORDERS:
+            raise ICError(f"The flip search goes in the map's order or adaptively ({', '.join(FLIP_ORDERS)}).")
+        return self
+
+    def tasks(self) -> list[tuple[str, str, str]]:
+        """(model, inpainter, mode) for every row an image gets."""
+        found = [(model, inpainter, "object") for model in self.models for inpainter in self.inpainters]
+        if self.context:
+            found += [(model, self.context_fill, "context") for model in self.models]
+        return found
+
+    def key(self, sha: str, model: str, inpainter: str, mode: str) -> tuple:
+        return (sha, model, inpainter, mode, self.preprocess, int(self.seed))
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "models": list(self.models), "inpainters": list(self.inpainters)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Plan:
+        return cls(**{**values, "models": tuple(values["models"]), "inpainters": tuple(values["inpainters"])})
+
+
+def _top1(classifier, probs: np.ndarray) -> dict:
+    index = int(probs.argmax())
+    return {"index": index, "label": classifier.labels[index], "prob": float(probs[index])}
+
+
+def _expected(classifier, label: str | None) -> int | None:
+    if not label:
+        return None
+    try:
+        return classifier.class_index(label)
+    except ICError:
+        return None
+
+
+def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> float | None:
+    from ic import explain
+
+    small = explain.explain_copy(image)
+    found = explain.find_flip(classifier, small, plan.flip_order, FLIP_GRID, infill, preprocess=plan.preprocess)
+    return None if found is None else round(found.share, 6)
+
+
+def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozenset()) -> list[dict]:
+    """Rows for one image (those whose key is in `skip` are left out). Raises ICError when the image or
+    its mask cannot take part; the caller lists the file as skipped."""
+    from ic.inpaint import get_inpainter
+
+    wanted = [task for task in plan.tasks() if plan.key(item.sha, *task) not in skip]
+    if not wanted:
+        return []
+    image = working_copy(decode_image(item.image, what=item.name), plan.max_side)
+    mask = check_mask(decode_mask(item.mask, image.shape[:2]))
+    rows = []
+    for model in dict.fromkeys(task[0] for task in wanted):
+        classifier = load(model)
+        start = time.perf_counter()
+        before = classifier.predict([image], plan.preprocess)[0]
+        before_s = time.perf_counter() - start
+        top = _top1(classifier, before)
+        expected = _expected(classifier, item.label)
+        for _, inpainter_name, mode in (task for task in wanted if task[0] == model):
+            start = time.perf_counter()
+            infill = get_inpainter(inpainter_name)
+            infill.prepare()
+            edited = infill(image, mask if mode == "object" else ~mask, seed=plan.seed)
+            after = classifier.predict([edited], plan.preprocess)[0]
+            flip = _flip_share(classifier, image, infill, plan) if plan.flip and mode == "object" else None
+            now = _top1(classifier, after)
+            rows.append({
+                "image": item.name, "image_sha": item.sha, "model": model, "inpainter": inpainter_name, "mode": mode,
+                "preprocess": plan.preprocess, "seed": int(plan.seed),
+                "top1_before_index": top["index"], "top1_before_label": top["label"], "top1_before_prob": top["prob"],
+                "top1_after_index": now["index"], "top1_after_label": now["label"], "top1_after_prob": now["prob"],
+                "changed": now["index"] != top["index"],
+                "drop": float(before[top["index"]] - after[top["index"]]),
+                "expected_label": item.label, "expected_index": expected,
+                "match_before": None if expected is None else top["index"] == expected,
+                "match_after": None if expected is None else now["index"] == expected,
+                "flip_share": flip,
+                "seconds": round(before_s / max(1, len(wanted)) + time.perf_counter() - start, 4),
+            })
+    return rows
