@@ -15,6 +15,7 @@ Long work takes a `CancelToken` that the workbench hands out, so Cancel works wh
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable
@@ -25,13 +26,15 @@ import numpy as np
 
 from ic import compute
 from ic.classifiers import Classifier, ModelChoice, get_classifier, list_choices, resolve_choice
-from ic.errors import ICError
+from ic.errors import Cancelled, ICError
 from ic.experiment import EditSession, ExperimentRecord, reclassify
 from ic.history.saver import Saver
 from ic.history.store import HistoryStore
 from ic.images import DEFAULT_WORKING_SIDE, check_paintable, decode_image
 from ic.inpaint import Inpainter, get_inpainter, list_inpainters, resolve_inpainter
 from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings
+
+log = logging.getLogger(__name__)
 
 SAVER_BUSY_TIMEOUT_S = 2.0  # one try at a locked database; the saver then backs off and tries again
 WRITE_WAIT_S = 0.5  # how long an action (or a reload) waits for its own write: a few ms when the database is free
@@ -83,6 +86,38 @@ class Saved:
     problem: str | None = None
 
 
+@dataclass
+class SweepJob:
+    """A sweep running (or finished) in the workbench's worker; the page reads it, the thread writes it."""
+    id: str
+    owner: str
+    name: str
+    items: list  # the dataset's images, for the flipped thumbnails
+    total: int = 0
+    done: int = 0
+    message: str = "starting"
+    result: object = None  # ic.sweeps.SweepResult once finished
+    problem: str | None = None
+    thread: threading.Thread | None = None
+    token: CancelToken = field(default_factory=CancelToken)
+    _files: dict = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def share(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    def files(self) -> dict:
+        """{"csv", "parquet"}: the rows as downloads, made once."""
+        if not self._files and self.result is not None:
+            from ic import sweeps
+
+            self._files = {"csv": sweeps.csv_bytes(self.result.rows), "parquet": sweeps.parquet_bytes(self.result.rows)}
+        return self._files
+
+
 class Workbench:
     """One per process (and per data folder): safe to share between visitors' sessions."""
 
@@ -91,6 +126,7 @@ class Workbench:
         self.problem: str | None = None  # why new experiments cannot be kept, or None
         self.saver: Saver | None = None
         self._tokens: dict[str, CancelToken] = {}
+        self._sweeps: dict[str, SweepJob] = {}  # each visitor's latest sweep on this server
         if data_folder is None:
             return
         try:
@@ -398,16 +434,8 @@ class Workbench:
         flips = {}
         for step, chosen in enumerate(orders):
             report = (lambda share, step=step: progress((step + share) / len(orders))) if progress else None
-            if chosen == "map":
-                ranked_by = explain.explain_edit(classifier, small, self._top1(classifier, small, preprocess),
-                                                 [map_method], grid=grid, infill=get_inpainter("telea"),
-                                                 preprocess=preprocess, scores=False, cancelled=cancelled)
-                order_cells = explain.importance_order(ranked_by["maps"][map_method]["original"], grid)
-                flips["map"] = explain.search_in_order(classifier, small, order_cells, grid, method, preprocess=preprocess,
-                                                       progress=report, cancelled=cancelled)
-            else:
-                flips["adaptive"] = explain.search_adaptive(classifier, small, grid, method, preprocess=preprocess,
-                                                            progress=report, cancelled=cancelled)
+            flips[chosen] = explain.find_flip(classifier, small, chosen, grid, method, preprocess=preprocess,
+                                              map_method=map_method, progress=report, cancelled=cancelled)
         found = [flip for flip in flips.values() if flip is not None]
         best = min(found, key=lambda flip: (flip.share, flip.order != "map")) if found else None
         record, saved = None, Saved()
@@ -423,9 +451,97 @@ class Workbench:
             saved = self.keep([record], owner) if owner else Saved()
         return {"flips": flips, "best": best, "record": record, "saved": saved}
 
-    @staticmethod
-    def _top1(classifier: Classifier, image: np.ndarray, preprocess: str) -> int:
-        return int(classifier.predict([image], preprocess)[0].argmax())
+    # --- sweeps ------------------------------------------------------------------------------
+
+    def sweeps_refused(self) -> str | None:
+        """Why sweeps are off here (a public demo), or None."""
+        if self.public().enabled:
+            return ("Sweeps are off on this public demo: one takes minutes of the CPU that every visitor shares. "
+                    "Run the app yourself (see the README), or `python -m ic sweep` on your machine.")
+        return None
+
+    def sweep_root(self) -> Path | None:
+        """The server folder sweeps may read datasets from: only in team mode, and only when one is configured
+        ([sweeps] root, IC_SWEEP_ROOT)."""
+        from ic.settings import sweep_root
+
+        return sweep_root() if self.history_settings().shared else None
+
+    def sweep(self, dataset, plan, *, owner: str, name: str = "dataset", out=None, engine: str = "local",
+              ray_address: str | None = None, workers: int | None = None, progress=None,
+              cancel: CancelToken | None = None):
+        """A dataset across classifiers and inpainters (ic.sweeps) under this deployment's rules (off in public
+        mode, models through the allow-list), kept in the owner's history with its rows."""
+        from ic import sweeps
+
+        refused = self.sweeps_refused()
+        if refused:
+            raise ICError(refused)
+        result = sweeps.sweep(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
+                              progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None,
+                              load_model=self.classifier)
+        document, plan_values, rows = result.document(), plan.as_dict(), sweeps.parquet_bytes(result.rows)
+        sweep_id = uuid.uuid4().hex
+        self._remember(owner, lambda store: store.add_sweep(owner, sweep_id, name, plan_values, document, rows), "sweep")
+        result.id = sweep_id
+        return result
+
+    def start_sweep(self, owner: str, *, name: str, data: bytes | None = None, folder: str | None = None,
+                    models: list[str], inpainters: list[str], context: bool = False, flip: bool = False) -> SweepJob:
+        """A sweep in the workbench's worker thread: it goes on when the visitor leaves the page, which finds it
+        again with `sweep_job(owner)`. One at a time per visitor."""
+        from ic import sweeps
+
+        refused = self.sweeps_refused()
+        if refused:
+            raise ICError(refused)
+        running = self.sweep_job(owner)
+        if running is not None and running.running:
+            raise ICError("A sweep of yours is still running; wait for it, or cancel it first.")
+        if data is not None:
+            dataset = sweeps.load_zip(data)
+        else:
+            root = self.sweep_root()
+            if root is None or not folder:
+                raise ICError("Upload a ZIP of photos with their masks; this server reads no folders.")
+            path = (root / folder).resolve()
+            if not path.is_relative_to(root.resolve()):
+                raise ICError(f"Give a folder under {root}; {folder!r} is outside it.")
+            dataset = sweeps.load_folder(path)
+        if not dataset.items:
+            raise ICError("None of the photos can be swept: " + "; ".join(
+                f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))
+        plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip).check()
+        job = SweepJob(uuid.uuid4().hex, owner, name, dataset.items, total=len(dataset.items) * len(plan.tasks()))
+        token = job.token
+
+        def progress(done: int, total: int, what: str) -> None:
+            job.done, job.total, job.message = done, total, what
+
+        def work() -> None:
+            try:
+                job.result = self.sweep(dataset, plan, owner=owner, name=name, progress=progress, cancel=token)
+            except Cancelled:
+                job.problem = f"The sweep was cancelled after {job.done} of {job.total} rows; nothing was kept."
+            except ICError as exc:
+                job.problem = str(exc)
+            except Exception as exc:  # the worker must say why it stopped, never just vanish
+                log.exception("sweep failed")
+                job.problem = f"The sweep stopped: {type(exc).__name__}: {str(exc)[:200]}"
+
+        job.thread = threading.Thread(target=work, name=f"sweep-{owner[:8]}", daemon=True)
+        self._sweeps[owner] = job
+        job.thread.start()
+        return job
+
+    def sweep_job(self, owner: str) -> SweepJob | None:
+        """The visitor's latest sweep started on this server (running or finished), or None."""
+        return self._sweeps.get(owner)
+
+    def cancel_sweep(self, owner: str) -> None:
+        job = self._sweeps.get(owner)
+        if job is not None:
+            job.token.cancel()
 
     def import_zip(self, data: bytes, owner: str) -> list[str]:
         """Add an exported ZIP's experiments to the owner's history, all or none, then apply retention."""

@@ -195,7 +195,9 @@ def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
 
 def confirm_clear(store, visitor: str, count: int) -> None:
     with st.container(border=True):
-        st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''} for good? "
+        sweeps = len(store.list_sweeps(visitor))
+        st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''}"
+                   + (f" and {sweeps} sweep{'s' if sweeps != 1 else ''}" if sweeps else "") + " for good? "
                    "Export a ZIP first if you may want them back. The edit open on Explore is forgotten too: "
                    "it stays on screen, but a reload starts afresh.")
         yes, no = st.columns(2)
@@ -248,6 +250,45 @@ def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str
     return chosen
 
 
+def sweeps_section(store, visitor: str) -> None:
+    """The visitor's kept sweeps, newest first: each one's summary, its rows to download, and Delete."""
+    from ic import sweeps
+
+    kept = store.list_sweeps(visitor)
+    if not kept:
+        return
+    st.subheader(f"Sweeps ({len(kept)})")
+    for sweep in kept[:20]:
+        document, plan = sweep.document, sweep.plan
+        title = (f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)} · {document['images']} images · "
+                 f"{', '.join(plan['models'])} × {', '.join(plan['inpainters'])}")
+        with st.expander(title):
+            st.dataframe(pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
+                                        "images": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
+                                        "mean drop": s["mean_drop"]} for s in document["summary"]]),
+                         hide_index=True, width="stretch",
+                         column_config={"flip rate": st.column_config.NumberColumn(format="percent")})
+            for test in document["paired"]:
+                st.caption(f"{test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): exact McNemar "
+                           f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else
+                                                             "no difference beyond chance."))
+            full = store.get_sweep(sweep.id, visitor)
+            left, middle, right = st.columns(3)
+            if full is not None and full.rows:
+                rows = sweeps.rows_from_parquet(full.rows)
+                left.download_button("Rows as CSV", sweeps.csv_bytes(rows), file_name=f"{sweep.name}-sweep.csv",
+                                     mime="text/csv", key=f"sweep-csv-{sweep.id}")
+                middle.download_button("Rows as Parquet", full.rows, file_name=f"{sweep.name}-sweep.parquet",
+                                       mime="application/vnd.apache.parquet", key=f"sweep-parquet-{sweep.id}")
+            if right.button("Delete this sweep", key=f"sweep-delete-{sweep.id}"):
+                try:
+                    store.delete_sweep(sweep.id, visitor)
+                except ICError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+
+
 def main() -> None:
     bench = session.workbench()
     store = bench.store
@@ -268,6 +309,7 @@ def main() -> None:
         st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
                    "back. Nobody else sees them.")
     session.show_notice("history")
+    sweeps_section(store, visitor)
 
     everything = store.list(visitor, shared=config.shared)
     if not everything:

@@ -89,7 +89,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
 
     store = HistoryStore(folder)
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
     [migrated] = store.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
     assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")

@@ -6,7 +6,7 @@ import streamlit as st
 from ui import session
 
 PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
-         ("pages/history.py", "History", ":material/history:")]
+         ("pages/sweeps.py", "Sweeps", ":material/dataset:"), ("pages/history.py", "History", ":material/history:")]
 POLL_S = 1.0  # how often the notice looks again while something waits
 
 

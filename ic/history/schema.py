@@ -121,7 +121,23 @@ def _migration_6(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6]
+def _migration_7(db: sqlite3.Connection) -> None:
+    """Sweeps: each one's summary document, its plan and its rows (Parquet), per owner."""
+    _run(db, """
+        CREATE TABLE sweeps (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            name TEXT NOT NULL,
+            plan TEXT NOT NULL,
+            document TEXT NOT NULL,
+            rows BLOB NOT NULL
+        );
+        CREATE INDEX sweeps_by_owner ON sweeps (owner, created_at)
+    """)
+
+
+MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -32,6 +32,7 @@ from ic.errors import ICError
 from ic.experiment import ExperimentRecord
 from ic.history.archive import read_archive, write_archive
 from ic.history.schema import SCHEMA_VERSION, migrate
+from ic.history.sweeps import SweepState
 from ic.history.visitors import VisitorState
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
 
@@ -85,7 +86,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class HistoryStore(VisitorState):
+class HistoryStore(VisitorState, SweepState):
     """The experiment log in `folder`; create one per process and share it. Each visitor's current edit and
     settings are kept beside it (visitors.py).
 
@@ -282,11 +283,13 @@ class HistoryStore(VisitorState):
         return bool(removed)
 
     def clear(self, owner: str) -> int:
-        """Delete all of the owner's experiments, and only theirs, with the edit a reload would bring back."""
+        """Delete all of the owner's experiments, and only theirs, with their sweeps and the edit a reload would
+        bring back. Returns how many experiments went."""
         try:
             with self._write() as db:
                 removed = db.execute("DELETE FROM experiments WHERE owner = ?", (owner,)).rowcount
                 db.execute("DELETE FROM desks WHERE owner = ?", (owner,))
+                db.execute("DELETE FROM sweeps WHERE owner = ?", (owner,))
                 self._drop_unused_images(db)
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
@@ -325,6 +328,7 @@ class HistoryStore(VisitorState):
                     cutoff = (datetime.now(UTC) - timedelta(days=max_age_days)).isoformat(timespec="seconds")
                     removed += db.execute("DELETE FROM experiments WHERE created_at < ?", (cutoff,)).rowcount
                     removed += self._prune_visitors(db, cutoff)
+                    removed += db.execute("DELETE FROM sweeps WHERE created_at < ?", (cutoff,)).rowcount
                 if removed:
                     self._drop_unused_images(db)
                 return removed

@@ -1,0 +1,69 @@
+"""The Sweeps page through AppTest: a ZIP in, a sweep in the workbench's worker, its summary, kept in History;
+and off in public mode."""
+
+import io
+import time
+import zipfile
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from test_sweeps import build_dataset
+
+
+def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
+    folder = build_dataset(tmp_path / "set")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            stem = path.stem.removesuffix("_mask")
+            if path.is_file() and (stem in keep or path.name in ("broken.jpg", "labels.csv")):
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def open_sweeps(visitor: str = "a" * 32) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app.query_params["visitor"] = visitor
+    app.run()
+    app.switch_page("pages/sweeps.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def texts(app: AppTest) -> str:
+    return " ".join(e.value for e in [*app.markdown, *app.caption, *app.success, *app.info, *app.warning,
+                                      *app.subheader] if isinstance(e.value, str))
+
+
+def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
+    app = open_sweeps()
+    app.file_uploader(key="sweep-zip").upload("three.zip", small_zip(tmp_path), "application/zip").run()
+    app.multiselect(key="sweep-models").set_value(["tf_efficientnet_lite0"]).run()
+    app.multiselect(key="sweep-inpainters").set_value(["telea", "blur"]).run()
+    next(b for b in app.button if b.label == "Run the sweep").click().run()
+    assert not app.exception, app.exception
+    for _ in range(240):  # the worker thread runs beside the page; the page looks again when run
+        if "Last sweep: three" in texts(app):
+            break
+        time.sleep(0.5)
+        app.run()
+    assert "Last sweep: three" in texts(app), texts(app)
+    assert "3 images, 6 rows" in texts(app) and "1 files skipped" in texts(app)
+    summary = app.dataframe[0].value
+    assert list(summary["classifier"]) == ["tf_efficientnet_lite0"] * 2 and set(summary["inpainter"]) == {"telea", "blur"}
+    assert all(summary["images"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])
+                                               & (summary["flip rate"] <= summary["95% CI high"]))
+    assert [b.label for b in app.get("download_button")] == ["Rows as CSV", "Rows as Parquet"]
+
+    app.switch_page("pages/history.py").run()
+    assert not app.exception, app.exception
+    assert "Sweeps (1)" in texts(app)
+    assert any("three · 3 images · tf_efficientnet_lite0 × telea, blur" in e.label for e in app.expander)
+
+
+def test_sweeps_are_off_in_public_mode(monkeypatch):
+    monkeypatch.setenv("IC_PUBLIC", "1")
+    app = open_sweeps()
+    assert "Sweeps are off on this public demo" in texts(app)
+    assert not app.get("file_uploader")
