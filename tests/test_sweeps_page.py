@@ -5,10 +5,11 @@ import io
 import time
 import zipfile
 
+import pytest
+from builders import build_dataset
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from test_sweeps import build_dataset
 
 
 def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
@@ -67,3 +68,28 @@ def test_sweeps_are_off_in_public_mode(monkeypatch):
     app = open_sweeps()
     assert "Sweeps are off on this public demo" in texts(app)
     assert not app.get("file_uploader")
+
+
+def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_worker(tmp_path, monkeypatch):
+    from ic.errors import ICError
+    from ic.workbench import Workbench
+
+    root = tmp_path / "datasets"
+    build_dataset(root / "set")
+    monkeypatch.setenv("IC_SWEEP_ROOT", str(root))
+    bench = Workbench(tmp_path / "data")
+    assert bench.sweep_root() is None  # visitor mode: no server folders, whatever the setting
+    monkeypatch.setenv("IC_HISTORY_MODE", "team")
+    assert bench.sweep_root() == root
+    with pytest.raises(ICError, match="outside"):
+        bench.start_sweep("alice", name="x", folder="../..", models=["tf_efficientnet_lite0"], inpainters=["telea"])
+    job = bench.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"],
+                            flip=True)  # slow enough to be stopped half way
+    with pytest.raises(ICError, match="still running"):
+        bench.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"])
+    bench.cancel_sweep("alice")
+    job.thread.join(120)
+    assert not job.running and job.result is None
+    assert job.problem.startswith("The sweep was cancelled after") and "nothing was kept" in job.problem
+    bench.flush(10)
+    assert bench.store.list_sweeps("alice") == []
