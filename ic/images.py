@@ -145,6 +145,19 @@ def encode_png(image: np.ndarray, compress_level: int = 6) -> bytes:
     return buffer.getvalue()
 
 
+DISPLAY_QUALITY = 95
+
+
+def encode_display(image: np.ndarray, quality: int = DISPLAY_QUALITY) -> bytes:
+    """RGB uint8 HxWx3 to JPEG bytes, for showing only (never saved or classified): about 10x faster to encode
+    than PNG and 5x smaller to send (measured: 3 ms and 113 KB against 27 ms and 541 KB for a 690x460 photo),
+    and at quality 95 it looks the same at the size it is shown."""
+    ok, data = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ICError("The image could not be prepared for display.")
+    return data.tobytes()
+
+
 def working_copy(image: np.ndarray, max_side: int = DEFAULT_WORKING_SIDE) -> np.ndarray:
     """The copy that is edited and classified: long side at most `max_side` pixels."""
     height, width = image.shape[:2]

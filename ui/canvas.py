@@ -25,7 +25,7 @@ import numpy as np
 import streamlit as st
 
 from ic.errors import ICError
-from ic.images import decode_layer, encode_png, mask_from_layer
+from ic.images import decode_layer, encode_display, mask_from_layer
 from ui import session
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon",
@@ -251,7 +251,7 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
         fill_color=FILL,
         stroke_width=brush if tool in ("freedraw", "eraser") else 0,
         stroke_color=ERASE if tool == "eraser" else PAINT,
-        background_image=encode_png(background, compress_level=1),  # display only: fast to encode
+        background_image=encode_display(background),  # display only: fast to encode and to send
         update_streamlit=True,
         width=width,
         height=height,

@@ -114,15 +114,15 @@ class Desk:
     save_problems: list = field(default_factory=list)
     selection: object = None  # ic.select.Selection proposed by the select tool, not removed yet
     view: tuple = (1, 0.5, 0.5)  # zoom, and the centre of the part shown (shares of the width and height)
-    shown_png: tuple | None = None  # (what it shows, PNG bytes) of the original beside the canvas
+    shown_png: tuple | None = None  # (what it shows, encoded bytes) of the original beside the canvas
 
     def original_png(self, key, make) -> bytes:
         """The original as shown beside the canvas, encoded again only when what it shows changes (a removal
         does not change it unless the removed region is overlaid)."""
-        from ic.images import encode_png
+        from ic.images import encode_display
 
         if self.shown_png is None or self.shown_png[0] != key:
-            self.shown_png = (key, encode_png(make(), compress_level=1))
+            self.shown_png = (key, encode_display(make()))
         return self.shown_png[1]
 
     def view_box(self) -> tuple[int, int, int, int]:
