@@ -45,14 +45,15 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def canvas_box(page, quiet_s: float = 0.25) -> dict:
-    """The canvas, once the page is ready for a stroke (see browser_support.settled): no run, one canvas,
-    its photo drawn, its layout still, and no rerun for `quiet_s`."""
-    previous, ready_since = None, None
-    for _ in range(2400):
+async def canvas_box(page, quiet_s: float = 0.25, timeout_s: float = 180) -> dict:
+    """The canvas, once the page is ready for a stroke (see browser_support.settled): no run on its way, one
+    canvas taking strokes, its photo drawn, its layout still, and no rerun for `quiet_s`."""
+    previous, ready_since, deadline, seen = None, None, time.monotonic() + timeout_s, ""
+    while time.monotonic() < deadline:
         canvases, background = page.locator("canvas.upper-canvas"), page.locator("canvas.dc-background-canvas")
         box = None
         try:  # every look reads the whole set at once: in a rerun, an old and a new canvas can coexist
+            seen = await page.evaluate(STATE_JS)
             if await canvases.evaluate_all("cs => cs.length === 1") \
                     and not await page.locator(RUN_ON_ITS_WAY).count() \
                     and await page.evaluate(CANVAS_TAKES_STROKES_JS) \
@@ -68,7 +69,17 @@ async def canvas_box(page, quiet_s: float = 0.25) -> dict:
             ready_since = None
         previous = box
         await asyncio.sleep(0.05)
-    raise TimeoutError("no fresh canvas to paint on")
+    raise TimeoutError(f"no fresh canvas to paint on for {timeout_s:.0f} s; the page said {seen}")
+
+
+# What the page last said: its run state, its canvases and whether they take a stroke (for a failure's message).
+STATE_JS = """() => JSON.stringify({
+  run: document.querySelector('[data-test-script-state]')?.dataset.testScriptState,
+  connection: document.querySelector('[data-test-connection-state]')?.dataset.testConnectionState,
+  canvas: document.documentElement.dataset.icCanvas,
+  canvases: [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)]
+    .reduce((n, root) => n + root.querySelectorAll('canvas.upper-canvas').length, 0),
+})"""
 
 
 async def removals_shown(page) -> int:

@@ -103,11 +103,16 @@ export default function (component) {
     const onCanvas = (event) => event.composedPath().some((el) => el.classList && el.classList.contains("upper-canvas"));
     const onClearingButton = (event) => event.composedPath().some(
       (el) => el.className && typeof el.className === "string" && el.className.includes("st-key-ic-clears"));
+    const release = (token) => { if (idle.token === token) { idle.token = null; say("ready"); } };
     const pause = () => {
       const token = Date.now();
       idle.timer = null; idle.token = token; say("busy");
-      idle.send("idle", token);
-      setTimeout(() => { if (idle.token === token) { idle.token = null; say("ready"); } }, FALLBACK_MS);
+      setTimeout(() => release(token), FALLBACK_MS);  // first: whatever happens next, the canvas comes back
+      try {
+        idle.send("idle", token);
+      } catch (error) {  // the page is being rebuilt: no answer will come, so nothing will be cleared
+        release(token);
+      }
     };
     const block = (event) => {
       if (idle.token !== null && onCanvas(event)) {
@@ -116,9 +121,9 @@ export default function (component) {
       return false;
     };
     document.addEventListener("pointerdown", (event) => {
-      if (block(event)) return;
+      if (block(event) || idle.token !== null) return;  // a pause on its way keeps its timer and its hold
       clearTimeout(idle.timer); idle.timer = null;
-      if (idle.token === null) say("ready");
+      say("ready");
     }, true);
     for (const name of ["mousedown", "touchstart"]) document.addEventListener(name, block, { capture: true, passive: false });
     document.addEventListener("pointerup", (event) => {
