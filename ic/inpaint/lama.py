@@ -191,7 +191,7 @@ class LaMa(Inpainter):
 
         model = self.load()
         device = lama_device()[0]
-        pixels = torch.from_numpy(image).permute(2, 0, 1)[None].to(device, torch.float32) / 255.0
+        pixels = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].to(device, torch.float32) / 255.0  # a writable copy
         holes = torch.from_numpy(mask)[None, None].to(device, torch.float32)
         with slot(), torch.inference_mode():  # the heaviest work there is: queue with the rest
             result = model(pixels, holes)

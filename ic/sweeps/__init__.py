@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ic.errors import Cancelled, ICError
+from ic.errors import Cancelled, ICError, Unavailable
 from ic.sweeps.dataset import Dataset, Item, load, load_folder, load_zip
 from ic.sweeps.results import csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
 from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge
@@ -189,7 +189,7 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
     try:
         import ray
     except ImportError:
-        raise ICError("The ray engine needs Ray: pip install -r requirements-ray.txt (or use --engine local).") from None
+        raise Unavailable("The ray engine needs Ray: pip install -r requirements-ray.txt (or use --engine local).") from None
     started = time.perf_counter()
     ours = not ray.is_initialized()
     if ours:
@@ -198,8 +198,8 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
                      # a cluster of this machine alone: on the loopback, nothing exposed
                      **({} if address else {"num_cpus": os.cpu_count(), "_node_ip_address": "127.0.0.1"}))
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ICError(f"Cannot reach the Ray cluster at {address}: {exc}. Check the address (auto, or "
-                          "ray://HOST:10001), or run with --engine local.") from None
+            raise Unavailable(f"Cannot reach the Ray cluster at {address}: {exc}. Check the address (auto, or "
+                              "ray://HOST:10001), or run with --engine local.") from None
     timings = {}
     try:
         if not items:
