@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
-from ic.images import decode_image, overlay_mask, square_thumbnail
+from ic.images import decode_image, decode_mask, overlay_mask, square_thumbnail
 from ui import session
 from ui.navigation import saving_notice, sidebar_links
 
@@ -59,8 +59,6 @@ def flipped(job) -> None:
             continue
         try:
             image = decode_image(item.image)
-            from ic.images import decode_mask
-
             shown = square_thumbnail(overlay_mask(image, decode_mask(item.mask, image.shape[:2])), 180)
         except ICError:
             continue

@@ -69,8 +69,8 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
     done = {row_key(row) for row in previous}
     skipped = list(dataset.skipped)
     total = len(dataset.items) * len(plan.tasks())
-    todo = [item for item in dataset.items
-            if any(plan.key(item.sha, *task) not in done for task in plan.tasks())]
+    missing = {item.sha: sum(plan.key(item.sha, *task) not in done for task in plan.tasks()) for item in dataset.items}
+    todo = [item for item in dataset.items if missing[item.sha]]
     new_rows: list[dict] = []
     last_write = [time.perf_counter()]
 
@@ -80,13 +80,13 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
             write_rows(out, previous + new_rows)
             last_write[0] = time.perf_counter()
 
-    resumed_here = total - sum(1 for item in todo for task in plan.tasks() if plan.key(item.sha, *task) not in done)
+    resumed_here = total - sum(missing.values())
     if progress:
         progress(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here else "starting")
     timings = {}
     try:
         if engine == "local":
-            _local(todo, plan, done, load_model, skipped, keep, progress, cancelled, resumed_here, total)
+            _local(todo, plan, done, missing, load_model, skipped, keep, progress, cancelled, resumed_here, total)
         else:
             timings.update(_ray(todo, plan, done, ray_address, workers, skipped, keep, progress, cancelled,
                                 resumed_here, total))
@@ -102,7 +102,7 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
                        computed=len(new_rows), resumed=len(rows) - len(new_rows), timings=timings)
 
 
-def _local(items, plan, done, load_model, skipped, keep, progress, cancelled, count, total) -> None:
+def _local(items, plan, done, missing, load_model, skipped, keep, progress, cancelled, count, total) -> None:
     for item in items:
         if cancelled and cancelled():
             raise Cancelled()
@@ -111,7 +111,7 @@ def _local(items, plan, done, load_model, skipped, keep, progress, cancelled, co
         except ICError as exc:
             skipped.append({"file": item.name, "reason": str(exc)})
             rows = []
-            count += sum(1 for task in plan.tasks() if plan.key(item.sha, *task) not in done)
+            count += missing[item.sha]
         keep(rows)
         count += len(rows)
         if progress:

@@ -18,7 +18,6 @@ from ic.errors import ICError
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, decode_image, decode_mask, working_copy
 from ic.sweeps.dataset import Item
 
-MODES = ("object", "context")
 CONTEXT_FILLS = ("blur", "mean")
 FLIP_ORDERS = ("map", "adaptive")
 FLIP_GRID = 8
@@ -65,11 +64,6 @@ class Plan:
         return cls(**{**values, "models": tuple(values["models"]), "inpainters": tuple(values["inpainters"])})
 
 
-def _top1(classifier, probs: np.ndarray) -> dict:
-    index = int(probs.argmax())
-    return {"index": index, "label": classifier.labels[index], "prob": float(probs[index])}
-
-
 def _expected(classifier, label: str | None) -> int | None:
     if not label:
         return None
@@ -97,22 +91,28 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
         return []
     image = working_copy(decode_image(item.image, what=item.name), plan.max_side)
     mask = check_mask(decode_mask(item.mask, image.shape[:2]))
+    edits: dict[tuple[str, str], np.ndarray] = {}  # (inpainter, mode): made once, judged by every model
+
+    def edit(inpainter, mode: str) -> np.ndarray:
+        if (inpainter.name, mode) not in edits:
+            edits[inpainter.name, mode] = inpainter(image, mask if mode == "object" else ~mask, seed=plan.seed)
+        return edits[inpainter.name, mode]
+
     rows = []
     for model in dict.fromkeys(task[0] for task in wanted):
         classifier = load(model)
         start = time.perf_counter()
         before = classifier.predict([image], plan.preprocess)[0]
         before_s = time.perf_counter() - start
-        top = _top1(classifier, before)
+        top = classifier.top_k(before, 1)[0]
         expected = _expected(classifier, item.label)
         for _, inpainter_name, mode in (task for task in wanted if task[0] == model):
             start = time.perf_counter()
             infill = get_inpainter(inpainter_name)
             infill.prepare()
-            edited = infill(image, mask if mode == "object" else ~mask, seed=plan.seed)
-            after = classifier.predict([edited], plan.preprocess)[0]
+            after = classifier.predict([edit(infill, mode)], plan.preprocess)[0]
             flip = _flip_share(classifier, image, infill, plan) if plan.flip and mode == "object" else None
-            now = _top1(classifier, after)
+            now = classifier.top_k(after, 1)[0]
             rows.append({
                 "image": item.name, "image_sha": item.sha, "model": model, "inpainter": inpainter_name, "mode": mode,
                 "preprocess": plan.preprocess, "seed": int(plan.seed),
