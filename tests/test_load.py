@@ -92,7 +92,8 @@ async def idle(page) -> None:
     await page.wait_for_function(f"() => !document.querySelector({RUN_ON_ITS_WAY!r})", timeout=120_000)
 
 
-async def visitor(browser, url: str, index: int, start_line: asyncio.Lock, until: dict, results: list):
+async def visitor(browser, url: str, data: Path, index: int, start_line: asyncio.Lock, until: dict,
+                  results: list):
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
     sample = SAMPLES[index % len(SAMPLES)]
     async with start_line:  # pages open one after another; then all of them paint at once
@@ -140,10 +141,10 @@ async def visitor(browser, url: str, index: int, start_line: asyncio.Lock, until
         slowest = max(slowest, time.monotonic() - start)
         errors += await page.locator('[data-testid="stException"]').all_inner_texts()
     await quiet(page)
-    served = await removals_shown(page)
+    visitor_id = parse_qs(urlparse(page.url).query)["visitor"][0]
+    served = await settled_count(page, data, visitor_id)
     errors += await page.locator('[data-testid="stException"]').all_inner_texts()  # the last runs' too
     header = await page.get_by_text(re.compile(r"^Original · ")).last.inner_text()
-    visitor_id = parse_qs(urlparse(page.url).query)["visitor"][0]
     results.append({"index": index, "sample": sample, "served": served, "strokes": strokes, "slowest_s": slowest,
                     "errors": errors, "late": late, "missed": missed, "header": header, "visitor": visitor_id})
     await page.close()
@@ -172,7 +173,21 @@ async def quiet(page, quiet_s: float = 3.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def run_load(url: str, pid: int):
+async def settled_count(page, data: Path, visitor_id: str, timeout_s: float = 90) -> int:
+    """The removals the page shows once it has caught up: under this load the run that draws the last removal can
+    come well after the one that saved it. Waits (bounded) until the page shows what History holds and no run is on
+    its way, then reads once more; a page still behind after `timeout_s` is a page that lost the user's view."""
+    store, deadline = HistoryStore(data), time.monotonic() + timeout_s
+    while True:
+        shown = await removals_shown(page)
+        if shown == store.count(visitor_id) and not await page.locator(RUN_ON_ITS_WAY).count():
+            return shown
+        if time.monotonic() > deadline:
+            return shown
+        await asyncio.sleep(0.5)
+
+
+async def run_load(url: str, pid: int, data: Path):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -191,7 +206,7 @@ async def run_load(url: str, pid: int):
                 await asyncio.sleep(2)
 
         watcher = asyncio.create_task(start_when_all_ready())
-        await asyncio.gather(*(visitor(browser, url, i, start_line, until, results) for i in range(PAGES)))
+        await asyncio.gather(*(visitor(browser, url, data, i, start_line, until, results) for i in range(PAGES)))
         watcher.cancel()
         await browser.close()
         return results, memory
@@ -202,7 +217,7 @@ def test_eight_visitors_for_a_minute(tmp_path):
     data = tmp_path / "data"
     env = {"IC_DATA_DIR": str(data), "IC_MODELS_DIR": str(tmp_path / "models"), "TORCH_HOME": str(tmp_path / "t")}
     with running_app(env, expose_pid=True) as (url, pid):
-        results, memory = asyncio.run(run_load(url, pid))
+        results, memory = asyncio.run(run_load(url, pid, data))
     store = HistoryStore(data)
     for r in results:
         r["saved"] = store.count(r["visitor"])
