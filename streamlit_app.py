@@ -9,7 +9,7 @@ import streamlit as st
 from ic.classifiers import DEFAULT_MODEL
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
-from ic.images import ACCEPTED_EXTENSIONS, check_paintable, encode_png, outline_box, overlay_mask
+from ic.images import ACCEPTED_EXTENSIONS, check_paintable, encode_png, fit_width, outline_box, overlay_mask
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ic.workbench import Busy
 from ui import canvas, resources, selection, session
@@ -39,7 +39,8 @@ def choose_source() -> tuple[str, str, bytes] | None:
         columns = st.sidebar.columns(2)
         for i, sample in enumerate(samples):
             with columns[i % 2]:
-                st.image(resources.thumbnail(str(sample.path)), width="stretch")
+                # as PNG: "auto" would make Streamlit decode and re-encode every thumbnail as JPEG in every run
+                st.image(resources.thumbnail(str(sample.path)), width="stretch", output_format="PNG")
                 if st.button(Path(sample.name).stem, key=f"sample-{sample.name}", width="stretch",
                              type="primary" if sample.name == current else "secondary", help=sample.shows):
                     st.session_state["sample"] = sample.name
@@ -355,9 +356,10 @@ def original_column(desk: session.Desk, shown, size: tuple[int, int], crop: tupl
         original = overlay_mask(edit.original, edit.mask) if overlay else edit.original
         if view_box != (0, 0, *edit.shape):
             original = outline_box(original, view_box, colour=(0, 150, 255))  # the part the canvas shows
-        return shown(original)
+        # at the size it is shown: a larger one Streamlit would shrink and encode again in every run
+        return fit_width(shown(original), size[0])
 
-    key = (id(edit), overlay and edit.serial, view_box, crop)
+    key = (id(edit), overlay and edit.serial, view_box, crop, size)
     st.image(desk.original_png(key, draw), width=size[0])  # the canvas's size: the two are compared side by side
     downloads(edit)
 

@@ -158,6 +158,14 @@ def encode_display(image: np.ndarray, quality: int = DISPLAY_QUALITY) -> bytes:
     return data.tobytes()
 
 
+def fit_width(image: np.ndarray, width: int) -> np.ndarray:
+    """The image shrunk to `width` pixels wide (aspect kept) for showing; one already as narrow is returned as is."""
+    height, current = image.shape[:2]
+    if width <= 0 or current <= width:
+        return image
+    return cv2.resize(image, (width, max(1, round(height * width / current))), interpolation=cv2.INTER_AREA)
+
+
 def working_copy(image: np.ndarray, max_side: int = DEFAULT_WORKING_SIDE) -> np.ndarray:
     """The copy that is edited and classified: long side at most `max_side` pixels."""
     height, width = image.shape[:2]
