@@ -9,7 +9,7 @@ import streamlit as st
 from ic.classifiers import DEFAULT_MODEL
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
-from ic.images import ACCEPTED_EXTENSIONS, check_paintable, encode_png, fit_width, outline_box, overlay_mask
+from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
 from ic.inpaint.lama import APPROX_SIZE_MB
 from ic.workbench import Busy
 from ui import canvas, resources, selection, session
@@ -217,13 +217,34 @@ def zoom_controls(desk: session.Desk, pending: bool) -> None:
         desk.view = (state.get("zoom") or 1, state.get("pan-x", 50) / 100, state.get("pan-y", 50) / 100)
         desk.new_canvas()  # a canvas over the new part; nothing painted is pending (the controls wait for that)
 
-    zoom_col, x_col, y_col = st.columns([1.2, 1, 1])
+    zoom_col, detail_col = st.columns([1.2, 2])
     zoom = zoom_col.segmented_control("Zoom", ZOOMS, format_func=lambda z: f"{z}×", key="zoom", default=1,
                                       on_change=moved, disabled=pending,
                                       help="Remove or clear what is painted first." if pending else None)
+    with detail_col:
+        detail_control(desk, pending)
     if (zoom or 1) > 1:
+        x_col, y_col = st.columns(2)
         x_col.slider("Across", 0, 100, 50, 5, format="%d%%", key="pan-x", on_change=moved, disabled=pending)
         y_col.slider("Down", 0, 100, 50, 5, format="%d%%", key="pan-y", on_change=moved, disabled=pending)
+
+
+def detail_control(desk: session.Desk, pending: bool) -> None:
+    """The working size, for a photo larger than the default one: finer detail to paint on when zoomed in.
+    Chosen before the first removal (a removal's pixels are made at one size)."""
+    edit = desk.edit
+    largest = max(edit.full.shape[:2])
+    if largest <= DETAIL_SIDES[0] or desk.source_key.startswith("history:"):
+        return
+    st.session_state["detail"] = edit.max_side  # the edit's own, after a reload too
+    locked = pending or edit.can_undo
+    st.segmented_control(
+        "Detail", DETAIL_SIDES, key="detail", on_change=session.refine, disabled=locked,
+        format_func=lambda side: f"{min(side, largest)} px",
+        help=("Chosen before the first removal: press Reset to go back to the original (your removals stay in "
+              "History), then choose it." if locked else
+              "The size the photo is edited at (its long side). Finer detail helps when zoomed in; it is slower "
+              "to inpaint and keeps fewer steps to undo."))
 
 
 def downloads(edit: EditSession) -> None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.errors import NothingToRemove
+from ic.errors import ICError, NothingToRemove
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask, working_copy
 from ic.inpaint import Inpainter
 
@@ -154,6 +154,9 @@ class EditSnapshot:
 
 
 MAX_UNDO = 40  # removals Undo can step back through; older ones stay applied (each state holds two images)
+# And at most this many bytes of states: 40 at 1024x1024 (4 MiB each), 10 at 2048x2048 (a finer working copy
+# for zoom, DETAIL_SIDES), so one visitor's edit stays within the same memory whatever its detail.
+UNDO_BYTES = 160 * 2**20
 
 
 class EditSession:
@@ -250,7 +253,8 @@ class EditSession:
         self._states.append(_State(edited, union, {(classifier.name, classifier.weights_hash, preprocess): after},
                                    next(self._serials)))
         self._position += 1
-        if len(self._states) > MAX_UNDO + 1:  # memory stays bounded: forget the oldest step, keep the original
+        # memory stays bounded: forget the oldest steps, keep the original and the newest
+        while len(self._states) > 2 and (len(self._states) > MAX_UNDO + 1 or self._bytes() > UNDO_BYTES):
             del self._states[1]
             self._position -= 1
             self._dropped += 1
@@ -259,6 +263,17 @@ class EditSession:
                              timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
         record.kind = "background" if background else "removal"
         return record
+
+    def _bytes(self) -> int:
+        return sum(state.edited.nbytes + state.mask.nbytes for state in self._states[1:])
+
+    def refined(self, max_side: int) -> EditSession:
+        """The same photo, started afresh at another working size (finer detail for zoom), refused once a
+        removal is on screen: its pixels were made at this size."""
+        if self.can_undo:
+            raise ICError("Choose the detail before the first removal: press Reset to go back to the original "
+                          "(your removals stay in History), then choose it.")
+        return EditSession(self.full, self.name, max_side)
 
     @classmethod
     def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:

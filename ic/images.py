@@ -20,6 +20,9 @@ ImageSource = bytes | bytearray | str | Path
 
 MAX_PIXELS = 64_000_000
 DEFAULT_WORKING_SIDE = 1024
+# Working sizes a user may choose, for zooming into a large photo: 2048 gives 1:1 pixels at 2x zoom on a
+# 1024-pixel-wide screen area. More would cost more than the undo budget allows (ic.experiment.UNDO_BYTES).
+DETAIL_SIDES = (1024, 2048)
 MAX_MASK_FRACTION = 0.90
 ASPECT_TOLERANCE = 0.01
 

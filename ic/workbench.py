@@ -30,7 +30,7 @@ from ic.errors import Cancelled, ICError
 from ic.experiment import EditSession, ExperimentRecord, reclassify
 from ic.history.saver import Saver
 from ic.history.store import HistoryStore
-from ic.images import DEFAULT_WORKING_SIDE, check_paintable, decode_image
+from ic.images import DEFAULT_WORKING_SIDE, DETAIL_SIDES, check_paintable, decode_image
 from ic.inpaint import Inpainter, get_inpainter, list_inpainters, resolve_inpainter
 from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings
 
@@ -273,6 +273,16 @@ class Workbench:
                                                              chosen_key=chosen_key, source_of=experiment.id,
                                                              experiment_ids=ids), "current edit")
         return edit
+
+    def refine(self, edit: EditSession, max_side: int, *, owner: str | None) -> EditSession:
+        """The edit's photo started afresh at working size `max_side` (one of DETAIL_SIDES, at most the photo's
+        own), remembered for a reload with the same photo; refused once a removal is on screen."""
+        if max_side not in DETAIL_SIDES:
+            raise ICError(f"The detail is one of {', '.join(map(str, DETAIL_SIDES))} pixels.")
+        refined = edit.refined(max_side)
+        snapshot = refined.snapshot()
+        self._remember(owner, lambda store: store.restart_desk(owner, snapshot), "current edit")
+        return refined
 
     def move(self, edit: EditSession, how: str, *, owner: str | None) -> None:
         """Undo, Redo or Reset, remembered for a reload."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import streamlit as st
 
+from ic.errors import ICError
 from ic.experiment import EditSession
 from ic.paths import data_dir
 from ic.workbench import Workbench, get_workbench
@@ -217,10 +218,24 @@ def move(how: str) -> None:
     found.new_canvas()
 
 
-def _start(edit_session: EditSession, source_key: str) -> Desk:
+def refine() -> None:
+    """The photo afresh at the working size chosen in "Detail" (see streamlit_app.zoom_controls), shown where
+    the canvas was: the same zoom and place."""
+    found, side = desk(), st.session_state.get("detail")
+    if side is None or side == found.edit.max_side:  # the chosen one clicked again
+        return
+    try:
+        refined = workbench().refine(found.edit, side, owner=visitor())
+    except ICError as exc:
+        notify("warning", str(exc))
+        return
+    _start(refined, found.source_key, keep_view=True).view = found.view
+
+
+def _start(edit_session: EditSession, source_key: str, keep_view: bool = False) -> Desk:
     global _nonce
     _nonce += 1  # a canvas key never seen before, also across photos opened twice
-    for key in ("zoom", "pan-x", "pan-y"):  # a new photo is first shown whole
+    for key in () if keep_view else ("zoom", "pan-x", "pan-y"):  # a new photo is first shown whole
         st.session_state.pop(key, None)
     found = st.session_state["desk"] = Desk(edit_session, source_key, _nonce)
     return found

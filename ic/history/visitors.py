@@ -64,6 +64,20 @@ class VisitorState:
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
 
+    def restart_desk(self, owner: str, snapshot: EditSnapshot) -> bool:
+        """The visitor's desk, same photo, as the new edit `snapshot` with no removals (another working size).
+        False when the visitor has no desk to restart."""
+        try:
+            with self._write() as db:
+                updated = db.execute("UPDATE desks SET edit_id = ?, max_side = ?, position = 0, dropped = 0, "
+                                     "updated_at = ? WHERE owner = ?",
+                                     (snapshot.id, snapshot.max_side, _now(), owner)).rowcount
+                if updated and db.execute("DELETE FROM desk_steps WHERE owner = ?", (owner,)).rowcount:
+                    self._drop_unused_images(db)
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from None
+        return bool(updated)
+
     def sync_desk(self, owner: str, snapshot: EditSnapshot, experiment_ids: dict | None = None) -> bool:
         """Bring the stored desk up to `snapshot` (a removal, Undo, Redo, Reset): states it lacks are added,
         states the edit dropped are deleted. False when the visitor's desk is now another edit."""
