@@ -7,6 +7,7 @@ project folder. Every key has an environment variable that wins over it:
     mode = "visitor"        # IC_HISTORY_MODE: "visitor" (each visitor sees only their own) or "team"
     max_per_visitor = 500   # IC_HISTORY_MAX_PER_VISITOR: oldest experiments beyond this are pruned
     max_age_days = 0        # IC_HISTORY_MAX_AGE_DAYS: 0 keeps experiments forever
+    database_url = ""       # IC_DATABASE_URL: postgresql://user:password@host/db; empty keeps SQLite in the data folder
 
     [public]
     enabled = false         # IC_PUBLIC=1: a public demo (allow-listed models, bounded history, busy notice)
@@ -111,3 +112,10 @@ def sweep_root() -> Path | None:
     if not root.is_dir():
         raise ICError(f"The sweeps root {root} (IC_SWEEP_ROOT) is not a folder; create it or unset the setting.")
     return root
+
+
+def database_url() -> str | None:
+    """The history's PostgreSQL URL (IC_DATABASE_URL, else `database_url` under [history]), or None for SQLite in
+    the data folder. The Streamlit pages may also find one in their secrets ([connections.history] url)."""
+    value = _setting("history", "database_url", "IC_DATABASE_URL", "", str).strip()
+    return value or None

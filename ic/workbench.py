@@ -121,16 +121,17 @@ class SweepJob:
 class Workbench:
     """One per process (and per data folder): safe to share between visitors' sessions."""
 
-    def __init__(self, data_folder: Path | None):
+    def __init__(self, data_folder: Path | None, database_url: str | None = None):
         self.store: HistoryStore | None = None
         self.problem: str | None = None  # why new experiments cannot be kept, or None
         self.saver: Saver | None = None
         self._tokens: dict[str, CancelToken] = {}
         self._sweeps: dict[str, SweepJob] = {}  # each visitor's latest sweep on this server
-        if data_folder is None:
+        if data_folder is None and database_url is None:
             return
         try:
-            self.store = HistoryStore(Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S)
+            self.store = HistoryStore(None if database_url else Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S,
+                                      url=database_url)
         except ICError as exc:
             self.problem = str(exc)
             return
@@ -298,7 +299,10 @@ class Workbench:
         if self.store is None:
             return None
         self.flush(WRITE_WAIT_S)  # a write from the page before the reload may still be on its way
-        stored = self.store.desk(owner)
+        try:
+            stored = self.store.desk(owner)
+        except ICError:  # the database is out of reach: the page starts afresh rather than not at all
+            return None
         if stored is None:
             return None
         data = stored.source
@@ -322,7 +326,10 @@ class Workbench:
         """The visitor's remembered settings ({} where none are kept)."""
         if self.store is None:
             return {}
-        return self.store.settings(owner)
+        try:
+            return self.store.settings(owner)
+        except ICError:  # the database is out of reach: the defaults, until it is back
+            return {}
 
     def keep_settings(self, owner: str, settings: dict) -> None:
         values = dict(settings)
@@ -567,12 +574,16 @@ _benches: dict[str, Workbench] = {}
 _benches_lock = threading.Lock()
 
 
-def get_workbench(data_folder: Path | None = None) -> Workbench:
-    """The process's workbench for a data folder (by default IC_DATA_DIR or the per-user data folder)."""
+def get_workbench(data_folder: Path | None = None, database_url: str | None = None) -> Workbench:
+    """The process's workbench for a history: the PostgreSQL database at `database_url` (by default
+    IC_DATABASE_URL or the settings file's), else SQLite in a data folder (by default IC_DATA_DIR or the
+    per-user data folder)."""
     from ic.paths import data_dir
+    from ic.settings import database_url as configured_url
 
-    folder = str(Path(data_folder or data_dir()).resolve())
+    url = database_url or configured_url()
+    key = url or str(Path(data_folder or data_dir()).resolve())
     with _benches_lock:
-        if folder not in _benches:
-            _benches[folder] = Workbench(Path(folder))
-        return _benches[folder]
+        if key not in _benches:
+            _benches[key] = Workbench(None if url else Path(key), database_url=url)
+        return _benches[key]

@@ -67,6 +67,7 @@ def _isolated_folders(tmp_path_factory, monkeypatch):
     # One export cache for the whole run: each model is exported once (tests of the cache use their own).
     monkeypatch.setenv("IC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "onnx-cache"))
     monkeypatch.delenv("IC_LAMA_MODEL", raising=False)
+    monkeypatch.delenv("IC_DATABASE_URL", raising=False)  # SQLite in the data folder unless a test says otherwise
     # An unroutable local port: a download attempt fails at once, on this machine.
     monkeypatch.setenv("IC_LAMA_URL", "http://127.0.0.1:9/big-lama.pt")
 
@@ -122,3 +123,32 @@ def server(module_file, monkeypatch):
     monkeypatch.setenv("IC_LAMA_MD5", hashlib.md5(payload).hexdigest())
     yield serving
     serving.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster for the session (tests/postgres_support.py)."""
+    from postgres_support import Cluster, require_postgres
+
+    cluster = Cluster(require_postgres())
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_location(request, tmp_path) -> dict:
+    """Where a history lives, once per backend: {"folder": ...} (SQLite) or {"url": ...} (a new database)."""
+    if request.param == "sqlite":
+        return {"folder": tmp_path / "data"}
+    return {"url": request.getfixturevalue("postgres").new_database()}
+
+
+def sql(store, query: str, params=()) -> list:
+    """Rows of `query` (? placeholders) on a store's own database, whichever backend: for what only the
+    database can show (images stored once, nothing half-written)."""
+    if query.lstrip().upper().startswith("SELECT"):
+        with store.db.connect() as db:
+            return db.execute(query, params).fetchall()
+    with store.db.write() as db:
+        db.execute(query, params)
+    return []

@@ -16,9 +16,10 @@ from builders import png_declaring, zip_of
 from ic.errors import ICError
 from ic.experiment import EditSession
 from ic.history import DB_NAME, SCHEMA_VERSION, HistoryStore, migrate
+from ic.history.db import Database
 from ic.inpaint import get_inpainter
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, sql
 
 
 def make_records(camera, lite0, count=1, inpainter="telea"):
@@ -37,13 +38,13 @@ def records(camera, lite0):
 
 
 @pytest.fixture
-def store(tmp_path):
-    return HistoryStore(tmp_path / "data")
+def store(history_location):
+    """The store on each backend: the whole file runs against SQLite and PostgreSQL."""
+    return HistoryStore(**history_location)
 
 
 def images_count(store) -> int:
-    with sqlite3.connect(store.path) as db:
-        return db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+    return sql(store, "SELECT COUNT(*) FROM images")[0][0]
 
 
 def test_round_trip_keeps_images_and_numbers(store, records):
@@ -80,8 +81,9 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
         row = source.execute("SELECT id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, "
                              "original_thumb_sha, edited_thumb_sha, model, inpainter, top1_before, top1_after, "
                              "original_top1_delta, top1_changed, summary FROM experiments").fetchone()
+    migrate(Database(path=folder / DB_NAME).engine, target="0001")  # the schema as version 1 shipped it
     old = sqlite3.connect(folder / DB_NAME, isolation_level=None)
-    migrate(old, target=1)  # the schema as version 1 shipped it: no stars, no notes
+    old.execute("DROP TABLE alembic_version")  # as the app wrote it before Alembic: user_version alone
     old.executemany("INSERT INTO images VALUES (?, ?)", images)
     old.execute(f"INSERT INTO experiments VALUES ({', '.join('?' * len(row))})", row)
     assert old.execute("PRAGMA user_version").fetchone()[0] == 1
@@ -90,6 +92,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
     store = HistoryStore(folder)
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
     [migrated] = store.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
     assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")
@@ -123,8 +126,7 @@ def test_concurrent_writers_from_threads_lose_nothing(store, records):
     assert errors == []
     assert store.count("anyone", shared=True) == 8 * len(records)
     assert all(store.count(f"visitor-{i}") == len(records) for i in range(8))
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert images_count(store) == 1 + 3 * 2 + 1 + 3  # each image once, whoever wrote it first
 
 
 KILLED_WRITER = """
@@ -137,7 +139,7 @@ from ic.classifiers import get_classifier
 from ic.images import decode_image
 from ic.inpaint import get_inpainter
 
-store = HistoryStore({folder!r})
+store = HistoryStore(**{location!r})
 session = EditSession(decode_image({image!r}), "camera.png")
 mask = np.zeros(session.shape, bool); mask[300:340, 270:320] = True
 record = session.apply(mask, get_inpainter("telea"), get_classifier("tf_efficientnet_lite0"))
@@ -151,9 +153,10 @@ store.add(record, owner="alice")
 """
 
 
-def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, records, tmp_path):
+def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, history_location, records):
     store.add(records[0], owner="alice")
-    script = KILLED_WRITER.format(root=str(ROOT), folder=str(store.folder),
+    location = {key: str(value) for key, value in history_location.items()}
+    script = KILLED_WRITER.format(root=str(ROOT), location=location,
                                   image=str(ROOT / "assets" / "samples" / "camera.png"))
     writer = subprocess.Popen([sys.executable, "-c", script], env=cli_env(), stdout=subprocess.PIPE, text=True)
     try:
@@ -161,14 +164,15 @@ def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, rec
     finally:
         writer.kill()
         writer.wait()
-    reopened = HistoryStore(store.folder)
+    reopened = HistoryStore(**history_location)
     assert [row.id for row in reopened.list("alice")] == [row.id for row in store.list("alice")]
     assert reopened.count("alice") == 1
-    with sqlite3.connect(reopened.path) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    if reopened.path is not None:
+        with sqlite3.connect(reopened.path) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert images_count(reopened) == 5  # only the first experiment's images: nothing half-written
-    reopened.add(records[1], owner="alice")  # and the store still takes writes
+    reopened.add(records[1], owner="alice")  # and the store still takes writes (the writer's lock went with it)
     assert reopened.count("alice") == 2
 
 
@@ -210,13 +214,11 @@ def test_filters(store, camera, lite0, records):
 def test_retention_keeps_the_newest_and_drops_the_old(store, records):
     ids = [store.add(record, owner="alice") for record in records]
     store.add(records[0], owner="bob")
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (ids[0],))
+    sql(store, "UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (ids[0],))
     assert store.prune("alice", max_per_visitor=2) == 1
     assert {row.id for row in store.list("alice")} == set(ids[1:])
     assert store.count("bob") == 1
-    with sqlite3.connect(store.path) as db:
-        db.execute("UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE owner = 'bob'")
+    sql(store, "UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE owner = 'bob'")
     assert store.prune("alice", max_per_visitor=0, max_age_days=30) == 1
     assert store.count("bob") == 0
 
@@ -348,8 +350,7 @@ def test_maps_are_kept_with_their_experiment_exported_and_deleted_with_it(store,
     assert other.explanations(copied, "carol")[0]["cells"] == kept["cells"]
 
     store.delete(experiment_id, "alice")
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM explanations").fetchone()[0] == 0
+    assert sql(store, "SELECT COUNT(*) FROM explanations")[0][0] == 0
 
 
 def test_a_shared_link_goes_with_its_experiment(store, records):

@@ -19,6 +19,7 @@ import streamlit as st
 from ic.errors import ICError
 from ic.experiment import EditSession
 from ic.paths import data_dir
+from ic.settings import database_url
 from ic.workbench import Workbench, get_workbench
 
 _KEEP = "keep:"
@@ -28,7 +29,19 @@ _VISITOR = re.compile(r"^[0-9a-f]{32}$")
 # --- the process's workbench and the visitor ----------------------------------------------------
 
 def workbench() -> Workbench:
-    return get_workbench(data_dir())
+    """The process's workbench; its history is PostgreSQL where IC_DATABASE_URL, the settings file or this
+    app's secrets ([connections.history] url, Streamlit's convention) name one, else SQLite in the data folder."""
+    return get_workbench(data_dir(), database_url=database_url() or _secret_url())
+
+
+def _secret_url() -> str | None:
+    from streamlit.errors import StreamlitSecretNotFoundError
+
+    try:
+        section = st.secrets.get("connections", {}).get("history", {})
+        return str(section.get("url") or "").strip() or None
+    except (FileNotFoundError, StreamlitSecretNotFoundError):  # no secrets file: SQLite
+        return None
 
 
 def visitor() -> str:

@@ -1,159 +1,109 @@
-"""The history database's schema: numbered migrations, applied in order when a database is opened.
+"""The history database's schema: Alembic revisions (migrations/versions), applied when a store is opened.
 
-The version is SQLite's user_version; each migration runs in its own transaction, so an older
-database is upgraded in place and a crash mid-upgrade leaves it at the last complete version.
+One set of revisions for both backends; where SQLite and PostgreSQL spell a type differently, `ddl` fills it
+in. Each revision runs in its own transaction, so an older database is upgraded in place and a crash
+mid-upgrade leaves it at the last complete revision.
+
+A SQLite history made before Alembic kept its version in SQLite's `user_version` (1 to 7, one per revision
+here): it is stamped at that revision and upgraded from there. SQLite's `user_version` is still set by every
+revision, so an older copy of the app recognises a newer history and refuses it rather than damage it.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import threading
+from pathlib import Path
+
+import sqlalchemy
 
 from ic.errors import ICError
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_VERSION = 7  # revisions 0001 to 0007
+HEAD = f"{SCHEMA_VERSION:04d}"
+_LOCK_KEY = 0x1C_415F  # PostgreSQL: one server migrates at a time
+_scripts_lock = threading.Lock()
+_scripts = None
 
-def _run(db: sqlite3.Connection, script: str) -> None:
-    # Statement by statement: executescript() would commit the migration's transaction early.
-    for statement in script.split(";"):
+
+def ddl(script: str, *, version: int) -> None:
+    """Run a revision's statements on the connection Alembic migrates, with each backend's types."""
+    from alembic import op
+
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    types = {
+        "blob": "BYTEA" if postgres else "BLOB",
+        "real": "DOUBLE PRECISION" if postgres else "REAL",
+        "serial_key": "BIGSERIAL PRIMARY KEY" if postgres else "INTEGER PRIMARY KEY AUTOINCREMENT",
+        # SQLite orders rows of one second by their rowid; PostgreSQL has none, so it gets a column of that name
+        "rowid": ",\n            rowid BIGSERIAL" if postgres else "",
+    }
+    for statement in script.format(**types).split(";"):
         if statement.strip():
-            db.execute(statement)
+            bind.exec_driver_sql(statement)
+    if not postgres:
+        bind.exec_driver_sql(f"PRAGMA user_version = {version}")
 
 
-def _migration_1(db: sqlite3.Connection) -> None:
-    _run(db, """
-        CREATE TABLE images (
-            sha TEXT PRIMARY KEY,
-            png BLOB NOT NULL
-        );
-        CREATE TABLE experiments (
-            id TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            image_name TEXT NOT NULL,
-            original_sha TEXT NOT NULL REFERENCES images(sha),
-            edited_sha TEXT NOT NULL REFERENCES images(sha),
-            mask_sha TEXT NOT NULL REFERENCES images(sha),
-            original_thumb_sha TEXT NOT NULL REFERENCES images(sha),
-            edited_thumb_sha TEXT NOT NULL REFERENCES images(sha),
-            model TEXT NOT NULL,
-            inpainter TEXT NOT NULL,
-            top1_before TEXT NOT NULL,
-            top1_after TEXT NOT NULL,
-            original_top1_delta REAL NOT NULL,
-            top1_changed INTEGER NOT NULL,
-            summary TEXT NOT NULL
-        );
-        CREATE INDEX experiments_by_owner ON experiments (owner, created_at);
-    """)
+def _script_directory():
+    global _scripts
+    from alembic.script import ScriptDirectory
+
+    with _scripts_lock:
+        if _scripts is None:
+            _scripts = ScriptDirectory(str(MIGRATIONS))
+        return _scripts
 
 
-def _migration_2(db: sqlite3.Connection) -> None:
-    """Stars and notes, for the History page."""
-    _run(db, """
-        ALTER TABLE experiments ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE experiments ADD COLUMN note TEXT NOT NULL DEFAULT '';
-    """)
+def current_revision(connection: sqlalchemy.Connection) -> str | None:
+    """The revision a database is at: Alembic's, or for a SQLite history from before it, its user_version."""
+    revision = _alembic_revision(connection)
+    if revision is None and connection.dialect.name == "sqlite":
+        version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+        if version:
+            return f"{version:04d}"
+    return revision
 
 
-def _migration_3(db: sqlite3.Connection) -> None:
-    """Explanation maps, kept with the experiment they explain."""
-    _run(db, """
-        CREATE TABLE explanations (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-            image TEXT NOT NULL,
-            method TEXT NOT NULL,
-            class_index INTEGER NOT NULL,
-            label TEXT NOT NULL,
-            cells TEXT NOT NULL,
-            details TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX explanations_by_experiment ON explanations (experiment_id)
-    """)
+def migrate(engine: sqlalchemy.Engine, target: str = "head") -> None:
+    """Bring a database to `target` (the newest revision by default); refuse one from a newer app."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util.exc import CommandError
 
-
-def _migration_4(db: sqlite3.Connection) -> None:
-    """Comparison groups: the rows one Compare run saved together."""
-    _run(db, "ALTER TABLE experiments ADD COLUMN group_id TEXT")
-
-
-def _migration_5(db: sqlite3.Connection) -> None:
-    """Read-only links to one experiment: an unguessable token each, gone with the experiment."""
-    _run(db, """
-        CREATE TABLE shares (
-            token TEXT PRIMARY KEY,
-            experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX shares_by_experiment ON shares (experiment_id)
-    """)
-
-
-def _migration_6(db: sqlite3.Connection) -> None:
-    """What a reload brings back: each visitor's current edit (its photo, and the states Undo steps through, as
-    images shared with the experiments) and sidebar settings."""
-    _run(db, """
-        CREATE TABLE desks (
-            owner TEXT PRIMARY KEY,
-            edit_id TEXT NOT NULL,
-            source_key TEXT NOT NULL,
-            chosen_key TEXT,
-            image_name TEXT NOT NULL,
-            source_sha TEXT REFERENCES images(sha),
-            max_side INTEGER NOT NULL,
-            position INTEGER NOT NULL DEFAULT 0,
-            dropped INTEGER NOT NULL DEFAULT 0,
-            updated_at TEXT NOT NULL
-        );
-        CREATE TABLE desk_steps (
-            owner TEXT NOT NULL REFERENCES desks(owner) ON DELETE CASCADE,
-            serial INTEGER NOT NULL,
-            edited_sha TEXT NOT NULL REFERENCES images(sha),
-            mask_sha TEXT NOT NULL REFERENCES images(sha),
-            experiment_id TEXT,
-            PRIMARY KEY (owner, serial)
-        );
-        CREATE TABLE visitors (
-            owner TEXT PRIMARY KEY,
-            settings TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )
-    """)
-
-
-def _migration_7(db: sqlite3.Connection) -> None:
-    """Sweeps: each one's summary document, its plan and its rows (Parquet), per owner."""
-    _run(db, """
-        CREATE TABLE sweeps (
-            id TEXT PRIMARY KEY,
-            owner TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            name TEXT NOT NULL,
-            plan TEXT NOT NULL,
-            document TEXT NOT NULL,
-            rows BLOB NOT NULL
-        );
-        CREATE INDEX sweeps_by_owner ON sweeps (owner, created_at)
-    """)
-
-
-MIGRATIONS = [_migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> None:
-    """Apply the migrations a database lacks, each in its own transaction."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise ICError(f"The history database is from a newer version of this app (schema {version}); "
-                      "upgrade the app, or point IC_DATA_DIR at another folder.")
-    for number in range(version + 1, target + 1):
-        db.execute("BEGIN IMMEDIATE")
+    scripts = _script_directory()
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
         try:
-            if db.execute("PRAGMA user_version").fetchone()[0] < number:  # another process may have just done it
-                MIGRATIONS[number - 1](db)
-                db.execute(f"PRAGMA user_version = {number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+            current = current_revision(connection)
+            if current is not None and (current not in {s.revision for s in scripts.walk_revisions()}):
+                raise ICError(f"The history database is from a newer version of this app (schema {current}); "
+                              "upgrade the app, or point IC_DATA_DIR (or IC_DATABASE_URL) at another history.")
+            wanted = scripts.get_current_head() if target == "head" else target
+            if current == wanted:
+                return
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            config.attributes["connection"] = connection
+            if current is not None and _alembic_revision(connection) is None:
+                command.stamp(config, current)  # a SQLite history from before Alembic: it is at `current`
+            connection.commit()
+            try:
+                command.upgrade(config, wanted)
+            except CommandError as exc:
+                raise ICError(f"The history database cannot be upgraded ({exc}).") from None
+            connection.commit()
+        finally:
+            if postgres:
+                connection.rollback()
+                connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
+                connection.commit()
+
+
+def _alembic_revision(connection: sqlalchemy.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()

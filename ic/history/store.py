@@ -1,15 +1,16 @@
-"""The experiment store: SQLite in a data folder, images as PNG blobs beside the rows.
+"""The experiment store: SQLite in a data folder (the default) or PostgreSQL, images as PNG blobs beside the rows.
 
 - Every write is one transaction, so a crash mid-write leaves no half-written
   experiment; the images live in the same database for exactly that reason.
-- WAL mode and short transactions let several sessions write at once; each
-  operation opens its own connection, so a store object is safe to share.
+- Writes hold the database's write lock for a few milliseconds (db.py): SQLite's, or on PostgreSQL an
+  advisory lock, so several sessions, and several servers on one database, write one at a time; each
+  operation takes its own connection, so a store object is safe to share.
 - Images are content-addressed (SHA-256 of the PNG): an original photo kept by
   many experiments is stored once, and is deleted with its last experiment.
 - Every row has an owner (a visitor id). A viewer sees only their own rows,
   unless the history is shared (team mode); deleting is always limited to the
   owner's own rows.
-- The schema and its migrations live in schema.py, the ZIP format in archive.py.
+- The schema and its migrations live in schema.py (Alembic), the ZIP format in archive.py.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import secrets
-import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
@@ -31,16 +31,17 @@ import numpy as np
 from ic.errors import ICError
 from ic.experiment import ExperimentRecord
 from ic.history.archive import read_archive, write_archive
+from ic.history.db import Database, DatabaseError, HistoryBusy
 from ic.history.schema import SCHEMA_VERSION, migrate
 from ic.history.sweeps import SweepState
 from ic.history.visitors import VisitorState
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
 
 DB_NAME = "history.sqlite3"
+PNG_CACHE_BYTES = 64 * 2**20  # encoded images remembered by content (the original of many removals, say)
 
+__all__ = ["DB_NAME", "HistoryBusy", "HistoryStore", "StoredExperiment", "open_store"]
 
-class HistoryBusy(ICError):
-    """Another process holds the database's write lock: a write may succeed later."""
 THUMB_SIDE = 96
 MAX_NOTE = 2000  # characters kept of a note
 
@@ -95,74 +96,95 @@ class HistoryStore(VisitorState, SweepState):
     refused with `read_only`, the sentence that says why.
     """
 
-    def __init__(self, folder: Path, busy_timeout_s: float = 30.0):
-        self.folder = Path(folder)
+    def __init__(self, folder: Path | None = None, busy_timeout_s: float = 30.0, *, url: str | None = None):
+        self.folder = Path(folder) if folder is not None else None
+        self.url = url or None
         self.busy_timeout_s = busy_timeout_s  # how long one write waits for another process's lock
-        self.path = self.folder / DB_NAME
+        self.path = self.folder / DB_NAME if self.url is None else None
         self.read_only: str | None = None
         self._png_cache: OrderedDict[str, bytes] = OrderedDict()
+        self._png_bytes = 0
         self._png_lock = threading.Lock()
+        self._immutable: Database | None = None
+        if self.url is not None:
+            self.db = Database(url=self.url, busy_timeout_s=busy_timeout_s)
+            try:
+                migrate(self.db.engine)
+            except DatabaseError as exc:
+                raise ICError(f"History cannot open its database {self.db.where} ({self.db.problem(exc)}); "
+                              "check IC_DATABASE_URL (or the app's secrets) and that the server is running.") from None
+            return
+        self.db = Database(path=self.path, busy_timeout_s=busy_timeout_s)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            with self._connect() as db:
-                db.execute("PRAGMA journal_mode=WAL")
-                migrate(db)
-        except (OSError, sqlite3.Error) as exc:
-            problem = f"History cannot be kept in {self.folder} ({exc}); set IC_DATA_DIR to a folder you can write to."
+            raw = self.db.engine.raw_connection()  # outside any transaction, which WAL mode needs
+            try:
+                raw.driver_connection.execute("PRAGMA journal_mode=WAL")
+            finally:
+                raw.close()
+            migrate(self.db.engine)
+        except (OSError, DatabaseError) as exc:
+            reason = self.db.problem(exc) if isinstance(exc, DatabaseError) else exc
+            problem = f"History cannot be kept in {self.folder} ({reason}); set IC_DATA_DIR to a folder you can write to."
             if not self._readable():
                 raise ICError(problem) from None
             self.read_only = problem.replace("History cannot be kept", "New experiments cannot be kept", 1) + \
                 " Earlier ones can still be viewed."
 
+    @property
+    def where(self) -> str:
+        """Where the history lives, for people: a folder, or a server's URL without its password."""
+        return self.db.where
+
     def _readable(self) -> bool:
-        """Whether an existing history of the current schema can be opened read-only."""
-        if not self.path.is_file():
+        """Whether an existing SQLite history of the current schema can be opened read-only."""
+        if self.path is None or not self.path.is_file():
             return False
         try:
             with self._connect(immutable=True) as db:
                 return db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        except sqlite3.Error:
+        except (ICError, DatabaseError):
             return False
 
     @contextlib.contextmanager
     def _connect(self, immutable: bool = False):
-        if immutable or self.read_only:  # nothing may write, so nothing can change under the reader
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
-        else:
-            db = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        """A connection for reading. A server out of reach is a sentence (ICError), not a traceback."""
+        database = self.db
+        if (immutable or self.read_only) and self.path is not None:  # nothing may write, nothing changes
+            database = self._immutable = self._immutable or Database(path=self.path, immutable=True)
         try:
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_s * 1000)}")
-            yield db
-        finally:
-            db.close()
+            with database.connect() as db:
+                yield db
+        except DatabaseError as exc:
+            if database.unreachable(exc):
+                raise ICError(f"The history database cannot be reached right now ({database.problem(exc)}); "
+                              "try again in a moment. Your work on the page is unaffected.") from None
+            raise
 
     @contextlib.contextmanager
     def _write(self):
         """One short write transaction: all of it lands, or none of it."""
         if self.read_only:
             raise ICError(self.read_only)
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self.db.write() as db:
+            yield db
 
     def _failure(self, exc: Exception) -> ICError:
-        if isinstance(exc, sqlite3.OperationalError) and any(word in str(exc) for word in ("locked", "busy")):
-            return HistoryBusy(f"The history database is busy ({exc}); the experiment waits to be saved.")
-        return ICError(f"History could not be saved ({exc}); your work on the page is unaffected. "
-                       "Check that the data folder is writable and not full.")
+        text = self.db.problem(exc)
+        if self.db.dialect == "sqlite" and any(word in text for word in ("locked", "busy")):
+            return HistoryBusy(f"The history database is busy ({text}); the experiment waits to be saved.")
+        if self.db.unreachable(exc):
+            return HistoryBusy(f"The history database cannot be reached ({text}); the experiment waits to be saved.")
+        return ICError(f"History could not be saved ({text}); your work on the page is unaffected. "
+                       + ("Check that the data folder is writable and not full." if self.db.dialect == "sqlite"
+                          else "Check the database server's log and free space."))
 
     # --- writing ----------------------------------------------------------------------------
 
     @staticmethod
     def _put_image(db, png: bytes) -> str:
         sha = _sha(png)
-        db.execute("INSERT OR IGNORE INTO images (sha, png) VALUES (?, ?)", (sha, png))
+        db.execute("INSERT INTO images (sha, png) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING", (sha, png))
         return sha
 
     def _png(self, image: np.ndarray, thumbnail: bool = False) -> bytes:
@@ -177,9 +199,11 @@ class HistoryStore(VisitorState, SweepState):
                 return self._png_cache[key]
         png = encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image, compress_level=3)
         with self._png_lock:
-            self._png_cache[key] = png
-            while len(self._png_cache) > 12:  # a removal encodes four; the desk reuses two
-                self._png_cache.popitem(last=False)
+            if key not in self._png_cache:
+                self._png_cache[key] = png
+                self._png_bytes += len(png)
+            while self._png_bytes > PNG_CACHE_BYTES and len(self._png_cache) > 1:  # bounded by bytes, not count
+                self._png_bytes -= len(self._png_cache.popitem(last=False)[1])
         return png
 
     def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
@@ -224,7 +248,7 @@ class HistoryStore(VisitorState, SweepState):
                     self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
                                  image_name=record.image_name, summary=record.summary(), original=record.original,
                                  edited=record.edited, mask=record.mask, group_id=group_id)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, DatabaseError) as exc:
             raise self._failure(exc) from None
         return ids
 
@@ -240,7 +264,7 @@ class HistoryStore(VisitorState, SweepState):
                     "image": image, "method": method, "class_index": int(class_index), "label": label,
                     "cells": np.round(np.asarray(cells, float), 4).tolist(), "details": details or {},
                     "created_at": datetime.now(UTC).isoformat(timespec="seconds")})
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return True
 
@@ -278,7 +302,7 @@ class HistoryStore(VisitorState, SweepState):
                 removed = db.execute("DELETE FROM experiments WHERE id = ? AND owner = ?",
                                      (experiment_id, owner)).rowcount
                 self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return bool(removed)
 
@@ -291,7 +315,7 @@ class HistoryStore(VisitorState, SweepState):
                 db.execute("DELETE FROM desks WHERE owner = ?", (owner,))
                 db.execute("DELETE FROM sweeps WHERE owner = ?", (owner,))
                 self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return removed
 
@@ -310,7 +334,7 @@ class HistoryStore(VisitorState, SweepState):
             with self._write() as db:
                 return bool(db.execute(f"UPDATE experiments SET {', '.join(updates)} WHERE id = ? AND owner = ?",
                                        (*values, experiment_id, owner)).rowcount)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     def prune(self, owner: str, max_per_visitor: int, max_age_days: int = 0) -> int:
@@ -332,7 +356,7 @@ class HistoryStore(VisitorState, SweepState):
                 if removed:
                     self._drop_unused_images(db)
                 return removed
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     # --- reading ----------------------------------------------------------------------------
@@ -361,7 +385,8 @@ class HistoryStore(VisitorState, SweepState):
             clauses.append("group_id = ?")
             values.append(group_id)
         if search.strip():
-            clauses.append("(" + " OR ".join(f"{column} LIKE ? ESCAPE '\\'" for column in
+            like = "ILIKE" if self.db.dialect == "postgresql" else "LIKE"  # SQLite's LIKE ignores case
+            clauses.append("(" + " OR ".join(f"{column} {like} ? ESCAPE '\\'" for column in
                                              ("top1_before", "top1_after", "summary", "note", "image_name")) + ")")
             literal = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = f"%{literal}%"  # what was typed, literally: % and _ are no wildcards
@@ -406,7 +431,7 @@ class HistoryStore(VisitorState, SweepState):
                     raise ICError("Only the author of an experiment can share it; choose one of your own.")
                 db.execute("INSERT INTO shares (token, experiment_id, created_at) VALUES (?, ?, ?)",
                            (token, experiment_id, datetime.now(UTC).isoformat(timespec="seconds")))
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return token
 
@@ -423,7 +448,7 @@ class HistoryStore(VisitorState, SweepState):
             with self._write() as db:
                 return bool(db.execute("DELETE FROM shares WHERE token = ? AND experiment_id IN "
                                        "(SELECT id FROM experiments WHERE owner = ?)", (token, owner)).rowcount)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     def shared(self, token: str) -> tuple[StoredExperiment, list[dict]]:
@@ -483,7 +508,7 @@ class HistoryStore(VisitorState, SweepState):
                     added.append(experiment_id)
         except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise ICError(f"The ZIP's experiment data is incomplete ({exc!r}); import a ZIP exported by this app.") from None
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return added
 
@@ -503,7 +528,11 @@ def _imported_id(db, given, owner: str) -> str | None:
     return uuid.uuid4().hex
 
 
-def open_store(folder: Path | None = None) -> HistoryStore:
+def open_store(folder: Path | None = None, url: str | None = None) -> HistoryStore:
+    """The history this deployment keeps: at `url`, else IC_DATABASE_URL or the settings file's
+    database_url, else SQLite in `folder` (by default the data folder)."""
     from ic.paths import data_dir
+    from ic.settings import database_url
 
-    return HistoryStore(folder or data_dir())
+    url = url or database_url()
+    return HistoryStore(None if url else folder or data_dir(), url=url)

@@ -7,9 +7,10 @@ owner's history and dropped past the age limit.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ic.history.db import DatabaseError
 
 MAX_SWEEPS_PER_VISITOR = 50
 MAX_ROWS_BYTES = 64 * 1024 * 1024  # a sweep's Parquet rows kept in the history; bigger ones stay in their file
@@ -36,7 +37,7 @@ class SweepState:
                            (sweep_id, owner, created, name[:200], json.dumps(plan), json.dumps(document), kept))
                 db.execute("DELETE FROM sweeps WHERE owner = ? AND id NOT IN (SELECT id FROM sweeps WHERE owner = ? "
                            "ORDER BY created_at DESC, rowid DESC LIMIT ?)", (owner, owner, MAX_SWEEPS_PER_VISITOR))
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     def list_sweeps(self, owner: str) -> list[StoredSweep]:
@@ -58,5 +59,5 @@ class SweepState:
         try:
             with self._write() as db:
                 return bool(db.execute("DELETE FROM sweeps WHERE id = ? AND owner = ?", (sweep_id, owner)).rowcount)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ic.errors import ICError
 from ic.experiment import EditSnapshot
+from ic.history.db import DatabaseError
 from ic.images import decode_image, decode_mask
 
 MAX_SETTINGS_CHARS = 20_000  # a visitor's settings are a handful of short values
@@ -61,7 +61,7 @@ class VisitorState:
                 self._sync_steps(db, owner, snapshot, experiment_ids or {}, self._encode_steps(snapshot, set()))
                 if replaced:
                     self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     def restart_desk(self, owner: str, snapshot: EditSnapshot) -> bool:
@@ -74,7 +74,7 @@ class VisitorState:
                                      (snapshot.id, snapshot.max_side, _now(), owner)).rowcount
                 if updated and db.execute("DELETE FROM desk_steps WHERE owner = ?", (owner,)).rowcount:
                     self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return bool(updated)
 
@@ -93,7 +93,7 @@ class VisitorState:
                     return False
                 if self._sync_steps(db, owner, snapshot, experiment_ids or {}, pngs):
                     self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
         return True
 
@@ -148,7 +148,7 @@ class VisitorState:
             with self._write() as db:
                 if db.execute("DELETE FROM desks WHERE owner = ?", (owner,)).rowcount:
                     self._drop_unused_images(db)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     # --- settings ---------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class VisitorState:
                 db.execute("INSERT INTO visitors (owner, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (owner) "
                            "DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
                            (owner, text, _now()))
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             raise self._failure(exc) from None
 
     @staticmethod
