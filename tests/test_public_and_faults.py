@@ -99,8 +99,10 @@ def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeyp
     store.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner="2" * 32)
     before = [row.row() for row in store.list("2" * 32)]
 
-    def disk_full(db, values):
-        raise sqlite3.OperationalError("database or disk is full")
+    def disk_full(db, values):  # as SQLAlchemy hands on the driver's error
+        import sqlalchemy
+
+        raise sqlalchemy.exc.OperationalError("INSERT INTO experiments", {}, sqlite3.OperationalError("database or disk is full"))
 
     monkeypatch.setattr(HistoryStore, "_insert_row", staticmethod(disk_full))
     app = paint(page(visitor="2" * 32), tripod_mask)

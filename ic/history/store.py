@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import secrets
+import sqlite3
 import threading
 import uuid
 from collections import OrderedDict
@@ -123,8 +124,8 @@ class HistoryStore(VisitorState, SweepState):
             finally:
                 raw.close()
             migrate(self.db.engine)
-        except (OSError, DatabaseError) as exc:
-            reason = self.db.problem(exc) if isinstance(exc, DatabaseError) else exc
+        except (OSError, DatabaseError, sqlite3.Error) as exc:  # sqlite3's own: the WAL switch above is the driver's
+            reason = self.db.problem(exc)
             problem = f"History cannot be kept in {self.folder} ({reason}); set IC_DATA_DIR to a folder you can write to."
             if not self._readable():
                 raise ICError(problem) from None
