@@ -233,7 +233,7 @@ def detail_control(desk: session.Desk, pending: bool) -> None:
     """The working size, for a photo larger than the default one: finer detail to paint on when zoomed in.
     Chosen before the first removal (a removal's pixels are made at one size)."""
     edit = desk.edit
-    largest = max(edit.full.shape[:2])
+    largest = max(edit.full_shape)
     if largest <= DETAIL_SIDES[0] or desk.source_key.startswith("history:"):
         return
     st.session_state["detail"] = edit.max_side  # the edit's own, after a reload too
@@ -368,7 +368,7 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
 
 def original_column(desk: session.Desk, shown, size: tuple[int, int], crop: tuple) -> None:
     edit = desk.edit
-    st.markdown(f"**Original** · {plain(edit.name)} · {edit.full.shape[1]}×{edit.full.shape[0]}")
+    st.markdown(f"**Original** · {plain(edit.name)} · {edit.full_shape[1]}×{edit.full_shape[0]}")
     overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
     overlay = overlay and edit.mask.any()
     view_box = desk.view_box()

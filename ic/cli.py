@@ -81,6 +81,15 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--ray-address", default=None, help="a running cluster: auto, or ray://HOST:10001 "
                                                            "(default: a local one for this run)")
     sweep.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per CPU of the cluster)")
+    history = sub.add_parser("history", help="the experiment history: copy it to another database")
+    actions = history.add_subparsers(dest="action", required=True)
+    copy = actions.add_parser("copy", parents=[common], help="copy every experiment (images, maps, notes, stars, "
+                              "groups), share link and sweep from one history to another; running it again copies "
+                              "nothing twice")
+    copy.add_argument("--from", dest="source", required=True,
+                      help="postgresql://user:password@host/db, or a data folder (SQLite)")
+    copy.add_argument("--to", dest="target", required=True, help="the same forms; created if it is new")
+
     bench = sub.add_parser("bench", parents=[common], help="measure speed against baselines")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions, for smoke runs")
     return parser
@@ -267,9 +276,30 @@ def _cmd_bench(args) -> tuple[object, str]:
     return result, bench.format_table(result)
 
 
+def _cmd_history(args) -> tuple[object, str]:
+    from ic.errors import ICError
+    from ic.history.store import open_location
+
+    source = open_location(args.source, must_exist=True)
+    target = open_location(args.target)
+    if source.where == target.where:
+        raise ICError("--from and --to name the same history; name another one to copy to.")
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % 50 == 0:
+            print(f"{done}/{total} experiments", file=sys.stderr, flush=True)
+
+    copied = target.copy_from(source, progress=progress)
+    result = {"from": source.where, "to": target.where, **copied}
+    text = (f"Copied {copied['experiments']} experiments ({copied['maps']} maps), {copied['links']} share links and "
+            f"{copied['sweeps']} sweeps from {source.where} to {target.where}; {copied['skipped']} experiments were "
+            "there already.")
+    return result, text
+
+
 COMMANDS = {"models": _cmd_models, "inpainters": _cmd_inpainters, "classify": _cmd_classify,
             "edit": _cmd_edit, "compare": _cmd_compare, "explain": _cmd_explain, "sweep": _cmd_sweep,
-            "bench": _cmd_bench}
+            "bench": _cmd_bench, "history": _cmd_history}
 
 
 def main(argv: list[str] | None = None) -> int:

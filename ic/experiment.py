@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -153,6 +154,7 @@ class EditSnapshot:
     dropped: int
 
 
+KEEP_FULL_BYTES = 48 * 2**20  # a photo larger than this decoded (16 megapixels) is decoded again to export it
 MAX_UNDO = 40  # removals Undo can step back through; older ones stay applied (each state holds two images)
 # And at most this many bytes of states: 40 at 1024x1024 (4 MiB each), 10 at 2048x2048 (a finer working copy
 # for zoom, DETAIL_SIDES), so one visitor's edit stays within the same memory whatever its detail.
@@ -162,10 +164,15 @@ UNDO_BYTES = 160 * 2**20
 class EditSession:
     """One photo being edited at working resolution, with an undo/redo stack of removals."""
 
-    def __init__(self, image: np.ndarray, name: str = "image", max_side: int = DEFAULT_WORKING_SIDE):
+    def __init__(self, image: np.ndarray, name: str = "image", max_side: int = DEFAULT_WORKING_SIDE,
+                 reload: Callable[[], np.ndarray] | None = None):
+        """`reload` decodes the photo again: given, a photo larger than KEEP_FULL_BYTES is not kept decoded
+        beside its working copy (a 64-megapixel photo is 192 MB) but decoded again for a full-size export."""
         self.id = uuid.uuid4().hex
         self.name = name
-        self.full = image
+        self.full_shape = image.shape[:2]
+        self._reload = reload if reload is not None and image.nbytes > KEEP_FULL_BYTES else None
+        self._full = None if self._reload else image
         self.max_side = max_side
         self.original = working_copy(image, max_side)
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
@@ -176,6 +183,11 @@ class EditSession:
     @property
     def shape(self) -> tuple[int, int]:
         return self.original.shape[:2]
+
+    @property
+    def full(self) -> np.ndarray:
+        """The photo at its own resolution (decoded again where it is not kept)."""
+        return self._full if self._full is not None else self._reload()
 
     @property
     def edited(self) -> np.ndarray:
@@ -273,7 +285,7 @@ class EditSession:
         if self.can_undo:
             raise ICError("Choose the detail before the first removal: press Reset to go back to the original "
                           "(your removals stay in History), then choose it.")
-        return EditSession(self.full, self.name, max_side)
+        return EditSession(self.full, self.name, max_side, reload=self._reload)
 
     @classmethod
     def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:
@@ -293,10 +305,11 @@ class EditSession:
                             self._position, self._dropped)
 
     @classmethod
-    def restore(cls, image: np.ndarray, snapshot: EditSnapshot) -> EditSession:
+    def restore(cls, image: np.ndarray, snapshot: EditSnapshot, reload: Callable[[], np.ndarray] | None = None
+                ) -> EditSession:
         """The edit a snapshot describes, over its photo; refused when the photo's working copy no longer
         matches the stored states (a photo changed on disk, or another working size)."""
-        session = cls(image, snapshot.name, snapshot.max_side)
+        session = cls(image, snapshot.name, snapshot.max_side, reload=reload)
         for serial, edited, mask in snapshot.steps:
             if edited.shape != session.original.shape or mask.shape != session.shape:
                 raise ValueError(f"a stored state is {edited.shape[1]}x{edited.shape[0]}, the photo's working copy "
@@ -315,4 +328,4 @@ class EditSession:
 
     def export_mask(self) -> np.ndarray:
         """The union of removals at full resolution."""
-        return resize_mask(self.mask, self.full.shape[:2])
+        return resize_mask(self.mask, self.full_shape)

@@ -234,6 +234,12 @@ class Workbench:
         go through in their usual milliseconds): what the page must say is not saved yet."""
         return self.pending(owner) if self.saver and self.saver.stalled() else 0
 
+    def waiting_reason(self) -> str:
+        """Why writes wait, for the page's notice: a database out of reach, or locked by another program."""
+        if self.saver is not None and self.saver.unreachable:
+            return "the history database cannot be reached"
+        return "the history database is locked by another program"
+
     def failures(self, owner: str) -> list[str]:
         """Sentences of the owner's writes that failed for good since last asked (a full disk, say)."""
         return self.saver.failures(owner) if self.saver else []
@@ -258,7 +264,8 @@ class Workbench:
                    data: bytes | None = None, max_side: int = DEFAULT_WORKING_SIDE) -> EditSession:
         """A new edit of a photo, remembered as the visitor's current one. `data` is the photo's file, kept so
         that a reload can bring the edit back (None for a bundled sample, which `source_key` names)."""
-        edit = EditSession(check_paintable(image), name, max_side)
+        reload = None if data is None else (lambda: decode_image(data))
+        edit = EditSession(check_paintable(image), name, max_side, reload=reload)
         snapshot = edit.snapshot()
         self._remember(owner, lambda store: store.begin_desk(owner, snapshot, source_key=source_key,
                                                              chosen_key=source_key, source=data), "current edit")
@@ -314,7 +321,7 @@ class Workbench:
         if data is None:
             return None
         try:
-            edit = EditSession.restore(decode_image(data), stored.snapshot)
+            edit = EditSession.restore(decode_image(data), stored.snapshot, reload=lambda: decode_image(data))
         except (ICError, ValueError):
             return None  # the photo changed under the stored states: start afresh rather than show a wrong edit
         numbers = {serial: index + 1 + stored.snapshot.dropped for index, (serial, _, _) in

@@ -27,9 +27,9 @@ def _saving(polling: bool) -> None:
     if polling and not bench.pending(owner):
         st.rerun(scope="app")  # all written: the whole page looks again, and stops polling
     if waiting:
-        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: the history database is locked "
-                   "by another program. They are saved as soon as it frees; if the server restarts before "
-                   "then, they are lost.", icon=":material/hourglass_top:")
+        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: {bench.waiting_reason()}. They "
+                   "are saved as soon as it is back; if the server restarts before then, they are lost.",
+                   icon=":material/hourglass_top:")
 
 
 def saving_notice() -> None:

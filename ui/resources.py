@@ -1,10 +1,12 @@
 """Classifiers through the workbench, and pure results shared by every visitor (st.cache_data)."""
 
 import gc
+import hashlib
 
 import numpy as np
 import streamlit as st
 
+from ic.cache import ByteCache
 from ic.classifiers import Classifier
 from ic.images import decode_image, encode_png, square_thumbnail
 from ic.samples import list_samples
@@ -39,9 +41,15 @@ def freeze_long_lived() -> None:
     gc.freeze()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Decoded photos, shared by the server's visitors and bounded by bytes (a 64-megapixel upload is 192 MB decoded):
+# the server stays within its memory budget whatever is uploaded. Read-only arrays, not copies (st.cache_data
+# would pickle one per hit).
+DECODED_BYTES = 256 * 2**20
+_decoded = ByteCache(DECODED_BYTES)
+
+
 def decoded(data: bytes) -> np.ndarray:
-    return decode_image(data)
+    return _decoded.get_or_make(hashlib.sha256(data).digest(), lambda: decode_image(data))
 
 
 @st.cache_data(show_spinner=False)

@@ -34,7 +34,11 @@ CONNECT_TIMEOUT_S = 5
 
 
 class HistoryBusy(ICError):
-    """The database is locked by another program, or out of reach: a write may succeed later."""
+    """The database is locked by another program, or out of reach (`unreachable`): a write may succeed later."""
+
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 def _placeholders(sql: str) -> str:

@@ -53,6 +53,7 @@ class Saver:
         self._changed = threading.Condition()
         self._worker: threading.Thread | None = None
         self.waiting_since: float | None = None  # when the head of the queue first found the database locked
+        self.unreachable = False  # whether what holds the queue up is a database out of reach, not a lock
         self._head_started: float | None = None  # when the write in progress began its first try
 
     def submit(self, owner: str, write: Callable[[HistoryStore], object], *, experiments: int = 1,
@@ -111,10 +112,10 @@ class Saver:
             try:
                 job.write(self.store)
             except HistoryBusy as exc:
+                self.unreachable = exc.unreachable
                 if self.waiting_since is None:
                     self.waiting_since = time.monotonic()
-                    log.warning("History is locked by another program (%s); %d experiment(s) wait.", exc,
-                                self.pending())
+                    log.warning("History cannot be written now (%s); %d experiment(s) wait.", exc, self.pending())
                 time.sleep(delay)
                 delay = min(delay * 2, self.backoff_s[1])
                 continue

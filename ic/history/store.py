@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ic.errors import ICError
+from ic.errors import ICError, Unavailable
 from ic.experiment import ExperimentRecord
 from ic.history.archive import read_archive, write_archive
 from ic.history.db import Database, DatabaseError, HistoryBusy
@@ -112,8 +112,9 @@ class HistoryStore(VisitorState, SweepState):
             try:
                 migrate(self.db.engine)
             except DatabaseError as exc:
-                raise ICError(f"History cannot open its database {self.db.where} ({self.db.problem(exc)}); "
-                              "check IC_DATABASE_URL (or the app's secrets) and that the server is running.") from None
+                kind = Unavailable if self.db.unreachable(exc) else ICError  # a server down, or a refusal
+                raise kind(f"History cannot open its database {self.db.where} ({self.db.problem(exc)}); "
+                           "check IC_DATABASE_URL (or the app's secrets) and that the server is running.") from None
             return
         self.db = Database(path=self.path, busy_timeout_s=busy_timeout_s)
         try:
@@ -175,7 +176,8 @@ class HistoryStore(VisitorState, SweepState):
         if self.db.dialect == "sqlite" and any(word in text for word in ("locked", "busy")):
             return HistoryBusy(f"The history database is busy ({text}); the experiment waits to be saved.")
         if self.db.unreachable(exc):
-            return HistoryBusy(f"The history database cannot be reached ({text}); the experiment waits to be saved.")
+            return HistoryBusy(f"The history database cannot be reached ({text}); the experiment waits to be saved.",
+                               unreachable=True)
         return ICError(f"History could not be saved ({text}); your work on the page is unaffected. "
                        + ("Check that the data folder is writable and not full." if self.db.dialect == "sqlite"
                           else "Check the database server's log and free space."))
@@ -512,6 +514,84 @@ class HistoryStore(VisitorState, SweepState):
         except DatabaseError as exc:
             raise self._failure(exc) from None
         return added
+
+    # --- moving a history ----------------------------------------------------------------------
+
+    def copy_from(self, source: HistoryStore, progress=None) -> dict:
+        """Copy every experiment of `source` (all owners: images, maps, note, star, group), its share links and
+        its sweeps into this history, oldest first, one transaction per experiment. Idempotent: what is
+        already here (by id, or a link by token) is left as it is, so a second run copies nothing.
+        `progress(done, total)` is called after each experiment. Returns what was copied and skipped."""
+        with source._connect() as db:
+            ids = [row[0] for row in db.execute("SELECT id FROM experiments ORDER BY created_at, rowid")]
+        copied = {"experiments": 0, "skipped": 0, "maps": 0, "links": 0, "sweeps": 0}
+        for done, experiment_id in enumerate(ids, 1):
+            with source._connect() as db:
+                row = db.execute(f"SELECT {_COPIED} FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+                if row is None:  # deleted meanwhile
+                    continue
+                shas = row[4:9]
+                images = {sha: png for sha, png in db.execute(
+                    f"SELECT sha, png FROM images WHERE sha IN ({', '.join('?' * len(shas))})", shas)}
+                maps = db.execute(f"SELECT {_MAP_COLUMNS} FROM explanations WHERE experiment_id = ? ORDER BY id",
+                                  (experiment_id,)).fetchall()
+            try:
+                with self._write() as db:
+                    if db.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone():
+                        copied["skipped"] += 1
+                    else:
+                        for sha in shas:
+                            db.execute("INSERT INTO images (sha, png) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING",
+                                       (sha, images[sha]))
+                        db.execute(f"INSERT INTO experiments ({_COPIED}) VALUES ({', '.join('?' * len(row))})", row)
+                        for item in maps:
+                            db.execute(f"INSERT INTO explanations ({_MAP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", item)
+                        copied["experiments"] += 1
+                        copied["maps"] += len(maps)
+            except DatabaseError as exc:
+                raise self._failure(exc) from None
+            if progress:
+                progress(done, len(ids))
+        with source._connect() as db:
+            links = db.execute("SELECT token, experiment_id, created_at FROM shares ORDER BY created_at, rowid").fetchall()
+            sweeps = db.execute("SELECT id, owner, created_at, name, plan, document, rows FROM sweeps "
+                                "ORDER BY created_at, rowid").fetchall()
+        try:
+            with self._write() as db:
+                for token, experiment_id, created_at in links:
+                    if db.execute("SELECT 1 FROM experiments WHERE id = ?", (experiment_id,)).fetchone():
+                        copied["links"] += db.execute(
+                            "INSERT INTO shares (token, experiment_id, created_at) VALUES (?, ?, ?) "
+                            "ON CONFLICT (token) DO NOTHING", (token, experiment_id, created_at)).rowcount
+                for sweep in sweeps:
+                    copied["sweeps"] += db.execute(
+                        "INSERT INTO sweeps (id, owner, created_at, name, plan, document, rows) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", sweep).rowcount
+        except DatabaseError as exc:
+            raise self._failure(exc) from None
+        return copied
+
+
+_COPIED = ("id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, original_thumb_sha, edited_thumb_sha, "
+           "model, inpainter, top1_before, top1_after, original_top1_delta, top1_changed, summary, starred, note, group_id")
+_MAP_COLUMNS = "experiment_id, image, method, class_index, label, cells, details, created_at"
+
+
+def open_location(where: str, *, must_exist: bool = False) -> HistoryStore:
+    """A history named on the command line: a PostgreSQL URL, sqlite:///path/to/history.sqlite3, the
+    database file itself, or its data folder (with `must_exist`, one that holds a history already)."""
+    where = where.strip()
+    if "://" in where and not where.startswith("sqlite:///"):  # a server's URL (one that is not PostgreSQL is refused)
+        return HistoryStore(url=where)
+    path = Path(where[len("sqlite:///"):] if where.startswith("sqlite:///") else where).expanduser()
+    if path.suffix == ".sqlite3" or path.is_file():
+        if path.name != DB_NAME:
+            raise ICError(f"A SQLite history is a file called {DB_NAME} in its data folder; {path} is not one. "
+                          "Name the data folder instead.")
+        path = path.parent
+    if must_exist and not (path / DB_NAME).is_file():
+        raise ICError(f"There is no history in {path} (no {DB_NAME} there); name the data folder that holds one.")
+    return HistoryStore(path)
 
 
 def _imported_id(db, given, owner: str) -> str | None:

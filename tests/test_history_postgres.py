@@ -1,0 +1,152 @@
+"""History on PostgreSQL: moving a history there and back, wrong URLs and passwords as sentences, the database
+stopping mid-session, and two servers (replicas) on one database. The store's own suite runs on both backends
+in test_history.py; these are what only a server database brings."""
+
+import io
+import json
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ic.errors import ICError, Unavailable
+from ic.history import HistoryStore
+from ic.workbench import get_workbench
+
+from browser_support import browser_page, errors_shown, free_port, grid_rows, paint, removals_shown, running_app, top1_notice
+from conftest import ROOT, cli_env
+from postgres_support import PASSWORD
+from test_history import make_records
+from test_saving import stroke, waiting_notices
+
+
+@pytest.fixture(scope="module")
+def records(camera, lite0):
+    return make_records(camera, lite0, 3)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ic", *args], env=cli_env(), capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def exported(store: HistoryStore) -> dict:
+    """Everything an export of the whole history holds, member by member (JSON parsed, images as bytes)."""
+    ids = [row.id for row in store.list("anyone", shared=True)]
+    with zipfile.ZipFile(io.BytesIO(store.export_zip(ids, "anyone", shared=True))) as archive:
+        return {name: json.loads(archive.read(name)) if name.endswith(".json") else archive.read(name)
+                for name in archive.namelist()}
+
+
+def test_copy_from_sqlite_to_postgresql_and_back_gives_equal_exports_and_runs_once(postgres, tmp_path, records):
+    source = HistoryStore(tmp_path / "sqlite")
+    first, second = source.add_group(records[:2], "alice", group_id="g1")
+    source.add(records[2], "bob")
+    source.annotate(first, "alice", starred=True, note="the legs matter")
+    source.add_explanation(second, "alice", image="original", method="occlusion", class_index=872, label="tripod",
+                           cells=np.linspace(0, 1, 16).reshape(4, 4), details={"grid": 4})
+    token = source.share(first, "alice")
+    url = postgres.new_database()
+
+    there = cli("history", "copy", "--from", str(tmp_path / "sqlite"), "--to", url, "--json")
+    assert there.returncode == 0, there.stderr
+    report = json.loads(there.stdout)
+    assert (report["experiments"], report["maps"], report["links"], report["skipped"]) == (3, 1, 1, 0)
+    assert PASSWORD not in there.stdout + there.stderr  # the URL is shown without its password
+    again = json.loads(cli("history", "copy", "--from", str(tmp_path / "sqlite"), "--to", url, "--json").stdout)
+    assert (again["experiments"], again["maps"], again["links"], again["skipped"]) == (0, 0, 0, 3)  # nothing twice
+
+    back = cli("history", "copy", "--from", url, "--to", str(tmp_path / "back"))
+    assert back.returncode == 0 and "Copied 3 experiments" in back.stdout, back.stderr
+    copy, on_server = HistoryStore(tmp_path / "back"), HistoryStore(url=url)
+    assert exported(copy) == exported(on_server) == exported(source)
+    assert [row.row() for row in copy.list("alice")] == [row.row() for row in source.list("alice")]  # same order
+    assert copy.list("alice", group_id="g1") and copy.list("alice", starred_only=True)[0].note == "the legs matter"
+    assert copy.shared(token)[0].id == first  # a link made before the move still opens its experiment
+
+
+def test_a_wrong_url_or_password_is_one_sentence_that_never_shows_the_password(postgres, tmp_path, monkeypatch):
+    wrong = postgres.url(password="not-the-Pa55word")
+    with pytest.raises(ICError) as refused:
+        HistoryStore(url=wrong)
+    assert "password authentication failed" in str(refused.value) and "not-the-Pa55word" not in str(refused.value)
+    assert not isinstance(refused.value, Unavailable)  # a refusal: fix the URL, waiting will not help
+
+    nobody = f"postgresql://postgres:hunter2-secret@127.0.0.1:{free_port()}/history"
+    with pytest.raises(Unavailable) as down:
+        HistoryStore(url=nobody)
+    assert "hunter2-secret" not in str(down.value) and "***" in str(down.value)
+
+    for url, code in ((wrong, 2), (nobody, 3), ("mysql://root:hunter2-secret@127.0.0.1/history", 2)):
+        done = cli("history", "copy", "--from", url, "--to", str(tmp_path / "copy"))
+        assert done.returncode == code, done.stderr
+        assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1, done.stderr
+        assert "Traceback" not in done.stderr and "hunter2-secret" not in done.stderr and "Pa55word" not in done.stderr
+
+    monkeypatch.setenv("IC_DATABASE_URL", wrong)  # the page: the removal works, the sidebar says why it is not kept
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.query_params["visitor"] = "9" * 32
+    app.run()
+    from test_public_and_faults import paint as paint_in_app
+
+    paint_in_app(app, stroke("left"))
+    assert not app.exception and app.session_state["desk"].edit.removals == 1
+    [notice] = [w.value for w in app.sidebar.warning if "History cannot open its database" in w.value]
+    assert "password authentication failed" in notice and "Pa55word" not in notice
+
+
+def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so(postgres, monkeypatch):
+    from test_public_and_faults import paint as paint_in_app
+
+    url = postgres.new_database()
+    monkeypatch.setenv("IC_DATABASE_URL", url)
+    visitor, store = "a" * 32, HistoryStore(url=url)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app.query_params["visitor"] = visitor
+    app.run()
+    paint_in_app(app, stroke("left"))
+    assert store.count(visitor) == 1
+    postgres.stop()
+    stopped = time.monotonic()
+    try:
+        paint_in_app(app, stroke("left") | stroke("right"), flush=False)  # as the canvas sends it
+        assert not app.exception and app.session_state["desk"].edit.removals == 2
+        time.sleep(1)  # the saver has tried, and waits
+        app.run()
+        notices = waiting_notices(app)
+        assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
+            [w.value for w in app.warning]
+        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
+    finally:
+        postgres.start()
+    assert get_workbench().flush(60)
+    app.run()
+    assert not waiting_notices(app)  # gone once written
+    assert store.count(visitor) == 2  # each removal kept exactly once
+    assert np.array_equal(store.get(store.list(visitor)[0].id, visitor).images["mask"],
+                          app.session_state["desk"].edit.mask)
+
+
+@pytest.mark.browser
+def test_two_servers_on_one_database_show_the_same_history(postgres, tmp_path):
+    from browser_support import require_chromium
+
+    require_chromium()
+    url = postgres.new_database()
+    env = {"IC_DATABASE_URL": url, "IC_DATA_DIR": str(tmp_path / "unused"), "IC_MODELS_DIR": str(tmp_path / "models"),
+           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    with running_app(env) as first, running_app(env) as second:
+        with browser_page(first) as page:
+            visitor = page.url.split("visitor=")[1].split("&")[0]
+            paint(page, [(150, 330), (160, 420), (170, 480)])
+            removals_shown(page, 1)
+            expected = "{} → {}".format(*top1_notice(page))
+        with browser_page(f"{second}/history?visitor={visitor}", explore=False) as other:
+            other.get_by_text("1 of 1 experiment").wait_for(timeout=60_000)
+            assert [row["top-1 before → after"] for row in grid_rows(other)] == [expected]
+            assert errors_shown(other) == []
+    assert not (tmp_path / "unused" / "history.sqlite3").exists()  # nothing went to a local SQLite file
