@@ -337,4 +337,7 @@ def main() -> None:
         st.error(str(exc))
 
 
-main()
+try:
+    main()
+except ICError as exc:  # the history database out of reach, say: its sentence, never a traceback
+    st.error(str(exc))

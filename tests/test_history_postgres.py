@@ -120,6 +120,11 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
         notices = waiting_notices(app)
         assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
             [w.value for w in app.warning]
+        history = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        history.query_params["visitor"] = visitor
+        history.run().switch_page("pages/history.py").run()  # the History page meanwhile: a sentence, no traceback
+        assert not history.exception and any("cannot be reached right now" in e.value for e in history.error), \
+            [e.value for e in history.error]
         time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
     finally:
         postgres.start()
@@ -150,3 +155,29 @@ def test_two_servers_on_one_database_show_the_same_history(postgres, tmp_path):
             assert [row["top-1 before → after"] for row in grid_rows(other)] == [expected]
             assert errors_shown(other) == []
     assert not (tmp_path / "unused" / "history.sqlite3").exists()  # nothing went to a local SQLite file
+
+
+def test_retention_run_by_two_servers_at_once_keeps_exactly_the_newest(postgres, records):
+    """Two stores with their own connections (two servers) add and prune one visitor's history at once."""
+    import threading
+
+    url = postgres.new_database()
+    servers, errors = [HistoryStore(url=url), HistoryStore(url=url)], []
+
+    def work(store, rounds):
+        try:
+            for i in range(rounds):
+                store.add(records[i % len(records)], "alice")
+                store.prune("alice", max_per_visitor=4)
+        except Exception as exc:  # collected and reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(servers[i % 2], 6)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert servers[0].count("alice") == servers[1].count("alice") == 4
+    for row in servers[1].list("alice"):  # every kept experiment is whole: its images were not pruned away
+        assert servers[0].get(row.id, "alice").images["edited"].shape == records[0].edited.shape
