@@ -181,3 +181,21 @@ def test_retention_run_by_two_servers_at_once_keeps_exactly_the_newest(postgres,
     assert servers[0].count("alice") == servers[1].count("alice") == 4
     for row in servers[1].list("alice"):  # every kept experiment is whole: its images were not pruned away
         assert servers[0].get(row.id, "alice").images["edited"].shape == records[0].edited.shape
+
+
+def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
+    """Community Cloud's way: [connections.history] url in the app's secrets, read by the page, used by the engine."""
+    from ic.paths import data_dir
+
+    from test_public_and_faults import paint as paint_in_app
+
+    url = postgres.new_database()
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app.secrets["connections"] = {"history": {"url": url}}
+    app.query_params["visitor"] = "b" * 32
+    app.run()
+    paint_in_app(app, stroke("left"), flush=False)
+    assert not app.exception and app.session_state["desk"].edit.removals == 1
+    assert get_workbench(database_url=url).flush(30)
+    assert HistoryStore(url=url).count("b" * 32) == 1  # kept in PostgreSQL
+    assert not (data_dir() / "history.sqlite3").exists()  # and nothing in the data folder
