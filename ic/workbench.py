@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import numpy as np
 
 from ic import compute
 from ic.classifiers import Classifier, ModelChoice, get_classifier, list_choices, resolve_choice
-from ic.errors import Cancelled, ICError
+from ic.errors import Cancelled, ICError, Unavailable
 from ic.experiment import EditSession, ExperimentRecord, reclassify
 from ic.history.saver import Saver
 from ic.history.store import HistoryStore
@@ -37,6 +38,7 @@ from ic.settings import HistorySettings, PublicSettings, history_settings, publi
 log = logging.getLogger(__name__)
 
 SAVER_BUSY_TIMEOUT_S = 2.0  # one try at a locked database; the saver then backs off and tries again
+REOPEN_S = 30.0  # how often a history database that was out of reach at start is tried again
 WRITE_WAIT_S = 0.5  # how long an action (or a reload) waits for its own write: a few ms when the database is free
 BACKGROUND_FILLS = ("blur", "mean")
 BUSY = "The server is busy with other visitors' removals; paint again in a moment."
@@ -122,21 +124,63 @@ class Workbench:
     """One per process (and per data folder): safe to share between visitors' sessions."""
 
     def __init__(self, data_folder: Path | None, database_url: str | None = None):
-        self.store: HistoryStore | None = None
-        self.problem: str | None = None  # why new experiments cannot be kept, or None
-        self.saver: Saver | None = None
+        self._store: HistoryStore | None = None
+        self._problem: str | None = None  # why new experiments cannot be kept, or None
+        self._saver: Saver | None = None
         self._tokens: dict[str, CancelToken] = {}
         self._sweeps: dict[str, SweepJob] = {}  # each visitor's latest sweep on this server
+        self._location = (data_folder, database_url)
+        self._reopen_at: float | None = None  # when to try again a database that was out of reach
+        self._reopening = threading.Lock()
         if data_folder is None and database_url is None:
             return
+        self._open()
+
+    def _open(self) -> None:
+        data_folder, url = self._location
         try:
-            self.store = HistoryStore(None if database_url else Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S,
-                                      url=database_url)
-        except ICError as exc:
-            self.problem = str(exc)
+            store = HistoryStore(None if url else Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S, url=url)
+        except Unavailable as exc:  # a database server out of reach: tried again in the background, every REOPEN_S
+            self._problem = f"{exc} This server tries again every {REOPEN_S:.0f} s."
+            self._reopen_at = time.monotonic() + REOPEN_S
             return
-        self.problem = self.store.read_only
-        self.saver = Saver(self.store)
+        except ICError as exc:  # refused (a wrong URL or password, a folder that cannot be written): for good
+            self._problem, self._reopen_at = str(exc), None
+            return
+        self._store, self._saver, self._problem, self._reopen_at = store, Saver(store), store.read_only, None
+        if self._problem is None:
+            log.info("History is kept in %s.", store.where)
+
+    def _reopen_when_due(self) -> None:
+        """A database that was out of reach when this server started is tried again, off the page's path."""
+        due = self._reopen_at
+        if due is None or time.monotonic() < due or not self._reopening.acquire(blocking=False):
+            return
+        self._reopen_at = time.monotonic() + REOPEN_S  # one try at a time
+
+        def attempt() -> None:
+            try:
+                self._open()
+            finally:
+                self._reopening.release()
+
+        threading.Thread(target=attempt, name="history-reopen", daemon=True).start()
+
+    @property
+    def store(self) -> HistoryStore | None:
+        self._reopen_when_due()
+        return self._store
+
+    @property
+    def saver(self) -> Saver | None:
+        self._reopen_when_due()
+        return self._saver
+
+    @property
+    def problem(self) -> str | None:
+        """Why new experiments cannot be kept here (one sentence), or None."""
+        self._reopen_when_due()
+        return self._problem
 
     # --- policy ------------------------------------------------------------------------------
 

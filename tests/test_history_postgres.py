@@ -199,3 +199,30 @@ def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
     assert get_workbench(database_url=url).flush(30)
     assert HistoryStore(url=url).count("b" * 32) == 1  # kept in PostgreSQL
     assert not (data_dir() / "history.sqlite3").exists()  # and nothing in the data folder
+
+
+def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, monkeypatch):
+    from test_public_and_faults import paint as paint_in_app
+
+    url = postgres.new_database()
+    monkeypatch.setenv("IC_DATABASE_URL", url)
+    monkeypatch.setattr("ic.workbench.REOPEN_S", 0.5)
+    visitor = "c" * 32
+    postgres.stop()
+    try:
+        app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        app.query_params["visitor"] = visitor
+        app.run()
+        [notice] = [w.value for w in app.sidebar.warning if "History cannot open its database" in w.value]
+        assert "tries again every" in notice and PASSWORD not in notice
+        paint_in_app(app, stroke("left"), flush=False)  # the removal works; the sidebar said it is not kept
+        assert not app.exception and app.session_state["desk"].edit.removals == 1
+    finally:
+        postgres.start()
+    deadline = time.monotonic() + 30
+    while get_workbench().problem and time.monotonic() < deadline:  # tried again in the background
+        time.sleep(0.2)
+    app.run()
+    assert not [w.value for w in app.sidebar.warning if "History cannot open" in w.value]
+    paint_in_app(app, stroke("left") | stroke("right"))
+    assert HistoryStore(url=url).count(visitor) == 1  # kept from now on
