@@ -226,3 +226,20 @@ def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, 
     assert not [w.value for w in app.sidebar.warning if "History cannot open" in w.value]
     paint_in_app(app, stroke("left") | stroke("right"))
     assert HistoryStore(url=url).count(visitor) == 1  # kept from now on
+
+
+@pytest.mark.browser
+def test_a_secrets_file_that_does_not_parse_is_said_not_ignored(tmp_path):
+    from browser_support import require_chromium
+
+    require_chromium()
+    home = tmp_path / "home"
+    (home / ".streamlit").mkdir(parents=True)
+    (home / ".streamlit" / "secrets.toml").write_text('[connections.history]\nurl = "postgresql://u:hunter2@host/db\n')
+    env = {"HOME": str(home), "IC_DATA_DIR": str(tmp_path / "data"), "IC_MODELS_DIR": str(tmp_path / "models"),
+           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    with running_app(env) as url, browser_page(url) as page:
+        notice = page.get_by_text("The app's secrets cannot be read")
+        notice.wait_for(timeout=60_000)
+        assert "hunter2" not in notice.inner_text() and "own disk" in notice.inner_text()
+        assert errors_shown(page) == []

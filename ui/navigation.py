@@ -15,6 +15,8 @@ def sidebar_links(visitor: str) -> None:
         st.sidebar.page_link(page, label=label, icon=icon, query_params={"visitor": visitor})
     st.sidebar.divider()
     problem = session.workbench().problem
+    if session.secrets_problem():
+        st.sidebar.warning(session.secrets_problem())
     if problem:
         st.sidebar.warning(problem + " Removals still work; they are just not kept.")
 

@@ -40,8 +40,19 @@ def _secret_url() -> str | None:
     try:
         section = st.secrets.get("connections", {}).get("history", {})
         return str(section.get("url") or "").strip() or None
-    except (FileNotFoundError, StreamlitSecretNotFoundError):  # no secrets file: SQLite
+    except StreamlitSecretNotFoundError as exc:  # (a FileNotFoundError too)
+        if getattr(exc, "error_id", None) != "no-secrets-found":  # a file that does not parse: said, not ignored
+            st.session_state["secrets_problem"] = (
+                f"The app's secrets cannot be read ({exc}); fix them so that history goes to the database they "
+                "name. Until then it is kept on this server's own disk, which a reboot may wipe.")
+        return None  # no secrets file: SQLite
+    except FileNotFoundError:
         return None
+
+
+def secrets_problem() -> str | None:
+    """Why the app's secrets could not be read, once the workbench has looked (None: read, or none there)."""
+    return st.session_state.get("secrets_problem")
 
 
 def visitor() -> str:
