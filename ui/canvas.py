@@ -94,6 +94,7 @@ export default function (component) {
   const seen = Number((component.data || {}).seen || 0);
   if (idle.token !== null && seen >= idle.token) {
     const token = idle.token;
+    idle.answered = token;  // no more resends of this one (below)
     // the clear came in the same run, just before: give the canvas a moment to load it
     setTimeout(() => { if (idle.token === token) { idle.token = null; say("ready"); } }, RELEASE_MS);
   }
@@ -104,6 +105,16 @@ export default function (component) {
     const onClearingButton = (event) => event.composedPath().some(
       (el) => el.className && typeof el.className === "string" && el.className.includes("st-key-ic-clears"));
     const release = (token) => { if (idle.token === token) { idle.token = null; say("ready"); } };
+    // A pause sent while another run was on its way was seen to get no answer at all (once in many CI runs):
+    // the canvas then waited for its safety release. While no run is on its way and the answer has not come,
+    // the same token is sent again: its run answers it like the first would have.
+    const onItsWay = () => document.querySelector(
+      '[data-test-script-state="running"], [data-test-script-state="rerunRequested"], [data-test-script-state="stopRequested"]');
+    const resend = (token) => {
+      if (idle.token !== token || idle.answered === token) return;
+      if (!onItsWay()) { try { idle.send("idle", token); } catch (error) { /* tried again below */ } }
+      setTimeout(() => resend(token), RESEND_MS);
+    };
     const pause = () => {
       const token = Date.now();
       idle.timer = null; idle.token = token; say("busy");
@@ -112,7 +123,9 @@ export default function (component) {
         idle.send("idle", token);
       } catch (error) {  // the page is being rebuilt: no answer will come, so nothing will be cleared
         release(token);
+        return;
       }
+      setTimeout(() => resend(token), RESEND_MS);
     };
     const block = (event) => {
       if (idle.token !== null && onCanvas(event)) {
@@ -139,7 +152,7 @@ export default function (component) {
   return () => { observer.disconnect(); resized.disconnect(); };
 }
 """.replace("IDLE_MS", "900").replace("BUTTON_MS", "300").replace("RELEASE_MS", "150") \
-    .replace("FALLBACK_MS", "60000")
+    .replace("FALLBACK_MS", "60000").replace("RESEND_MS", "2500")
 SEEN_KEY = "ic-canvas-pause-seen"
 DEFAULT_WIDTH = 440
 DEFAULT_HEIGHT = 800  # the viewport's height until the browser says
