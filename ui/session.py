@@ -31,7 +31,9 @@ _VISITOR = re.compile(r"^[0-9a-f]{32}$")
 def workbench() -> Workbench:
     """The process's workbench; its history is PostgreSQL where IC_DATABASE_URL, the settings file or this
     app's secrets ([connections.history] url, Streamlit's convention) name one, else SQLite in the data folder."""
-    return get_workbench(data_dir(), database_url=database_url() or _secret_url())
+    if "history_url" not in st.session_state:  # looked up once a session: the pages ask for the workbench often
+        st.session_state["history_url"] = database_url() or _secret_url()
+    return get_workbench(data_dir(), database_url=st.session_state["history_url"])
 
 
 def _secret_url() -> str | None:

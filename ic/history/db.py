@@ -16,6 +16,8 @@ settings file; the Streamlit pages also read `[connections.history] url` from th
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import re
 import sqlite3
 from pathlib import Path
@@ -41,10 +43,12 @@ class HistoryBusy(ICError):
         self.unreachable = unreachable
 
 
-def _placeholders(sql: str) -> str:
-    """`?` placeholders to SQLAlchemy's named ones (:p0, :p1, ...). The store's SQL has no `?` in literals."""
-    count = iter(range(10_000))
-    return re.sub(r"\?", lambda _: f":p{next(count)}", sql)
+@functools.lru_cache(maxsize=512)
+def _statement(sql: str) -> sqlalchemy.TextClause:
+    """The store's SQL with its `?` placeholders as SQLAlchemy's named ones (:p0, :p1, ...), made once per
+    statement text. The store's SQL has no `?` in literals."""
+    count = itertools.count()
+    return sqlalchemy.text(re.sub(r"\?", lambda _: f":p{next(count)}", sql))
 
 
 class Result:
@@ -75,15 +79,7 @@ class Connection:
         self.connection = connection
 
     def execute(self, sql: str, params=()) -> Result:
-        params = tuple(params)
-        bound = {f"p{i}": value for i, value in enumerate(params)}
-        return Result(self.connection.execute(sqlalchemy.text(_placeholders(sql)), bound))
-
-    def executemany(self, sql: str, rows) -> None:
-        rows = [tuple(row) for row in rows]
-        if rows:
-            self.connection.execute(sqlalchemy.text(_placeholders(sql)),
-                                    [{f"p{i}": value for i, value in enumerate(row)} for row in rows])
+        return Result(self.connection.execute(_statement(sql), {f"p{i}": value for i, value in enumerate(params)}))
 
 
 def normalise_url(url: str) -> str:
@@ -119,7 +115,7 @@ class Database:
 
     def __init__(self, *, path: Path | None = None, url: str | None = None, busy_timeout_s: float = 30.0,
                  immutable: bool = False):
-        self.path, self.url, self.busy_timeout_s = path, url, busy_timeout_s
+        self.url = url
         if url is None:
             self.dialect = "sqlite"
             self.engine = self._sqlite_engine(Path(path), busy_timeout_s, immutable)
@@ -198,6 +194,3 @@ class Database:
                 if self.dialect == "postgresql":
                     connection.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                 yield Connection(connection)
-
-    def dispose(self) -> None:
-        self.engine.dispose()

@@ -11,7 +11,7 @@ revision, so an older copy of the app recognises a newer history and refuses it 
 
 from __future__ import annotations
 
-import threading
+import functools
 from pathlib import Path
 
 import sqlalchemy
@@ -20,10 +20,7 @@ from ic.errors import ICError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SCHEMA_VERSION = 7  # revisions 0001 to 0007
-HEAD = f"{SCHEMA_VERSION:04d}"
 _LOCK_KEY = 0x1C_415F  # PostgreSQL: one server migrates at a time
-_scripts_lock = threading.Lock()
-_scripts = None
 
 
 def ddl(script: str, *, version: int) -> None:
@@ -46,24 +43,25 @@ def ddl(script: str, *, version: int) -> None:
         bind.exec_driver_sql(f"PRAGMA user_version = {version}")
 
 
+@functools.cache
 def _script_directory():
-    global _scripts
     from alembic.script import ScriptDirectory
 
-    with _scripts_lock:
-        if _scripts is None:
-            _scripts = ScriptDirectory(str(MIGRATIONS))
-        return _scripts
+    return ScriptDirectory(str(MIGRATIONS))
 
 
-def current_revision(connection: sqlalchemy.Connection) -> str | None:
-    """The revision a database is at: Alembic's, or for a SQLite history from before it, its user_version."""
-    revision = _alembic_revision(connection)
-    if revision is None and connection.dialect.name == "sqlite":
-        version = connection.exec_driver_sql("PRAGMA user_version").scalar()
-        if version:
-            return f"{version:04d}"
-    return revision
+def _alembic_revision(connection: sqlalchemy.Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _legacy_version(connection: sqlalchemy.Connection) -> str | None:
+    """A SQLite history from before Alembic: its user_version as a revision."""
+    if connection.dialect.name != "sqlite":
+        return None
+    version = connection.exec_driver_sql("PRAGMA user_version").scalar()
+    return f"{version:04d}" if version else None
 
 
 def migrate(engine: sqlalchemy.Engine, target: str = "head") -> None:
@@ -78,7 +76,8 @@ def migrate(engine: sqlalchemy.Engine, target: str = "head") -> None:
         if postgres:
             connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _LOCK_KEY})
         try:
-            current = current_revision(connection)
+            stamped = _alembic_revision(connection)
+            current = stamped or _legacy_version(connection)
             if current is not None and (current not in {s.revision for s in scripts.walk_revisions()}):
                 raise ICError(f"The history database is from a newer version of this app (schema {current}); "
                               "upgrade the app, or point IC_DATA_DIR (or IC_DATABASE_URL) at another history.")
@@ -88,7 +87,7 @@ def migrate(engine: sqlalchemy.Engine, target: str = "head") -> None:
             config = Config()
             config.set_main_option("script_location", str(MIGRATIONS))
             config.attributes["connection"] = connection
-            if current is not None and _alembic_revision(connection) is None:
+            if current is not None and stamped is None:
                 command.stamp(config, current)  # a SQLite history from before Alembic: it is at `current`
             connection.commit()
             try:
@@ -101,9 +100,3 @@ def migrate(engine: sqlalchemy.Engine, target: str = "head") -> None:
                 connection.rollback()
                 connection.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _LOCK_KEY})
                 connection.commit()
-
-
-def _alembic_revision(connection: sqlalchemy.Connection) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    return MigrationContext.configure(connection).get_current_revision()

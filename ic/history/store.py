@@ -20,15 +20,14 @@ import hashlib
 import json
 import secrets
 import sqlite3
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from ic.cache import ByteCache
 from ic.errors import ICError, Unavailable
 from ic.experiment import ExperimentRecord
 from ic.history.archive import read_archive, write_archive
@@ -103,9 +102,7 @@ class HistoryStore(VisitorState, SweepState):
         self.busy_timeout_s = busy_timeout_s  # how long one write waits for another process's lock
         self.path = self.folder / DB_NAME if self.url is None else None
         self.read_only: str | None = None
-        self._png_cache: OrderedDict[str, bytes] = OrderedDict()
-        self._png_bytes = 0
-        self._png_lock = threading.Lock()
+        self._pngs = ByteCache(PNG_CACHE_BYTES)
         self._immutable: Database | None = None
         if self.url is not None:
             self.db = Database(url=self.url, busy_timeout_s=busy_timeout_s)
@@ -196,18 +193,8 @@ class HistoryStore(VisitorState, SweepState):
         digest = hashlib.blake2b(image.tobytes(), digest_size=16)
         digest.update(repr((image.shape, str(image.dtype), thumbnail)).encode())
         key = digest.hexdigest()
-        with self._png_lock:
-            if key in self._png_cache:
-                self._png_cache.move_to_end(key)
-                return self._png_cache[key]
-        png = encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image, compress_level=3)
-        with self._png_lock:
-            if key not in self._png_cache:
-                self._png_cache[key] = png
-                self._png_bytes += len(png)
-            while self._png_bytes > PNG_CACHE_BYTES and len(self._png_cache) > 1:  # bounded by bytes, not count
-                self._png_bytes -= len(self._png_cache.popitem(last=False)[1])
-        return png
+        return self._pngs.get_or_make(key, lambda: encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image,
+                                                              compress_level=3))
 
     def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
                 original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
