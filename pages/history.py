@@ -72,7 +72,10 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     """One experiment, read-only: its images, its before/after table and the maps kept with it."""
     summary, images = experiment.summary, experiment.images
     title = f"{plain(experiment.image_name)} · {experiment.created_at.replace('T', ' ')[:19]}"
-    st.markdown(f"**{title}**") if compact else st.subheader(title)
+    if compact:
+        st.markdown(f"**{title}**")
+    else:
+        st.subheader(title)
     shown = [("Original", images["original"]), ("Removed region", overlay_mask(images["original"], images["mask"])),
              ("Edited", images["edited"])]
     for column, (caption, image) in zip(st.columns(3), shown):

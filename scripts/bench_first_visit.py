@@ -1,0 +1,93 @@
+"""First-visit benchmark (not a test): how soon a visitor sees the first answer, beside a trivial page.
+
+Three figures, in one run (this machine's speed drifts: compare only within a run):
+
+- cold: a server started with an empty export cache, a visitor arriving at once; seconds from starting the
+  server to the first row of the results table on screen;
+- restart: the same with the cache folder of the cold run (the export made once is reused);
+- warm: a new visitor (a new browser context) to a server that has served one already; seconds from navigation
+  to the first table row, median of --visitors, beside the same for scripts/floor_page.py, a trivial page with
+  the same canvas and a table (the floor).
+
+    python scripts/bench_first_visit.py [--visitors 5]
+
+The clock for a visitor runs in the page (navigation start to a MutationObserver seeing the row), not in
+Python, whose polling would add its own steps.
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from browser_support import CHROMIUM_FLAGS, chromium_path, running_app  # noqa: E402
+
+ROW = '[data-testid="stTable"] tbody tr td'
+WATCH_JS = """
+(selector) => {
+  window.__icAnswered = new Promise((resolve) => {
+    const look = () => { if (document.querySelector(selector)) { observer.disconnect(); resolve(performance.now()); } };
+    const observer = new MutationObserver(look);
+    observer.observe(document, { childList: true, subtree: true });
+  });
+}
+"""
+
+
+def visit(browser, url: str, timeout_s: float = 180) -> float:
+    """Seconds from navigation to the first table row, in a new browser context (a new visitor)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.add_init_script(f"({WATCH_JS})({ROW!r})")
+    page.goto(url)
+    page.wait_for_selector(ROW, timeout=timeout_s * 1000)
+    seen = page.evaluate("async () => await window.__icAnswered")
+    context.close()
+    return seen / 1000
+
+
+def cold(browser, cache: str, data: str) -> float:
+    """Seconds from starting a server to its first visitor's first answer (the visitor arrives at once)."""
+    started = time.perf_counter()
+    with running_app({"IC_CACHE_DIR": cache, "IC_DATA_DIR": data}) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector(ROW, timeout=300_000)
+        answered = time.perf_counter() - started
+        context.close()
+    return answered
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--visitors", type=int, default=5)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="ic-first-visit-")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        visit_floor = []
+        with running_app(script="scripts/floor_page.py") as url:
+            visit(browser, url)  # the server's own first run
+            visit_floor = [visit(browser, url) for _ in range(args.visitors)]
+        first = cold(browser, f"{folder}/cache", f"{folder}/data")
+        print(f"cold start (empty cache): first answer {first:.1f} s after the server started", flush=True)
+        again = cold(browser, f"{folder}/cache", f"{folder}/data")
+        print(f"restart (cache kept):     first answer {again:.1f} s after the server started", flush=True)
+        with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}) as url:
+            visit(browser, url)  # warm: it has served a visitor
+            ours = [visit(browser, url) for _ in range(args.visitors)]
+        browser.close()
+    floor, page = statistics.median(visit_floor), statistics.median(ours)
+    print(f"new visitor, warm server: floor page {floor:.2f} s (min {min(visit_floor):.2f}, max {max(visit_floor):.2f}); "
+          f"Explore {page:.2f} s (min {min(ours):.2f}, max {max(ours):.2f}): floor + {page - floor:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Every page and state a person reaches, brought about in Chromium the way a person does, and what must never be
+on screen in any of them.
+
+The browser test walks the tour and checks each state (`problems_on_screen`, axe-core); `scripts/screenshots.py`
+walks the same tour and saves a screenshot of each state at each window size, for a person to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Callable
+
+from browser_support import errors_shown, paint, removals_shown, settled
+
+TRIPOD_STROKE = [(293, 215), (293, 330), (293, 480)]  # down the tripod's centre column, camera.png pixels
+LEG_STROKE = [(290, 330), (262, 420), (240, 500)]
+SIZES = {"desktop": (1440, 900), "laptop": (1280, 720), "phone": (390, 844)}
+
+# What Streamlit draws when a page writes something it did not mean to (magic's help block for an object), an
+# exception block, or our own boundary's sentence.
+HELP_BLOCK = '[data-testid="stHelp"]'
+EXCEPTION = '[data-testid="stException"]'
+
+# A character no font has (a private-use code point of plane 16) draws as the "missing glyph" box; any other
+# character drawn the same way in the same font is missing too (an emoji on a machine without an emoji font).
+MISSING_GLYPHS_JS = r"""
+() => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 48; canvas.height = 48;
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  const draw = (text, font) => {
+    context.clearRect(0, 0, 48, 48);
+    context.font = font;
+    context.fillText(text, 4, 36);
+    return context.getImageData(0, 0, 48, 48).data.join(",");
+  };
+  const missing = {};
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const element = node.parentElement;
+    if (!element || !element.checkVisibility || !element.checkVisibility()) continue;
+    const style = getComputedStyle(element);
+    if (/Material Symbols/.test(style.fontFamily)) continue;  // icon names, drawn as ligatures
+    const font = `${style.fontStyle} ${style.fontWeight} 24px ${style.fontFamily}`;
+    const box = draw("\u{10FFFD}", font);
+    for (const character of new Set(node.textContent)) {
+      if (character.codePointAt(0) < 0x2000 || /\s/.test(character) || /[\u200b-\u200f\u2060\ufe0f]/.test(character)) continue;
+      if (draw(character, font) === box) missing[character] = (missing[character] || "") + " " + node.textContent.trim().slice(0, 40);
+    }
+  }
+  return Object.entries(missing).map(([c, where]) => `${c} (U+${c.codePointAt(0).toString(16)}) in:${where.slice(0, 120)}`);
+}
+"""
+
+
+def problems_on_screen(page) -> list[str]:
+    """What a person must never see on any page: Streamlit's help text for an object, an exception, our
+    "went wrong" sentence, or a box where a character has no glyph."""
+    found = []
+    if page.locator(HELP_BLOCK).count() or page.get_by_text("Creator of Delta protobuf messages").count():
+        found.append("Streamlit's help block for an object the page did not mean to write")
+    found += [f"error: {text[:200]}" for text in errors_shown(page)]
+    found += [f"missing glyph: {item}" for item in page.evaluate(MISSING_GLYPHS_JS)]
+    return found
+
+
+def accessibility_problems(page, impacts=("critical", "serious")) -> list[str]:
+    """axe-core's violations of the given impacts on the page as it is now, one line per rule."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}; e.g. {v['nodes'][0]['target']}"
+            for v in results.response["violations"] if v["impact"] in impacts]
+
+
+def axe_counts(page) -> dict[str, tuple[str, int]]:
+    """{rule: (impact, nodes)} of every axe-core violation on the page, for the closing note's table."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return {v["id"]: (v["impact"], len(v["nodes"])) for v in Axe().run(page).response["violations"]}
+
+
+# --- getting there ---------------------------------------------------------------------------------------------------
+
+def go(page, link: str, wait_for: str) -> None:
+    """Follow one of the sidebar's page links (on a phone, the sidebar opens first)."""
+    settled_enough(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    if not sidebar.get_by_role("link", name=link, exact=True).is_visible():
+        page.get_by_test_id("stExpandSidebarButton").click()
+    sidebar.get_by_role("link", name=link, exact=True).click()
+    page.get_by_text(wait_for).first.wait_for(timeout=120_000)
+    settled_enough(page)
+    if page.viewport_size["width"] < 640 and sidebar.is_visible():
+        close = page.get_by_test_id("stSidebarCollapseButton")
+        if close.count():
+            close.first.click()
+
+
+def settled_enough(page, timeout_s: float = 120) -> None:
+    """No run of the page on its way (pages without a canvas)."""
+    from browser_support import RUN_ON_ITS_WAY
+
+    page.wait_for_function(f"() => !document.querySelector('{RUN_ON_ITS_WAY}')", timeout=timeout_s * 1000)
+    page.wait_for_timeout(300)
+
+
+def explore_after_a_removal(page) -> None:
+    paint(page, TRIPOD_STROKE)
+    removals_shown(page, 1)
+
+
+def explore_with_maps(page) -> None:
+    """Grad-CAM alone (the fastest map) for the original's top class, after the removal."""
+    drop_option(page, "Maps", "Occlusion by inpainting")
+    page.get_by_role("button", name="Compute maps").click()
+    page.get_by_text("Grad-CAM on the original image").first.wait_for(timeout=180_000)
+    settled(page)
+
+
+def compare_with_results(page) -> None:
+    go(page, "Compare", "Classifiers")
+    keep_first_only(page, "Classifiers")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("Verdicts").first.wait_for(timeout=180_000)
+    settled_enough(page)
+
+
+def chosen_options(page, box: str) -> list[str]:
+    """The options chosen in the multiselect `box`, as its chips name them."""
+    select = page.locator('[data-testid="stMultiSelect"]').filter(has=page.get_by_role("combobox", name=box))
+    return [t.strip() for t in select.locator('[data-baseweb="tag"]').all_inner_texts()]
+
+
+def drop_option(page, box: str, option: str) -> None:
+    """Take `option` out of the multiselect `box` with its chip's remove button."""
+    select = page.locator('[data-testid="stMultiSelect"]').filter(has=page.get_by_role("combobox", name=box))
+    chip = select.locator('[data-baseweb="tag"]').filter(has_text=option)
+    if chip.count():
+        chip.first.get_by_role("button").click()
+        settled_enough(page)
+
+
+def keep_first_only(page, box: str) -> None:
+    """Take every chosen option but the first out of the multiselect `box`."""
+    for option in chosen_options(page, box)[1:]:
+        drop_option(page, box, option)
+
+
+def history_rows(page, *rows: int) -> None:
+    """On the History page, select `rows` (0 is the newest) by their checkboxes in the table's first column."""
+    go(page, "History", "experiment")
+    grid = page.locator('.st-key-history-table [data-testid="stDataFrame"]')
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    for row in rows:
+        page.mouse.click(box["x"] + 18, box["y"] + 36 + 56 * row + 28)
+        settled_enough(page)
+
+
+def history_with_one_row(page) -> None:
+    history_rows(page, 0)
+    page.get_by_text("Removed region").first.wait_for(timeout=60_000)
+
+
+def history_with_two_rows(page) -> None:
+    history_rows(page, 0, 1)
+    page.locator('[data-testid="stColumn"]').filter(has_text="Removed region").nth(1).wait_for(timeout=60_000)
+
+
+def a_share_link(page) -> str:
+    """Create a read-only link to the newest experiment and open it; returns the link."""
+    history_rows(page, 0)
+    page.get_by_text("Share a read-only link").first.click()
+    page.get_by_role("button", name="Create a link").click()
+    code = page.locator('[data-testid="stCode"]').filter(has_text="?share=").first
+    code.wait_for(timeout=60_000)
+    link = re.search(r"\S+\?share=\S+", code.inner_text()).group(0)
+    page.goto(link)
+    page.get_by_text("A shared experiment").wait_for(timeout=60_000)
+    settled_enough(page)
+    return link
+
+
+def sweep_zip() -> bytes:
+    """Three of the samples, each with its object's mask, and labels: a small sweep."""
+    from conftest import SAMPLES
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("camera.png", "coffee.png", "chelsea.png"):
+            archive.writestr(name, (SAMPLES / name).read_bytes())
+            archive.writestr(f"masks/{name.rsplit('.', 1)[0]}.png", (SAMPLES / "masks" / name.replace(".jpg", ".png")).read_bytes())
+        archive.writestr("labels.csv", "image,label\ncoffee.png,espresso\ncamera.png,tripod\n")
+    return buffer.getvalue()
+
+
+def sweeps_with_a_result(page) -> None:
+    go(page, "Sweeps", "A ZIP of photos")
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+        {"name": "three.zip", "mimeType": "application/zip", "buffer": sweep_zip()})
+    page.get_by_text("three.zip").first.wait_for(timeout=60_000)
+    settled_enough(page)
+    page.get_by_role("button", name="Run the sweep").click()
+    page.get_by_text("Last sweep").first.wait_for(timeout=300_000)
+    settled_enough(page)
+
+
+# The tour, in the order one visitor walks it (each step starts where the one before left off).
+STEPS: list[tuple[str, Callable]] = [
+    ("explore", lambda page: settled(page)),
+    ("explore-removed", explore_after_a_removal),
+    ("explore-maps", explore_with_maps),
+    ("compare-results", compare_with_results),
+    ("sweeps-result", sweeps_with_a_result),
+    ("history-one-row", history_with_one_row),
+    ("history-two-rows", history_with_two_rows),
+    ("share-link", a_share_link),
+]
