@@ -172,37 +172,39 @@ def view_settings() -> tuple[int, str]:
 
 # --- removal ----------------------------------------------------------------------------------
 
-def apply_mask(desk: session.Desk, mask, method, classifier, preprocess: str, top_k: int, *,
+def apply_mask(desk: session.Desk, mask, method, classifier, preprocess: str, top_k: int, progress, *,
                strokes: canvas.Strokes | None = None, inpainter: str | None = None, background: bool = False) -> None:
     """Remove `mask` (painted strokes, or a selection) in one workbench call that also queues the save; then the
-    desk counts the strokes as applied, with plain writes: nothing between the two can be stopped by a rerun."""
+    desk counts the strokes as applied, with plain writes: nothing between the two can be stopped by a rerun.
+    `progress` is the line above the canvas: it says what runs without moving the canvas."""
     bench, owner = session.workbench(), session.visitor()
     refused = None
-    with st.spinner("Replacing the background…" if background else f"Removing with {method.title}…"):
-        try:
-            removal = bench.remove(desk.edit, mask, owner=owner, model=classifier.name,
-                                   inpainter=inpainter or method.name, preprocess=preprocess, top_k=top_k,
-                                   background=background)
-        except ICError as exc:  # nothing to remove, the busy limit, a mask over 90%: not tried again
-            removal, refused = None, exc
-        if strokes is not None:
-            canvas.mark_applied(desk, strokes)
-        if removal is not None:
-            desk.note_removal(removal)
+    progress.markdown("**Edited** · :material/progress_activity: "
+                      + ("replacing the background…" if background else f"removing with {method.title}…"))
+    try:
+        removal = bench.remove(desk.edit, mask, owner=owner, model=classifier.name,
+                               inpainter=inpainter or method.name, preprocess=preprocess, top_k=top_k,
+                               background=background)
+    except ICError as exc:  # nothing to remove, the busy limit, a mask over 90%: not tried again
+        removal, refused = None, exc
+    if strokes is not None:
+        canvas.mark_applied(desk, strokes)
+    if removal is not None:
+        desk.note_removal(removal)
     if refused is not None:
         kind = "info" if isinstance(refused, NothingToRemove) else "warning" if isinstance(refused, Busy) else "error"
         session.notify(kind, str(refused))
 
 
 def edit_controls(desk: session.Desk) -> None:
+    """Undo, Redo and Reset beside the canvas's title line, sized to their labels (never cut short)."""
     edit = desk.edit
-    undo, redo, reset = st.columns([1, 1.4, 0.8])  # room for the shortcut beside each label
-    undo.button("↶ Undo", disabled=not edit.can_undo, width="stretch", help="Undo the last removal",
-                on_click=session.move, args=("undo",), shortcut="Mod+Z")
-    redo.button("↷ Redo", disabled=not edit.can_redo, width="stretch", help="Redo the removal you undid",
-                on_click=session.move, args=("redo",), shortcut="Mod+Shift+Z")
-    reset.button("⟲ Reset", disabled=not edit.can_undo, width="stretch", help="Back to the original photo",
-                 on_click=session.move, args=("reset",))
+    st.button("Undo", icon=":material/undo:", disabled=not edit.can_undo, width="content",
+              help="Undo the last removal (Ctrl+Z, ⌘Z on a Mac)", on_click=session.move, args=("undo",), shortcut="Mod+Z")
+    st.button("Redo", icon=":material/redo:", disabled=not edit.can_redo, width="content",
+              help="Redo the removal you undid (Ctrl+Shift+Z, ⌘⇧Z on a Mac)", on_click=session.move, args=("redo",), shortcut="Mod+Shift+Z")
+    st.button("Reset", icon=":material/restart_alt:", disabled=not edit.can_undo, width="content",
+              help="Back to the original photo", on_click=session.move, args=("reset",))
 
 
 ZOOMS = [1, 2, 4]
@@ -261,29 +263,35 @@ def downloads(edit: EditSession) -> None:
 # --- page -------------------------------------------------------------------------------------
 
 TUTORIAL = """
-**How to use it.** Pick a photo in the sidebar, then paint over something on the left image: when you
-release the mouse, that region is removed by inpainting and the classifier looks again. Removals add up;
-**Undo**, **Redo** and **Reset** step through them.
+**How to use it.** Pick a photo in the sidebar, then paint over something on the photo (with the mouse, a
+finger or a pen): when you let go, that region is removed by inpainting and the classifier looks again.
+Removals add up; **Undo**, **Redo** and **Reset** step through them. Without a pointer: upload a mask file
+under *Remove with a mask file*, or choose *Select an object* and move its box with the arrow keys.
 
 **The table** lists the original's top classes (or the edited image's), with the probability before
 (*original %*) and after (*edited %*) and the *change* in percentage points: red when the model became less
 sure, green when more. Pin any class by name to keep it in the table.
 """
+FIRST_STEPS = ("**Paint over something on the photo** to remove it: when you let go, it is inpainted away and "
+               "the classifier looks again. The table shows each class before and after. (This note goes once "
+               "you have removed something.)")
 
 
-def tutorial() -> None:
-    if not session.seen("tutorial"):
-        with st.container(border=True):
-            st.markdown(TUTORIAL)
-            if st.button("Got it", key="tutorial-ok"):
-                session.seen("tutorial", now=True)
-                st.rerun()
+def tutorial(desk: session.Desk) -> None:
+    """A short note where the answer will be, until the visitor dismisses it or removes something (having done
+    it, they know it): it never pushes the canvas, and once gone it takes no room."""
+    if session.seen("tutorial"):
+        return
+    if desk.edit.can_undo:
+        session.seen("tutorial", now=True)
+        return
+    with st.container(border=True, key="tutorial"):
+        st.markdown(FIRST_STEPS)
+        st.button("Got it", key="tutorial-ok", on_click=session.seen, args=("tutorial", True))
 
 
-def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None:
+def top1_notice(desk: session.Desk, classifier, before, after) -> None:
     edit = desk.edit
-    before = edit.original_probs(classifier, preprocess)
-    after = edit.current_probs(classifier, preprocess)
     top_before, top_after = int(before.argmax()), int(after.argmax())
     if top_before != top_after:
         st.warning(f"**Top-1 changed:** {plain(classifier.labels[top_before])} ({before[top_before]:.0%}) → "
@@ -292,63 +300,83 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> None
         st.success(f"**Top-1 unchanged:** {plain(classifier.labels[top_before])} "
                    f"({before[top_before]:.0%} → {after[top_before]:.0%})")
 
-    order_col, pin_col = st.columns([1, 2])
+
+def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> list[dict]:
+    """The answer: the top-1 notice, the table (both top-1 classes always among its rows), how to order it and
+    which classes to pin, and what the last removal took. Returns the rows, for the chart."""
+    edit = desk.edit
+    before = edit.original_probs(classifier, preprocess)
+    after = edit.current_probs(classifier, preprocess)
+    tutorial(desk)
+    top1_notice(desk, classifier, before, after)
     durable("order", "original", ["original", "edited"])
-    order = order_col.segmented_control("Order by", ["original", "edited"], key="order", on_change=remember,
-                                        args=("order",), format_func={"original": "Original's top-k",
-                                                                      "edited": "Edited's top-k"}.get)
-    pinned = pin_col.multiselect("Pin classes", range(classifier.num_classes), key="pinned",
-                                 format_func=lambda i: f"{classifier.labels[i]} (#{i})",
-                                 placeholder="Search a class to keep it in the table")
-    rows = comparison_rows(before, after, classifier.labels, top_k, order or "original", pinned)
-    table, chart = st.columns([3, 2])
-    with table:
-        show_table(rows)
-    with chart:
-        show_chart(rows)
+    order = st.session_state.get("order") or "original"
+    pinned = st.session_state.get("pinned") or []
+    rows = comparison_rows(before, after, classifier.labels, top_k, order, pinned)
+    show_table(rows)
+    order_col, pin_col = st.columns([1, 1.4])
+    order_col.segmented_control("Top-k of", ["original", "edited"], key="order", on_change=remember, args=("order",),
+                                format_func=str.capitalize, help="Rank the table by the original's or the edited "
+                                                                 "image's probabilities.")
+    pin_col.multiselect("Pin classes", range(classifier.num_classes), key="pinned",
+                        format_func=lambda i: f"{classifier.labels[i]} (#{i})",
+                        placeholder="Search a class to keep it in the table")
     if desk.removal_shown():
         number, timings = desk.removal_shown()
         st.caption(f"Last removal (#{number}): inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
                    f"· {plain(classifier.name)} ({classifier.weights_hash}) · {preprocess}")
+    return rows
 
 
-def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
-                  top_k: int, shown) -> tuple[int, int]:
-    """The canvas over the edited image: new strokes are removed first, then it is drawn over the result.
-
-    The canvas keeps its place on the page whatever is said around it: a spinner or notice above it would
-    move it under the user's brush while they paint. So the header and the canvas are slots, each keeping
-    its old content on screen until this run replaces it, and what the removal says goes below them."""
+def take_strokes(desk: session.Desk, method, classifier, tool: str, auto: bool, preprocess: str, top_k: int,
+                 progress) -> canvas.Strokes | None:
+    """What the canvas sent since the last run: removed at once (or when Remove was pressed), or read as a
+    selection; returns the strokes still waiting for Remove. Notices go to the page's status area."""
     strokes = canvas.new_strokes(desk)
     paused = canvas.paused()
-    header, canvas_slot, status = st.container(), st.container(), st.container()
+    request = session.apply_requested()
+    options = {k: v for k, v in (request or {}).items() if k != "what"}
+    if strokes is not None and tool == "select":
+        selection.take(desk, strokes, progress)  # a box or a click: a proposal to check, nothing removed yet
+        strokes = None
+    elif request and request["what"] == "selection" and desk.selection is not None:
+        chosen, desk.selection = desk.selection, None
+        apply_mask(desk, chosen.mask, method, classifier, preprocess, top_k, progress, **options)
+    elif request and request["what"] == "mask" and desk.uploaded_mask is not None:
+        chosen, desk.uploaded_mask = desk.uploaded_mask, None
+        apply_mask(desk, chosen, method, classifier, preprocess, top_k, progress, **options)
+    elif strokes is not None and (auto or (request and request["what"] == "strokes")):
+        apply_mask(desk, strokes.new, method, classifier, preprocess, top_k, progress, strokes=strokes, **options)
+        strokes = None
+    if strokes is None and canvas.shows_strokes(desk) and (paused or request):
+        # the user paused, or pressed Remove: applied strokes can leave the canvas. Only then: the page
+        # holds new strokes back from the pause until this run is drawn, so the clear takes none unapplied.
+        desk.clear_canvas()
+    return strokes
+
+
+def workspace(desk: session.Desk, method, classifier, tool: str, brush: int, auto: bool, preprocess: str,
+              top_k: int, shown, status) -> tuple[int, int]:
+    """The canvas over the edited image, with its title line and Undo, Redo and Reset above it: new strokes are
+    removed first, then it is drawn over the result.
+
+    The canvas keeps its place on the page whatever is said: what a removal does is said in the title line
+    (text for text, the same height), and notices go to `status`, beside or below the canvas."""
+    with st.container(horizontal=True, vertical_alignment="center", gap="small", key="edit-toolbar"):
+        title = st.empty()
+        with status:
+            strokes = take_strokes(desk, method, classifier, tool, auto, preprocess, top_k, title)
+            saving_notice()
+            session.show_notice()
+        edit = desk.edit
+        title.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''}")
+        edit_controls(desk)
     selecting = tool == "select"
-    with status:
-        request = session.apply_requested()
-        options = {k: v for k, v in (request or {}).items() if k != "what"}
-        if strokes is not None and selecting:
-            selection.take(desk, strokes)  # a box or a click: a proposal to check, nothing removed yet
-            strokes = None
-        elif request and request["what"] == "selection" and desk.selection is not None:
-            chosen, desk.selection = desk.selection, None
-            apply_mask(desk, chosen.mask, method, classifier, preprocess, top_k, **options)
-        elif strokes is not None and (auto or (request and request["what"] == "strokes")):
-            apply_mask(desk, strokes.new, method, classifier, preprocess, top_k, strokes=strokes, **options)
-            strokes = None
-        if strokes is None and canvas.shows_strokes(desk) and (paused or request):
-            # the user paused, or pressed Remove: applied strokes can leave the canvas. Only then: the page
-            # holds new strokes back from the pause until this run is drawn, so the clear takes none unapplied.
-            desk.clear_canvas()
-        saving_notice()
-        session.show_notice()
-    edit = desk.edit
-    with header:
-        st.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''} · paint to remove")
-    with canvas_slot:
-        background = selection.shown_over(edit.edited, desk) if selecting else edit.edited
-        top, left, bottom, right = desk.view_box()
-        size = canvas.paint_canvas(shown(background)[top:bottom, left:right], key=desk.canvas_key, brush=brush,
-                                   clears=desk.canvas_clears, tool=selection.drawing_mode() if selecting else tool)
+    background = selection.shown_over(edit.edited, desk) if selecting else edit.edited
+    top, left, bottom, right = desk.view_box()
+    size = canvas.paint_canvas(shown(background)[top:bottom, left:right], key=desk.canvas_key, brush=brush,
+                               clears=desk.canvas_clears, tool=selection.drawing_mode() if selecting else tool,
+                               alt=f"The edited photo, {plain(edit.name)}, to paint on")
     if selecting:
         selection.controls(desk)
     elif strokes is not None and not auto:
@@ -361,15 +389,16 @@ def edited_column(desk: session.Desk, method, classifier, tool: str, brush: int,
                     on_click=session.request_apply, args=("strokes",), kwargs={"inpainter": "blur", "background": True})
         clear.button("Clear strokes", on_click=canvas.discard, args=(desk, strokes), width="stretch", key="ic-clears-clear",
                      help="Take the painted strokes off without removing anything; the Eraser tool takes off parts.")
-    edit_controls(desk)
-    zoom_controls(desk, pending=strokes is not None)
+    desk.pending = strokes is not None
     return size
 
 
-def original_column(desk: session.Desk, shown, size: tuple[int, int], crop: tuple) -> None:
+def original_view(desk: session.Desk, shown, size: tuple[int, int], crop: tuple) -> None:
+    """The original at the canvas's size, to compare with what is painted on."""
     edit = desk.edit
-    st.markdown(f"**Original** · {plain(edit.name)} · {edit.full_shape[1]}×{edit.full_shape[0]}")
-    overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
+    with st.container(horizontal=True, vertical_alignment="center", key="original-title"):
+        st.markdown(f"**Original** · {plain(edit.name)} · {edit.full_shape[1]}×{edit.full_shape[0]}")
+        overlay = st.toggle("Show removed region", key="show_overlay", disabled=not edit.mask.any())
     overlay = overlay and edit.mask.any()
     view_box = desk.view_box()
 
@@ -381,15 +410,43 @@ def original_column(desk: session.Desk, shown, size: tuple[int, int], crop: tupl
         return fit_width(shown(original), size[0])
 
     key = (id(edit), overlay and edit.serial, view_box, crop, size)
-    st.image(desk.original_png(key, draw), width=size[0])  # the canvas's size: the two are compared side by side
-    downloads(edit)
+    described = f"The original photo, {plain(edit.name)}" + (", with the removed region tinted" if overlay else "")
+    st.image(desk.original_png(key, draw), width=size[0], alt=described)  # the canvas's size: compared side by side
+
+
+def more_controls(desk: session.Desk) -> None:
+    """Zoom and the working size, a mask file to remove, and the downloads."""
+    zoom_controls(desk, pending=desk.pending)
+    mask_upload(desk)
+    downloads(desk.edit)
+
+
+def mask_upload(desk: session.Desk) -> None:
+    """A removal without a pointer: a mask file (white, or opaque, where to remove) over the photo."""
+    with st.expander("Remove with a mask file", icon=":material/upload_file:"):
+        upload = st.file_uploader("Mask (white or opaque where to remove)", type=list(ACCEPTED_EXTENSIONS),
+                                  key=f"mask-file-{desk.canvas_key}",
+                                  help="Any size with the photo's shape; white (or opaque) pixels are removed.")
+        if upload is None:
+            return
+        try:
+            desk.uploaded_mask = session.workbench().read_mask(upload.getvalue(), desk.edit)
+        except ICError as exc:
+            st.error(str(exc))
+            return
+        st.caption(f"The mask covers {desk.uploaded_mask.mean():.1%} of the photo.")
+        st.button("Remove the masked region", type="primary", key="mask-remove", on_click=session.request_apply,
+                  args=("mask",))
+
+
+def page_title() -> None:
+    st.title("Interactive Classification")
+    st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
 
 
 def main() -> None:
-    st.title("Interactive Classification")
-    st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
+    page_title()
     sidebar_links(session.visitor())
-    tutorial()
     tools_box = st.sidebar.container()
     source = choose_source()
     classifier, method = choose_classifier(), choose_inpainter()
@@ -405,16 +462,21 @@ def main() -> None:
         return
     box = classifier.crop_box(desk.edit.shape, preprocess)
     shown = lambda image: outline_box(image, box) if preprocess == "center" else image
-    painted_col, original_col = st.columns(2)
-    stacked = canvas.stacked()  # a phone: the columns stack, so the answer goes right under the canvas
-    with painted_col:
-        size = edited_column(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown)
-        if stacked:
-            results(desk, classifier, preprocess, top_k)
-    with original_col:
-        original_column(desk, shown, size, box if preprocess == "center" else None)
-    if not stacked:
-        results(desk, classifier, preprocess, top_k)
+    if canvas.stacked():  # a phone: one column, the answer right under the canvas
+        work, answer, more, rest = st.container(), st.container(), st.container(), st.container()
+    else:  # the answer beside the canvas, in view while painting; the original under it
+        work, answer = st.columns(2, gap="medium")
+        more, rest = work, answer
+    status = answer.container()
+    with work:
+        size = workspace(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown, status)
+    with answer:
+        rows = results(desk, classifier, preprocess, top_k)
+    with more:
+        more_controls(desk)
+    with rest:
+        original_view(desk, shown, size, box if preprocess == "center" else None)
+        show_chart(rows)
     explanations_section(desk.edit, classifier, preprocess, desk.experiment_ids.get(desk.edit.removals))
     with st.expander("How to use"):
         st.markdown(TUTORIAL)

@@ -45,14 +45,16 @@ def changes_between(before: np.ndarray, after: np.ndarray, top_before: list[dict
 
 def comparison_rows(before: np.ndarray, after: np.ndarray, labels: list[str], k: int,
                     order: str = "original", pinned=()) -> list[dict]:
-    """The before/after table: the top-k of the original (or of the edited image), then pinned classes.
+    """The before/after table: the top-k of the original (or of the edited image), the top-1 of both (when the
+    top-k leaves one out), then pinned classes.
 
-    Each row says whether it is pinned; a pinned class already in the top-k is not repeated.
+    Each row says whether it is pinned; a class already in the table is not repeated.
     """
     if order not in ("original", "edited"):
         raise ValueError(f"order must be 'original' or 'edited', not {order!r}")
     top = _top_indices(before if order == "original" else after, k)
-    indices = dict.fromkeys(top + [int(i) for i in pinned])
+    firsts = [int(before.argmax()), int(after.argmax())]  # the top-1 notice names both: they are always rows
+    indices = dict.fromkeys(top + firsts + [int(i) for i in pinned])
     pinned = set(int(i) for i in pinned)
     return [{**row, "pinned": row["index"] in pinned} for row in change_rows(before, after, labels, indices)]
 

@@ -405,6 +405,13 @@ class Workbench:
         self._sync_desk(edit, owner, {edit.serial: saved.ids[0]} if saved.ids else None)
         return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
 
+    def read_mask(self, data: bytes, edit: EditSession) -> np.ndarray:
+        """A mask file (white, or opaque, where to remove) over the edit's working copy, refused as any removal's
+        mask would be (empty, over 90%, another shape), with a sentence."""
+        from ic.images import check_mask, decode_mask
+
+        return check_mask(decode_mask(data, edit.shape))
+
     def select(self, image: np.ndarray, box, clicks=()):
         """A proposed mask of the object in `box`, corrected by `clicks` (see ic.select)."""
         from ic import select
@@ -452,6 +459,18 @@ class Workbench:
                                       progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None)
         result["problem"] = self._keep_maps(result, keep_with, grid, infill) if keep_with else None
         return result
+
+    def estimate_maps(self, classifier: Classifier, methods: list[str], grid: int, infill: str, images: int = 1):
+        """What `explain` will take here with these maps on `images` images (ic.explain.cost.Estimate)."""
+        from ic import explain
+
+        return explain.maps_estimate(classifier, methods, grid, get_inpainter(infill), images)
+
+    def estimate_flip(self, classifier: Classifier, grid: int, infill: str, order: str, map_method: str = "gradcam"):
+        """What a search for the smallest removal takes here: a step, and its whole budget (ic.explain.cost)."""
+        from ic import explain
+
+        return explain.flip_estimate(classifier, grid, get_inpainter(infill), order, map_method)
 
     def check_scorecam(self, classifier: Classifier):
         """Score-CAM's cost (one forward pass per channel), refused in public mode past the channel limit."""

@@ -10,6 +10,7 @@ from ic.exports import csv_text
 from ic.images import overlay_mask
 from ui import resources, session
 from ui.navigation import saving_notice, sidebar_links
+from ui.progress import working
 from ui.results import show_table
 from ui.text import plain
 
@@ -45,21 +46,17 @@ def changes_chart(ok: pd.DataFrame) -> None:
 
 def run_comparison(chosen: dict, models: list[str], inpainters: list[str], top_k: int) -> None:
     bench, visitor = session.workbench(), session.visitor()
-    token = bench.cancel_token(visitor)
-    bar = st.progress(0.0, text="Starting…")
-    st.button("Cancel", key="compare-cancel", on_click=bench.cancel, args=(visitor,))
     try:
-        result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
-                                      owner=visitor, preprocess=session.kept("preprocess", "squash"), top_k=top_k,
-                                      progress=lambda share, text: bar.progress(share, text=text), cancel=token)
+        with working("Starting…", "compare-cancel") as (token, report):
+            result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
+                                          owner=visitor, preprocess=session.kept("preprocess", "squash"),
+                                          top_k=top_k, progress=report, cancel=token)
     except Cancelled:
         st.info("Cancelled; nothing was compared or kept.")
         return
     except ICError as exc:
         st.error(str(exc))
         return
-    finally:
-        bar.empty()
     for row in result.rows:  # the sidebar says which classifiers run on the slower path
         if not row["error"]:
             resources.classifier(row["model"])

@@ -36,6 +36,7 @@ def main() -> None:
     parser.add_argument("--out", default="out/screens")
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--no-full", action="store_true", help="only what the window shows")
+    parser.add_argument("--until", help="stop after this state (e.g. explore-maps)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -55,6 +56,8 @@ def main() -> None:
                                                                   in sorted(counts.items())) or "none"), flush=True)
                     for problem in problems_on_screen(page):
                         print(f"{'':27} ON SCREEN: {problem}", flush=True)
+                    if name == args.until:
+                        break
             print(f"wrote {out}/{size}-*.png", flush=True)
 
 

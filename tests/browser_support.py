@@ -141,7 +141,7 @@ def click(page, button: str) -> None:
 
     settled(page)
     retire_canvas(page)
-    # Undo and Redo name their keyboard shortcut after the label ("↶ Undo Ctrl + Z"): match the label's start.
+    # Undo and Redo name their keyboard shortcut after the label ("Undo Shortcut Ctrl + Z"): match the label's start.
     page.get_by_role("button", name=re.compile("^" + re.escape(button) + r"(\s|$)")).first.click()
     settled(page)
 
@@ -193,7 +193,7 @@ def quiet(page, quiet_s: float = 3.0, timeout_s: float = 120) -> None:
 def removals_count(page) -> int:
     import re
 
-    text = page.get_by_text(re.compile(r"\d+ removals? · paint to remove")).last.inner_text()
+    text = page.get_by_text(re.compile(r"^Edited · \d+ removals?$")).last.inner_text()
     return int(re.search(r"(\d+) removal", text).group(1))
 
 
@@ -236,7 +236,7 @@ def table_rows(page) -> list[dict]:
 
 def removals_shown(page, count: int, timeout_ms: int = 60_000) -> None:
     word = "removal" if count == 1 else "removals"
-    page.get_by_text(f"{count} {word} · paint to remove").wait_for(timeout=timeout_ms)
+    page.get_by_text(f"Edited · {count} {word}", exact=True).wait_for(timeout=timeout_ms)
     settled(page, timeout_ms / 1000)
 
 

@@ -198,7 +198,7 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
     app.query_params["visitor"] = "c" * 32
     app.run()
     app.sidebar.button(key="sample-camera.png").click().run()
-    assert any("at most about" in c.value for c in app.caption)  # the cost, before anything runs
+    assert any("each step takes about" in c.value for c in app.caption)  # the cost, before anything runs
     app.button(key="flip-run").click().run()
     assert not app.exception and not app.error
     found = [s.value for s in app.success if "cells" in s.value]

@@ -101,7 +101,7 @@ STATE_JS = """() => JSON.stringify({
 
 async def removals_shown(page) -> int:
     # the newest, where a rerun briefly shows two
-    text = await page.get_by_text(re.compile(r"^Edited · \d+ removals? ")).last.inner_text(timeout=120_000)
+    text = await page.get_by_text(re.compile(r"^Edited · \d+ removals?$")).last.inner_text(timeout=120_000)
     return int(re.search(r"(\d+) removal", text).group(1))
 
 
@@ -156,7 +156,7 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
             continue
         strokes.append((fx, fy))
         try:
-            await page.get_by_text(re.compile(rf"^Edited · {shown + 1} removals? ")).first.wait_for(timeout=30_000)
+            await page.get_by_text(re.compile(rf"^Edited · {shown + 1} removals?$")).first.wait_for(timeout=30_000)
         except Exception:  # slow: counted; the stroke stays on the canvas and is checked in the final mask
             late += 1
             continue

@@ -175,7 +175,7 @@ def test_f5_brings_back_the_edit_the_undo_stack_settings_and_the_tutorial_choice
     paint(app, tripod_mask)
     shape = app.session_state["desk"].edit.shape
     paint(app, box(shape, 30, 30))
-    app.button[[b.label for b in app.button].index("↶ Undo")].click().run()
+    app.button[[b.label for b in app.button].index("Undo")].click().run()
     get_workbench().flush(30)
     edited = app.session_state["desk"].edit.edited
 
@@ -188,7 +188,7 @@ def test_f5_brings_back_the_edit_the_undo_stack_settings_and_the_tutorial_choice
     assert len(again.table[0].value) == 8  # the table shows the kept top-k
     assert "tutorial-ok" not in [b.key for b in again.button]
     assert any("removal" in m.value and "1 removal" in m.value for m in again.markdown)
-    again.button[[b.label for b in again.button].index("↷ Redo")].click().run()
+    again.button[[b.label for b in again.button].index("Redo")].click().run()
     assert again.session_state["desk"].edit.removals == 2
 
     stranger = reload(YOU, restart)

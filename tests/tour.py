@@ -85,18 +85,19 @@ def axe_counts(page) -> dict[str, tuple[str, int]]:
 # --- getting there ---------------------------------------------------------------------------------------------------
 
 def go(page, link: str, wait_for: str) -> None:
-    """Follow one of the sidebar's page links (on a phone, the sidebar opens first)."""
+    """Follow one of the sidebar's page links (on a phone, the sidebar is opened first, and closed after)."""
     settled_enough(page)
-    sidebar = page.locator('[data-testid="stSidebar"]')
-    if not sidebar.get_by_role("link", name=link, exact=True).is_visible():
+    target = page.locator('[data-testid="stSidebar"]').get_by_role("link", name=link, exact=True)
+    opened = page.get_by_test_id("stExpandSidebarButton").is_visible()  # a collapsed sidebar (a phone)
+    if opened:
         page.get_by_test_id("stExpandSidebarButton").click()
-    sidebar.get_by_role("link", name=link, exact=True).click()
+        page.wait_for_timeout(500)  # the sidebar slides in
+    target.click()
     page.get_by_text(wait_for).first.wait_for(timeout=120_000)
     settled_enough(page)
-    if page.viewport_size["width"] < 640 and sidebar.is_visible():
-        close = page.get_by_test_id("stSidebarCollapseButton")
-        if close.count():
-            close.first.click()
+    if opened and not page.get_by_test_id("stExpandSidebarButton").is_visible():
+        page.get_by_test_id("stSidebarCollapseButton").first.click()
+        page.wait_for_timeout(500)
 
 
 def settled_enough(page, timeout_s: float = 120) -> None:
@@ -128,18 +129,21 @@ def compare_with_results(page) -> None:
     settled_enough(page)
 
 
+def _multiselect(page, box: str):
+    return page.locator('[data-testid="stMultiSelect"]').filter(has=page.get_by_role("combobox", name=box)) \
+        .locator(".react-aria-ComboBox")
+
+
 def chosen_options(page, box: str) -> list[str]:
     """The options chosen in the multiselect `box`, as its chips name them."""
-    select = page.locator('[data-testid="stMultiSelect"]').filter(has=page.get_by_role("combobox", name=box))
-    return [t.strip() for t in select.locator('[data-baseweb="tag"]').all_inner_texts()]
+    return [chip.get_attribute("aria-label") for chip in _multiselect(page, box).locator("[data-tag]").all()]
 
 
 def drop_option(page, box: str, option: str) -> None:
     """Take `option` out of the multiselect `box` with its chip's remove button."""
-    select = page.locator('[data-testid="stMultiSelect"]').filter(has=page.get_by_role("combobox", name=box))
-    chip = select.locator('[data-baseweb="tag"]').filter(has_text=option)
-    if chip.count():
-        chip.first.get_by_role("button").click()
+    remove = _multiselect(page, box).get_by_role("button", name=f"Remove {option}", exact=True)
+    if remove.count():
+        remove.click()
         settled_enough(page)
 
 
@@ -219,3 +223,22 @@ STEPS: list[tuple[str, Callable]] = [
     ("history-two-rows", history_with_two_rows),
     ("share-link", a_share_link),
 ]
+
+
+def answer_in_view(page) -> dict:
+    """Where the answer lies in the window after a removal: the top-1 notice, the table's header and first three
+    rows, and the canvas, as (top, bottom) in window pixels, and the window's height."""
+    found = page.evaluate("""() => {
+      const span = (element) => {
+        if (!element) return null;
+        const r = element.getBoundingClientRect();
+        return [Math.round(r.top), Math.round(r.bottom)];
+      };
+      const notice = [...document.querySelectorAll('[data-testid=stAlert]')].find((a) => /Top-1 (changed|unchanged)/.test(a.innerText));
+      const rows = document.querySelectorAll('[data-testid=stTable] tbody tr');
+      return { window: window.innerHeight, notice: span(notice), table: span(document.querySelector('[data-testid=stTable] thead')),
+               third_row: span(rows[2]) };
+    }""")
+    canvas = page.locator("canvas.upper-canvas").bounding_box()  # inside the component's shadow root
+    found["canvas"] = [round(canvas["y"]), round(canvas["y"] + canvas["height"])] if canvas else None
+    return found

@@ -37,24 +37,46 @@ FILL = "rgba(255, 0, 80, 0.35)"
 _COMPANION_JS = """
 export default function (component) {
   const { parentElement, setStateValue, setTriggerValue } = component;
+  const data = component.data || {};
   const host = parentElement.host || parentElement;
   // The page's main block, not a column: a column can be measured mid-rerun while something above it comes or
   // goes (the tutorial), and the canvas would keep that transient size. Two equal columns share the block;
   // below 640 px Streamlit stacks them, and each takes the block's whole width.
   const block = () => host.closest('[data-testid="stMainBlockContainer"]') || document.body;
-  let sent = "";
+  let sent = null;
+  // The canvas's top in the page (not the window: the page may be scrolled), so that its height can be chosen to
+  // keep the whole canvas, and what must be seen with it, inside the window.
+  const findCanvas = () => {
+    for (const element of document.querySelectorAll("*")) {
+      const found = element.shadowRoot && element.shadowRoot.querySelector(".upper-canvas");
+      if (found) return found;
+    }
+    return null;
+  };
+  const scrolled = (element) => {
+    for (let node = element; node; node = node.parentElement || (node.getRootNode && node.getRootNode().host)) {
+      if (node.scrollTop) return node.scrollTop;
+    }
+    return 0;
+  };
   const report = () => {
     const inner = block().getBoundingClientRect().width
       - parseFloat(getComputedStyle(block()).paddingLeft || 0) - parseFloat(getComputedStyle(block()).paddingRight || 0);
     const stacked = window.innerWidth < 640;
     const width = Math.floor(stacked ? inner : (inner - 16) / 2) - 2;
     const height = Math.floor(window.innerHeight);
-    const value = `${width}x${height}`;
-    if (width > 0 && value !== sent) {
-      const [oldWidth, oldHeight] = sent ? sent.split("x").map(Number) : [0, 0];
-      if (Math.abs(width - oldWidth) > 8 || Math.abs(height - oldHeight) > 40) {
-        sent = value; setStateValue("size", { width, height, stacked });
-      }
+    const drawn = findCanvas();
+    const top = drawn ? Math.round(drawn.getBoundingClientRect().top + scrolled(drawn)) : 0;
+    if (drawn && data.alt && drawn.getAttribute("aria-label") !== data.alt) {
+      drawn.setAttribute("role", "img");
+      drawn.setAttribute("aria-label", data.alt);
+    }
+    if (width <= 0) return;
+    const moved = !sent || Math.abs(width - sent.width) > 8 || Math.abs(height - sent.height) > 40
+      || (top && Math.abs(top - sent.top) > 24);
+    if (moved) {
+      sent = { width, height, stacked, top: top || (sent ? sent.top : 0) };
+      setStateValue("size", sent);
     }
   };
   const resized = new ResizeObserver(() => requestAnimationFrame(report));
@@ -64,6 +86,7 @@ export default function (component) {
   let queued = false;
   const hide = () => {
     queued = false;
+    report();  // the canvas may have just appeared: its place decides its height
     for (const host of document.querySelectorAll("*")) {
       const root = host.shadowRoot;
       if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-ic-toolbar]")) {
@@ -91,7 +114,7 @@ export default function (component) {
   const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null, token: null });
   idle.send = setTriggerValue;
   const say = (value) => { document.documentElement.dataset.icCanvas = value; };
-  const seen = Number((component.data || {}).seen || 0);
+  const seen = Number(data.seen || 0);
   if (idle.token !== null && seen >= idle.token) {
     const token = idle.token;
     idle.answered = token;  // no more resends of this one (below)
@@ -156,7 +179,10 @@ export default function (component) {
 SEEN_KEY = "ic-canvas-pause-seen"
 DEFAULT_WIDTH = 440
 DEFAULT_HEIGHT = 800  # the viewport's height until the browser says
-HEIGHT_SHARE = 0.7  # of the viewport: the canvas and its buttons fit on screen together
+DEFAULT_TOP = 200  # the canvas's top in the page, likewise
+ROOM_BELOW = 64  # beside the answer: one row of buttons under the canvas (Remove, when not at once) stays in view
+ANSWER_ROOM = 270  # a phone's answer under the canvas: the top-1 notice and three rows of the table stay in view
+MIN_HEIGHT = 240
 
 
 @st.cache_resource
@@ -249,19 +275,23 @@ def stacked() -> bool:
 
 
 def shown_size(shape: tuple[int, int]) -> tuple[int, int]:
-    """(width, height) the canvas and the original are shown at: the column's width and most of the viewport's
-    height, whichever binds first, for any aspect ratio. The same in every run until the window changes."""
+    """(width, height) the canvas and the original are shown at: the column's width, and as tall as the window
+    allows below the canvas's top with room for what must be seen with it (a row of buttons beside the answer;
+    on a phone, the answer under it), whichever binds first, for any aspect ratio. The same in every run until
+    the window changes."""
     size = _size()
     width = size.get("width") or DEFAULT_WIDTH
     height = size.get("height") or DEFAULT_HEIGHT
-    return display_size(shape, max_width=int(width), max_height=max(240, int(height * HEIGHT_SHARE)))
+    top = size.get("top") or DEFAULT_TOP
+    room = ANSWER_ROOM if size.get("stacked") else ROOM_BELOW
+    return display_size(shape, max_width=int(width), max_height=max(MIN_HEIGHT, int(height - top - room)))
 
 
 def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, clears: int = 0,
-                 disabled: bool = False) -> tuple[int, int]:
-    """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off.
-    Returns the (width, height) it is shown at, for the original beside it. Shapes (rectangle, polygon) have
-    no outline: the brush width would grow them past what was drawn."""
+                 disabled: bool = False, alt: str = "The photo to paint on") -> tuple[int, int]:
+    """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off; `alt`
+    names it for screen readers. Returns the (width, height) it is shown at, for the original beside it. Shapes
+    (rectangle, polygon) have no outline: the brush width would grow them past what was drawn."""
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
     width, height = shown_size(background.shape[:2])
@@ -280,6 +310,6 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
         key=key,
     )
     # after the canvas: the page takes strokes again only once this run's clear (if any) has reached the canvas
-    _companion()(key="ic-canvas-companion", data={"seen": st.session_state.get(SEEN_KEY, 0.0)},
+    _companion()(key="ic-canvas-companion", data={"seen": st.session_state.get(SEEN_KEY, 0.0), "alt": alt},
                  on_size_change=lambda: None, on_idle_change=lambda: None, width="stretch")
     return width, height

@@ -9,6 +9,7 @@ from ic import explain
 from ic.errors import Cancelled, ICError
 from ic.images import overlay_mask
 from ui import session
+from ui.progress import working
 from ui.text import plain
 
 ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the map's top region of the same area "
@@ -73,15 +74,23 @@ def show_stored_maps(items: list[dict], images: dict, opacity: float = 0.5) -> N
             columns[index % 2].caption(_score_text(details))
 
 
+CURVE_COLOURS = {"deletion": "#cf222e", "insertion": "#0969da"}
+
+
 def curves_chart(curves: dict) -> None:
-    rows = [{"map": explain.METHODS[method], "curve": kind, "changed %": f * 100, "probability %": p * 100}
+    """Deletion and insertion curves, told apart by colour (named in the legend); several maps by dash."""
+    kinds = {"deletion": "deletion (lower is better)", "insertion": "insertion (higher is better)"}
+    rows = [{"map": explain.METHODS[method], "curve": kinds[kind], "changed %": f * 100, "probability %": p * 100}
             for method, pair in curves.items() for kind, curve in pair.items()
             for f, p in zip(curve.fractions, curve.probs)]
-    chart = (alt.Chart(pd.DataFrame(rows)).mark_line(point=True)
+    colour = alt.Color("curve:N", title=None, legend=alt.Legend(orient="top"),
+                       scale=alt.Scale(domain=list(kinds.values()), range=list(CURVE_COLOURS.values())))
+    chart = (alt.Chart(pd.DataFrame(rows)).mark_line(point=alt.OverlayMarkDef(filled=True, size=30))
              .encode(x=alt.X("changed %:Q", title="share of the image removed (deletion) or restored (insertion), "
                                                   "most important cells first (%)"),
-                     y=alt.Y("probability %:Q", scale=alt.Scale(domain=[0, 100])), color=alt.Color("map:N"),
-                     strokeDash=alt.StrokeDash("curve:N"),
+                     y=alt.Y("probability %:Q", scale=alt.Scale(domain=[0, 100])), color=colour,
+                     strokeDash=alt.StrokeDash("map:N", title="map", legend=alt.Legend(orient="top")),
+                     detail="map:N",
                      tooltip=["map", "curve", alt.Tooltip("changed %:Q", format=".0f"),
                               alt.Tooltip("probability %:Q", format=".1f")])
              .properties(height=260))
@@ -110,11 +119,17 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     if before[class_index] < explain.FAINT:
         st.warning(f"The model gives {plain(classifier.labels[class_index])} only {before[class_index]:.2%}: its maps "
                    "explain a class the model does not see.")
+    bench = session.workbench()
     if "scorecam" in methods:
         try:
-            st.caption(session.workbench().check_scorecam(classifier).sentence())
+            st.caption(bench.check_scorecam(classifier).sentence())
         except ICError as exc:
             st.error(str(exc))
+    images = 2 if edit.can_undo else 1
+    if methods:
+        st.caption(f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
+                   + (" and the edited image" if images == 2 else "") + ", with their scores: "
+                   + bench.estimate_maps(classifier, methods, grid, infill, images).sentence() + ".")
 
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill)
     if st.button("Compute maps", type="primary", disabled=not methods):
@@ -154,15 +169,11 @@ def show_results(edit, results: dict, opacity: float) -> None:
 def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,
             experiment_id: str | None) -> dict:
     bench, owner = session.workbench(), session.visitor()
-    token = bench.cancel_token(owner)
-    bar = st.progress(0.0, text="Computing maps…")
-    st.button("Cancel", key="explain-cancel", on_click=bench.cancel, args=(owner,))
-    result = bench.explain(classifier, edit.original, class_index, methods,
-                           edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid, infill=infill,
-                           preprocess=preprocess, progress=lambda share, text: bar.progress(share, text=text),
-                           cancel=token, keep_with=(experiment_id, owner) if experiment_id else None)
-    bar.empty()
-    return result
+    with working("Computing maps…", "explain-cancel") as (token, report):
+        return bench.explain(classifier, edit.original, class_index, methods,
+                             edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid,
+                             infill=infill, preprocess=preprocess, progress=report, cancel=token,
+                             keep_with=(experiment_id, owner) if experiment_id else None)
 
 
 # --- the smallest removal that changes the answer -------------------------------------------------
@@ -179,26 +190,25 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
                                  "evidence that is redundant (each part alone matters little).")
     map_method = map_col.selectbox("Map that orders the cells", [*cams, "occlusion"], key="flip-map",
                                    format_func=explain.METHODS.get, disabled=order == "adaptive")
-    orders = ["map", "adaptive"] if order == "both" else [order]
-    estimate = sum(explain.estimate_s(classifier, grid, infill, o) for o in orders)
+    bench = session.workbench()
+    estimates = {name: bench.estimate_flip(classifier, grid, infill, name, map_method)
+                 for name in (["map", "adaptive"] if order == "both" else [order])}
+    said = "; ".join(f"in {explain.ORDERS[name]}, " * (len(estimates) > 1) + found.sentence()
+                     for name, found in estimates.items())
     st.caption(f"Removes {grid}×{grid}-grid cells one more at a time, each step inpainted from the original with "
-               f"{infill_title}, until the top-1 changes or half the image is gone: at most about {estimate:.0f} s here.")
+               f"{infill_title}, until the top-1 changes or half the image is gone: {said}.")
     key = (id(edit), classifier.name, preprocess, grid, infill, order, map_method)
     if st.button("Find the smallest removal", key="flip-run"):
-        bench, owner = session.workbench(), session.visitor()
-        token = bench.cancel_token(owner)
-        bar = st.progress(0.0, text="Searching…")
-        st.button("Cancel", key="flip-cancel", on_click=bench.cancel, args=(owner,))
         try:
-            found = bench.flip(classifier, edit.original, edit.name, order=order, grid=grid, infill=infill,
-                               preprocess=preprocess, map_method=map_method, owner=owner,
-                               progress=lambda share: bar.progress(min(1.0, share), text="Searching…"), cancel=token)
+            with working("Searching…", "flip-cancel") as (token, report):
+                found = bench.flip(classifier, edit.original, edit.name, order=order, grid=grid, infill=infill,
+                                   preprocess=preprocess, map_method=map_method, owner=session.visitor(),
+                                   progress=lambda share: report(share, "Searching…"), cancel=token)
             session.keep_result("flip", (key, found))
         except Cancelled:
             st.info("Cancelled; nothing was kept.")
         except ICError as exc:
             st.error(str(exc))
-        bar.empty()
     stored = session.result("flip")
     if stored and stored[0] == key:
         show_flip(edit, classifier, stored[1])

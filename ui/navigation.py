@@ -1,9 +1,13 @@
 """What every page shows in its frame: links between the pages (they carry the visitor id so history
 follows the visitor) and, while any of the visitor's experiments wait to be written, a notice that stays."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui import session
+
+STYLE = Path(__file__).with_name("style.css")
 
 PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
          ("pages/sweeps.py", "Sweeps", ":material/dataset:"), ("pages/history.py", "History", ":material/history:")]
@@ -11,6 +15,7 @@ POLL_S = 1.0  # how often the notice looks again while something waits
 
 
 def sidebar_links(visitor: str) -> None:
+    st.html(STYLE)  # style alone: Streamlit sends it where it takes no room
     for page, label, icon in PAGES:
         st.sidebar.page_link(page, label=label, icon=icon, query_params={"visitor": visitor})
     st.sidebar.divider()

@@ -32,20 +32,21 @@ def shown_over(image: np.ndarray, desk: session.Desk) -> np.ndarray:
     return overlay_mask(image, desk.selection.mask, colour=TINT) if desk.selection is not None else image
 
 
-def take(desk: session.Desk, strokes: canvas.Strokes) -> None:
-    """A box or a click just drawn in select mode: a new proposal, or a correction of the current one."""
+def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
+    """A box or a click just drawn in select mode: a new proposal, or a correction of the current one. `progress`
+    is the line above the canvas, which says the object is being looked for."""
     mode = _mode()
     canvas.discard(desk, strokes)  # the box or the dot leaves the canvas; nothing of it is removed
     ys, xs = np.nonzero(strokes.new)
     bench = session.workbench()
+    progress.markdown("**Edited** · :material/progress_activity: finding the object…")
     try:
-        with st.spinner("Finding the object…"):
-            if mode == "box" or desk.selection is None:
-                desk.selection = bench.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
-            else:
-                click = (float(xs.mean()), float(ys.mean()), mode == "object")
-                found = bench.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
-                desk.selection = grow(found, desk.selection.grown)
+        if mode == "box" or desk.selection is None:
+            desk.selection = bench.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+        else:
+            click = (float(xs.mean()), float(ys.mean()), mode == "object")
+            found = bench.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
+            desk.selection = grow(found, desk.selection.grown)
     except ICError as exc:
         session.notify("warning", str(exc))
 

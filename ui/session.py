@@ -140,6 +140,8 @@ class Desk:
     experiment_ids: dict = field(default_factory=dict)  # removal number -> experiment id
     save_problems: list = field(default_factory=list)
     selection: object = None  # ic.select.Selection proposed by the select tool, not removed yet
+    uploaded_mask: np.ndarray | None = None  # a mask file read over the edit, not removed yet
+    pending: bool = False  # strokes painted and waiting for Remove (the zoom controls wait for them)
     view: tuple = (1, 0.5, 0.5)  # zoom, and the centre of the part shown (shares of the width and height)
     shown_png: tuple | None = None  # (what it shows, encoded bytes) of the original beside the canvas
 
@@ -172,6 +174,7 @@ class Desk:
     def new_canvas(self) -> None:
         self.canvas_nonce += 1
         self.canvas_clears, self.applied, self.applied_count, self.selection = 0, None, 0, None
+        self.uploaded_mask = None
 
     def clear_canvas(self) -> None:
         """Take the applied strokes off the canvas (through its initial drawing); the number of strokes it

@@ -4,7 +4,8 @@
   Captum), read in each model's own activation layout;
 - grid.py: the cell grid every map is compared on, tie-free orders and regions, IoU with its chance level;
 - curves.py: deletion and insertion curves (RISE) and their AUCs;
-- flip.py: the smallest removal that changes the answer.
+- flip.py: the smallest removal that changes the answer;
+- cost.py: what each of these will take here, said before it runs.
 
 `explain_edit` is the one pipeline for the page and the CLI. Maps kept with an experiment carry
 MAP_FORMAT; those of format 1 (before signed occlusion maps) still read correctly.
@@ -18,8 +19,9 @@ import numpy as np
 
 from ic.classifiers import Classifier
 from ic.errors import Cancelled, ICError
+from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
 from ic.explain.curves import Curve, deletion_curve, insertion_curve
-from ic.explain.flip import BUDGET, ORDERS, Flip, estimate_s, search_adaptive, search_in_order
+from ic.explain.flip import BUDGET, ORDERS, Flip, search_adaptive, search_in_order
 from ic.explain.grid import (
     DEFAULT_GRID,
     EXPLAIN_SIDE,
@@ -49,18 +51,17 @@ from ic.explain.maps import (
     map_scale,
     occlusion_map,
     overlay_heatmap,
-    scorecam_cost,
     target_layer,
 )
 from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
-    "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Explanation", "Flip", "activation_map", "cell_box",
-    "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "deletion_curve", "estimate_s", "explain_copy",
-    "explain_edit", "find_flip", "heatmap_from_cells", "importance_order", "insertion_curve", "iou_scores", "legend", "map_cells",
-    "map_scale", "mask_iou", "occlusion_map", "overlay_heatmap", "ranked", "scorecam_cost", "search_adaptive",
-    "search_in_order", "target_layer", "top_region",
+    "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
+    "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "deletion_curve", "explain_copy",
+    "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
+    "iou_scores", "legend", "map_cells", "map_scale", "maps_estimate", "mask_iou", "occlusion_map", "overlay_heatmap",
+    "ranked", "scorecam_cost", "search_adaptive", "search_in_order", "target_layer", "top_region",
 ]
 
 DEFAULT_INFILL = "telea"

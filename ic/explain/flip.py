@@ -23,8 +23,7 @@ from ic.errors import Cancelled
 from ic.explain.grid import cell_ids, check_grid
 from ic.inpaint import Inpainter
 
-BUDGET = 0.5  # at most this share of the image is removed
-STEP_S = {"patchmatch": 0.65, "lama": 1.5}  # seconds an inpainting step takes on a map-sized copy (others: ~0.02)
+BUDGET = 0.5  # at most this share of the image is removed (ic.explain.cost counts the same budget)
 ORDERS = {"map": "the map's order", "adaptive": "adaptive order"}
 
 
@@ -47,19 +46,6 @@ def _limit(ids: np.ndarray, n: int, budget: float) -> int:
     """How many cells fit in the budget (cells differ by a pixel row at most, so any k cells weigh alike)."""
     share = np.bincount(ids.ravel(), minlength=n * n).max() / ids.size
     return max(1, int(budget / share + 1e-9))
-
-
-def estimate_s(classifier: Classifier, grid: int, infill: str, order: str, budget: float = BUDGET) -> float:
-    """The longest it can take: every step within the budget."""
-    from ic.explain.maps import _forward_s
-
-    cells = grid * grid
-    steps = int(cells * budget)
-    step_s = STEP_S.get(infill, 0.02) + _forward_s(classifier)
-    if order == "adaptive":
-        candidates = sum(cells - k for k in range(steps))
-        return steps * step_s + candidates * _forward_s(classifier) + cells * 0.02
-    return steps * step_s
 
 
 def _found(classifier, order, grid, cells, mask, edited, probs, tried) -> Flip:

@@ -5,7 +5,7 @@
   stages (Swin) permuted, and token models (ViT, DeiT) without their prefix tokens, on the model's own patch
   grid, square or not. A layout that fits none of these is refused with a sentence, never mapped wrongly.
 - Score-CAM runs one forward pass per channel of the target layer: its cost is estimated beforehand
-  (`scorecam_cost`), it runs in batches built one at a time (never a C x 3 x H x W tensor), reports real
+  (ic.explain.cost), it runs in batches built one at a time (never a C x 3 x H x W tensor), reports real
   progress and stops between batches when cancelled.
 - The occlusion map removes each grid cell on its own with an inpainter ("what does the model need?", after
   FIDO, Chang et al. 2019) and keeps the signed drop of the class's probability: positive where removing the
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -216,46 +215,6 @@ def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, 
     return Explanation(method, class_index, classifier.labels[class_index], heatmap, prob=prob)
 
 
-@dataclass
-class Cost:
-    channels: int
-    seconds: float
-
-    def sentence(self) -> str:
-        return (f"Score-CAM runs one forward pass per channel of the target layer: {self.channels} passes, "
-                f"about {_duration(self.seconds)} here.")
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-
-
-_forward_times: dict = {}
-
-
-def _forward_s(classifier: Classifier) -> float:
-    """Seconds of one image's forward pass in eager PyTorch, measured once per classifier on a small batch."""
-    import torch
-
-    key = (classifier.name, classifier.weights_hash)
-    if key in _forward_times:
-        return _forward_times[key]
-    device = next(classifier.model.parameters()).device
-    batch = classifier.input_tensor([np.zeros((64, 64, 3), np.uint8)] * 4).to(device)
-    with torch.inference_mode():
-        classifier.model(batch)  # warm
-        start = time.perf_counter()
-        classifier.model(batch)
-    _forward_times[key] = (time.perf_counter() - start) / 4
-    return _forward_times[key]
-
-
-def scorecam_cost(classifier: Classifier) -> Cost:
-    """What Score-CAM would cost with this classifier, before running it."""
-    _, channels = target_layer(classifier.model)
-    return Cost(channels, channels * _forward_s(classifier))
-
-
 # --- occlusion by inpainting ------------------------------------------------------------------
 
 def occlusion_baseline(image: np.ndarray, n: int, infill: Inpainter, seed: int = 0) -> np.ndarray:
@@ -306,8 +265,8 @@ def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *
 # --- drawing ----------------------------------------------------------------------------------
 
 def colours(values: np.ndarray, scale: tuple[float, float], signed: bool) -> np.ndarray:
-    """RGB colours of map values: CAMs in turbo (blue low, red high); signed maps diverging about 0 (blue
-    where removing raises the class, white for no change, red where it lowers it)."""
+    """RGB colours of map values, shape values.shape + (3,): CAMs in turbo (blue low, red high); signed maps
+    diverging about 0 (blue where removing raises the class, white for no change, red where it lowers it)."""
     low, high = scale
     share = np.clip((np.asarray(values, np.float32) - low) / max(high - low, 1e-9), 0, 1)
     if signed:
@@ -316,7 +275,9 @@ def colours(values: np.ndarray, scale: tuple[float, float], signed: bool) -> np.
         t = np.where(below, share[..., None] * 2, share[..., None] * 2 - 1)
         mixed = np.where(below, blue + (white - blue) * t, white + (red - white) * t)
         return mixed.round().astype(np.uint8)
-    return cv2.applyColorMap((share * 255).astype(np.uint8), cv2.COLORMAP_TURBO)[..., ::-1]
+    # OpenCV colours an image (a 1-D array comes back as a column of shape (n, 1, 3)): one row, then the shape back
+    row = (share.reshape(1, -1) * 255).astype(np.uint8)
+    return cv2.applyColorMap(row, cv2.COLORMAP_TURBO)[0, :, ::-1].reshape(*share.shape, 3)
 
 
 def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5, *,
@@ -330,7 +291,7 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5
 def legend(scale: tuple[float, float], signed: bool, width: int = 256, height: int = 14) -> np.ndarray:
     """A colour bar for `overlay_heatmap`, low on the left."""
     values = np.linspace(scale[0], scale[1], width, dtype=np.float32)
-    return np.repeat(colours(values, scale, signed)[None], height, axis=0)
+    return np.repeat(colours(values, scale, signed)[None], height, axis=0)  # (height, width, 3): one bar
 
 
 def heatmap_from_cells(cells, shape: tuple[int, int], smooth: bool) -> np.ndarray:
