@@ -26,7 +26,15 @@ from pathlib import Path
 import numpy as np
 
 from ic import compute
-from ic.classifiers import Classifier, ModelChoice, get_classifier, list_choices, resolve_choice
+from ic.classifiers import (
+    Classifier,
+    ModelChoice,
+    get_classifier,
+    is_loaded,
+    list_choices,
+    loading_step,
+    resolve_choice,
+)
 from ic.errors import Cancelled, ICError, Unavailable
 from ic.experiment import EditSession, ExperimentRecord, reclassify
 from ic.history.saver import Saver
@@ -201,14 +209,27 @@ class Workbench:
         """Whether a visitor may name any timm model (not in public mode: that could mean gigabytes)."""
         return not self.public().enabled
 
-    def classifier(self, name: str) -> Classifier:
-        """A classifier this deployment allows, from the one process-wide cache."""
+    def classifier(self, name: str, on_step: Callable[[str], None] | None = None) -> Classifier:
+        """A classifier this deployment allows, from the one process-wide cache; `on_step` hears what its load
+        does, when this call loads it."""
         public = self.public()
         if public.enabled and name not in public.models:
             raise ICError(f"This public demo offers only {', '.join(public.models)}; {name!r} is not one of them. "
                           "Run the app yourself to try any timm model.")
+        if is_loaded(name):
+            return get_classifier(name)
         resolve_choice(name)  # an unknown name is refused with the list of valid ones
-        return get_classifier(name)
+        return get_classifier(name, on_step)
+
+    @staticmethod
+    def classifier_ready(name: str) -> bool:
+        """Whether `name` is loaded and answers at once."""
+        return is_loaded(name)
+
+    @staticmethod
+    def classifier_loading(name: str) -> str | None:
+        """What a load of `name` in progress (in any thread) is doing, or None."""
+        return loading_step(name)
 
     def inpainter_choices(self) -> list[dict]:
         return list_inpainters()
@@ -460,17 +481,23 @@ class Workbench:
         result["problem"] = self._keep_maps(result, keep_with, grid, infill) if keep_with else None
         return result
 
-    def estimate_maps(self, classifier: Classifier, methods: list[str], grid: int, infill: str, images: int = 1):
-        """What `explain` will take here with these maps on `images` images (ic.explain.cost.Estimate)."""
-        from ic import explain
+    def estimate_maps(self, classifier: Classifier, methods: list[str], grid: int, infill: str, images: int = 1, *,
+                      wait: bool = True):
+        """What `explain` will take here with these maps on `images` images (ic.explain.cost.Estimate); without
+        `wait`, None while a rate it needs is still being measured (in the background)."""
+        from ic.explain import cost
 
-        return explain.maps_estimate(classifier, methods, grid, get_inpainter(infill), images)
+        estimate = lambda: cost.maps_estimate(classifier, methods, grid, get_inpainter(infill), images)
+        return estimate() if wait else cost.at_once(estimate)
 
-    def estimate_flip(self, classifier: Classifier, grid: int, infill: str, order: str, map_method: str = "gradcam"):
-        """What a search for the smallest removal takes here: a step, and its whole budget (ic.explain.cost)."""
-        from ic import explain
+    def estimate_flip(self, classifier: Classifier, grid: int, infill: str, order: str, map_method: str = "gradcam",
+                      *, wait: bool = True):
+        """What a search for the smallest removal takes here: a step, and its whole budget (ic.explain.cost);
+        without `wait`, None while a rate it needs is still being measured."""
+        from ic.explain import cost
 
-        return explain.flip_estimate(classifier, grid, get_inpainter(infill), order, map_method)
+        estimate = lambda: cost.flip_estimate(classifier, grid, get_inpainter(infill), order, map_method)
+        return estimate() if wait else cost.at_once(estimate)
 
     def check_scorecam(self, classifier: Classifier):
         """Score-CAM's cost (one forward pass per channel), refused in public mode past the channel limit."""

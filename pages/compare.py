@@ -72,7 +72,7 @@ def main() -> None:
     if chosen is None:
         st.info("Remove something on the Explore page first (or pick a History row and press Compare); "
                 "this page then runs that edit through several classifiers and inpainters.")
-        st.page_link("streamlit_app.py", label="Go to Explore", icon=":material/brush:",
+        st.page_link("explore.py", label="Go to Explore", icon=":material/brush:",
                      query_params={"visitor": visitor})
         return
     st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {chosen['mask'].mean():.1%} of the image removed. "

@@ -124,7 +124,7 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
         st.switch_page("pages/compare.py", query_params={"visitor": visitor})
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
         session.open_experiment(experiment, mine)
-        st.switch_page("streamlit_app.py", query_params={"visitor": visitor})
+        st.switch_page("explore.py", query_params={"visitor": visitor})
     bench = session.workbench()
     choices = [choice.name for choice in bench.model_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
@@ -317,7 +317,7 @@ def main() -> None:
     everything = store.list(visitor, shared=config.shared)
     if not everything:
         st.info("No experiments yet: paint a removal on the Explore page and it appears here.")
-        st.page_link("streamlit_app.py", label="Go to Explore", icon="🖌️", query_params={"visitor": visitor})
+        st.page_link("explore.py", label="Go to Explore", icon=":material/brush:", query_params={"visitor": visitor})
         sharing(store, [], [], table_frame([], {}, visitor, config.shared), visitor, config.shared)
         return
     chosen = filters(everything)

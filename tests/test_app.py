@@ -14,7 +14,7 @@ KNOWN_TOP1 = {"camera.png": "tripod", "coffee.png": "espresso"}
 
 
 def start() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     return app.run()
 
 

@@ -36,8 +36,8 @@ def test_an_uploaded_photos_edit_survives_f5_and_a_server_restart(tmp_path):
                 break
             except Exception:
                 continue
-        page.get_by_text("Upload", exact=True).click()
-        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+        page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
+        page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type=file]').set_input_files(
             {"name": "my photo.png", "mimeType": "image/png", "buffer": (SAMPLES / "camera.png").read_bytes()})
         page.get_by_text("Original · my photo.png").wait_for(timeout=120_000)
         paint(page, TRIPOD_STROKE)

@@ -42,8 +42,8 @@ def test_labels_and_file_names_show_as_literal_text(tmp_path):
         page.wait_for_function("() => document.querySelector('[data-testid=\"stTable\"]') && "
                                "document.querySelector('[data-testid=\"stTable\"]').innerText.includes('mdlink')",
                                timeout=120_000)
-        page.get_by_text("Upload", exact=True).click()
-        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+        page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
+        page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type=file]').set_input_files(
             {"name": FILE_NAME, "mimeType": "image/png", "buffer": photo.getvalue()})
         page.get_by_text("Original · ").filter(has_text="bold").wait_for(timeout=120_000)
         settled(page)

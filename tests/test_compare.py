@@ -70,7 +70,7 @@ def explore_state(camera, tripod_mask, lite0):
 
 
 def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
     app.query_params["visitor"] = "e" * 32
     app.run()
     app.session_state["desk"].edit = explore_state  # as if the tripod had been painted away on Explore
@@ -91,7 +91,7 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
 
 
 def test_page_without_an_edit_says_what_to_do():
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120).run()
     app.switch_page("pages/compare.py").run()
     assert not app.exception
     assert any("Remove something on the Explore page first" in i.value for i in app.info)

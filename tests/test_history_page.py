@@ -34,7 +34,7 @@ def store(records):
 
 
 def open_history(visitor: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = visitor
     app.run()
     app.switch_page("pages/history.py").run()
@@ -170,7 +170,7 @@ def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatc
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("IC_DATA_DIR", str(blocker / "data"))
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120).run()
     assert not app.exception
     assert any("IC_DATA_DIR" in w.value for w in app.sidebar.warning)
     assert app.table  # Explore still works
@@ -181,7 +181,7 @@ def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatc
 def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     app = select(open_history(ALICE), 0)
     next(b for b in app.button if b.label == "Continue in Explore").click().run()
-    app.switch_page("streamlit_app.py")  # AppTest follows st.switch_page for one run only
+    app.switch_page("explore.py")  # AppTest follows st.switch_page for one run only
     app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
     next(b for b in app.button if b.label == "Compute maps").click().run()
     assert not app.exception and not app.error

@@ -88,7 +88,7 @@ def test_a_wrong_url_or_password_is_one_sentence_that_never_shows_the_password(p
         assert "Traceback" not in done.stderr and "hunter2-secret" not in done.stderr and "Pa55word" not in done.stderr
 
     monkeypatch.setenv("IC_DATABASE_URL", wrong)  # the page: the removal works, the sidebar says why it is not kept
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = "9" * 32
     app.run()
     from test_public_and_faults import paint as paint_in_app
@@ -105,7 +105,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
     url = postgres.new_database()
     monkeypatch.setenv("IC_DATABASE_URL", url)
     visitor, store = "a" * 32, HistoryStore(url=url)
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
     app.query_params["visitor"] = visitor
     app.run()
     paint_in_app(app, stroke("left"))
@@ -120,7 +120,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
         notices = waiting_notices(app)
         assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
             [w.value for w in app.warning]
-        history = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        history = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
         history.query_params["visitor"] = visitor
         history.run().switch_page("pages/history.py").run()  # the History page meanwhile: a sentence, no traceback
         assert not history.exception and any("cannot be reached right now" in e.value for e in history.error), \
@@ -190,7 +190,7 @@ def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
     from test_public_and_faults import paint as paint_in_app
 
     url = postgres.new_database()
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.secrets["connections"] = {"history": {"url": url}}
     app.query_params["visitor"] = "b" * 32
     app.run()
@@ -210,7 +210,7 @@ def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, 
     visitor = "c" * 32
     postgres.stop()
     try:
-        app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
         app.query_params["visitor"] = visitor
         app.run()
         [notice] = [w.value for w in app.sidebar.warning if "History cannot open its database" in w.value]

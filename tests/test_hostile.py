@@ -193,7 +193,7 @@ def seeded_history(camera, tripod_mask, lite0):
 
 
 def _page() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = "f" * 32
     return app.run()
 

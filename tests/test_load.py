@@ -127,9 +127,9 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
                 await page.keyboard.press("Escape")
         await idle(page)
         if index in LARGE:
-            await page.get_by_text("Upload", exact=True).click()
+            await page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
             await idle(page)
-            await page.locator('input[type="file"]').set_input_files(large_photo(folder, sample, index))
+            await page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(large_photo(folder, sample, index))
         else:
             await page.get_by_role("button", name=sample, exact=True).click()
         await page.get_by_text(re.compile(rf"^Original · {sample}\.")).first.wait_for(timeout=180_000)

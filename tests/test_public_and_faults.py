@@ -16,7 +16,7 @@ from conftest import ROOT
 
 
 def page(**query) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     for key, value in query.items():
         app.query_params[key] = value
     return app.run()

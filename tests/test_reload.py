@@ -151,7 +151,7 @@ def test_an_older_database_gains_the_tables_and_keeps_its_experiments(tmp_path):
 # --- the page -----------------------------------------------------------------------------------
 
 def explore(visitor: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = visitor
     return app.run()
 

@@ -49,7 +49,7 @@ def stroke(half: str):
 def test_removals_during_a_held_write_lock_wait_visibly_and_all_land(seconds):
     visitor = "7" * 32
     store = open_store()
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
     app.query_params["visitor"] = visitor
     app.run()
     holder = hold_lock(store, seconds)

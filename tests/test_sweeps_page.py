@@ -24,7 +24,7 @@ def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
 
 
 def open_sweeps(visitor: str = "a" * 32) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
     app.query_params["visitor"] = visitor
     app.run()
     app.switch_page("pages/sweeps.py").run()

@@ -9,7 +9,7 @@ from test_public_and_faults import paint
 
 
 def test_a_stroke_painted_zoomed_in_is_removed_where_it_was_painted():
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = "e" * 32
     app.run()
     app.sidebar.button(key="sample-camera.png").click().run()
@@ -39,7 +39,7 @@ def test_a_large_photo_is_edited_in_finer_detail_and_kept_so_after_a_reload():
 
     buffer = io.BytesIO()
     Image.open(ROOT / "assets/samples/camera.png").convert("RGB").resize((3000, 2000)).save(buffer, format="PNG")
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
     app.query_params["visitor"] = "f" * 32
     app.run()
     app.sidebar.radio(key="source_kind").set_value("Upload").run()
@@ -61,7 +61,7 @@ def test_a_large_photo_is_edited_in_finer_detail_and_kept_so_after_a_reload():
     rows = HistoryStore(data_dir()).list("f" * 32)
     assert HistoryStore(data_dir()).get(rows[0].id, "f" * 32).images["mask"].shape == (1365, 2048)
 
-    again = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)  # a reload
+    again = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)  # a reload
     again.query_params["visitor"] = "f" * 32
     again.run()
     assert again.session_state["desk"].edit.shape == (1365, 2048)

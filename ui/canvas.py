@@ -72,8 +72,10 @@ export default function (component) {
       drawn.setAttribute("aria-label", data.alt);
     }
     if (width <= 0) return;
+    // The canvas's top alone never sends a new size once known: a title line that wraps for a moment (while a
+    // removal runs) would resize the canvas under the brush. A new window size measures it afresh.
     const moved = !sent || Math.abs(width - sent.width) > 8 || Math.abs(height - sent.height) > 40
-      || (top && Math.abs(top - sent.top) > 24);
+      || (top && !sent.top);
     if (moved) {
       sent = { width, height, stacked, top: top || (sent ? sent.top : 0) };
       setStateValue("size", sent);
@@ -89,6 +91,9 @@ export default function (component) {
     report();  // the canvas may have just appeared: its place decides its height
     for (const host of document.querySelectorAll("*")) {
       const root = host.shadowRoot;
+      // a shadow root's own changes (the canvas drawing its toolbar after its host appeared) reach no observer of
+      // the page: each root is watched too (observing it again changes nothing)
+      if (root) observer.observe(root, { childList: true, subtree: true });
       if (root && root.querySelector(".dc-toolbar") && !root.querySelector("style[data-ic-toolbar]")) {
         const style = document.createElement("style");
         style.dataset.icToolbar = "hidden";

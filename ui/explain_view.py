@@ -1,6 +1,5 @@
 """The "what does the model look at?" section of the Explore page, and stored maps on the History page."""
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -79,6 +78,8 @@ CURVE_COLOURS = {"deletion": "#cf222e", "insertion": "#0969da"}
 
 def curves_chart(curves: dict) -> None:
     """Deletion and insertion curves, told apart by colour (named in the legend); several maps by dash."""
+    import altair as alt  # here: importing it took half a second of a first visit's run
+
     kinds = {"deletion": "deletion (lower is better)", "insertion": "insertion (higher is better)"}
     rows = [{"map": explain.METHODS[method], "curve": kinds[kind], "changed %": f * 100, "probability %": p * 100}
             for method, pair in curves.items() for kind, curve in pair.items()
@@ -127,9 +128,10 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
             st.error(str(exc))
     images = 2 if edit.can_undo else 1
     if methods:
-        st.caption(f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
-                   + (" and the edited image" if images == 2 else "") + ", with their scores: "
-                   + bench.estimate_maps(classifier, methods, grid, infill, images).sentence() + ".")
+        said = (f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
+                + (" and the edited image" if images == 2 else "") + ", with their scores: ")
+        estimate_caption(lambda found: said + (found.sentence() if found else "measuring what it takes here…"),
+                         lambda: bench.estimate_maps(classifier, methods, grid, infill, images, wait=False))
 
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill)
     if st.button("Compute maps", type="primary", disabled=not methods):
@@ -145,6 +147,25 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         show_results(edit, stored[1], opacity)
     st.caption(ABOUT)
     smallest_removal(edit, classifier, preprocess, grid, infill, titles.get(infill, infill), methods)
+
+
+ESTIMATE_POLL_S = 1.0
+
+
+def estimate_caption(text, estimate) -> None:
+    """What long work will take here, as `text(estimate())`; while a rate it needs is still being measured (in
+    the background), `text(None)` in a fragment that looks again every ESTIMATE_POLL_S, then the page redraws."""
+    found = estimate()
+    if found is not None:
+        st.caption(text(found))
+        return
+
+    def waiting() -> None:
+        if estimate() is not None:
+            st.rerun(scope="app")
+        st.caption(text(None))
+
+    st.fragment(waiting, run_every=ESTIMATE_POLL_S)()
 
 
 def show_results(edit, results: dict, opacity: float) -> None:
@@ -191,12 +212,19 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
     map_method = map_col.selectbox("Map that orders the cells", [*cams, "occlusion"], key="flip-map",
                                    format_func=explain.METHODS.get, disabled=order == "adaptive")
     bench = session.workbench()
-    estimates = {name: bench.estimate_flip(classifier, grid, infill, name, map_method)
-                 for name in (["map", "adaptive"] if order == "both" else [order])}
-    said = "; ".join(f"in {explain.ORDERS[name]}, " * (len(estimates) > 1) + found.sentence()
-                     for name, found in estimates.items())
-    st.caption(f"Removes {grid}×{grid}-grid cells one more at a time, each step inpainted from the original with "
-               f"{infill_title}, until the top-1 changes or half the image is gone: {said}.")
+    orders = ["map", "adaptive"] if order == "both" else [order]
+
+    def estimates():
+        found = {name: bench.estimate_flip(classifier, grid, infill, name, map_method, wait=False) for name in orders}
+        return None if None in found.values() else found
+
+    def said(found) -> str:
+        cost = "; ".join(f"in {explain.ORDERS[name]}, " * (len(found) > 1) + estimate.sentence()
+                         for name, estimate in found.items()) if found else "measuring what it takes here…"
+        return (f"Removes {grid}×{grid}-grid cells one more at a time, each step inpainted from the original with "
+                f"{infill_title}, until the top-1 changes or half the image is gone: {cost}.")
+
+    estimate_caption(said, estimates)
     key = (id(edit), classifier.name, preprocess, grid, infill, order, map_method)
     if st.button("Find the smallest removal", key="flip-run"):
         try:

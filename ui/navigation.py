@@ -9,7 +9,7 @@ from ui import session
 
 STYLE = Path(__file__).with_name("style.css")
 
-PAGES = [("streamlit_app.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
+PAGES = [("explore.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
          ("pages/sweeps.py", "Sweeps", ":material/dataset:"), ("pages/history.py", "History", ":material/history:")]
 POLL_S = 1.0  # how often the notice looks again while something waits
 

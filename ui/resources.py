@@ -2,6 +2,7 @@
 
 import gc
 import hashlib
+import time
 
 import numpy as np
 import streamlit as st
@@ -12,13 +13,23 @@ from ic.images import decode_image, encode_png, square_thumbnail
 from ic.samples import list_samples
 
 
-def classifier(name: str) -> Classifier:
+def classifier(name: str, status=None) -> Classifier:
     """The classifier from the workbench (its one cache, its allow-list); where it runs on the slower path
-    although the fast one was wanted, the sidebar says so and why."""
+    although the fast one was wanted, the sidebar says so and why. While it loads, the slot `status` (an
+    st.empty) says what the load is doing, whether this page loads it or the server's preparation at start
+    does, and is emptied after."""
     from ui import session
 
-    with st.spinner("Loading the classifier…"):
-        loaded = session.workbench().classifier(name)
+    bench = session.workbench()
+    if status is None or bench.classifier_ready(name):
+        loaded = bench.classifier(name)
+    else:
+        say = lambda step: status.info(f"Preparing the classifier ({name}): {step}…", icon=":material/hourglass_top:")
+        while (step := bench.classifier_loading(name)) is not None:  # the server's preparation, say
+            say(step)
+            time.sleep(WAIT_S)
+        loaded = bench.classifier(name, on_step=say)
+        status.empty()
     if loaded.slow_path:
         st.sidebar.warning(loaded.slow_path, icon=":material/speed:")
     if name not in _frozen:
@@ -28,6 +39,7 @@ def classifier(name: str) -> Classifier:
 
 
 _frozen: set[str] = set()
+WAIT_S = 0.25  # how often a page waiting for another thread's load looks at what it is doing
 
 
 def freeze_long_lived() -> None:

@@ -39,7 +39,7 @@ def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
     canvas.discard(desk, strokes)  # the box or the dot leaves the canvas; nothing of it is removed
     ys, xs = np.nonzero(strokes.new)
     bench = session.workbench()
-    progress.markdown("**Edited** · :material/progress_activity: finding the object…")
+    progress.markdown("**Edited** · :material/progress_activity: selecting…")
     try:
         if mode == "box" or desk.selection is None:
             desk.selection = bench.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))

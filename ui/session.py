@@ -108,6 +108,13 @@ def _keep_settings() -> None:
     workbench().keep_settings(visitor(), values)
 
 
+def first_run() -> bool:
+    """Whether this is the session's first run on this page (a new visitor, or a reload)."""
+    runs = st.session_state.setdefault("runs", 0)
+    st.session_state["runs"] = runs + 1
+    return runs == 0
+
+
 def kept(key: str, default=None):
     """A durable widget's value from another page (the Explore page's preprocessing, say)."""
     return st.session_state.get(_KEEP + key, default)

@@ -1,7 +1,15 @@
 """Classifiers: which there are (registry.py), how their models load (loaders.py), the loaded classifier and
 its cache (classifier.py), and the ONNX Runtime fast path (fastpath.py)."""
 
-from ic.classifiers.classifier import MAX_BATCH, Classifier, forget_loaded, get_classifier, load_classifier
+from ic.classifiers.classifier import (
+    MAX_BATCH,
+    Classifier,
+    forget_loaded,
+    get_classifier,
+    is_loaded,
+    load_classifier,
+    loading_step,
+)
 from ic.classifiers.loaders import read_checkpoint
 from ic.classifiers.registry import (
                                      BUNDLED,
@@ -15,5 +23,5 @@ from ic.classifiers.registry import (
 )
 
 __all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "Classifier",
-           "ModelChoice", "forget_loaded", "get_classifier", "list_choices", "load_classifier", "read_checkpoint",
-           "resolve_choice"]
+           "ModelChoice", "forget_loaded", "get_classifier", "is_loaded", "list_choices", "load_classifier",
+           "loading_step", "read_checkpoint", "resolve_choice"]

@@ -178,6 +178,22 @@ def _apply(steps, image: np.ndarray):
     return picture
 
 
+# What each classifier's load is doing now, whichever thread loads it (the server's preparation at start, or a
+# visitor's page): a page waiting for it says the step rather than nothing.
+_steps: dict[str, str] = {}
+
+
+def _step(name: str, text: str, on_step: Callable[[str], None] | None) -> None:
+    _steps[name] = text
+    if on_step is not None:
+        on_step(text)
+
+
+def loading_step(name: str) -> str | None:
+    """What the load of `name` in progress is doing ("loading the weights", ...), or None when none runs."""
+    return _steps.get(name)
+
+
 def _from_export_cache(name: str) -> Classifier | None:
     """A bundled or local classifier exported before, served by ONNX Runtime without importing torch or timm;
     the PyTorch model loads when first needed. None when anything is missing or an accelerator may be present."""
@@ -198,14 +214,26 @@ def _from_export_cache(name: str) -> Classifier | None:
                       _load_model=lambda: load_model(choice)[0])
 
 
-def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
-    """Load a registry name; errors a user can cause come as ICError/Unavailable with what to do."""
+def load_classifier(name: str = DEFAULT_MODEL, on_step: Callable[[str], None] | None = None) -> Classifier:
+    """Load a registry name, saying each step to `on_step` (and to `loading_step`); errors a user can cause come
+    as ICError/Unavailable with what to do."""
+    try:
+        return _load(name, on_step)
+    finally:
+        _steps.pop(name, None)
+
+
+def _load(name: str, on_step: Callable[[str], None] | None) -> Classifier:
+    _step(name, "reading the prepared fast path", on_step)
     cached = _from_export_cache(name)
     if cached is not None:
         return cached
+    _step(name, "starting PyTorch and timm", on_step)
     from timm.data import resolve_data_config
 
     choice = resolve_choice(name)
+    _step(name, "loading the weights" if choice.group != "hub" else "loading the weights (the first time, from the "
+          "Hugging Face hub)", on_step)
     model, labels = load_model(choice)
     model = model.eval().to(pick_device())
     imagenet = _imagenet_labels(model)
@@ -225,7 +253,7 @@ def load_classifier(name: str = DEFAULT_MODEL) -> Classifier:
         _model=model,
     )
     if pick_device().type == "cpu":
-
+        _step(name, "preparing the fast path (an ONNX export, made once and kept)", on_step)
         classifier.fast, classifier.slow_path = fastpath.runner_for(
             name, classifier.weights_hash, model, classifier.transform("squash"),
             tuple(classifier.data_config["input_size"][1:]))
@@ -243,17 +271,33 @@ CACHE_SIZE = 4
 MAX_BATCH = 8  # larger batches run in chunks: eager memory stays bounded and other visitors get the slot between them
 
 
-def get_classifier(name: str = DEFAULT_MODEL) -> Classifier:
-    """A process-wide cache of loaded classifiers, bounded to CACHE_SIZE models."""
+# One load at a time in the process: two threads importing torch and timm for the first time at once (the
+# server's preparation and a visitor's page) can meet in timm's circular imports and fail.
+_load_lock = threading.Lock()
+
+
+def get_classifier(name: str = DEFAULT_MODEL, on_step: Callable[[str], None] | None = None) -> Classifier:
+    """A process-wide cache of loaded classifiers, bounded to CACHE_SIZE models; a cached one never waits for a
+    load in progress. `on_step` hears what this call's load does."""
     with _cache_lock:
         if name in _cache:
             _cache.move_to_end(name)
             return _cache[name]
-        classifier = load_classifier(name)
-        _cache[name] = classifier
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    with _load_lock:
+        with _cache_lock:
+            if name in _cache:  # loaded by another thread while this one waited
+                return _cache[name]
+        classifier = load_classifier(name, on_step)
+        with _cache_lock:
+            _cache[name] = classifier
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
         return classifier
+
+
+def is_loaded(name: str) -> bool:
+    with _cache_lock:
+        return name in _cache
 
 
 def forget_loaded() -> None:

@@ -51,6 +51,10 @@ def _load_bundled(name: str):
 
 
 def hub_id(name: str) -> str:
+    from ic.classifiers.registry import CURATED_HUB
+
+    if name in CURATED_HUB:  # timm's own id, without importing timm (see registry.list_choices)
+        return f"timm/{name}"
     from timm.models import get_pretrained_cfg
 
     cfg = get_pretrained_cfg(name)

@@ -69,7 +69,9 @@ def _bundled_choice(name: str) -> ModelChoice:
 def list_choices() -> list[ModelChoice]:
     """Every classifier a user can pick: bundled, curated hub models, then local checkpoints."""
     choices = [_bundled_choice(name) for name in BUNDLED]
-    choices += [ModelChoice(name, "hub", title, name.split(".")[0], hub_id(name)) for name, title in CURATED_HUB.items()]
+    # the curated models' hub ids are timm's own ("timm/NAME"): written out, so that listing the choices does not
+    # import timm (over a second, on a page that may not need it yet)
+    choices += [ModelChoice(name, "hub", title, name.split(".")[0], f"timm/{name}") for name, title in CURATED_HUB.items()]
     choices += [_local_choice(path) for path in _local_checkpoints()]
     return choices
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +57,56 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
+class NotMeasured(Exception):
+    """Inside `known_only()`: an estimate needs a rate not measured yet."""
+
+
+_known_only = threading.local()
+
+
+@contextmanager
+def known_only():
+    """Estimates from rates already measured, or NotMeasured: a page says its estimate without waiting for a
+    measurement (which `measure_in_background` then makes)."""
+    _known_only.on = True
+    try:
+        yield
+    finally:
+        _known_only.on = False
+
+
 def _measured(key, measure):
     """A rate measured once per process (its key names the classifier or inpainter and what is timed)."""
     with _rates_lock:
         if key not in _rates:
+            if getattr(_known_only, "on", False):
+                raise NotMeasured(key)
             _rates[key] = measure()
         return _rates[key]
+
+
+def at_once(estimate, wait_s: float = 1.0):
+    """`estimate()` if every rate it needs is measured, or gets measured within `wait_s`; else None, with the
+    measurement going on in the background (the next look finds it)."""
+    global _measuring
+    try:
+        with known_only():
+            return estimate()
+    except NotMeasured:
+        with _rates_lock:
+            if _measuring is None or not _measuring.is_alive():  # one measurement at a time
+                _measuring = threading.Thread(target=estimate, name="measure-rates", daemon=True)
+                _measuring.start()
+            running = _measuring
+    running.join(wait_s)
+    try:
+        with known_only():
+            return estimate()
+    except NotMeasured:
+        return None
+
+
+_measuring: threading.Thread | None = None
 
 
 def _texture(side: int = EXPLAIN_SIDE, seed: int = 0) -> np.ndarray:

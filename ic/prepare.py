@@ -1,0 +1,46 @@
+"""What a server prepares as soon as it starts, so that no visitor waits for it: the default classifier with its
+fast path (exported once and kept in the cache folder, so a restart reads it back), the default inpainter, and
+the rates the page's estimates are made from. `streamlit_app.py` starts it in a background thread; a visitor who
+comes meanwhile sees the page at once and, where the answer will be, what is still being prepared
+(`ic.classifiers.loading_step`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger(__name__)
+
+
+PAUSE_S = 3.0
+
+
+def prepare(model: str | None = None, pause_s: float = PAUSE_S) -> float:
+    """Load `model` (by default the default classifier); then, after `pause_s`, the page's default inpainter and
+    the rates its estimates are made from. Returns the seconds it took."""
+    from ic.classifiers import DEFAULT_MODEL, get_classifier
+    from ic.explain import DEFAULT_INFILL
+    from ic.explain.cost import prepare as measure_rates
+    from ic.inpaint import get_inpainter
+
+    start = time.perf_counter()
+    classifier = get_classifier(model or DEFAULT_MODEL)
+    time.sleep(pause_s)  # a visitor who came at once gets the first answer before the rest competes for the CPU
+    lama = get_inpainter("lama")
+    (lama if lama.available()[0] else get_inpainter("patchmatch")).prepare()  # the page's default inpainter
+    measure_rates(classifier, get_inpainter(DEFAULT_INFILL))
+    return time.perf_counter() - start
+
+
+def start_in_background(model: str | None = None) -> threading.Thread:
+    """`prepare` in a daemon thread; a failure is logged (the page then loads, and says why, as it would)."""
+    def run() -> None:
+        try:
+            log.info("Prepared the default classifier in %.1f s.", prepare(model))
+        except Exception:  # the server must start whatever happens here; the page reports the same failure itself
+            log.exception("Preparing the default classifier failed")
+
+    thread = threading.Thread(target=run, name="prepare", daemon=True)
+    thread.start()
+    return thread
