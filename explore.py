@@ -61,7 +61,7 @@ def draw_source(box) -> None:
         kind = st.radio("Source", SOURCES, horizontal=True, key="source_kind", on_change=remember, args=("source_kind",))
         if kind == "Samples":
             samples = resources.samples()
-            columns = st.columns(2)
+            columns = st.container(key="gallery").columns(2)  # (its thumbnails have no fullscreen button: style.css)
             for i, sample in enumerate(samples):
                 with columns[i % 2]:
                     # as PNG: "auto" would make Streamlit decode and re-encode every thumbnail as JPEG in every run
@@ -236,11 +236,11 @@ def apply_mask(desk: session.Desk, mask, method, classifier, preprocess: str, to
 def edit_controls(desk: session.Desk) -> None:
     """Undo, Redo and Reset beside the canvas's title line, sized to their labels (never cut short)."""
     edit = desk.edit
-    st.button("Undo", icon=":material/undo:", disabled=not edit.can_undo, width="content",
+    st.button("Undo", icon=":material/undo:", disabled=not edit.can_undo, width="content", key="undo",
               help="Undo the last removal (Ctrl+Z, ⌘Z on a Mac)", on_click=session.move, args=("undo",), shortcut="Mod+Z")
-    st.button("Redo", icon=":material/redo:", disabled=not edit.can_redo, width="content",
+    st.button("Redo", icon=":material/redo:", disabled=not edit.can_redo, width="content", key="redo",
               help="Redo the removal you undid (Ctrl+Shift+Z, ⌘⇧Z on a Mac)", on_click=session.move, args=("redo",), shortcut="Mod+Shift+Z")
-    st.button("Reset", icon=":material/restart_alt:", disabled=not edit.can_undo, width="content",
+    st.button("Reset", icon=":material/restart_alt:", disabled=not edit.can_undo, width="content", key="reset",
               help="Back to the original photo", on_click=session.move, args=("reset",))
 
 
@@ -376,6 +376,8 @@ def take_strokes(desk: session.Desk, method, classifier, tool: str, auto: bool, 
     if strokes is not None and tool == "select":
         selection.take(desk, strokes, progress)  # a box or a click: a proposal to check, nothing removed yet
         strokes = None
+    elif request and request["what"] == "box":
+        selection.take_keyboard_box(desk, progress)  # the keyboard's box: likewise
     elif request and request["what"] == "selection" and desk.selection is not None:
         chosen, desk.selection = desk.selection, None
         apply_mask(desk, chosen.mask, method, classifier, preprocess, top_k, progress, **options)
@@ -497,7 +499,11 @@ class LazyClassifier:
 def main() -> None:
     page_title()
     sidebar_links(session.visitor())
-    tools_box, source_box, model_box, removal_box, view_box = (st.sidebar.container() for _ in range(5))
+    # A phone opens the sidebar to change tools while painting: they come first there. Elsewhere the photo does,
+    # a few Tab presses from the top.
+    boxes = [st.sidebar.container() for _ in range(5)]
+    tools_box, source_box, model_box, removal_box, view_box = (boxes if canvas.stacked() else
+                                                               [boxes[1], boxes[0], *boxes[2:]])
     methods, inpainter, (method, note) = inpainter_choice()
     tool, brush, auto = tool_choice(method)
     top_k, preprocess = view_choice()

@@ -102,7 +102,6 @@ class SweepJob:
     id: str
     owner: str
     name: str
-    items: list  # the dataset's images, for the flipped thumbnails
     total: int = 0
     done: int = 0
     message: str = "starting"
@@ -110,6 +109,7 @@ class SweepJob:
     problem: str | None = None
     thread: threading.Thread | None = None
     token: CancelToken = field(default_factory=CancelToken)
+    flipped: dict = field(default_factory=dict)  # (image, model, inpainter) -> the edited image's thumbnail
     _files: dict = field(default_factory=dict)
 
     @property
@@ -626,7 +626,7 @@ class Workbench:
             raise ICError("None of the photos can be swept: " + "; ".join(
                 f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))
         plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip).check()
-        job = SweepJob(uuid.uuid4().hex, owner, name, dataset.items, total=len(dataset.items) * len(plan.tasks()))
+        job = SweepJob(uuid.uuid4().hex, owner, name, total=len(dataset.items) * len(plan.tasks()))
         token = job.token
 
         def progress(done: int, total: int, what: str) -> None:
@@ -634,7 +634,10 @@ class Workbench:
 
         def work() -> None:
             try:
-                job.result = self.sweep(dataset, plan, owner=owner, name=name, progress=progress, cancel=token)
+                result = self.sweep(dataset, plan, owner=owner, name=name, progress=progress, cancel=token)
+                job.message = "showing the flipped images"
+                job.flipped = sweeps.flipped_edits(dataset.items, result.rows, plan)
+                job.result = result
             except Cancelled:
                 job.problem = f"The sweep was cancelled after {job.done} of {job.total} rows; nothing was kept."
             except ICError as exc:

@@ -16,9 +16,6 @@ from ui.text import plain
 
 st.set_page_config(page_title="Compare · Interactive Classification", page_icon="⚖️", layout="wide")
 
-BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
-
-
 def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table people read (inpainters by title, a "why unavailable" column only when one is) and the
     rows that ran, for the chart."""
@@ -60,7 +57,7 @@ def run_comparison(chosen: dict, models: list[str], inpainters: list[str], top_k
     for row in result.rows:  # the sidebar says which classifiers run on the slower path
         if not row["error"]:
             resources.classifier(row["model"])
-    session.keep_result("compared", (result, len(saved.ids), saved.problem))
+    session.keep_result("compared", (chosen["key"], result, len(saved.ids), saved.problem))
 
 
 def main() -> None:
@@ -78,12 +75,14 @@ def main() -> None:
     st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {chosen['mask'].mean():.1%} of the image removed. "
                "Each inpainter removes the whole region from the original in one go.")
     left, right = st.columns([1, 3])
-    left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch")
+    left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch",
+               alt=f"{chosen['name']} with the region to remove tinted red")
     bench = session.workbench()
     with right:
         choices = {c.name: c for c in bench.model_choices()}
-        models = st.multiselect("Classifiers", list(choices), default=[m for m in BUNDLED if m in choices],
-                                key="compare-models", format_func=lambda n: choices[n].title)
+        models = st.multiselect("Classifiers", list(choices), key="compare-models",
+                                default=[name for name, choice in choices.items() if choice.group == "bundled"],
+                                format_func=lambda n: choices[n].short_title)
         usable = [row["name"] for row in bench.inpainter_choices() if row["available"]]
         default = [session.kept("inpainter", "patchmatch")]
         titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
@@ -93,9 +92,10 @@ def main() -> None:
         run = st.button("Compare", type="primary", disabled=not models or not inpainters)
     if run:
         run_comparison(chosen, models, inpainters, top_k)
-    if session.result("compared") is None:
+    kept = session.result("compared")
+    if kept is None or kept[0] != chosen["key"]:  # nothing compared yet, or an earlier edit's comparison
         return
-    result, saved, problem = session.result("compared")
+    _, result, saved, problem = kept
     if saved:
         st.success(f"Added {saved} rows to History as one group.")
     elif problem:
@@ -103,19 +103,22 @@ def main() -> None:
 
     titles = {row["name"]: row["title"] for row in session.workbench().inpainter_choices()}
     table, ran = verdicts(result.rows, titles)
-    st.subheader("Verdicts")
-    st.dataframe(table, hide_index=True, width="stretch", key="compare-table", column_config={
-        "original p": st.column_config.NumberColumn(format="percent"),
-        "edited p": st.column_config.NumberColumn(format="percent"),
+    st.header("Verdicts")
+    shown = table.assign(**{"original p": table["original p"] * 100, "edited p": table["edited p"] * 100}) \
+        .rename(columns={"original p": "original %", "edited p": "edited %"})
+    st.dataframe(shown, hide_index=True, width="stretch", key="compare-table", column_config={
+        "original %": st.column_config.NumberColumn(format="%.1f"),
+        "edited %": st.column_config.NumberColumn(format="%.1f"),
         "change of original class (pt)": st.column_config.NumberColumn(format="%+.1f")})
     rounded = table.round({"original p": 4, "edited p": 4, "change of original class (pt)": 2})
     st.download_button("Export table (CSV)", csv_text(rounded), file_name="comparison.csv", mime="text/csv")
     changes_chart(ran)
 
-    st.subheader("Inpainters side by side")
-    columns = st.columns(len(result.edited))
+    st.header("Inpainters side by side")
+    columns = st.columns(max(3, len(result.edited)))  # one inpainter's image no wider than a third of the page
     for column, (name, image) in zip(columns, result.edited.items()):
-        column.image(image, caption=titles.get(name, name), width="stretch")
+        column.image(image, caption=titles.get(name, name), width="stretch",
+                     alt=f"{chosen['name']} with the region removed by {titles.get(name, name)}")
         for row in result.rows:
             if row["inpainter"] == name:
                 if row["error"]:
@@ -124,7 +127,7 @@ def main() -> None:
                     after = row["edited"]["top"][0]
                     column.caption(f"{plain(row['model'])}: **{plain(after['label'])}** {after['prob']:.0%}")
 
-    st.subheader("Each model's before and after")
+    st.header("Each model's before and after")
     for row in result.rows:
         label = f"{plain(row['model'])} · {titles.get(row['inpainter'], row['inpainter'])}"
         with st.expander(label + (" (unavailable)" if row["error"] else "")):

@@ -13,7 +13,7 @@ from ic.history.store import MAX_NOTE
 from ic.images import overlay_mask
 from ui import session
 from ui.explain_view import show_stored_maps
-from ui.navigation import saving_notice, sidebar_links
+from ui.navigation import page_frame, saving_notice, sidebar_links
 from ui.results import show_chart, show_table
 from ui.text import plain
 
@@ -75,11 +75,13 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     if compact:
         st.markdown(f"**{title}**")
     else:
-        st.subheader(title)
-    shown = [("Original", images["original"]), ("Removed region", overlay_mask(images["original"], images["mask"])),
-             ("Edited", images["edited"])]
-    for column, (caption, image) in zip(st.columns(3), shown):
-        column.image(image, caption=caption, width="stretch")
+        st.header(title)
+    name = experiment.image_name
+    shown = [("Original", images["original"], f"The original photo, {name}"),
+             ("Removed region", overlay_mask(images["original"], images["mask"]), f"{name} with the removed region tinted"),
+             ("Edited", images["edited"], f"{name} after the removal, as {summary['model']} judged it")]
+    for column, (caption, image, alt) in zip(st.columns(3), shown):
+        column.image(image, caption=caption, width="stretch", alt=alt)
     table, chart = (st.container(), st.container()) if compact else st.columns([3, 2])
     with table:
         show_table(summary["changes"])
@@ -171,14 +173,18 @@ def sharing_links(store, experiment: StoredExperiment, visitor: str) -> None:
 
 def shared_view(store, token: str) -> None:
     """What a shared link shows: one experiment, read-only."""
+    page_frame()
     st.title("A shared experiment")
     try:
         experiment, maps = store.shared(token)
+        st.caption("Read-only: someone shared this one experiment with you.")
+        experiment_view(experiment, maps)
     except ICError as exc:
         st.error(str(exc))
-        return
-    st.caption("Read-only: someone shared this one experiment with you.")
-    experiment_view(experiment, maps)
+    st.divider()
+    st.markdown("**Interactive Classification** asks an image classifier \"what if\": paint over part of a photo, "
+                "it is removed, and the classifier looks again.")
+    st.page_link("explore.py", label="Try it yourself", icon=":material/brush:")
 
 
 def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
@@ -260,7 +266,7 @@ def sweeps_section(store, visitor: str) -> None:
     kept = store.list_sweeps(visitor)
     if not kept:
         return
-    st.subheader(f"Sweeps ({len(kept)})")
+    st.header(f"Sweeps ({len(kept)})")
     for sweep in kept[:20]:
         document, plan = sweep.document, sweep.plan
         title = (f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)} · {document['images']} images · "
@@ -268,9 +274,10 @@ def sweeps_section(store, visitor: str) -> None:
         with st.expander(title):
             st.dataframe(pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
                                         "images": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
-                                        "mean drop": s["mean_drop"]} for s in document["summary"]]),
+                                        "mean drop (pt)": s["mean_drop"] * 100} for s in document["summary"]]),
                          hide_index=True, width="stretch",
-                         column_config={"flip rate": st.column_config.NumberColumn(format="percent")})
+                         column_config={"flip rate": st.column_config.NumberColumn(format="percent"),
+                                        "mean drop (pt)": st.column_config.NumberColumn(format="%+.1f")})
             for test in document["paired"]:
                 st.caption(f"{test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): exact McNemar "
                            f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else

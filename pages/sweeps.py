@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
-from ic.images import decode_image, decode_mask, overlay_mask, square_thumbnail
 from ui import session
 from ui.navigation import saving_notice, sidebar_links
+from ui.text import plain
 
 st.set_page_config(page_title="Sweeps · Interactive Classification", page_icon="📊", layout="wide")
 
@@ -19,9 +19,10 @@ FLIPPED_SHOWN = 24
 
 
 def summary_frame(summary: list[dict]) -> pd.DataFrame:
+    """Flip rates as shares (shown as percentages), mean drops in probability points, as on every other page."""
     return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"], "images": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
-                          "mean drop": s["mean_drop"]} for s in summary])
+                          "mean drop (pt)": s["mean_drop"] * 100} for s in summary])
 
 
 def interval_chart(frame: pd.DataFrame) -> None:
@@ -46,36 +47,37 @@ def paired_frame(paired: list[dict]) -> pd.DataFrame:
 
 
 def flipped(job) -> None:
+    """The edited images whose top-1 changed, as the classifier saw them, with the before and after labels."""
     rows = [r for r in job.result.rows if r["changed"] and r["mode"] == "object"]
     if not rows:
         st.caption("No removal changed a top-1.")
         return
     st.subheader(f"Flipped ({len(rows)})")
-    items = {item.name: item for item in job.items}
     columns = st.columns(6)
-    for number, row in enumerate(rows[:FLIPPED_SHOWN]):
-        item = items.get(row["image"])
-        if item is None:
-            continue
-        try:
-            image = decode_image(item.image)
-            shown = square_thumbnail(overlay_mask(image, decode_mask(item.mask, image.shape[:2])), 180)
-        except ICError:
-            continue
-        columns[number % 6].image(shown, caption=f"{row['image']} · {row['model']} · {row['inpainter']}: "
-                                                 f"{row['top1_before_label']} → {row['top1_after_label']}")
-    if len(rows) > FLIPPED_SHOWN:
-        st.caption(f"… and {len(rows) - FLIPPED_SHOWN} more in the downloads.")
+    shown = [(row, job.flipped[key]) for row in rows
+             if (key := (row["image"], row["model"], row["inpainter"])) in job.flipped]
+    for number, (row, thumbnail) in enumerate(shown):
+        said = (f"{row['image']} without its object ({row['inpainter']}): {row['model']} says "
+                f"{row['top1_after_label']}, not {row['top1_before_label']}")
+        columns[number % 6].image(thumbnail, alt=said, caption=f"{plain(row['image'])} · {plain(row['model'])} · "
+                                  f"{plain(row['inpainter'])}: {plain(row['top1_before_label'])} → "
+                                  f"{plain(row['top1_after_label'])}")
+    if len(rows) > len(shown):
+        st.caption(f"… and {len(rows) - len(shown)} more in the downloads.")
 
 
 def results(job) -> None:
     result = job.result
+    skipped = len(result.skipped)
     st.success(f"{result.images} images, {len(result.rows)} rows in {result.timings.get('total', 0):.0f} s"
-               + (f"; {len(result.skipped)} files skipped" if result.skipped else "") + ". Kept in History.")
+               + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "") + ". Kept in History.")
     frame = summary_frame(result.summary)
     st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={name: st.column_config.NumberColumn(format="percent") for name in
-                                ("flip rate", "95% CI low", "95% CI high")})
+                 column_config={**{name: st.column_config.NumberColumn(format="percent") for name in
+                                   ("flip rate", "95% CI low", "95% CI high")},
+                                "mean drop (pt)": st.column_config.NumberColumn(
+                                    format="%+.1f", help="The original top-1's probability before less after, "
+                                                         "in percentage points")})
     interval_chart(frame)
     if result.paired:
         st.markdown("**Do two classifiers differ?** Exact McNemar tests on the same images:")
@@ -103,24 +105,28 @@ def progress_view() -> None:
         st.rerun(scope="app")
 
 
-def choose(bench) -> dict | None:
-    from ic.inpaint import list_inpainters
-
+def choose(bench, running: bool) -> dict | None:
+    """The dataset and what to ask of it. Drawn while a sweep runs too (locked), so that its choices and its ZIP
+    are still there when it ends."""
     upload = st.file_uploader("A ZIP of photos, each with NAME_mask.png beside it (or masks/NAME.png); optionally "
-                              "labels.csv with image,label", type=["zip"], key="sweep-zip")
+                              "labels.csv with image,label", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
     if bench.sweep_root() is not None:
-        folder = st.text_input(f"…or a folder on the server, under {bench.sweep_root()}", key="sweep-folder")
+        folder = st.text_input(f"…or a folder on the server, under {bench.sweep_root()}", key="sweep-folder",
+                               disabled=running)
     models = [choice.name for choice in bench.model_choices() if choice.available()[0]]
-    inpainters = [i["name"] for i in list_inpainters() if i.get("available")]
+    titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
+    inpainters = [row["name"] for row in bench.inpainter_choices() if row["available"]]
     left, right = st.columns(2)
-    chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models")
+    chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models", disabled=running)
     chosen_inpainters = right.multiselect("Inpainters", inpainters, default=["telea"] if "telea" in inpainters
-                                          else inpainters[:1], key="sweep-inpainters")
-    context = st.checkbox("Also keep only the object, the rest blurred (object against context)", key="sweep-context")
+                                          else inpainters[:1], key="sweep-inpainters", disabled=running,
+                                          format_func=lambda name: titles.get(name, name))
+    context = st.checkbox("Also keep only the object, the rest blurred (object against context)", key="sweep-context",
+                          disabled=running)
     flip = st.checkbox("Also find the smallest removal that changes each answer (slow: tens of classifications an "
-                       "image)", key="sweep-flip")
-    if not st.button("Run the sweep", type="primary", disabled=not (upload or folder)):
+                       "image)", key="sweep-flip", disabled=running)
+    if not st.button("Run the sweep", type="primary", disabled=running or not (upload or folder), key="sweep-run"):
         return None
     return {"data": upload.getvalue() if upload else None, "name": (upload.name if upload else folder).rsplit(".", 1)[0],
             "folder": folder or None, "models": chosen_models, "inpainters": chosen_inpainters, "context": context,
@@ -141,12 +147,12 @@ def main() -> None:
                "the object change the top-1? Flip rates come with 95% bootstrap intervals, and each pair of "
                "classifiers with an exact McNemar test on the same photos.")
     job = bench.sweep_job(visitor)
-    if job is not None and job.running:
+    running = job is not None and job.running
+    if running:
         st.fragment(progress_view, run_every=POLL_S)()
-        return
-    if job is not None and job.problem:
+    elif job is not None and job.problem:
         st.warning(job.problem)
-    request = choose(bench)
+    request = choose(bench, running)
     if request is not None:
         try:
             bench.start_sweep(visitor, **request)
@@ -154,9 +160,9 @@ def main() -> None:
             st.error(str(exc))
         else:
             st.rerun()
-    if job is not None and job.result is not None:
+    if not running and job is not None and job.result is not None:
         st.divider()
-        st.subheader(f"Last sweep: {job.name}")
+        st.header(f"Last sweep: {plain(job.name)}")
         results(job)
 
 

@@ -34,7 +34,7 @@ def open_sweeps(visitor: str = "a" * 32) -> AppTest:
 
 def texts(app: AppTest) -> str:
     return " ".join(e.value for e in [*app.markdown, *app.caption, *app.success, *app.info, *app.warning,
-                                      *app.subheader] if isinstance(e.value, str))
+                                      *app.subheader, *app.header] if isinstance(e.value, str))
 
 
 def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
@@ -50,7 +50,7 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
         time.sleep(0.5)
         app.run()
     assert "Last sweep: three" in texts(app), texts(app)
-    assert "3 images, 6 rows" in texts(app) and "1 files skipped" in texts(app)
+    assert "3 images, 6 rows" in texts(app) and "1 file skipped" in texts(app)
     summary = app.dataframe[0].value
     assert list(summary["classifier"]) == ["tf_efficientnet_lite0"] * 2 and set(summary["inpainter"]) == {"telea", "blur"}
     assert all(summary["images"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])

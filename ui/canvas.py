@@ -161,16 +161,37 @@ export default function (component) {
       }
       return false;
     };
+    const upperOf = (event) => event.composedPath().find((el) => el.classList && el.classList.contains("upper-canvas"));
     document.addEventListener("pointerdown", (event) => {
+      idle.down = null;
       if (block(event) || idle.token !== null) return;  // a pause on its way keeps its timer and its hold
+      idle.down = upperOf(event) || null;  // a stroke begins on the canvas
       clearTimeout(idle.timer); idle.timer = null;
       say("ready");
     }, true);
+    // A stroke released outside the canvas (a rectangle dragged past its edge) ends there too: the canvas hears
+    // its release at the nearest point of its edge, and sends the shape at once, not with the next stroke.
+    const releaseOnCanvas = (canvas, event) => {
+      const box = canvas.getBoundingClientRect();
+      const at = { bubbles: true, cancelable: true, composed: true, button: 0,
+                   clientX: Math.min(Math.max(event.clientX, box.left + 1), box.right - 1),
+                   clientY: Math.min(Math.max(event.clientY, box.top + 1), box.bottom - 1) };
+      idle.synthetic = true;
+      try {
+        canvas.dispatchEvent(new PointerEvent("pointerup", { ...at, pointerId: event.pointerId, isPrimary: true,
+                                                             pointerType: event.pointerType || "mouse" }));
+        canvas.dispatchEvent(new MouseEvent("mouseup", at));
+      } finally { idle.synthetic = false; }
+    };
     for (const name of ["mousedown", "touchstart"]) document.addEventListener(name, block, { capture: true, passive: false });
     document.addEventListener("pointerup", (event) => {
+      if (idle.synthetic) return;  // ours, just below: the canvas's own listeners take it
       if (idle.swallowed) { idle.swallowed = false; if (onCanvas(event)) { event.stopImmediatePropagation(); return; } }
+      const began = idle.down;
+      idle.down = null;
       const button = onClearingButton(event);
-      if (!button && !onCanvas(event)) return;
+      if (!button && began && !onCanvas(event) && began.isConnected) releaseOnCanvas(began, event);
+      else if (!button && !onCanvas(event)) return;
       clearTimeout(idle.timer);
       if (button) { idle.token = Number.MAX_SAFE_INTEGER; say("busy"); }  // no stroke from now: the button's run may clear
       else say("armed");

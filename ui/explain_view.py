@@ -26,14 +26,21 @@ def _scale_text(scale: tuple[float, float], signed: bool) -> str:
     return "0 (ignored) … 1 (the map's strongest)"
 
 
+def where_strongest(heatmap: np.ndarray) -> str:
+    """Where a map is strongest, in words ("at the top left"), for those who cannot see it."""
+    row, col = np.unravel_index(int(np.argmax(explain.cell_means(heatmap, 3))), (3, 3))
+    return "in the centre" if (row, col) == (1, 1) else \
+        f"at the {' '.join(w for w in (('top', '', 'bottom')[row], ('left', '', 'right')[col]) if w) or 'centre'}"
+
+
 def show_map(column, image: np.ndarray, heatmap: np.ndarray, method: str, opacity: float, caption: str,
              scale: tuple[float, float] | None = None) -> None:
     """A map over its image, with a colour bar that says what its colours mean."""
     signed = method == "occlusion"
     scale = scale or explain.map_scale(method, heatmap)
     column.image(explain.overlay_heatmap(image, heatmap, opacity, scale=scale, signed=signed), width="stretch",
-                 caption=caption)
-    column.image(explain.legend(scale, signed), width="stretch")
+                 caption=caption, alt=f"{caption}: a heat map over the image, strongest {where_strongest(heatmap)}")
+    column.image(explain.legend(scale, signed), width="stretch", alt="The colour bar: " + _scale_text(scale, signed))
     column.caption(_scale_text(scale, signed))
 
 
@@ -99,7 +106,7 @@ def curves_chart(curves: dict) -> None:
 
 
 def explanations_section(edit, classifier, preprocess: str, experiment_id: str | None) -> None:
-    st.subheader("What does the model look at?")
+    st.header("What does the model look at?")
     before = edit.original_probs(classifier, preprocess)
     ranked = [int(i) for i in before.argsort()[::-1]]
     class_col, methods_col, grid_col, infill_col = st.columns([3, 3, 2, 2])
@@ -260,8 +267,10 @@ def show_flip(edit, classifier, found: dict) -> None:
         st.warning("At full working resolution the same removal leaves the top-1 as it was; the search ran on a "
                    f"{explain.EXPLAIN_SIDE}-pixel copy.")
     left, right = st.columns(2)
-    left.image(overlay_mask(record.original, record.mask), caption="The cells removed", width="stretch")
-    right.image(record.edited, caption=f"Without them: {plain(after['label'])}", width="stretch")
+    left.image(overlay_mask(record.original, record.mask), caption="The cells removed", width="stretch",
+               alt=f"The photo with the {len(best.cells)} removed cells tinted")
+    right.image(record.edited, caption=f"Without them: {plain(after['label'])}", width="stretch",
+                alt=f"The photo without those cells, which the classifier calls {after['label']}")
     saved = found["saved"]
     if saved.problem:
         st.warning(saved.problem)

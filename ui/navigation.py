@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import session
+from ui.focus import keep_focus
 
 STYLE = Path(__file__).with_name("style.css")
 
@@ -14,8 +15,15 @@ PAGES = [("explore.py", "Explore", ":material/brush:"), ("pages/compare.py", "Co
 POLL_S = 1.0  # how often the notice looks again while something waits
 
 
-def sidebar_links(visitor: str) -> None:
+def page_frame() -> None:
+    """What every page has: its spacing (style.css) and the focus kept on the control used (ui/focus.py)."""
     st.html(STYLE)  # style alone: Streamlit sends it where it takes no room
+    with st.sidebar:
+        keep_focus()
+
+
+def sidebar_links(visitor: str) -> None:
+    page_frame()
     for page, label, icon in PAGES:
         st.sidebar.page_link(page, label=label, icon=icon, query_params={"visitor": visitor})
     st.sidebar.divider()

@@ -2,13 +2,16 @@
 tinted on the canvas), clicks on it or beside it correct the proposal, Grow and Shrink adjust its margin, and
 then it is removed like any stroke, or everything but it is replaced (keep only the object).
 
-The canvas reports a box or a click as paint; here it is read as a selection, never removed as such."""
+The canvas reports a box or a click as paint; here it is read as a selection, never removed as such.
+
+Without a pointer: two range sliders place a box (the arrow keys move each edge; the box is outlined on the
+canvas as they move), and "Select the box" proposes the object in it, as a dragged box would."""
 
 import numpy as np
 import streamlit as st
 
 from ic.errors import ICError
-from ic.images import overlay_mask
+from ic.images import outline_box, overlay_mask
 from ic.select import Selection, grow
 from ic.workbench import BACKGROUND_FILLS
 from ui import canvas, session
@@ -16,6 +19,7 @@ from ui import canvas, session
 MODES = {"box": "Box around it", "object": "Click: part of it", "background": "Click: not part of it"}
 TINT = (0, 150, 255)
 GROW_PX = 4
+KEY_BOX = (25, 75)  # the keyboard box's edges before they move, in percent of the width and the height
 
 
 def _mode() -> str:
@@ -28,8 +32,37 @@ def drawing_mode() -> str:
 
 
 def shown_over(image: np.ndarray, desk: session.Desk) -> np.ndarray:
-    """The edited image with the proposal tinted over it, for the canvas."""
-    return overlay_mask(image, desk.selection.mask, colour=TINT) if desk.selection is not None else image
+    """The edited image with the proposal tinted over it, and the keyboard's box outlined, for the canvas."""
+    shown = overlay_mask(image, desk.selection.mask, colour=TINT) if desk.selection is not None else image
+    box = keyboard_box(image.shape[:2])
+    if box is not None and desk.selection is None:
+        left, top, right, bottom = box
+        shown = outline_box(shown, (top, left, bottom, right), colour=TINT)
+    return shown
+
+
+def keyboard_box(shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) in the image's pixels of the box the sliders place, or None before they move."""
+    across, down = st.session_state.get("key-box-x"), st.session_state.get("key-box-y")
+    if across is None or down is None or (tuple(across), tuple(down)) == (KEY_BOX, KEY_BOX):
+        return None
+    height, width = shape
+    left, right = round(across[0] / 100 * width), round(across[1] / 100 * width)
+    top, bottom = round(down[0] / 100 * height), round(down[1] / 100 * height)
+    return (left, top, max(right, left + 1), max(bottom, top + 1))
+
+
+def take_keyboard_box(desk: session.Desk, progress) -> None:
+    """The sliders' box, proposed as a dragged box would be (a request of the "Select the box" button)."""
+    box = keyboard_box(desk.edit.shape)
+    if box is None:
+        session.notify("info", "Move the box's edges with the sliders first (Tab to a slider, then the arrow keys).")
+        return
+    progress.markdown("**Edited** · :material/progress_activity: selecting…")
+    try:
+        desk.selection = session.workbench().select(desk.edit.edited, box)
+    except ICError as exc:
+        session.notify("warning", str(exc))
 
 
 def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
@@ -60,6 +93,7 @@ def controls(desk: session.Desk) -> None:
                               "wrongly, to correct it.")
     if selection is None:
         st.caption("Drag a box around an object: its outline is proposed, tinted blue, to check before removing.")
+        keyboard_controls()
         return
     st.caption(f"Selected: {selection.share:.1%} of the image"
                + (f", grown by {selection.grown} px" if selection.grown > 0 else
@@ -88,3 +122,14 @@ def _grow(desk: session.Desk, pixels: int) -> None:
 def _drop(desk: session.Desk) -> None:
     desk.selection = None
 
+
+
+def keyboard_controls() -> None:
+    """A box placed with the keyboard: each slider's two handles are its edges (arrow keys move them, Page Up and
+    Page Down by tens), outlined on the canvas; then "Select the box"."""
+    with st.expander("Select with the keyboard", icon=":material/keyboard:"):
+        across, down = st.columns(2)
+        across.slider("Box across (% of the width)", 0, 100, KEY_BOX, key="key-box-x")
+        down.slider("Box down (% of the height)", 0, 100, KEY_BOX, key="key-box-y")
+        st.button("Select the box", key="key-box-select", on_click=session.request_apply, args=("box",),
+                  help="Propose the object in the box, as a box dragged on the canvas would.")

@@ -211,11 +211,9 @@ def edit() -> EditSession | None:
     return found.edit if found else None
 
 
-def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk | None:
-    """The desk of the photo chosen in the sidebar (`source`: key, name, file bytes), started afresh when
-    the choice changes. A new session first brings back the visitor's edit from before the reload. An
-    experiment opened from History stays until the sidebar's choice changes; so does an upload brought back
-    by a reload while the uploader is empty (None: nothing to show)."""
+def resume() -> Desk | None:
+    """The visitor's edit, brought back once a session from where a reload, a server restart or a link straight
+    to any page left it (Explore's and Compare's context)."""
     state = st.session_state
     if "desk" not in state and not state.get("desk_resumed"):
         state["desk_resumed"] = True
@@ -223,6 +221,16 @@ def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk |
         if resumed is not None:
             _start(resumed.edit, resumed.source_key).experiment_ids.update(resumed.experiment_ids)
             state["chosen_key"] = resumed.chosen_key
+    return state.get("desk")
+
+
+def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk | None:
+    """The desk of the photo chosen in the sidebar (`source`: key, name, file bytes), started afresh when
+    the choice changes. A new session first brings back the visitor's edit from before the reload. An
+    experiment opened from History stays until the sidebar's choice changes; so does an upload brought back
+    by a reload while the uploader is empty (None: nothing to show)."""
+    state = st.session_state
+    resume()
     if source is None:
         found = state.get("desk")
         return found if found and str(state.get("chosen_key")).startswith(kind.lower() + ":") else None
@@ -311,11 +319,13 @@ def show_notice(page: str = "explore") -> None:
 def compare_source() -> dict | None:
     """What the Compare page compares: an experiment handed over from History, or the current edit."""
     chosen = st.session_state.get("compare_source")
-    current = edit()
     if chosen:
         return chosen
+    found = resume()
+    current = found.edit if found is not None else None
     if current is not None and current.mask.any():
-        return {"name": current.name, "original": current.original, "mask": current.mask,
+        return {"key": f"edit:{id(current)}:{current.serial}", "name": current.name, "original": current.original,
+                "mask": current.mask,
                 "origin": f"your current edit on the Explore page ({current.removals} "
                           f"removal{'s' if current.removals != 1 else ''})"}
     return None
@@ -323,8 +333,9 @@ def compare_source() -> dict | None:
 
 def hand_to_compare(experiment) -> None:
     images = experiment.images
-    st.session_state["compare_source"] = {"name": experiment.image_name, "original": images["original"],
-                                          "mask": images["mask"], "origin": "an experiment from History"}
+    st.session_state["compare_source"] = {"key": f"history:{experiment.id}", "name": experiment.image_name,
+                                          "original": images["original"], "mask": images["mask"],
+                                          "origin": "an experiment from History"}
     st.session_state.pop("compared", None)
 
 

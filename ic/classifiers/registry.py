@@ -55,6 +55,11 @@ class ModelChoice:
             return True, "downloaded from the Hugging Face hub, cached"
         return False, f"not downloaded yet: needs network on first use ({hub_id(self.name)} on the Hugging Face hub)"
 
+    @property
+    def short_title(self) -> str:
+        """The title without where the model comes from ("EfficientNet-Lite0"), for narrow places (chips)."""
+        return self.title.removesuffix(" (bundled)")
+
     def as_dict(self) -> dict:
         ok, reason = self.available()
         return {"name": self.name, "available": ok, "reason": reason, "group": self.group,

@@ -19,7 +19,7 @@ from pathlib import Path
 from ic.errors import Cancelled, ICError, Unavailable
 from ic.sweeps.dataset import Dataset, Item, load, load_folder, load_zip
 from ic.sweeps.results import csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
-from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge
+from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge, remake
 
 ENGINES = ("local", "ray")
 SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
@@ -118,10 +118,32 @@ def _local(items, plan, done, missing, load_model, skipped, keep, progress, canc
             progress(count, total, item.name)
 
 
+def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 24, side: int = 180) -> dict:
+    """{(image, model, inpainter): a square thumbnail of the edited image the row was judged on} for the first
+    `limit` object rows whose top-1 changed; each edit made again once however many models judged it."""
+    from ic.images import square_thumbnail
+
+    by_name = {item.name: item for item in items}
+    made, shown = {}, {}
+    for row in [r for r in rows if r["changed"] and r["mode"] == "object"][:limit]:
+        item = by_name.get(row["image"])
+        if item is None:
+            continue
+        key = (row["image"], row["inpainter"])
+        if key not in made:
+            try:
+                made[key] = square_thumbnail(remake(item, plan, row["inpainter"], "object"), side)
+            except ICError:
+                continue
+        shown[row["image"], row["model"], row["inpainter"]] = made[key]
+    return shown
+
+
 def describe(result: SweepResult) -> str:
     """The summary as lines of text, for the command line."""
+    skipped = len(result.skipped)
     lines = [f"{result.images} images, {len(result.rows)} rows ({result.computed} computed, {result.resumed} resumed)"
-             + (f"; {len(result.skipped)} files skipped" if result.skipped else "")]
+             + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "")]
     for entry in result.summary:
         low, high = entry["flip_ci"]
         lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} n={entry['n']:<4} flip rate "
@@ -242,5 +264,5 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
 
 
 __all__ = ["CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "KEY", "Dataset", "Item", "Plan", "SweepResult", "csv_bytes",
-           "csv_path", "describe", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows", "rows_from_parquet",
+           "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows", "rows_from_parquet",
            "runtime_env", "summarise", "sweep", "write_rows"]

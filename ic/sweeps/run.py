@@ -81,6 +81,27 @@ def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> float | No
     return None if found is None else round(found.share, 6)
 
 
+def _image_and_mask(item: Item, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    image = working_copy(decode_image(item.image, what=item.name), plan.max_side)
+    return image, check_mask(decode_mask(item.mask, image.shape[:2]))
+
+
+def _edit(image: np.ndarray, mask: np.ndarray, inpainter, mode: str, plan: Plan) -> np.ndarray:
+    """An "object" row's edit removes the object; a "context" row's keeps only it."""
+    return inpainter(image, mask if mode == "object" else ~mask, seed=plan.seed)
+
+
+def remake(item: Item, plan: Plan, inpainter_name: str, mode: str) -> np.ndarray:
+    """The edited image a row was judged on, made again the same way (the same pixels: every inpainter is
+    deterministic for a seed), for showing it."""
+    from ic.inpaint import get_inpainter
+
+    image, mask = _image_and_mask(item, plan)
+    infill = get_inpainter(inpainter_name)
+    infill.prepare()
+    return _edit(image, mask, infill, mode, plan)
+
+
 def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozenset()) -> list[dict]:
     """Rows for one image (those whose key is in `skip` are left out). Raises ICError when the image or
     its mask cannot take part; the caller lists the file as skipped."""
@@ -89,13 +110,12 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
     wanted = [task for task in plan.tasks() if plan.key(item.sha, *task) not in skip]
     if not wanted:
         return []
-    image = working_copy(decode_image(item.image, what=item.name), plan.max_side)
-    mask = check_mask(decode_mask(item.mask, image.shape[:2]))
+    image, mask = _image_and_mask(item, plan)
     edits: dict[tuple[str, str], np.ndarray] = {}  # (inpainter, mode): made once, judged by every model
 
     def edit(inpainter, mode: str) -> np.ndarray:
         if (inpainter.name, mode) not in edits:
-            edits[inpainter.name, mode] = inpainter(image, mask if mode == "object" else ~mask, seed=plan.seed)
+            edits[inpainter.name, mode] = _edit(image, mask, inpainter, mode, plan)
         return edits[inpainter.name, mode]
 
     rows = []

@@ -1,0 +1,62 @@
+"""Focus stays on the control used.
+
+A Streamlit rerun replaces elements whose properties change (a sample's button becomes the primary one, Undo is
+disabled at the first step), and the browser then drops the keyboard focus to the page's top: a keyboard user
+pressing Enter on a sample or on Undo started again from the first link. This small component, on every page,
+remembers the control that had the focus (by its widget key, the `st-key-…` class Streamlit puts on the
+element) and, when that control is replaced while focused, gives the focus to its replacement; when the
+replacement is disabled, to the nearest enabled control beside it. A click elsewhere is left alone.
+"""
+
+import streamlit as st
+
+_JS = r"""
+export default function () {
+  const keeper = window.__icFocus || (window.__icFocus = { listening: false, element: null, key: null });
+  if (keeper.listening) return;
+  keeper.listening = true;
+  const keyOf = (element) => {
+    const holder = element.closest('[class*="st-key-"]');
+    return holder ? [...holder.classList].find((name) => name.startsWith("st-key-")) : null;
+  };
+  const focusable = 'button:not([disabled]), input:not([disabled]), [tabindex="0"]';
+  document.addEventListener("focusin", (event) => {
+    const key = keyOf(event.target);
+    keeper.element = key ? event.target : null;
+    keeper.key = key;
+  }, true);
+  const restore = () => {
+    const lost = keeper.element;
+    if (!lost || !keeper.key) return;
+    const active = document.activeElement;
+    if (active && active !== document.body) return;  // the focus went somewhere: nothing to mend
+    if (lost.isConnected && !lost.disabled && !lost.closest("[disabled]")) return;  // a click on the page, not a rerun
+    const holder = document.querySelector("." + CSS.escape(keeper.key));
+    let target = holder && holder.querySelector(focusable);
+    if (!target && holder) {  // replaced by a disabled one (Undo at the first step): its nearest enabled neighbour
+      for (let block = holder.parentElement; block && !target; block = block.parentElement) {
+        target = block.querySelector(focusable);
+        if (block.matches('[data-testid="stVerticalBlock"]')) break;
+      }
+    }
+    if (target) {
+      keeper.element = target;
+      target.focus({ preventScroll: true });
+    }
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; restore(); }); }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["disabled"] });
+}
+"""
+
+
+@st.cache_resource
+def _keeper():
+    return st.components.v2.component("ic_focus_keeper", js=_JS)
+
+
+def keep_focus() -> None:
+    """Put the focus keeper on the page (once per run; it sets itself up once per browser tab)."""
+    _keeper()(key="ic-focus-keeper")
