@@ -25,12 +25,11 @@ log = logging.getLogger("ic.app")
 st.set_page_config(page_title="Interactive Classification", page_icon="🖌️", layout="wide")
 
 
-# --- the sidebar: read first, drawn last -----------------------------------------------------------
+# --- the sidebar: read, then drawn -----------------------------------------------------------------
 #
-# The sidebar's values are read from the session before anything is drawn, and its widgets are drawn at the end
-# of the run (into slots made at the top, so they keep their places): a first visit gets the canvas and the
-# answer before the sample gallery, the model box and their scripts. A widget's value is in the session from
-# the run before (or its default, set by `durable`), so reading it first changes nothing.
+# The sidebar's values are read from the session first (`durable`: what the visitor chose, or the default), then
+# its widgets are drawn; the classifier's box waits in its slot until the classifier has loaded (after the canvas
+# is drawn), so that a model that fails to load can be set back in it.
 
 SOURCES = ["Samples", "Upload", "Camera"]
 
@@ -507,17 +506,18 @@ def main() -> None:
     methods, inpainter, (method, note) = inpainter_choice()
     tool, brush, auto = tool_choice(method)
     top_k, preprocess = view_choice()
+    source = current_source()
     classifier = LazyClassifier(model_box)
-    try:
-        workbench_page(current_source(), classifier, method, tool, brush, auto, top_k, preprocess)
-    except Exception:  # the page never shows a traceback, and keeps its sidebar; the server log keeps it
-        log.exception("Explore page failed")
-        st.error(WENT_WRONG)
-    classifier()  # the sidebar, last, whatever the page said (a rerun or a stop is no Exception: it ends here)
     draw_tools(tools_box)
     draw_source(source_box)
     draw_inpainter(removal_box, methods, inpainter, note)
     draw_view(view_box)
+    try:
+        workbench_page(source, classifier, method, tool, brush, auto, top_k, preprocess)
+    except Exception:  # the page never shows a traceback, and keeps its sidebar; the server log keeps it
+        log.exception("Explore page failed")
+        st.error(WENT_WRONG)
+    classifier()  # its box, once it has loaded (a rerun or a stop is no Exception: it ends the run here)
 
 
 def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool, top_k: int, preprocess: str) -> None:
@@ -548,9 +548,10 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
     with rest:
         crop = classifier().crop_box(desk.edit.shape, preprocess) if preprocess == "center" else None
         original_view(desk, shown, size, crop)
-    if session.first_run():
+    if not canvas.measured() and session.first_run():
         # What lies below the fold comes with the next run, which the canvas's first report of its size starts
-        # once the browser has drawn this one: a first visit's answer is on screen about 0.3 s sooner.
+        # once the browser has drawn this one: a first visit's answer is on screen about 0.3 s sooner. (Where
+        # the report came already, during a run that a rerun cut short, nothing is held back.)
         return
     with more:
         more_controls(desk)

@@ -43,7 +43,15 @@ export default function (component) {
   // goes (the tutorial), and the canvas would keep that transient size. Two equal columns share the block;
   // below 640 px Streamlit stacks them, and each takes the block's whole width.
   const block = () => host.closest('[data-testid="stMainBlockContainer"]') || document.body;
-  let sent = null;
+  // What was last sent, kept across runs (each run calls this function again): the page sends a size only when
+  // it changes. While the run drawing a new size is on its way, the canvas takes no stroke (it is about to be
+  // drawn again at another size, and a stroke begun on the old one would be lost): `idle.sizing` below.
+  const sizes = window.__icCanvasSize || (window.__icCanvasSize = { sent: null, known: null, stop: null });
+  sizes.known = data.size || null;  // the size this run drew the canvas at: the latest run's, for every closure
+  if (sizes.stop) sizes.stop();  // the observers of the run before: this run's take over
+  const sizeKey = (size) => (size ? `${size.width}x${size.height}x${size.top}x${size.stacked}` : "");
+  const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null, token: null, sizing: null });
+  const say = (value) => { document.documentElement.dataset.icCanvas = value; };
   // The canvas's top in the page (not the window: the page may be scrolled), so that its height can be chosen to
   // keep the whole canvas, and what must be seen with it, inside the window.
   const findCanvas = () => {
@@ -60,6 +68,7 @@ export default function (component) {
     return 0;
   };
   const report = () => {
+    if (!host.isConnected) return;  // another page now, or a run that replaced this one
     const inner = block().getBoundingClientRect().width
       - parseFloat(getComputedStyle(block()).paddingLeft || 0) - parseFloat(getComputedStyle(block()).paddingRight || 0);
     const stacked = window.innerWidth < 640;
@@ -74,16 +83,27 @@ export default function (component) {
     if (width <= 0) return;
     // The canvas's top alone never sends a new size once known: a title line that wraps for a moment (while a
     // removal runs) would resize the canvas under the brush. A new window size measures it afresh.
-    const moved = !sent || Math.abs(width - sent.width) > 8 || Math.abs(height - sent.height) > 40
-      || (top && !sent.top);
-    if (moved) {
-      sent = { width, height, stacked, top: top || (sent ? sent.top : 0) };
-      setStateValue("size", sent);
+    const sent = sizes.sent;
+    if (!sent || Math.abs(width - sent.width) > 8 || Math.abs(height - sent.height) > 40 || (top && !sent.top)) {
+      sizes.sent = { width, height, stacked, top: top || (sent ? sent.top : 0) };
+    }
+    const wanted = sizeKey(sizes.sent);
+    if (wanted === sizeKey(sizes.known) || wanted === idle.sizing) return;  // the server has it, or has it coming
+    setStateValue("size", sizes.sent);
+    if (drawn) {  // strokes wait for the canvas at its new size (or, whatever happens, RESIZE_MS)
+      idle.sizing = wanted;
+      say("busy");
+      setTimeout(() => { if (idle.sizing === wanted) { idle.sizing = null; if (idle.token === null) say("ready"); } },
+                 RESIZE_MS);
     }
   };
+  if (idle.sizing && idle.sizing === sizeKey(data.size)) {  // this run draws the canvas at the size sent
+    const drawnAt = idle.sizing;
+    setTimeout(() => { if (idle.sizing === drawnAt) { idle.sizing = null; if (idle.token === null) say("ready"); } },
+               RELEASE_MS);
+  }
   const resized = new ResizeObserver(() => requestAnimationFrame(report));
   resized.observe(block());
-  window.addEventListener("resize", () => requestAnimationFrame(report));
   requestAnimationFrame(report);
   let queued = false;
   const hide = () => {
@@ -116,15 +136,13 @@ export default function (component) {
   // stroke begun after the pause that has not reached the server yet: that stroke would vanish unapplied. So
   // from the pause until the answering run is drawn (it sends back the pause's token as `seen`), the canvas
   // takes no new stroke, shows a busy cursor, and says so on <html data-ic-canvas="busy"> (tests wait on it).
-  const idle = window.__icCanvasIdle || (window.__icCanvasIdle = { timer: null, send: null, token: null });
   idle.send = setTriggerValue;
-  const say = (value) => { document.documentElement.dataset.icCanvas = value; };
   const seen = Number(data.seen || 0);
   if (idle.token !== null && seen >= idle.token) {
     const token = idle.token;
     idle.answered = token;  // no more resends of this one (below)
     // the clear came in the same run, just before: give the canvas a moment to load it
-    setTimeout(() => { if (idle.token === token) { idle.token = null; say("ready"); } }, RELEASE_MS);
+    setTimeout(() => { if (idle.token === token) { idle.token = null; if (!idle.sizing) say("ready"); } }, RELEASE_MS);
   }
   if (!idle.listening) {
     idle.listening = true;
@@ -132,7 +150,7 @@ export default function (component) {
     const onCanvas = (event) => event.composedPath().some((el) => el.classList && el.classList.contains("upper-canvas"));
     const onClearingButton = (event) => event.composedPath().some(
       (el) => el.className && typeof el.className === "string" && el.className.includes("st-key-ic-clears"));
-    const release = (token) => { if (idle.token === token) { idle.token = null; say("ready"); } };
+    const release = (token) => { if (idle.token === token) { idle.token = null; if (!idle.sizing) say("ready"); } };
     // A pause sent while another run was on its way was seen to get no answer at all (once in many CI runs):
     // the canvas then waited for its safety release. While no run is on its way and the answer has not come,
     // the same token is sent again: its run answers it like the first would have.
@@ -156,7 +174,7 @@ export default function (component) {
       setTimeout(() => resend(token), RESEND_MS);
     };
     const block = (event) => {
-      if (idle.token !== null && onCanvas(event)) {
+      if ((idle.token !== null || idle.sizing) && onCanvas(event)) {
         event.preventDefault(); event.stopImmediatePropagation(); idle.swallowed = true; return true;
       }
       return false;
@@ -164,7 +182,7 @@ export default function (component) {
     const upperOf = (event) => event.composedPath().find((el) => el.classList && el.classList.contains("upper-canvas"));
     document.addEventListener("pointerdown", (event) => {
       idle.down = null;
-      if (block(event) || idle.token !== null) return;  // a pause on its way keeps its timer and its hold
+      if (block(event) || idle.token !== null || idle.sizing) return;  // a pause on its way keeps its timer and hold
       idle.down = upperOf(event) || null;  // a stroke begins on the canvas
       clearTimeout(idle.timer); idle.timer = null;
       say("ready");
@@ -198,10 +216,13 @@ export default function (component) {
       idle.timer = setTimeout(pause, button ? BUTTON_MS : IDLE_MS);
     }, true);
   }
-  return () => { observer.disconnect(); resized.disconnect(); };
+  const onResize = () => requestAnimationFrame(report);
+  window.addEventListener("resize", onResize);
+  sizes.stop = () => { observer.disconnect(); resized.disconnect(); window.removeEventListener("resize", onResize); };
+  return sizes.stop;
 }
 """.replace("IDLE_MS", "900").replace("BUTTON_MS", "300").replace("RELEASE_MS", "150") \
-    .replace("FALLBACK_MS", "60000").replace("RESEND_MS", "2500")
+    .replace("FALLBACK_MS", "60000").replace("RESEND_MS", "2500").replace("RESIZE_MS", "5000")
 SEEN_KEY = "ic-canvas-pause-seen"
 DEFAULT_WIDTH = 440
 DEFAULT_HEIGHT = 800  # the viewport's height until the browser says
@@ -295,6 +316,11 @@ def _size() -> dict:
     return (state.get("size") if hasattr(state, "get") else None) or {}
 
 
+def measured() -> bool:
+    """Whether the browser has said the page's size (the companion's first report) in this session."""
+    return bool(_size())
+
+
 def stacked() -> bool:
     """Whether the page's columns stack (a phone's width), as the browser last said."""
     return bool(_size().get("stacked"))
@@ -336,6 +362,7 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
         key=key,
     )
     # after the canvas: the page takes strokes again only once this run's clear (if any) has reached the canvas
-    _companion()(key="ic-canvas-companion", data={"seen": st.session_state.get(SEEN_KEY, 0.0), "alt": alt},
+    _companion()(key="ic-canvas-companion", data={"seen": st.session_state.get(SEEN_KEY, 0.0), "alt": alt,
+                                                  "size": _size() or None},
                  on_size_change=lambda: None, on_idle_change=lambda: None, width="stretch")
     return width, height

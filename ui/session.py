@@ -79,14 +79,16 @@ def durable(key: str, default, options=None):
 
     Streamlit forgets a widget's value when its page is not shown, and a reload starts a new session; a copy
     under our own key, kept for the visitor in the store, brings it back. A kept value of another type, or
-    not among `options` (a model since withdrawn, say), gives way to `default`."""
+    not among `options` (a model since withdrawn, say), gives way to `default`. Every change of the widget must go
+    through `remember` (its on_change), which keeps the copy."""
     stored = st.session_state.get(_KEEP + key, default)
     if type(stored) is not type(default) or (options is not None and stored not in options):
         stored = default
     st.session_state[_KEEP + key] = stored
-    if key not in st.session_state:
-        st.session_state[key] = stored
-    return st.session_state[key]
+    # The widget takes the kept value in every run: a run cut short by a rerun before it drew the widget loses the
+    # widget's own state, and it would come back at the widget's default (a toggle's False) instead of as chosen.
+    st.session_state[key] = stored
+    return stored
 
 
 def remember(key: str) -> None:

@@ -1,0 +1,72 @@
+"""What a person sees (#23), in Chromium: every page and state holds nothing the page did not mean to draw and no
+critical or serious accessibility violation (axe-core); after a removal the answer is in the window at a desktop,
+a laptop and a phone size; and the first-steps note never pushes the canvas away."""
+
+import pytest
+
+from browser_support import browser_page, require_chromium, running_app, settled, table_rows, top1_notice
+from tour import SIZES, STEPS, accessibility_problems, answer_in_view, explore_after_a_removal, problems_on_screen
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    require_chromium()
+    data = tmp_path_factory.mktemp("screens")
+    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
+           "IC_CACHE_DIR": str(data / "cache")}
+    with running_app(env) as url:
+        yield url
+
+
+def test_every_page_and_state_shows_only_what_it_means_to_and_passes_axe(app_url):
+    """Explore (fresh, after a removal, with maps), Compare with results, Sweeps with a result, History with one
+    and with two rows, a share link: no help block, exception or missing glyph, no critical or serious axe-core
+    violation, and headings in order."""
+    found = {}
+    with browser_page(app_url, *SIZES["desktop"]) as page:
+        for name, step in STEPS:
+            step(page)
+            page.wait_for_timeout(500)
+            problems = problems_on_screen(page) + accessibility_problems(page, impacts=("critical", "serious"))
+            problems += [p for p in accessibility_problems(page, impacts=("moderate",)) if p.startswith("heading-order")]
+            if problems:
+                found[name] = problems
+    assert found == {}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_after_a_removal_the_answer_is_in_the_window(app_url, size):
+    """The top-1 notice and the table's first three rows without scrolling; on a desktop or laptop, the whole canvas
+    too. The class the notice names is a row of the table."""
+    width, height = SIZES[size]
+    with browser_page(app_url, width, height) as page:
+        settled(page)
+        before = answer_in_view(page)
+        assert 0 <= before["canvas"][0] and (size == "phone" or before["canvas"][1] <= height), before  # note or not
+        explore_after_a_removal(page)
+        page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
+        page.wait_for_timeout(300)
+        shown = answer_in_view(page)
+        assert shown["notice"] and 0 <= shown["notice"][0] and shown["notice"][1] <= height, shown
+        assert shown["third_row"] and shown["third_row"][1] <= height, shown
+        if size != "phone":
+            assert 0 <= shown["canvas"][0] and shown["canvas"][1] <= height, shown
+        names = {row["class"] for row in table_rows(page)}
+        assert set(top1_notice(page)) <= names
+
+
+def test_the_first_steps_note_goes_when_dismissed_and_takes_no_room(app_url):
+    with browser_page(app_url, *SIZES["laptop"]) as page:
+        settled(page)
+        note = page.locator(".st-key-tutorial")
+        assert note.is_visible()
+        table_with_note = page.locator('[data-testid="stTable"]').first.bounding_box()["y"]
+        page.get_by_role("button", name="Got it").click()
+        note.wait_for(state="detached", timeout=30_000)
+        settled(page)
+        assert page.locator('[data-testid="stTable"]').first.bounding_box()["y"] < table_with_note - 50
+        page.reload()  # remembered for the visitor
+        settled(page)
+        assert page.locator(".st-key-tutorial").count() == 0
