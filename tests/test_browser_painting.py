@@ -113,6 +113,23 @@ def test_a_rectangle_removes_its_own_area(app_url):
         choose_tool(page, "Freehand brush")
 
 
+def test_a_rectangle_released_outside_the_canvas_is_removed_at_once(app_url):
+    with browser_page(app_url) as page:
+        choose_tool(page, "Rectangle")
+        box = canvas_box(page)
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)
+        page.mouse.down()
+        for t in (0.25, 0.5, 0.75, 1.0):  # past the canvas's bottom right corner
+            page.mouse.move(box["x"] + box["width"] * (0.6 + 0.6 * t), box["y"] + box["height"] * (0.6 + 0.6 * t))
+        page.mouse.up()
+        removals_shown(page, 1, timeout_ms=30_000)  # not left on the canvas until the next stroke
+        removed = removed_mask(page)
+        ys, xs = np.nonzero(removed)
+        assert abs(xs.min() - 0.6 * 512) <= 6 and abs(ys.min() - 0.6 * 512) <= 6 and xs.max() >= 505 and ys.max() >= 505
+        click(page, "Undo")
+        choose_tool(page, "Freehand brush")
+
+
 def test_the_eraser_takes_back_part_of_a_stroke_before_it_is_removed(app_url):
     with browser_page(app_url) as page:
         page.get_by_text("Remove as soon as a stroke ends").click()

@@ -70,3 +70,20 @@ def test_the_first_steps_note_goes_when_dismissed_and_takes_no_room(app_url):
         page.reload()  # remembered for the visitor
         settled(page)
         assert page.locator(".st-key-tutorial").count() == 0
+
+
+def test_the_server_prepares_the_default_classifier_before_anyone_visits(tmp_path):
+    """An empty export cache: the server exports the default classifier on its own, with no visitor; a visitor
+    who comes then gets the answer from what was prepared."""
+    import time
+
+    require_chromium()
+    cache = tmp_path / "cache"
+    env = {"IC_DATA_DIR": str(tmp_path / "data"), "IC_CACHE_DIR": str(cache)}
+    with running_app(env) as url:
+        deadline = time.time() + 120
+        while not list(cache.glob("onnx/tf_efficientnet_lite0-*.onnx")) and time.time() < deadline:
+            time.sleep(0.5)
+        assert list(cache.glob("onnx/tf_efficientnet_lite0-*.onnx")), "nothing was prepared before a visitor came"
+        with browser_page(url) as page:
+            assert table_rows(page)[0]["class"] == "tripod"

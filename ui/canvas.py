@@ -187,8 +187,15 @@ export default function (component) {
       clearTimeout(idle.timer); idle.timer = null;
       say("ready");
     }, true);
-    // A stroke released outside the canvas (a rectangle dragged past its edge) ends there too: the canvas hears
-    // its release at the nearest point of its edge, and sends the shape at once, not with the next stroke.
+    // A stroke that leaves the canvas goes on (a rectangle dragged past its edge reaches the edge): the canvas
+    // does not hear that the pointer left while the button is down.
+    for (const name of ["mouseout", "pointerout", "pointerleave", "mouseleave"]) {
+      document.addEventListener(name, (event) => {
+        if (idle.down && event.composedPath()[0] === idle.down) event.stopImmediatePropagation();
+      }, true);
+    }
+    // A stroke released outside the canvas ends there too: the canvas hears its release at the nearest point of
+    // its edge, and sends the shape at once, not with the next stroke.
     const releaseOnCanvas = (canvas, event) => {
       const box = canvas.getBoundingClientRect();
       const at = { bubbles: true, cancelable: true, composed: true, button: 0,

@@ -1,0 +1,137 @@
+"""No one left out (#23), in Chromium with the keyboard alone: a sample chosen with Enter keeps the focus on its
+button, a removal made from a mask file and from a box placed with the arrow keys, Undo by keyboard; and the
+Compare page keeps its context after a reload and its results across a visit to another page."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser_support import browser_page, removals_shown, require_chromium, running_app, settled
+from tour import go, settled_enough
+
+pytestmark = pytest.mark.browser
+
+FOCUSED_KEY_JS = """() => { const holder = document.activeElement && document.activeElement.closest('[class*="st-key-"]');
+  return holder ? [...holder.classList].find((name) => name.startsWith('st-key-')) : null; }"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    require_chromium()
+    data = tmp_path_factory.mktemp("keyboard")
+    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
+           "IC_CACHE_DIR": str(data / "cache")}
+    with running_app(env) as url:
+        yield url
+
+
+def tab_to(page, key: str, presses: int = 80) -> int:
+    """Press Tab until the focus is on the widget with Streamlit key `key`; how many presses it took."""
+    for count in range(1, presses + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED_KEY_JS) == f"st-key-{key}":
+            return count
+    raise AssertionError(f"{key} was not reached with {presses} presses of Tab")
+
+
+def test_a_sample_chosen_with_enter_keeps_the_focus_and_is_near_the_top(app_url):
+    with browser_page(app_url, 1440, 900) as page:
+        settled(page)
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        presses = tab_to(page, "sample-coffee-png")
+        assert presses <= 9, presses  # the skip link, the four pages, the source, the first sample, the second
+        page.keyboard.press("Enter")
+        page.get_by_text("Original · coffee.png").wait_for(timeout=60_000)
+        settled(page)
+        page.wait_for_timeout(500)
+        assert page.evaluate(FOCUSED_KEY_JS) == "st-key-sample-coffee-png"  # not thrown back to the top
+        page.keyboard.press("Shift+Tab")  # camera, the first sample, just before it
+        assert page.evaluate(FOCUSED_KEY_JS) == "st-key-sample-camera-png"
+        page.keyboard.press("Enter")
+        page.get_by_text("Original · camera.png").wait_for(timeout=60_000)
+
+
+def mask_png() -> bytes:
+    mask = np.zeros((512, 512), np.uint8)
+    mask[200:480, 270:320] = 255  # a band down the tripod
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_removal_from_a_mask_file_and_undo_without_a_pointer(app_url):
+    with browser_page(app_url, 1440, 900) as page:
+        settled(page)
+        opener = page.locator("summary").filter(has_text="Remove with a mask file")
+        opener.focus()
+        page.keyboard.press("Enter")
+        uploader = page.locator('[data-testid="stMain"] [data-testid="stFileUploader"] input[type=file]')
+        uploader.set_input_files({"name": "tripod.png", "mimeType": "image/png", "buffer": mask_png()})  # the file dialog
+        page.get_by_text("The mask covers").wait_for(timeout=60_000)
+        settled(page)
+        page.get_by_role("button", name="Remove the masked region").focus()
+        page.keyboard.press("Enter")
+        removals_shown(page, 1)
+        page.get_by_role("button", name="Undo").first.focus()
+        page.keyboard.press("Enter")
+        removals_shown(page, 0)
+        page.wait_for_timeout(500)
+        assert page.evaluate(FOCUSED_KEY_JS) in ("st-key-redo", "st-key-undo", "st-key-reset")  # still in the toolbar
+
+
+def test_an_object_selected_and_removed_with_the_arrow_keys(app_url):
+    with browser_page(app_url, 1440, 900) as page:
+        settled(page)
+        tool = page.get_by_role("radio", name="Select an object (box, then clicks)")
+        tool.focus()
+        page.keyboard.press("Space")
+        opener = page.locator("summary").filter(has_text="Select with the keyboard")
+        opener.wait_for(timeout=60_000)
+        settled(page)
+        opener.focus()
+        page.keyboard.press("Enter")
+        across = page.get_by_role("slider", name="Box across (% of the width)")
+        across.first.focus()
+        for _ in range(20):  # its left edge from 25% to 45%
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Tab")  # its right edge, 75%: back to 65%
+        for _ in range(10):
+            page.keyboard.press("ArrowLeft")
+        down = page.get_by_role("slider", name="Box down (% of the height)")
+        down.first.focus()
+        for _ in range(10):  # its top from 25% to 35%
+            page.keyboard.press("ArrowRight")
+        settled(page)
+        page.get_by_role("button", name="Select the box").focus()
+        page.keyboard.press("Enter")
+        page.get_by_text("Selected:").wait_for(timeout=60_000)
+        settled(page)
+        page.get_by_role("button", name="Remove the selection").focus()
+        page.keyboard.press("Enter")
+        removals_shown(page, 1)
+        tool = page.get_by_role("radio", name="Freehand brush")
+        tool.focus()
+        page.keyboard.press("Space")
+        settled(page)
+
+
+def test_compare_keeps_its_context_after_a_reload_and_its_results_across_pages(app_url):
+    from browser_support import paint
+    from tour import TRIPOD_STROKE, keep_first_only
+
+    with browser_page(app_url, 1440, 900) as page:
+        paint(page, TRIPOD_STROKE)
+        removals_shown(page, 1)
+        go(page, "Compare", "Classifiers")
+        keep_first_only(page, "Classifiers")
+        page.get_by_role("button", name="Compare", exact=True).click()
+        page.get_by_text("Verdicts").first.wait_for(timeout=180_000)
+        settled_enough(page)
+        go(page, "History", "experiment")
+        go(page, "Compare", "Classifiers")
+        assert page.get_by_text("Verdicts").count() == 1  # the results of the same edit, still there
+        page.reload()
+        page.get_by_text("Comparing your current edit on the Explore page (1 removal)").wait_for(timeout=120_000)
+        assert page.get_by_text("Remove something on the Explore page first").count() == 0
