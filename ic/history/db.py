@@ -29,6 +29,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from ic.errors import ICError
+from ic.secrets import encoded, redact, shown_url
 
 DatabaseError = SQLAlchemyError  # what a store operation catches, on either backend
 WRITE_LOCK_KEY = 0x1C_415E  # the PostgreSQL advisory lock every write of a history takes
@@ -84,30 +85,11 @@ class Connection:
 
 def normalise_url(url: str) -> str:
     """A URL as SQLAlchemy takes it: postgres:// and postgresql:// go through psycopg 3."""
-    url = url.strip()
+    url = encoded(url)
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
-
-
-def redact(text: str, url: str | None) -> str:
-    """`text` without the password of `url` (a message from the driver, say)."""
-    if not url:
-        return text
-    try:
-        password = make_url(normalise_url(url)).password
-    except (ArgumentError, ValueError):
-        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", text)
-    return text.replace(str(password), "***") if password else text
-
-
-def shown_url(url: str) -> str:
-    """The URL as a message may show it: without its password."""
-    try:
-        return make_url(normalise_url(url)).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return redact(url, url)
 
 
 class Database:
