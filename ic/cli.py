@@ -103,6 +103,15 @@ def _check_top_k(value: int) -> int:
     return value
 
 
+def _check_seed(value: int) -> int:
+    from ic.errors import ICError
+    from ic.sweeps.run import MAX_SEED
+
+    if not 0 <= value <= MAX_SEED:
+        raise ICError(f"--seed must be from 0 to 2**63 - 1 (got {value}); the seed is kept as a 64-bit integer.")
+    return value
+
+
 def _cmd_models(args) -> tuple[object, str]:
     from ic.classifiers import list_choices
 
@@ -150,7 +159,7 @@ def _cmd_edit(args) -> tuple[object, str]:
     from ic.images import decode_image, decode_mask, save_image
     from ic.inpaint import default_inpainter_name, get_inpainter
 
-    top_k = _check_top_k(args.top_k)
+    top_k, _ = _check_top_k(args.top_k), _check_seed(args.seed)
     image = decode_image(args.image)
     session = EditSession(image, name=args.image)
     mask = decode_mask(args.mask, session.shape)
@@ -204,6 +213,7 @@ def _cmd_explain(args) -> tuple[object, str]:
     from ic.classifiers import DEFAULT_MODEL
     from ic.images import decode_image, decode_mask, save_image
 
+    explain.check_grid(args.grid)  # 4-16, before any work
     bench = _workbench()
     image = decode_image(args.image)
     classifier = bench.classifier(args.model or DEFAULT_MODEL)
@@ -255,8 +265,12 @@ def _cmd_sweep(args) -> tuple[object, str]:
     plan = sweeps.Plan(tuple(_names(args.models)), tuple(_names(args.inpainters) if args.inpainters else
                                                          [default_inpainter_name()]),
                        context=args.context, context_fill=args.context_fill, flip=args.flip, flip_order=args.flip_order,
-                       preprocess=args.preprocess, seed=args.seed)
-    dataset = sweeps.load(args.dataset, args.labels)
+                       preprocess=args.preprocess, seed=_check_seed(args.seed)).check()
+    if args.workers is not None and args.workers < 1:
+        from ic.errors import ICError
+
+        raise ICError(f"--workers must be at least 1 (got {args.workers}).")
+    dataset = sweeps.load(args.dataset, args.labels)  # a labels file that is a folder or a device: a sentence
     said = [0.0]
 
     def progress(done: int, total: int, what: str) -> None:

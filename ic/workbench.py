@@ -137,6 +137,8 @@ class Workbench:
         self._saver: Saver | None = None
         self._tokens: dict[str, CancelToken] = {}
         self._sweeps: dict[str, SweepJob] = {}  # each visitor's latest sweep on this server
+        self._sweep_lock = threading.Lock()
+        self._reading: set[str] = set()  # visitors whose new sweep is being read (its thread not yet started)
         self._location = (data_folder, database_url)
         self._reopen_at: float | None = None  # when to try again a database that was out of reach
         self._reopening = threading.Lock()
@@ -183,6 +185,12 @@ class Workbench:
     def saver(self) -> Saver | None:
         self._reopen_when_due()
         return self._saver
+
+    def history_notice(self) -> tuple[int, str] | None:
+        """(serial, sentence) of the latest thing that happened to the history's file while this server ran
+        (deleted and made again, replaced), or None: a page says each once."""
+        store = self._store
+        return (store.notices, store.notice) if store is not None and store.notice else None
 
     @property
     def problem(self) -> str | None:
@@ -472,6 +480,7 @@ class Workbench:
         ((experiment id, owner)) when given."""
         from ic import explain
 
+        explain.check_grid(grid)  # before anything is allocated: a grid of 100000 asked for 74.5 GiB
         self.admit()
         if "scorecam" in methods:
             self.check_scorecam(classifier)
@@ -604,24 +613,42 @@ class Workbench:
                     models: list[str], inpainters: list[str], context: bool = False, flip: bool = False) -> SweepJob:
         """A sweep in the workbench's worker thread: it goes on when the visitor leaves the page, which finds it
         again with `sweep_job(owner)`. One at a time per visitor."""
-        from ic import sweeps
 
         refused = self.sweeps_refused()
         if refused:
             raise ICError(refused)
-        running = self.sweep_job(owner)
-        if running is not None and running.running:
-            raise ICError("A sweep of yours is still running; wait for it, or cancel it first.")
+        with self._sweep_lock:  # decided at once: two tabs pressing Run together start one sweep, not two
+            running = self.sweep_job(owner)
+            if owner in self._reading or (running is not None and running.running):
+                raise ICError("A sweep of yours is still running; wait for it, or cancel it first.")
+            self._reading.add(owner)
+        try:
+            return self._start_sweep(owner, name=name, data=data, folder=folder, models=models,
+                                     inpainters=inpainters, context=context, flip=flip)
+        finally:
+            with self._sweep_lock:
+                self._reading.discard(owner)
+
+    def _start_sweep(self, owner: str, *, name: str, data: bytes | None, folder: str | None, models: list[str],
+                     inpainters: list[str], context: bool, flip: bool) -> SweepJob:
+        from ic import sweeps
+
         if data is not None:
             dataset = sweeps.load_zip(data)
         else:
             root = self.sweep_root()
             if root is None or not folder:
                 raise ICError("Upload a ZIP of photos with their masks; this server reads no folders.")
-            path = (root / folder).resolve()
+            if "\0" in folder or len(folder) > 1024 or any(len(part) > 255 for part in Path(folder).parts):
+                raise ICError(f"Give a folder under {root} by its name (no NUL, at most 255 characters a part); "
+                              "that one cannot be a folder name.")
+            try:
+                path = (root / folder).resolve()
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise ICError(f"The folder {folder[:80]!r} cannot be read ({exc}); give a folder under {root}.") from None
             if not path.is_relative_to(root.resolve()):
-                raise ICError(f"Give a folder under {root}; {folder!r} is outside it.")
-            dataset = sweeps.load_folder(path)
+                raise ICError(f"Give a folder under {root}; {folder[:80]!r} is outside it.")
+            dataset = sweeps.load_folder(path, within=root.resolve())
         if not dataset.items:
             raise ICError("None of the photos can be swept: " + "; ".join(
                 f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))
@@ -660,11 +687,12 @@ class Workbench:
         if job is not None:
             job.token.cancel()
 
-    def import_zip(self, data: bytes, owner: str) -> list[str]:
-        """Add an exported ZIP's experiments to the owner's history, all or none, then apply retention."""
+    def import_zip(self, data: bytes, owner: str, waiting=None) -> list[str]:
+        """Add an exported ZIP's experiments to the owner's history (checked whole before anything is written),
+        then apply retention; `waiting()` is called when it must wait for another import on this server."""
         if self.store is None or self.problem:
             raise ICError(self.problem or "History is not kept on this server.")
-        added = self.store.import_zip(data, owner)
+        added = self.store.import_zip(data, owner, waiting=waiting)
         settings = self.history_settings()
         self.store.prune(owner, settings.max_per_visitor, settings.max_age_days)
         return added

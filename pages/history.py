@@ -62,7 +62,9 @@ def filters(rows_all: list[StoredExperiment]) -> dict:
     return {
         "models": first.multiselect("Classifier", models, placeholder="all"),
         "inpainters": second.multiselect("Inpainter", methods, placeholder="all"),
-        "search": third.text_input("Search labels, notes, file names", placeholder="e.g. tripod"),
+        "search": third.text_input("Search labels, notes, file names", placeholder="e.g. tripod",
+                                   help="Any part of a class label in the table, the note, the file name, the "
+                                        "classifier or the inpainter, as typed; case does not matter."),
         "changed_only": fourth.toggle("Top-1 changed only"),
         "starred_only": fourth.toggle("Starred only"),
     }
@@ -235,8 +237,12 @@ def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.
     with import_col.popover("Import a ZIP", width="stretch"):
         upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
         if upload is not None and st.button("Import"):
+            said = st.empty()
+            waiting = lambda: said.info("Another import is being read on this server; yours waits its turn and "
+                                        "goes on by itself.", icon=":material/hourglass_top:")
             try:
-                added = session.workbench().import_zip(upload.getvalue(), owner=visitor)
+                with st.spinner("Reading the ZIP: every experiment is checked before anything is kept…"):
+                    added = session.workbench().import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
                 session.notify("success", f"Imported {len(added)} experiment(s)." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:

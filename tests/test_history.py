@@ -313,9 +313,13 @@ def good_files(store, records):
     (lambda files: zip_of({f"{n}/{name}": (png_declaring(8000, 8000) if name.endswith(".png") else
                                            _with_meta(files[next(k for k in files if k.endswith(".json"))], id=str(n)))
                            for n in range(2) for name in ("experiment.json", "original.png", "edited.png", "mask.png")}),
+     "at most 2048 a side"),
+    (lambda files: zip_of({f"{n}/{name}": (png_declaring(2048, 2048) if name.endswith(".png") else
+                                           _with_meta(files[next(k for k in files if k.endswith(".json"))], id=str(n)))
+                           for n in range(21) for name in ("experiment.json", "original.png", "edited.png", "mask.png")}),
      "megapixels in all"),
 ], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty", "damaged-member",
-        "bad-date", "too-many-pixels"])
+        "bad-date", "too-large-image", "too-many-pixels"])
 def test_unsafe_or_broken_imports_are_refused_and_change_nothing(store, good_files, damage, words, records):
     store.add(records[1], owner="alice")
     before = [row.row() for row in store.list("alice")]

@@ -32,6 +32,9 @@ def sidebar_links(visitor: str) -> None:
         st.sidebar.warning(session.secrets_problem())
     if problem:
         st.sidebar.warning(problem + " Removals still work; they are just not kept.")
+    notice = session.workbench().history_notice()
+    if notice and session.once("history-notice", notice[0]):
+        st.sidebar.info(notice[1], icon=":material/database:")
 
 
 def _saving(polling: bool) -> None:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ from ic.settings import database_url
 from ic.workbench import Workbench, get_workbench
 
 _KEEP = "keep:"
-_VISITOR = re.compile(r"^[0-9a-f]{32}$")
+_VISITOR = re.compile(r"[0-9a-f]{32}")  # matched whole (fullmatch): "$" also matched before a newline
 
 
 # --- the process's workbench and the visitor ----------------------------------------------------
@@ -61,7 +62,7 @@ def visitor() -> str:
     """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session. A new
     session (a reload, a server restart) first brings back the settings the visitor chose before."""
     from_url = st.query_params.get("visitor", "")
-    found = from_url if _VISITOR.match(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
+    found = from_url if _VISITOR.fullmatch(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
     st.session_state["visitor"] = found
     if from_url != found:
         st.query_params["visitor"] = found
@@ -102,6 +103,16 @@ def seen(name: str, now: bool = False) -> bool:
         st.session_state[_KEEP + "seen:" + name] = True
         _keep_settings()
     return st.session_state.get(_KEEP + "seen:" + name) is True
+
+
+def once(name: str, serial: int, for_s: float = 60.0) -> bool:
+    """Whether to show `serial` of the notice `name`: for `for_s` seconds from the run that first showed it to
+    this session (a stroke's rerun right after must not take it away unread), then never again."""
+    key = "once:" + name
+    first = st.session_state.get(key)
+    if first is None or first[0] != serial:
+        st.session_state[key] = first = (serial, time.monotonic())
+    return time.monotonic() - first[1] < for_s
 
 
 def _keep_settings() -> None:

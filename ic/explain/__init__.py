@@ -32,6 +32,7 @@ from ic.explain.grid import (
     cells_mask,
     cells_peak,
     chance_iou,
+    check_grid,
     explain_copy,
     iou_scores,
     mask_iou,
@@ -58,7 +59,7 @@ from ic.inpaint import Inpainter, get_inpainter
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
     "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
-    "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "deletion_curve", "explain_copy",
+    "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
     "iou_scores", "legend", "map_cells", "map_scale", "maps_estimate", "mask_iou", "occlusion_map", "overlay_heatmap",
     "ranked", "scorecam_cost", "search_adaptive", "search_in_order", "target_layer", "top_region",

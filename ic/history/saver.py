@@ -126,7 +126,7 @@ class Saver:
                 log.exception("Saving %s failed", job.what)
                 with self._changed:
                     self._failures.setdefault(job.owner, []).append(
-                        f"An {job.what} could not be saved because of an internal error; the server log has it.")
+                        f"Saving the {job.what} failed because of an internal error; the server log has it.")
             delay, self.waiting_since = self.backoff_s[0], None
             with self._changed:
                 self._jobs.popleft()

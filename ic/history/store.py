@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import logging
 import secrets
 import sqlite3
+import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,6 +41,8 @@ from ic.history.sweeps import SweepState
 from ic.history.visitors import VisitorState
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
 
+log = logging.getLogger(__name__)
+
 DB_NAME = "history.sqlite3"
 PNG_CACHE_BYTES = 64 * 2**20  # encoded images remembered by content (the original of many removals, say)
 
@@ -44,6 +50,7 @@ __all__ = ["DB_NAME", "HistoryBusy", "HistoryStore", "StoredExperiment", "open_s
 
 THUMB_SIDE = 96
 MAX_NOTE = 2000  # characters kept of a note
+_imports = threading.Lock()  # one import decodes at a time in a process: each may hold a 2048 px photo's pixels
 
 
 
@@ -83,6 +90,24 @@ def _from_row(row) -> StoredExperiment:
     return StoredExperiment(**values)
 
 
+def folded(text: str) -> str:
+    """Text as search compares it: Unicode case folding (ZÜRICH finds Zürich, STRASSE finds Straße) after
+    NFKC, so a composed ü and a u with a combining diaeresis are one letter."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _searched(row: StoredExperiment) -> str:
+    """What History's search looks in, folded: every class label of the experiment's table, its note, file
+    name, classifier and inpainter. Never the rest of the stored JSON: its keys, numbers and escapes matched
+    every row ("index", "0.", "_", "{", a backslash)."""
+    summary = row.summary
+    labels = [str(entry.get("label", "")) for part in ("original", "edited")
+              for entry in (summary.get(part) or {}).get("top", [])]
+    labels += [str(change.get("label", "")) for change in summary.get("changes", [])]
+    return folded("\n".join([row.top1_before, row.top1_after, *labels, row.note or "", row.image_name, row.model,
+                             row.inpainter]))
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -104,6 +129,9 @@ class HistoryStore(VisitorState, SweepState):
         self.read_only: str | None = None
         self._pngs = ByteCache(PNG_CACHE_BYTES)
         self._immutable: Database | None = None
+        self.notice: str | None = None  # what happened to the file while this server ran (said once a session)
+        self.notices = 0  # how many times: a page says the latest one once
+        self._file: tuple[int, int] | None = None
         if self.url is not None:
             self.db = Database(url=self.url, busy_timeout_s=busy_timeout_s)
             try:
@@ -114,6 +142,10 @@ class HistoryStore(VisitorState, SweepState):
                            "check IC_DATABASE_URL (or the app's secrets) and that the server is running.") from None
             return
         self.db = Database(path=self.path, busy_timeout_s=busy_timeout_s)
+        self._file_lock = threading.Lock()
+        self._open_sqlite()
+
+    def _open_sqlite(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             raw = self.db.engine.raw_connection()  # outside any transaction, which WAL mode needs
@@ -129,6 +161,38 @@ class HistoryStore(VisitorState, SweepState):
                 raise ICError(problem) from None
             self.read_only = problem.replace("History cannot be kept", "New experiments cannot be kept", 1) + \
                 " Earlier ones can still be viewed."
+        self._file = self._identity()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def _check_file(self) -> None:
+        """A SQLite history whose file was deleted or replaced while this server ran (a clean-up script, a
+        restore from backup) is noticed before the next read or write: a deleted one is made again, empty, a
+        replaced one is opened as it is now, and `notice` says which. Without this, sqlite made an empty file
+        with no tables at the next connection, and every page failed from then on."""
+        if self.path is None or self.read_only or self._identity() == self._file:
+            return
+        with self._file_lock:
+            now = self._identity()
+            if now == self._file:
+                return
+            gone = now is None
+            self._immutable = None
+            self._open_sqlite()
+            if gone:
+                self.notice = (f"The history database in {self.folder} was deleted while this server ran; a new, "
+                               "empty one was made, and experiments are kept in it from now on. Restore the old "
+                               "file from a backup to see earlier ones.")
+            else:
+                self.notice = (f"The history database in {self.folder} was replaced while this server ran; this "
+                               "server now uses the new file.")
+            self.notices += 1
+            log.warning(self.notice)
 
     @property
     def where(self) -> str:
@@ -148,6 +212,8 @@ class HistoryStore(VisitorState, SweepState):
     @contextlib.contextmanager
     def _connect(self, immutable: bool = False):
         """A connection for reading. A server out of reach is a sentence (ICError), not a traceback."""
+        if not immutable:
+            self._check_file()
         database = self.db
         if (immutable or self.read_only) and self.path is not None:  # nothing may write, nothing changes
             database = self._immutable = self._immutable or Database(path=self.path, immutable=True)
@@ -165,6 +231,7 @@ class HistoryStore(VisitorState, SweepState):
         """One short write transaction: all of it lands, or none of it."""
         if self.read_only:
             raise ICError(self.read_only)
+        self._check_file()
         with self.db.write() as db:
             yield db
 
@@ -196,21 +263,27 @@ class HistoryStore(VisitorState, SweepState):
         return self._pngs.get_or_make(key, lambda: encode_png(square_thumbnail(image, THUMB_SIDE) if thumbnail else image,
                                                               compress_level=3))
 
-    def _insert(self, db, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
-                original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
-                note: str = "", group_id: str | None = None) -> None:
-        shas = {"original": self._put_image(db, self._png(original)),
-                "edited": self._put_image(db, self._png(edited)),
-                "mask": self._put_image(db, self._png(mask))}
-        thumbs = {"original": self._put_image(db, self._png(original, thumbnail=True)),
-                  "edited": self._put_image(db, encode_png(square_thumbnail(edited, THUMB_SIDE)))}
+    def _insert(self, db, **fields) -> None:
+        self._write_prepared(db, *self._prepared(**fields))
+
+    def _prepared(self, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
+                  original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
+                  note: str = "", group_id: str | None = None) -> tuple[dict[str, bytes], tuple]:
+        """An experiment's PNGs (by SHA) and its row, encoded outside any transaction."""
+        pngs = [self._png(original), self._png(edited), self._png(mask), self._png(original, thumbnail=True),
+                encode_png(square_thumbnail(edited, THUMB_SIDE))]
+        shas = [_sha(png) for png in pngs]
         before, after = summary["original"]["top"][0], summary["edited"]["top"][0]
         original_top1 = next((c for c in summary["changes"] if c["index"] == before["index"]), None)
-        self._insert_row(db, (
-            experiment_id, owner, created_at, image_name, shas["original"], shas["edited"], shas["mask"],
-            thumbs["original"], thumbs["edited"], summary["model"], summary["inpainter"], before["label"],
-            after["label"], float(original_top1["delta"]) if original_top1 else 0.0,
-            int(before["index"] != after["index"]), json.dumps(summary), int(starred), note, group_id))
+        row = (experiment_id, owner, created_at, image_name, *shas, summary["model"], summary["inpainter"],
+               before["label"], after["label"], float(original_top1["delta"]) if original_top1 else 0.0,
+               int(before["index"] != after["index"]), json.dumps(summary), int(starred), note, group_id)
+        return dict(zip(shas, pngs)), row
+
+    def _write_prepared(self, db, pngs: dict[str, bytes], row: tuple) -> None:
+        for sha, png in pngs.items():
+            db.execute("INSERT INTO images (sha, png) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING", (sha, png))
+        self._insert_row(db, row)
 
     @staticmethod
     def _insert_row(db, values: tuple) -> None:
@@ -374,17 +447,15 @@ class HistoryStore(VisitorState, SweepState):
         if group_id:
             clauses.append("group_id = ?")
             values.append(group_id)
-        if search.strip():
-            like = "ILIKE" if self.db.dialect == "postgresql" else "LIKE"  # SQLite's LIKE ignores case
-            clauses.append("(" + " OR ".join(f"{column} {like} ? ESCAPE '\\'" for column in
-                                             ("top1_before", "top1_after", "summary", "note", "image_name")) + ")")
-            literal = search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{literal}%"  # what was typed, literally: % and _ are no wildcards
-            values += [pattern] * 5
         query = (f"SELECT {_COLUMNS} FROM experiments WHERE {' AND '.join(clauses)} "
-                 "ORDER BY created_at DESC, rowid DESC LIMIT ?")
+                 "ORDER BY created_at DESC, rowid DESC" + ("" if search.strip() else " LIMIT ?"))
         with self._connect() as db:
-            return [_from_row(row) for row in db.execute(query, (*values, limit))]
+            rows = db.execute(query, values if search.strip() else (*values, limit))
+            found = (_from_row(row) for row in rows)
+            if not search.strip():
+                return list(found)
+            needle = folded(search.strip())
+            return list(itertools.islice((row for row in found if needle in _searched(row)), limit))
 
     def thumbnails(self, experiment_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
         """PNG thumbnails (original, edited) by experiment id."""
@@ -471,35 +542,52 @@ class HistoryStore(VisitorState, SweepState):
 
         return write_archive(entries())
 
-    def import_zip(self, data: bytes, owner: str) -> list[str]:
-        """Add the experiments of an exported ZIP to the owner's history, all or none; experiments already
-        here (by id) are left as they are, so importing a ZIP twice adds nothing the second time.
+    def import_zip(self, data: bytes, owner: str, waiting=None) -> list[str]:
+        """Add the experiments of an exported ZIP to the owner's history; experiments already here (by id) are
+        left as they are, so importing a ZIP twice adds nothing the second time.
 
-        Refused with a sentence: not a ZIP, a ZIP bomb, paths outside the archive, damaged members,
-        malformed JSON or dates, too many pixels, images that do not decode.
-        """
+        Everything is checked before anything is written (read_archive: the ZIP, every field of every
+        experiment.json, the images' headers). Then, one import at a time in this process (`waiting()` is
+        called first when another one is under way), each experiment's images are decoded and encoded with no
+        lock held, and the experiment is written in one short transaction: others' saves wait milliseconds,
+        not the whole import. An image that fails to decode despite a sound header stops the import with a
+        sentence saying how many came in before it (importing the ZIP again adds only the rest)."""
         experiments = read_archive(data)
+        if not _imports.acquire(blocking=False):
+            if waiting is not None:
+                waiting()
+            _imports.acquire()
         added = []
         try:
-            with self._write() as db:
-                for entry in experiments:
-                    meta = entry.meta
+            for entry in experiments:
+                meta = entry.meta
+                with self._connect() as db:
                     experiment_id = _imported_id(db, meta.get("id"), owner)
-                    if experiment_id is None:
-                        continue  # already in the owner's history: a re-import changes nothing
-                    images = entry.images()  # decoded now, one experiment at a time
-                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=entry.created_at,
-                                 image_name=str(meta["image_name"]), summary=meta["summary"],
-                                 original=images["original"], edited=images["edited"], mask=images["mask"],
-                                 starred=bool(meta.get("starred", False)), note=str(meta.get("note", ""))[:MAX_NOTE],
-                                 group_id=meta.get("group_id") if isinstance(meta.get("group_id"), str) else None)
-                    for item in meta.get("explanations") or []:
+                if experiment_id is None:
+                    continue  # already in the owner's history: a re-import changes nothing
+                try:
+                    images = entry.images()  # one experiment's pixels at a time, no lock held
+                except ICError as exc:
+                    kept = f"{len(added)} experiment(s) came in before it; " if added else "Nothing was imported; "
+                    raise ICError(f"{exc} {kept}import the ZIP again once it is whole: what is already here is "
+                                  "skipped.") from None
+                prepared = self._prepared(
+                    experiment_id=experiment_id, owner=owner, created_at=entry.created_at,
+                    image_name=meta["image_name"], summary=meta["summary"], original=images["original"],
+                    edited=images["edited"], mask=images["mask"], starred=meta["starred"],
+                    note=meta["note"][:MAX_NOTE], group_id=meta.get("group_id"))
+                del images
+                with self._write() as db:
+                    if _imported_id(db, meta.get("id"), owner) != experiment_id:
+                        continue  # another import of the same ZIP landed meanwhile
+                    self._write_prepared(db, *prepared)
+                    for item in meta["explanations"]:
                         self._insert_explanation(db, experiment_id, item)
-                    added.append(experiment_id)
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
-            raise ICError(f"The ZIP's experiment data is incomplete ({exc!r}); import a ZIP exported by this app.") from None
+                added.append(experiment_id)
         except DatabaseError as exc:
             raise self._failure(exc) from None
+        finally:
+            _imports.release()
         return added
 
     # --- moving a history ----------------------------------------------------------------------

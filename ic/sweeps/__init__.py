@@ -82,7 +82,7 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
 
     resumed_here = total - sum(missing.values())
     if progress:
-        progress(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here else "starting")
+        progress(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here and out else "starting")
     timings = {}
     try:
         if engine == "local":

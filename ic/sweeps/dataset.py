@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ic.errors import ICError
-from ic.history.archive import MAX_IMPORT_BYTES, MAX_IMPORT_MEMBER_BYTES, MAX_IMPORT_RATIO
 from ic.images import ACCEPTED_EXTENSIONS, MAX_PIXELS, check_mask, decode_image, decode_mask
+from ic.zips import open_zip, read_member
 
 MASK_SUFFIX = "_mask"
 MASK_FOLDER = "masks"
@@ -48,25 +48,43 @@ def _is_image(path: PurePosixPath) -> bool:
     return path.suffix.lower().lstrip(".") in ACCEPTED_EXTENSIONS
 
 
+MAX_LABELS_BYTES = 16 * 1024 * 1024
+MAX_LABEL_FIELD = 1000  # characters of an image name or a label in labels.csv
+
+
 def _labels(text: str, source: str, dataset: Dataset) -> dict[str, str]:
     labels = {}
     rows = csv.reader(io.StringIO(text))
-    for number, row in enumerate(rows, 1):
+    number = 0
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over csv's 131,072 characters, a NUL: that row, not the sweep
+            dataset.skip(f"{source}:{number}", f"not a CSV row ({exc}); row ignored")
+            continue
         if not row or (number == 1 and [cell.strip().lower() for cell in row[:2]] == ["image", "label"]):
             continue
         if len(row) < 2 or not row[0].strip() or not row[1].strip():
             dataset.skip(f"{source}:{number}", "a labels row needs an image and a label (image,label); row ignored")
             continue
+        if max(len(row[0]), len(row[1])) > MAX_LABEL_FIELD:
+            dataset.skip(f"{source}:{number}", f"an image name or label over {MAX_LABEL_FIELD} characters; row ignored")
+            continue
         labels[row[0].strip()] = row[1].strip()
     return labels
 
 
-def _collect(files: dict[str, bytes | None], read, labels_text: str | None, labels_name: str) -> Dataset:
-    """`files` maps each path in the dataset to nothing yet; `read(path)` gives its bytes."""
+def _collect(files: dict[str, str | None], read, labels_text: str | None, labels_name: str) -> Dataset:
+    """`files` maps each path in the dataset to None, or to why it cannot be read; `read(path)` gives its
+    bytes or raises ICError. Linear in the number of files: the image limit is checked before anything is
+    read."""
     dataset = Dataset()
     labels = _labels(labels_text, labels_name, dataset) if labels_text is not None else {}
     paths = sorted(PurePosixPath(name) for name in files)
-    masks = {}
+    masks: dict[tuple[str, str], PurePosixPath] = {}
     for path in paths:
         if not _is_image(path):
             continue
@@ -74,22 +92,37 @@ def _collect(files: dict[str, bytes | None], read, labels_text: str | None, labe
             masks[(str(path.parent.parent), path.stem)] = path
         elif path.stem.endswith(MASK_SUFFIX):
             masks[(str(path.parent), path.stem[: -len(MASK_SUFFIX)])] = path
-    images = [p for p in paths if _is_image(p) and p not in masks.values()]
-    used_masks = set()
-    for path in paths:
-        if path not in images and path not in masks.values() and path.name not in LABEL_FILES \
-                and not path.name.startswith(".") and path.suffix.lower() not in DOCUMENTS:
-            dataset.skip(str(path), "not an image we read (" + ", ".join(ACCEPTED_EXTENSIONS) + "); ignored")
+    mask_paths = set(masks.values())
+    images = [p for p in paths if _is_image(p) and p not in mask_paths]
     if len(images) > MAX_IMAGES:
         raise ICError(f"The dataset holds {len(images)} images; a sweep takes at most {MAX_IMAGES}. Split it, "
                       "or run the command line on a Ray cluster in parts.")
+    image_set = set(images)
+    for path in paths:
+        if path not in image_set and path not in mask_paths and path.name not in LABEL_FILES \
+                and not path.name.startswith(".") and path.suffix.lower() not in DOCUMENTS:
+            dataset.skip(str(path), files[str(path)] or
+                         "not an image we read (" + ", ".join(ACCEPTED_EXTENSIONS) + "); ignored")
+    used_masks, seen = set(), {}
     for path in images:
         mask_path = masks.get((str(path.parent), path.stem))
         if mask_path is None:
             dataset.skip(str(path), f"no mask: add {path.stem}{MASK_SUFFIX}.png beside it or {MASK_FOLDER}/{path.stem}.png")
             continue
         used_masks.add(mask_path)
-        image_bytes, mask_bytes = read(str(path)), read(str(mask_path))
+        problem = files[str(path)] or files[str(mask_path)]
+        if problem:
+            dataset.skip(str(path), problem)
+            continue
+        try:
+            image_bytes, mask_bytes = read(str(path)), read(str(mask_path))
+        except ICError as exc:
+            dataset.skip(str(path), str(exc))
+            continue
+        sha = hashlib.sha256(image_bytes).hexdigest()
+        if sha in seen:  # the same photo twice: one set of rows (a resumed sweep matches rows by the photo)
+            dataset.skip(str(path), f"the same photo as {seen[sha]}; swept once")
+            continue
         try:
             image = decode_image(image_bytes, what=path.name)
         except ICError as exc:
@@ -100,52 +133,77 @@ def _collect(files: dict[str, bytes | None], read, labels_text: str | None, labe
         except ICError as exc:
             dataset.skip(str(mask_path), str(exc))
             continue
+        seen[sha] = str(path)
         label = labels.get(path.name, labels.get(path.stem))
-        dataset.items.append(Item(str(path), hashlib.sha256(image_bytes).hexdigest(), image_bytes, mask_bytes, label))
-    for mask_path in sorted(set(masks.values()) - used_masks):
+        dataset.items.append(Item(str(path), sha, image_bytes, mask_bytes, label))
+    for mask_path in sorted(mask_paths - used_masks):
         dataset.skip(str(mask_path), "a mask without its image; ignored")
     return dataset
 
 
-def load_folder(folder: str | Path, labels: str | Path | None = None) -> Dataset:
-    """A folder of images and masks; `labels` (or a labels.csv in the folder) gives expected labels."""
+def read_labels(path: str | Path) -> str:
+    """A labels file's text: a regular file of at most MAX_LABELS_BYTES, or ICError saying what to give."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except (OSError, ValueError) as exc:
+        raise ICError(f"The labels file {str(path)[:200]} cannot be read ({exc}); give a CSV file with columns "
+                      "image,label.") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device or a pipe)"
+        raise ICError(f"The labels file {str(path)[:200]} is {kind}; give a CSV file with columns image,label.")
+    if info.st_size > MAX_LABELS_BYTES:
+        raise ICError(f"The labels file {str(path)[:200]} holds {info.st_size / 1e6:.0f} MB; a labels CSV of "
+                      f"at most {MAX_LABELS_BYTES // 2**20} MB is read.")
+    try:
+        return path.read_bytes().decode("utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise ICError(f"The labels file {str(path)[:200]} cannot be read ({exc}).") from None
+
+
+def load_folder(folder: str | Path, labels: str | Path | None = None, *, within: Path | None = None) -> Dataset:
+    """A folder of images and masks; `labels` (or a labels.csv in the folder) gives expected labels. A file
+    that is a link leading outside `within` (by default the folder) is skipped, never read."""
     root = Path(folder)
     if not root.is_dir():
         raise ICError(f"{root} is not a folder; give a folder of images with NAME_mask.png masks, or a ZIP of one.")
-    files = {p.relative_to(root).as_posix(): None for p in root.rglob("*") if p.is_file()}
-    labels_path = Path(labels) if labels else (root / LABEL_FILES[0] if (root / LABEL_FILES[0]).is_file() else None)
-    text = labels_path.read_text(encoding="utf-8-sig", errors="replace") if labels_path else None
+    inside = (within or root).resolve()
+    files: dict[str, str | None] = {}
+    for path in root.rglob("*"):
+        if path.is_dir():
+            continue
+        name = path.relative_to(root).as_posix()
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            files[name] = "a link that leads nowhere; ignored"
+            continue
+        if not real.is_relative_to(inside):
+            files[name] = "a link to a file outside the dataset's folder; ignored"
+        elif not real.is_file():
+            files[name] = "not a regular file; ignored"
+        else:
+            files[name] = None
+    labels_path = Path(labels) if labels else (root / LABEL_FILES[0] if files.get(LABEL_FILES[0], "") is None else None)
+    text = read_labels(labels_path) if labels_path else None
     return _collect(files, lambda name: (root / name).read_bytes(), text, labels_path.name if labels_path else "")
 
 
 def load_zip(data: bytes, labels: bytes | None = None) -> Dataset:
-    """A ZIP of such a folder, under the same limits as History's imports (no bombs, no paths outside it)."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise ICError("That file is not a ZIP; upload a ZIP of images with NAME_mask.png masks beside them.") from None
-    members = [m for m in archive.infolist() if not m.is_dir()]
-    total = sum(m.file_size for m in members)
-    compressed = sum(m.compress_size for m in members) or 1
-    if total > MAX_IMPORT_BYTES or any(m.file_size > MAX_IMPORT_MEMBER_BYTES for m in members) \
-            or total / compressed > MAX_IMPORT_RATIO:
-        raise ICError("That ZIP unpacks to far more data than a set of photos (a ZIP bomb?); it was not read.")
-    files = {}
-    for member in members:
-        parts = member.filename.split("/")
-        if member.filename.startswith(("/", "\\")) or ".." in parts or "\\" in member.filename or ":" in parts[0]:
-            raise ICError(f"The ZIP holds a path outside its folder ({member.filename!r}); it was not read.")
-        if "__MACOSX" in parts:
-            continue
-        files[member.filename] = None
+    """A ZIP of such a folder, under the same limits as History's imports (no bombs, no paths outside it);
+    a member that cannot be unpacked (encrypted, AES, Deflate64) or is damaged is skipped with its reason."""
+    archive, members = open_zip(data, "That file is not a ZIP; upload a ZIP of images with NAME_mask.png masks "
+                                      "beside them.", refuse_unreadable=False)
+    by_name = {member.filename: member for member in members if "__MACOSX" not in member.filename.split("/")}
+    files = {name: None for name in by_name}
     text = None
     if labels is not None:
         text = labels.decode("utf-8-sig", errors="replace")
     else:
         found = [name for name in files if PurePosixPath(name).name in LABEL_FILES]
         if found:
-            text = archive.read(sorted(found, key=len)[0]).decode("utf-8-sig", errors="replace")
-    dataset = _collect(files, archive.read, text, LABEL_FILES[0])
+            text = read_member(archive, by_name[sorted(found, key=len)[0]]).decode("utf-8-sig", errors="replace")
+    dataset = _collect(files, lambda name: read_member(archive, by_name[name]), text, LABEL_FILES[0])
     if not dataset.items and not dataset.skipped:
         raise ICError("The ZIP holds no images; put images with NAME_mask.png masks in it.")
     return dataset
@@ -154,7 +212,7 @@ def load_zip(data: bytes, labels: bytes | None = None) -> Dataset:
 def load(source: str | Path, labels: str | Path | None = None) -> Dataset:
     path = Path(source)
     if path.is_file() and path.suffix.lower() == ".zip":
-        return load_zip(path.read_bytes(), Path(labels).read_bytes() if labels else None)
+        return load_zip(path.read_bytes(), read_labels(labels).encode() if labels else None)
     return load_folder(path, labels)
 
 

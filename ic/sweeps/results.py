@@ -10,6 +10,7 @@ from itertools import combinations
 from pathlib import Path
 
 from ic.errors import ICError
+from ic.exports import neutral
 from ic.sweeps.run import KEY, Plan
 from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips
 
@@ -33,7 +34,9 @@ def csv_path(out: str | Path) -> Path:
 
 
 def read_rows(out: str | Path) -> list[dict]:
-    """The rows already in `out` ([] when it does not exist yet)."""
+    """The rows already in `out` ([] when it does not exist yet), checked against the sweep's schema: a file
+    that is not a sweep's (another table, text where numbers go, a struct, nulls in a key) is refused with a
+    sentence rather than resumed from."""
     path = Path(out)
     if not path.exists():
         return []
@@ -41,26 +44,54 @@ def read_rows(out: str | Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ICError(f"{path} is not a sweep's Parquet file ({exc}); give another --out, or move it away.") from None
-    missing = set(KEY) - set(table.column_names)
+        return checked_rows(pq.read_table(path), str(path))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ICError(f"{path} is not a sweep's Parquet file ({str(exc)[:200]}); give another --out, or move it "
+                      "away.") from None
+
+
+def checked_rows(found, where: str) -> list[dict]:
+    """A table's rows, cast to the sweep's schema; ICError naming the first column that does not fit."""
+    import pyarrow as pa
+
+    schema = _schema()
+    missing = set(KEY) - set(found.column_names)
     if missing:
-        raise ICError(f"{path} lacks the columns {', '.join(sorted(missing))}: not a sweep's results. Give another --out.")
-    return table.to_pylist()
+        raise ICError(f"{where} lacks the columns {', '.join(sorted(missing))}: not a sweep's results. Give another --out.")
+    columns = {}
+    for field_ in schema:
+        if field_.name not in found.column_names:
+            columns[field_.name] = pa.nulls(found.num_rows, field_.type)
+            continue
+        column = found.column(field_.name)
+        try:
+            columns[field_.name] = column.cast(field_.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise ICError(f"{where}'s column {field_.name} holds {column.type}, where a sweep writes "
+                          f"{field_.type}: not a sweep's results. Give another --out.") from None
+        if field_.name in KEY and columns[field_.name].null_count:
+            raise ICError(f"{where}'s column {field_.name} has empty cells; a sweep writes every one. "
+                          "Give another --out.")
+    return pa.table(columns, schema=schema).to_pylist()
 
 
 def rows_from_parquet(data: bytes) -> list[dict]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return pq.read_table(pa.BufferReader(data)).to_pylist()
+    return checked_rows(pq.read_table(pa.BufferReader(data)), "the kept sweep")
 
 
 def table(rows: list[dict]):
     import pyarrow as pa
 
     return pa.Table.from_pylist([{name: row.get(name) for name in COLUMNS} for row in rows], schema=_schema())
+
+
+def _csv_table(rows: list[dict]):
+    """The rows for a CSV: text cells a spreadsheet would run as formulas (a file name or label that starts
+    with =, +, -, @) neutralised as History's CSV does (ic/exports.py)."""
+    return table([{name: neutral(row.get(name)) for name in COLUMNS} for row in rows])
 
 
 def parquet_bytes(rows: list[dict]) -> bytes:
@@ -77,7 +108,7 @@ def csv_bytes(rows: list[dict]) -> bytes:
     import pyarrow.csv as pacsv
 
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(table(rows), sink)
+    pacsv.write_csv(_csv_table(rows), sink)
     return sink.getvalue().to_pybytes()
 
 
@@ -90,7 +121,7 @@ def write_rows(out: str | Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     table_now = table(rows)
     for target, write in ((path, lambda tmp: pq.write_table(table_now, tmp)),
-                          (csv_path(path), lambda tmp: pacsv.write_csv(table_now, tmp))):
+                          (csv_path(path), lambda tmp: pacsv.write_csv(_csv_table(rows), tmp))):
         temporary = target.with_name(target.name + ".part")
         write(temporary)
         temporary.replace(target)

@@ -24,6 +24,9 @@ FLIP_GRID = 8
 KEY = ("image_sha", "model", "inpainter", "mode", "preprocess", "seed")
 
 
+MAX_SEED = 2**63 - 1  # rows keep the seed as Parquet int64
+
+
 @dataclass(frozen=True)
 class Plan:
     """What to ask of every image. Plain values only: it travels to Ray actors."""
@@ -38,6 +41,9 @@ class Plan:
     max_side: int = DEFAULT_WORKING_SIDE
 
     def check(self) -> Plan:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ICError(f"The seed must be a whole number from 0 to 2**63 - 1 (it is stored as a 64-bit "
+                          f"integer); {str(self.seed)[:40]} is not.")
         if not self.models or not self.inpainters:
             raise ICError("Choose at least one model and one inpainter for the sweep.")
         if self.context_fill not in CONTEXT_FILLS:
