@@ -20,6 +20,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -132,6 +133,7 @@ class HistoryStore(VisitorState, SweepState):
         self.notice: str | None = None  # what happened to the file while this server ran (said once a session)
         self.notices = 0  # how many times: a page says the latest one once
         self._file: tuple[int, int] | None = None
+        self._held = None  # the SQLite file, open for reading: see _hold
         if self.url is not None:
             self.db = Database(url=self.url, busy_timeout_s=busy_timeout_s)
             try:
@@ -161,7 +163,21 @@ class HistoryStore(VisitorState, SweepState):
                 raise ICError(problem) from None
             self.read_only = problem.replace("History cannot be kept", "New experiments cannot be kept", 1) + \
                 " Earlier ones can still be viewed."
-        self._file = self._identity()
+        self._file = self._hold()
+
+    def _hold(self) -> tuple[int, int] | None:
+        """Opens the file for reading and keeps it open (never closed while it is the history: closing any
+        descriptor of a SQLite file drops the process's locks on it), and returns its identity. While it is
+        held, its inode number cannot go to a new file, so a file made in its place always differs."""
+        if self._held is not None:
+            self._held.close()  # the file it held is gone or replaced: no lock of ours is on it any more
+            self._held = None
+        try:
+            self._held = open(self.path, "rb")  # noqa: SIM115 (held for the store's life)
+        except OSError:
+            return None
+        info = os.fstat(self._held.fileno())
+        return info.st_dev, info.st_ino
 
     def _identity(self) -> tuple[int, int] | None:
         try:

@@ -70,8 +70,8 @@ def checked_rows(found, where: str) -> list[dict]:
             raise ICError(f"{where}'s column {field_.name} holds {column.type}, where a sweep writes "
                           f"{field_.type}: not a sweep's results. Give another --out.") from None
         if field_.name in KEY and columns[field_.name].null_count:
-            raise ICError(f"{where}'s column {field_.name} has empty cells; a sweep writes every one. "
-                          "Give another --out.")
+            raise ICError(f"{where}'s column {field_.name} has empty cells, where a sweep writes every one: "
+                          "not a sweep's results. Give another --out.")
     return pa.table(columns, schema=schema).to_pylist()
 
 
