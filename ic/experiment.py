@@ -180,6 +180,7 @@ class EditSession:
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
         self._position = 0
         self._dropped = 0  # removals older than the undo stack
+        self.origin: dict | None = None  # where the photo came from, as the workbench remembers the desk by
         self._serials = itertools.count(1)
 
     @property
@@ -287,7 +288,9 @@ class EditSession:
         if self.can_undo:
             raise ICError("Choose the detail before the first removal: press Reset to go back to the original "
                           "(your removals stay in History), then choose it.")
-        return EditSession(self.full, self.name, max_side, reload=self._reload)
+        refined = EditSession(self.full, self.name, max_side, reload=self._reload)
+        refined.origin = self.origin
+        return refined
 
     @classmethod
     def resume(cls, name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray) -> EditSession:

@@ -339,9 +339,9 @@ class Workbench:
         that a reload can bring the edit back (None for a bundled sample, which `source_key` names)."""
         reload = None if data is None else (lambda: decode_image(data))
         edit = EditSession(check_paintable(image), name, max_side, reload=reload)
+        edit.origin = {"source_key": source_key, "chosen_key": source_key, "source": data}
         snapshot = edit.snapshot()
-        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, source_key=source_key,
-                                                             chosen_key=source_key, source=data), "current edit")
+        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, **edit.origin), "current edit")
         return edit
 
     def continue_experiment(self, owner: str | None, experiment, *, mine: bool, chosen_key: str | None) -> EditSession:
@@ -350,9 +350,9 @@ class Workbench:
         images = experiment.images
         edit = EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"])
         snapshot, ids = edit.snapshot(), ({edit.serial: experiment.id} if mine else {})
-        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, source_key=f"history:{experiment.id}",
-                                                             chosen_key=chosen_key, source_of=experiment.id,
-                                                             experiment_ids=ids), "current edit")
+        edit.origin = {"source_key": f"history:{experiment.id}", "chosen_key": chosen_key, "source_of": experiment.id}
+        self._remember(owner, lambda store: store.begin_desk(owner, snapshot, **edit.origin, experiment_ids=ids),
+                       "current edit")
         return edit
 
     def refine(self, edit: EditSession, max_side: int, *, owner: str | None) -> EditSession:
@@ -371,8 +371,13 @@ class Workbench:
         self._sync_desk(edit, owner)
 
     def _sync_desk(self, edit: EditSession, owner: str | None, experiment_ids: dict | None = None) -> None:
-        snapshot = edit.snapshot()
-        self._remember(owner, lambda store: store.sync_desk(owner, snapshot, experiment_ids), "current edit")
+        snapshot, origin = edit.snapshot(), edit.origin
+
+        def write(store: HistoryStore) -> None:
+            if store.sync_desk(owner, snapshot, experiment_ids) is None and origin is not None:
+                store.begin_desk(owner, snapshot, **origin)  # no desk at all: the history's file was made anew
+
+        self._remember(owner, write, "current edit")
 
     def resume_edit(self, owner: str) -> Resumed | None:
         """The visitor's current edit as last remembered, or None (none kept, or its photo is gone)."""

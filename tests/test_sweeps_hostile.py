@@ -313,6 +313,10 @@ def test_a_history_file_deleted_or_replaced_while_the_server_runs_is_noticed_and
     fresh.query_params["visitor"] = "0" * 32
     fresh.run()
     assert not fresh.exception and not [e.value for e in fresh.error]
+    again = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)  # F5: the edit comes back whole
+    again.query_params["visitor"] = visitor
+    again.run()
+    assert not again.exception and again.session_state["desk"].edit.removals == 2
     app.switch_page("pages/history.py").run()
     assert not app.exception and not app.error
     assert get_workbench().store.count(visitor) == 1

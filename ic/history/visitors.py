@@ -78,9 +78,10 @@ class VisitorState:
             raise self._failure(exc) from None
         return bool(updated)
 
-    def sync_desk(self, owner: str, snapshot: EditSnapshot, experiment_ids: dict | None = None) -> bool:
+    def sync_desk(self, owner: str, snapshot: EditSnapshot, experiment_ids: dict | None = None) -> bool | None:
         """Bring the stored desk up to `snapshot` (a removal, Undo, Redo, Reset): states it lacks are added,
-        states the edit dropped are deleted. False when the visitor's desk is now another edit."""
+        states the edit dropped are deleted. False when the visitor's desk is now another edit; None when the
+        visitor has no desk at all (a history made anew: the caller may begin it again)."""
         with self._connect() as db:
             stored = {row[0] for row in db.execute("SELECT serial FROM desk_steps WHERE owner = ?", (owner,))}
         pngs = self._encode_steps(snapshot, stored)  # outside the write lock: encoding is the slow part
@@ -90,7 +91,8 @@ class VisitorState:
                                      "AND edit_id = ?", (snapshot.position, snapshot.dropped, _now(), owner,
                                                          snapshot.id)).rowcount
                 if not updated:
-                    return False
+                    known = db.execute("SELECT 1 FROM desks WHERE owner = ?", (owner,)).fetchone()
+                    return False if known else None
                 if self._sync_steps(db, owner, snapshot, experiment_ids or {}, pngs):
                     self._drop_unused_images(db)
         except DatabaseError as exc:
