@@ -168,6 +168,8 @@ print(json.dumps({"refused": refused, "huge_growth": after_huge - before, "added
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
+    print(f"import memory: refused in {report['huge_growth']:.0f} MB of growth; {report['zip_mb']:.0f} MB of "
+          f"2048 px experiments imported with {report['growth']:.0f} MB of growth")
     assert "x/original.png is 8000x8000 pixels" in report["refused"] and "at most 2048 a side" in report["refused"]
     assert report["huge_growth"] < 50, report  # the headers alone: nothing was decoded
     assert report["added"] == report["count"] == 4
