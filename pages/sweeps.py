@@ -22,7 +22,9 @@ def summary_frame(summary: list[dict]) -> pd.DataFrame:
     """Flip rates as shares (shown as percentages), mean drops in probability points, as on every other page."""
     return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"], "images": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
-                          "mean drop (pt)": s["mean_drop"] * 100} for s in summary])
+                          "mean drop (pt)": s["mean_drop"] * 100,
+                          **({"drop 95% CI (pt)": "{:+.1f} to {:+.1f}".format(*(v * 100 for v in s["mean_drop_ci"]))}
+                             if "mean_drop_ci" in s else {})} for s in summary])
 
 
 def interval_chart(frame: pd.DataFrame) -> None:
@@ -31,7 +33,7 @@ def interval_chart(frame: pd.DataFrame) -> None:
     frame = frame.assign(setting=frame["inpainter"] + " · " + frame["mode"])
     base = alt.Chart(frame).encode(y=alt.Y("classifier:N", title=None), yOffset="setting:N",
                                    color=alt.Color("setting:N", title="inpainter · mode"))
-    rules = base.mark_rule(strokeWidth=2).encode(x=alt.X("95% CI low:Q", title="flip rate (95% bootstrap interval)",
+    rules = base.mark_rule(strokeWidth=2).encode(x=alt.X("95% CI low:Q", title="flip rate (95% Clopper-Pearson interval)",
                                                          scale=alt.Scale(domain=[0, 1])), x2="95% CI high:Q")
     points = base.mark_point(filled=True, size=70).encode(
         x="flip rate:Q", tooltip=["classifier", "inpainter", "mode", "images", alt.Tooltip("flip rate:Q", format=".1%"),
@@ -144,7 +146,7 @@ def main() -> None:
         st.info(refusal)
         return
     st.caption("The same question asked of a whole dataset: for each photo, classifier and inpainter, does removing "
-               "the object change the top-1? Flip rates come with 95% bootstrap intervals, and each pair of "
+               "the object change the top-1? Flip rates come with exact 95% (Clopper-Pearson) intervals, and each pair of "
                "classifiers with an exact McNemar test on the same photos.")
     job = bench.sweep_job(visitor)
     running = job is not None and job.running

@@ -15,7 +15,7 @@ from builders import build_dataset
 from ic.errors import ICError
 from ic.images import decode_image, encode_png
 from ic.sweeps import Plan, load_folder, load_zip, read_rows, sweep
-from ic.sweeps.stats import bootstrap_interval, mcnemar_exact
+from ic.sweeps.stats import bootstrap_interval, mcnemar_exact, proportion_interval
 
 from conftest import ROOT, cli_env
 
@@ -127,6 +127,35 @@ def test_bootstrap_and_mcnemar_give_the_known_answers():
     low, high = bootstrap_interval([1, 0] * 200)
     assert low == pytest.approx(0.5 - 1.96 * 0.025, abs=0.012) and high == pytest.approx(0.5 + 1.96 * 0.025, abs=0.012)
     assert bootstrap_interval([1, 0, 0] * 20) == bootstrap_interval([1, 0, 0] * 20)  # a fixed seed: repeatable
+
+
+def test_flip_rates_get_exact_intervals_that_never_collapse_and_mcnemar_matches_the_binomial_tail():
+    from math import comb
+
+    # Clopper-Pearson: 6 of 6 is 54-100% (the bootstrap said 100-100%); the lower end is 0.025 ** (1/6)
+    low, high = proportion_interval(6, 6)
+    assert low == pytest.approx(0.025 ** (1 / 6), abs=1e-4) and high == 1.0
+    assert proportion_interval(0, 1) == pytest.approx((0.0, 0.975), abs=1e-6)  # one image: never [x, x]
+    assert proportion_interval(1, 1) == pytest.approx((0.025, 1.0), abs=1e-6)
+    low, high = proportion_interval(40, 100)
+    assert low == pytest.approx(0.3033, abs=1e-3) and high == pytest.approx(0.5028, abs=1e-3)  # tables' values
+    # the exact test through scipy equals the binomial tail summed by hand
+    for a_only, b_only in ((3, 40), (120, 160), (700, 760)):
+        n, k = a_only + b_only, min(a_only, b_only)
+        assert mcnemar_exact(a_only, b_only) == pytest.approx(min(1.0, 2 * sum(comb(n, i) for i in range(k + 1)) / 2 ** n),
+                                                              rel=1e-9)
+    assert 0 <= mcnemar_exact(9_000, 11_000) < 1e-40  # 20,000 discordant pairs: milliseconds, not minutes
+
+
+def test_a_sweep_of_six_that_all_flip_reports_an_interval_as_wide_as_six_allow(dataset, tmp_path):
+    from ic.sweeps import Plan, summarise
+
+    rows = [{"model": "m", "inpainter": "telea", "mode": "object", "preprocess": "squash", "seed": 0,
+             "image_sha": str(i), "changed": True, "drop": 0.5 + i / 100, "flip_share": None} for i in range(6)]
+    [entry], _ = summarise(rows, Plan(("m",), ("telea",)))
+    assert entry["flipped"] == 6 and entry["flip_rate"] == 1.0 and entry["flip_ci_method"] == "clopper-pearson"
+    assert entry["flip_ci"][0] == pytest.approx(0.541, abs=1e-3) and entry["flip_ci"][1] == 1.0
+    assert entry["mean_drop_ci"][0] < entry["mean_drop"] < entry["mean_drop_ci"][1]
 
 
 def test_flip_share_is_the_smallest_removal_that_changes_the_answer(dataset, tmp_path):

@@ -3,7 +3,8 @@
 - dataset.py: images with their object masks (a folder or a ZIP) and expected labels; bad files skipped;
 - run.py: the rows one image gives (the same code in this process and in a Ray actor);
 - results.py: rows in Parquet and CSV, resuming from them, and the summary;
-- stats.py: bootstrap intervals of flip rates and exact McNemar tests between models;
+- stats.py: exact (Clopper-Pearson) intervals of flip rates, bootstrap intervals of mean drops, and exact
+  McNemar tests between models;
 - engines: `local` (this process, through the compute slot) or `ray` (Ray Data, actors that load each model
   once; a running cluster by address, with the code and the images shipped to it).
 """
@@ -147,7 +148,10 @@ def describe(result: SweepResult) -> str:
     for entry in result.summary:
         low, high = entry["flip_ci"]
         lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} n={entry['n']:<4} flip rate "
-                     f"{entry['flip_rate']:.1%} (95% CI {low:.1%}-{high:.1%}), mean drop {entry['mean_drop']:+.3f}")
+                     f"{entry['flip_rate']:.1%} ({entry.get('flipped', '?')} of {entry['n']}; 95% CI {low:.1%}-{high:.1%}, "
+                     f"Clopper-Pearson), mean drop {entry['mean_drop'] * 100:+.1f} pt" + (
+                         " (95% CI {:+.1f} to {:+.1f}, bootstrap)".format(*(v * 100 for v in entry["mean_drop_ci"]))
+                         if "mean_drop_ci" in entry else ""))
     for test in result.paired:
         verdict = "differ beyond chance" if test["differ"] else "no difference beyond chance"
         lines.append(f"  {test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): only A flipped "

@@ -12,7 +12,7 @@ from pathlib import Path
 from ic.errors import ICError
 from ic.exports import neutral
 from ic.sweeps.run import KEY, Plan
-from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips
+from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips, proportion_interval
 
 COLUMNS = ["image", "image_sha", "model", "inpainter", "mode", "preprocess", "seed", "top1_before_index",
            "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
@@ -144,10 +144,11 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
             continue
         flips = [bool(r["changed"]) for r in by_image.values()]
         drops = [float(r["drop"]) for r in by_image.values()]
-        low, high = bootstrap_interval(flips)
-        entry = {"model": model, "inpainter": inpainter, "mode": mode, "n": len(flips),
-                 "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high], "mean_drop": sum(drops) / len(drops),
-                 "resamples": RESAMPLES}
+        low, high = proportion_interval(sum(flips), len(flips))
+        drop_low, drop_high = bootstrap_interval(drops)
+        entry = {"model": model, "inpainter": inpainter, "mode": mode, "n": len(flips), "flipped": sum(flips),
+                 "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high], "flip_ci_method": "clopper-pearson",
+                 "mean_drop": sum(drops) / len(drops), "mean_drop_ci": [drop_low, drop_high], "resamples": RESAMPLES}
         shares = [r["flip_share"] for r in by_image.values() if r.get("flip_share") is not None]
         if plan.flip and mode == "object":
             entry["flip_found"] = len(shares)
