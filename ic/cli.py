@@ -218,8 +218,9 @@ def _cmd_explain(args) -> tuple[object, str]:
     image = decode_image(args.image)
     classifier = bench.classifier(args.model or DEFAULT_MODEL)
     small = explain.explain_copy(image)
-    probs = classifier.predict([small], args.preprocess)[0]
+    probs = classifier.predict([image], args.preprocess)[0]  # the file, as `classify` judges it
     class_index = int(probs.argmax()) if args.class_ is None else classifier.class_index(args.class_)
+    on_copy = float(classifier.predict([small], args.preprocess)[0][class_index])  # what the map was made on
     mask = decode_mask(args.mask, image.shape[:2]) if args.mask else None
     found = bench.explain(classifier, image, class_index, [args.method], grid=args.grid, infill=args.infill,
                           preprocess=args.preprocess, removed=mask)
@@ -230,6 +231,7 @@ def _cmd_explain(args) -> tuple[object, str]:
         save_image(explain.overlay_heatmap(image, result.heatmap, scale=result.scale(), signed=result.signed), args.out)
     payload = {"method": args.method,
                "class": {"index": class_index, "label": classifier.labels[class_index], "prob": float(probs[class_index])},
+               **({"prob_map_copy": on_copy} if abs(on_copy - float(probs[class_index])) > 1e-4 else {}),
                "map": np.round(cells, 4).tolist(), "peak": list(peak), "deletion_auc": round(scores["deletion_auc"], 4),
                "insertion_auc": round(scores["insertion_auc"], 4), "image": args.image, "model": classifier.name}
     lines = [f"{args.image}: {explain.METHODS[args.method]} for {classifier.labels[class_index]} (#{class_index}, "
@@ -241,8 +243,11 @@ def _cmd_explain(args) -> tuple[object, str]:
                      "a class the model does not see.")
     if mask is not None:
         payload["iou"], payload["iou_chance"] = round(scores["iou"] or 0.0, 4), round(scores["iou_chance"] or 0.0, 4)
-        lines.append(f"IoU of your region with the map's top region: {payload['iou']:.2f} "
-                     f"(a random region of the same area: {payload['iou_chance']:.2f})")
+        payload.update({key: scores.get(key) for key in ("iou_p", "iou_placements", "iou_placement_mean")})
+        lines.append(f"IoU of your region with the map's top region: {payload['iou']:.2f}; the same region at each "
+                     f"of {payload['iou_placements']:,} other places: {payload['iou_placement_mean']:.2f} on average, "
+                     f"at least as high at {payload['iou_p']:.1%} of them (p = {payload['iou_p']:.3g}); two random "
+                     f"scattered regions of these areas: {payload['iou_chance']:.2f}")
     if args.flip:
         order = explain.importance_order(result, args.grid)
         method, _ = bench.inpainter(args.infill)

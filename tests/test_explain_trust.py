@@ -61,7 +61,35 @@ def test_chance_iou_is_what_random_regions_of_that_area_get():
         measured = np.mean([explain.mask_iou(mask, h) for h in heatmaps])
         assert measured == pytest.approx(explain.chance_iou(mask.mean()), abs=0.01)
     scores = explain.iou_scores(cells_region((0, 4), (0, 4)), np.ones((80, 80)))
-    assert scores["iou_chance"] == pytest.approx(0.25 / 1.75)
+    assert scores["iou_chance"] == 0.0 and scores["region_share"] == 0.0  # all tied: no region, no chance of overlap
+
+
+def test_iou_p_is_small_when_the_maps_region_is_the_mask_and_uniform_for_maps_that_ignore_it():
+    from scipy.ndimage import gaussian_filter
+    from scipy.stats import kstest
+
+    mask = np.zeros((96, 96), bool)
+    mask[20:50, 30:70] = True
+    agreeing = gaussian_filter(mask.astype(float), 2) + np.random.default_rng(1).random(mask.shape) * 1e-3
+    scores = explain.iou_scores(mask, agreeing)
+    assert scores["iou"] > 0.8 and scores["iou_p"] < 0.01 and scores["iou_placements"] == 96 * 96
+    rng = np.random.default_rng(0)  # maps that know nothing of the mask: smooth noise, the same statistics everywhere
+    ps = [explain.iou_scores(mask, gaussian_filter(rng.normal(size=mask.shape), 6, mode="wrap"))["iou_p"]
+          for _ in range(200)]
+    assert kstest(ps, "uniform").pvalue > 0.01  # p is uniform under the null, as a p-value must be
+    assert np.mean(np.asarray(ps) < 0.05) < 0.1
+
+
+def test_when_ties_shrink_the_top_region_the_chance_line_is_for_its_real_size():
+    mask = np.zeros((64, 64), bool)
+    mask[:16, :17] = True  # a share of 0.0664
+    heat = np.zeros((64, 64))
+    heat[:16, :16] = 1.0  # 256 pixels at the top value
+    heat[40:48, 40:48] = 0.5  # a tie group the cut would split: left out whole, so the region is smaller
+    scores = explain.iou_scores(mask, heat)
+    assert scores["region_share"] == 256 / 4096 and scores["region_share"] < scores["mask_share"]
+    assert scores["iou_chance"] == pytest.approx(explain.chance_iou(scores["mask_share"], 256 / 4096))
+    assert scores["iou_chance"] < explain.chance_iou(scores["mask_share"])
 
 
 def test_occlusion_maps_are_signed_probability_points(lite0):
@@ -171,7 +199,9 @@ def test_cli_explain_json_contract_with_mask_and_flip():
     result = json.loads(done.stdout)
     assert {"method", "class", "map", "peak", "deletion_auc", "insertion_auc", "iou", "iou_chance", "flip"} <= set(result)
     assert set(result["class"]) == {"index", "label", "prob"} and result["class"]["index"] == TRIPOD
-    assert result["iou"] > 2 * result["iou_chance"] > 0  # the tripod mask agrees with Grad-CAM beyond chance
+    assert result["iou"] > 2 * result["iou_chance"] > 0  # the tripod mask agrees with Grad-CAM ...
+    assert 0.01 < result["iou_p"] < 0.1 and result["iou_placements"] > 100_000  # ... but only at p ~ 0.05
+    assert result["iou_placement_mean"] > result["iou_chance"]  # the region's shape beats scattered pixels
     flip = result["flip"]
     assert set(flip) == {"share", "cells", "to"} and flip["to"]["index"] != TRIPOD
     assert all(len(cell) == 2 and 0 <= min(cell) and max(cell) < 8 for cell in flip["cells"])

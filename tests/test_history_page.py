@@ -190,8 +190,8 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
     next(b for b in app.button if b.label == "Compute maps").click().run()
     assert not app.exception and not app.error
-    assert any("deletion AUC" in c.value and "insertion AUC" in c.value and "random region" in c.value
-               for c in app.caption)
+    assert any("deletion AUC" in c.value and "insertion AUC" in c.value and "placements)" in c.value
+               and "p = " in c.value for c in app.caption)
     assert any("the map's strongest" in c.value for c in app.caption)  # every map has its legend
     newest = store.list(ALICE)[0]
     kept = store.explanations(newest.id, ALICE)
@@ -200,11 +200,17 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     # a map kept before signed occlusion maps (format 1: cells scaled to 0..1) still reads, on its old scale
     store.add_explanation(newest.id, ALICE, image="original", method="occlusion", class_index=1, label="old",
                           cells=np.eye(4), details={"deletion_area": 0.25})
+    # and one kept before IoU's p-value: its chance line, no p
+    store.add_explanation(newest.id, ALICE, image="original", method="gradcam", class_index=1, label="older",
+                          cells=np.eye(4), details={"iou": 0.3, "iou_chance": 0.05, "deletion_auc": 0.2})
     app.switch_page("pages/history.py").run()
     select(app, 0)
     assert not app.exception
     assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)
     assert any("deletion area 0.250" in c.value for c in app.caption)
+    assert any("IoU with your removal 0.30 (random region: 0.05)" in c.value for c in app.caption)
+    kept = store.explanations(newest.id, ALICE)[0]["details"]  # the page kept the map's p with it
+    assert 0 < kept["iou_p"] <= 1 and kept["iou_placements"] > 1000
 
 
 def test_compare_from_a_history_row(store):

@@ -12,7 +12,10 @@ from ui.progress import working
 from ui.text import plain
 
 ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the map's top region of the same area "
-         "(tied values left out); beside it, what a random region of that area would get. *Deletion AUC* is the "
+         "(tied values left out). To judge it, the same top region is moved to every other place on the image: "
+         "*p* is the share of those places where it overlaps your removal at least as well (p = 0.05: one place "
+         "in twenty does as well, so the agreement could be luck; below 0.01 it is hard to explain by luck), "
+         "beside the mean IoU of those places. *Deletion AUC* is the "
          "class's mean probability while the map's cells are replaced by the mean colour, most important first "
          "(lower: the map found what the model needs); *insertion AUC* while they are restored onto a blurred "
          "copy (higher is better). Occlusion maps are in probability points: red where removing the cell lowers "
@@ -52,10 +55,18 @@ def _stored_heatmap(item: dict, shape: tuple[int, int]) -> tuple[np.ndarray, tup
     return heat, explain.map_scale("occlusion", cells)
 
 
+def _p_text(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
+
+
 def _score_text(scores: dict) -> str:
     parts = []
     if scores.get("iou") is not None:
-        chance = f" (random region: {scores['iou_chance']:.2f})" if scores.get("iou_chance") is not None else ""
+        if scores.get("iou_p") is not None:  # maps kept before placements were counted have only the chance line
+            chance = (f" (the same region elsewhere: {scores['iou_placement_mean']:.2f} on average; p = "
+                      f"{_p_text(scores['iou_p'])} over {scores['iou_placements']:,} placements)")
+        else:
+            chance = f" (random region: {scores['iou_chance']:.2f})" if scores.get("iou_chance") is not None else ""
         parts.append(f"IoU with your removal {scores['iou']:.2f}{chance}")
     if scores.get("deletion_auc") is not None:
         parts.append(f"deletion AUC {scores['deletion_auc']:.3f}")
