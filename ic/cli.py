@@ -254,10 +254,13 @@ def _cmd_explain(args) -> tuple[object, str]:
         flip = explain.search_in_order(classifier, small, order, args.grid, method,
                                        preprocess=args.preprocess)
         payload["flip"] = None if flip is None else {
-            "share": round(flip.share, 4), "cells": flip.rows_cols(), "to": flip.to}
+            "share": round(flip.share, 4), "cells": flip.rows_cols(), "to": flip.to, "margin": round(flip.to["margin"], 4),
+            "fragile": explain.is_fragile(flip.to["margin"])}
         lines.append("No removal of up to half the image, in the map's order, changes the top-1." if flip is None else
                      f"Removing {len(flip.cells)} cells ({flip.share:.1%} of the image) changes the top-1 to "
-                     f"{flip.to['label']} ({flip.to['prob']:.0%}).")
+                     f"{flip.to['label']} ({flip.to['prob']:.0%}), {flip.to['margin'] * 100:.2f} points ahead of "
+                     f"{flip.to['runner_up']['label']}" + (": a fragile flip (under 5 points), a near tie."
+                                                          if explain.is_fragile(flip.to["margin"]) else "."))
     return payload, "\n".join(lines)
 
 

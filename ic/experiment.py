@@ -100,6 +100,15 @@ class ExperimentRecord:
         }
 
 
+def flip_lead(summary: dict) -> tuple[float, str] | None:
+    """For an experiment whose top-1 changed: how far the new top-1 leads its runner-up (a share), and the
+    runner-up's label; None when the top-1 held or the summary keeps fewer than two classes."""
+    before, after = summary["original"]["top"], summary["edited"]["top"]
+    if before[0]["index"] == after[0]["index"] or len(after) < 2:
+        return None
+    return float(after[0]["prob"] - after[1]["prob"]), str(after[1]["label"])
+
+
 def make_record(name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray, step_mask: np.ndarray,
                 classifier: Classifier, before: np.ndarray, after: np.ndarray, *, inpainter: str, preprocess: str,
                 top_k: int, seed: int, timings_ms: dict) -> ExperimentRecord:

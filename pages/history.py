@@ -7,6 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
+from ic.experiment import flip_lead
+from ic.explain.flip import FRAGILE_MARGIN, is_fragile
 from ic.exports import csv_text
 from ic.history import StoredExperiment
 from ic.history.store import MAX_NOTE
@@ -87,6 +89,14 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     table, chart = (st.container(), st.container()) if compact else st.columns([3, 2])
     with table:
         show_table(summary["changes"])
+        lead = flip_lead(summary)
+        if lead is not None:
+            said = (f"{plain(summary['edited']['top'][0]['label'])} leads the runner-up, {plain(lead[1])}, by "
+                    f"{lead[0] * 100:.2f} points")
+            if is_fragile(lead[0]):
+                st.warning(f"A fragile flip: {said} (under {FRAGILE_MARGIN * 100:.0f}), close to a tie.")
+            else:
+                st.caption(f"{said}.")
         timings = summary.get("timings_ms", {})
         st.caption(f"{plain(summary['model'])} (weights {plain(summary.get('weights_hash', '?'))}) · sees "
                    f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} "

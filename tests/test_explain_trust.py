@@ -203,7 +203,7 @@ def test_cli_explain_json_contract_with_mask_and_flip():
     assert 0.01 < result["iou_p"] < 0.1 and result["iou_placements"] > 100_000  # ... but only at p ~ 0.05
     assert result["iou_placement_mean"] > result["iou_chance"]  # the region's shape beats scattered pixels
     flip = result["flip"]
-    assert set(flip) == {"share", "cells", "to"} and flip["to"]["index"] != TRIPOD
+    assert set(flip) == {"share", "cells", "to", "margin", "fragile"} and flip["to"]["index"] != TRIPOD
     assert all(len(cell) == 2 and 0 <= min(cell) and max(cell) < 8 for cell in flip["cells"])
     assert flip["share"] == pytest.approx(len(flip["cells"]) / 64, abs=1e-3)
     x0, y0, x1, y1 = TRIPOD_BOX
@@ -239,6 +239,36 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
     assert not app.exception and not app.error
     found = [s.value for s in app.success if "cells" in s.value]
     assert found and "changes tripod →" in found[0] and "of the image" in found[0]
+    # the lead over the runner-up, at working resolution: under 5 points, so the page calls it fragile
+    assert any(w.value.startswith("A fragile flip:") and "leads the runner-up" in w.value for w in app.warning)
     get_workbench().flush(30)
     kept = get_workbench().store.list("c" * 32)
     assert len(kept) == 1 and kept[0].top1_before == "tripod" and kept[0].top1_changed
+    from test_history_page import open_history, select
+
+    history = select(open_history("c" * 32), 0)  # History says it of the kept experiment too
+    assert any(w.value.startswith("A fragile flip:") for w in history.warning)
+
+
+def test_explain_reports_the_files_probability_as_classify_does():
+    """grace_hopper: the map's 384 px copy gave 0.4020 where the file gives 0.4655; the default class is the file's."""
+    image = SAMPLES / "grace_hopper.jpg"
+    classified = json.loads(run_cli("classify", image, "--json").stdout)["top"][0]
+    explained = json.loads(run_cli("explain", image, "--json").stdout)
+    assert explained["class"]["index"] == classified["index"]
+    assert explained["class"]["prob"] == pytest.approx(classified["prob"], abs=1e-6)
+    if "prob_map_copy" in explained:  # named, and only when it differs
+        assert abs(explained["prob_map_copy"] - classified["prob"]) > 1e-4
+
+
+def test_a_flip_carries_its_margin_and_a_near_tie_is_called_fragile():
+    """camera.png: Grad-CAM's order flips tripod to assault rifle with a lead under 5 points over the runner-up."""
+    done = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--flip", "--json")
+    flip = json.loads(done.stdout)["flip"]
+    assert flip["margin"] == pytest.approx(flip["to"]["prob"] - flip["to"]["runner_up"]["prob"], abs=1e-4)
+    assert flip["to"]["runner_up"]["index"] != flip["to"]["index"]
+    assert flip["fragile"] is (flip["margin"] < explain.FRAGILE_MARGIN)
+    assert flip["fragile"]  # this one is a coin toss
+    text = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--flip").stdout
+    assert "a fragile flip" in text and "points ahead of" in text
+    assert explain.is_fragile(0.049) and not explain.is_fragile(0.05) and not explain.is_fragile(None)

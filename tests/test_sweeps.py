@@ -166,6 +166,11 @@ def test_flip_share_is_the_smallest_removal_that_changes_the_answer(dataset, tmp
         assert row["flip_share"] is None or 0 < row["flip_share"] <= 0.5
     assert any(row["flip_share"] is not None for row in result.rows)
     assert result.summary[0]["flip_found"] == sum(r["flip_share"] is not None for r in result.rows)
+    for row in result.rows:  # each flip found carries the new top-1's lead over the runner-up
+        assert (row["flip_margin"] is None) == (row["flip_share"] is None)
+        assert row["flip_margin"] is None or 0 <= row["flip_margin"] <= 1
+    margins = [r["flip_margin"] for r in result.rows if r["flip_margin"] is not None]
+    assert result.summary[0]["fragile_flips"] == sum(m < 0.05 for m in margins)
 
 
 def test_ray_gives_the_same_rows_as_local(dataset, tmp_path):

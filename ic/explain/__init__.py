@@ -21,7 +21,7 @@ from ic.classifiers import Classifier
 from ic.errors import Cancelled, ICError
 from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
 from ic.explain.curves import Curve, deletion_curve, insertion_curve
-from ic.explain.flip import BUDGET, ORDERS, Flip, search_adaptive, search_in_order
+from ic.explain.flip import BUDGET, FRAGILE_MARGIN, ORDERS, Flip, is_fragile, margin_of, search_adaptive, search_in_order
 from ic.explain.grid import (
     DEFAULT_GRID,
     EXPLAIN_SIDE,
@@ -57,7 +57,8 @@ from ic.explain.maps import (
 from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
-    "BUDGET", "CAM_METHODS", "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
+    "BUDGET", "CAM_METHODS", "FRAGILE_MARGIN", "is_fragile", "margin_of",
+    "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
     "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",

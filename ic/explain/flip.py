@@ -48,10 +48,26 @@ def _limit(ids: np.ndarray, n: int, budget: float) -> int:
     return max(1, int(budget / share + 1e-9))
 
 
+FRAGILE_MARGIN = 0.05  # a new top-1 that leads the runner-up by less than this (5 points) is a coin toss
+
+
+def margin_of(probs: np.ndarray) -> tuple[float, int]:
+    """How far the top-1 leads the runner-up (a share), and the runner-up's index."""
+    first, second = np.argsort(-np.asarray(probs), kind="stable")[:2]
+    return float(probs[first] - probs[second]), int(second)
+
+
+def is_fragile(margin: float | None) -> bool:
+    return margin is not None and margin < FRAGILE_MARGIN
+
+
 def _found(classifier, order, grid, cells, mask, edited, probs, tried) -> Flip:
     to = int(probs.argmax())
+    margin, runner_up = margin_of(probs)
     return Flip(order, grid, list(cells), float(mask.mean()), mask, edited,
-                {"index": to, "label": classifier.labels[to], "prob": float(probs[to])}, tried)
+                {"index": to, "label": classifier.labels[to], "prob": float(probs[to]), "margin": margin,
+                 "runner_up": {"index": runner_up, "label": classifier.labels[runner_up],
+                               "prob": float(probs[runner_up])}}, tried)
 
 
 def search_in_order(classifier: Classifier, image: np.ndarray, order: list[int], grid: int, infill: Inpainter, *,

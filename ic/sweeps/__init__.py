@@ -151,7 +151,9 @@ def describe(result: SweepResult) -> str:
                      f"{entry['flip_rate']:.1%} ({entry.get('flipped', '?')} of {entry['n']}; 95% CI {low:.1%}-{high:.1%}, "
                      f"Clopper-Pearson), mean drop {entry['mean_drop'] * 100:+.1f} pt" + (
                          " (95% CI {:+.1f} to {:+.1f}, bootstrap)".format(*(v * 100 for v in entry["mean_drop_ci"]))
-                         if "mean_drop_ci" in entry else ""))
+                         if "mean_drop_ci" in entry else "")
+                     + (f"; smallest removal found for {entry['flip_found']}, {entry['fragile_flips']} of them fragile "
+                        "(a lead under 5 points)" if entry.get("fragile_flips") is not None else ""))
     for test in result.paired:
         verdict = "differ beyond chance" if test["differ"] else "no difference beyond chance"
         lines.append(f"  {test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): only A flipped "

@@ -16,7 +16,8 @@ from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired
 
 COLUMNS = ["image", "image_sha", "model", "inpainter", "mode", "preprocess", "seed", "top1_before_index",
            "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
-           "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "seconds"]
+           "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "flip_margin",
+           "seconds"]
 
 
 def _schema():
@@ -25,7 +26,7 @@ def _schema():
     types = {"seed": pa.int64(), "top1_before_index": pa.int64(), "top1_after_index": pa.int64(),
              "top1_before_prob": pa.float64(), "top1_after_prob": pa.float64(), "changed": pa.bool_(),
              "drop": pa.float64(), "expected_index": pa.int64(), "match_before": pa.bool_(), "match_after": pa.bool_(),
-             "flip_share": pa.float64(), "seconds": pa.float64()}
+             "flip_share": pa.float64(), "flip_margin": pa.float64(), "seconds": pa.float64()}
     return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
 
 
@@ -142,8 +143,9 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
     for (model, inpainter, mode), by_image in sorted(groups.items()):
         if model not in plan.models:
             continue
-        flips = [bool(r["changed"]) for r in by_image.values()]
-        drops = [float(r["drop"]) for r in by_image.values()]
+        in_order = [by_image[sha] for sha in sorted(by_image)]  # by photo: the same rows give the same numbers
+        flips = [bool(r["changed"]) for r in in_order]        # whichever engine wrote them in whatever order
+        drops = [float(r["drop"]) for r in in_order]
         low, high = proportion_interval(sum(flips), len(flips))
         drop_low, drop_high = bootstrap_interval(drops)
         entry = {"model": model, "inpainter": inpainter, "mode": mode, "n": len(flips), "flipped": sum(flips),
@@ -153,6 +155,10 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
         if plan.flip and mode == "object":
             entry["flip_found"] = len(shares)
             entry["median_flip_share"] = sorted(shares)[len(shares) // 2] if shares else None
+            from ic.explain.flip import FRAGILE_MARGIN
+
+            margins = [r["flip_margin"] for r in by_image.values() if r.get("flip_margin") is not None]
+            entry["fragile_flips"] = sum(1 for margin in margins if margin < FRAGILE_MARGIN)  # leads under 5 points
         summary.append(entry)
     paired = []
     settings = sorted({(inpainter, mode) for (_, inpainter, mode) in groups})

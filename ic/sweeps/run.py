@@ -79,12 +79,13 @@ def _expected(classifier, label: str | None) -> int | None:
         return None
 
 
-def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> float | None:
+def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> tuple[float | None, float | None]:
+    """(the smallest removal's share, the new top-1's lead over the runner-up there), or Nones."""
     from ic import explain
 
     small = explain.explain_copy(image)
     found = explain.find_flip(classifier, small, plan.flip_order, FLIP_GRID, infill, preprocess=plan.preprocess)
-    return None if found is None else round(found.share, 6)
+    return (None, None) if found is None else (round(found.share, 6), round(found.to["margin"], 6))
 
 
 def _image_and_mask(item: Item, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +138,7 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
             infill = get_inpainter(inpainter_name)
             infill.prepare()
             after = classifier.predict([edit(infill, mode)], plan.preprocess)[0]
-            flip = _flip_share(classifier, image, infill, plan) if plan.flip and mode == "object" else None
+            flip, margin = _flip_share(classifier, image, infill, plan) if plan.flip and mode == "object" else (None, None)
             now = classifier.top_k(after, 1)[0]
             rows.append({
                 "image": item.name, "image_sha": item.sha, "model": model, "inpainter": inpainter_name, "mode": mode,
@@ -150,6 +151,7 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
                 "match_before": None if expected is None else top["index"] == expected,
                 "match_after": None if expected is None else now["index"] == expected,
                 "flip_share": flip,
+                "flip_margin": margin,
                 "seconds": round(before_s / max(1, len(wanted)) + time.perf_counter() - start, 4),
             })
     return rows
