@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=None, help="write the map over the image here")
     explain.add_argument("--mask", default=None, help="your region (a mask image): report its IoU with the map's "
                                                       "top region, and the IoU a random region would get")
+    explain.add_argument("--rise", action="store_true", help="also the deletion and insertion AUCs as RISE's "
+                         "evaluation code defines them (input pixels 224 a step; slower)")
     explain.add_argument("--flip", action="store_true", help="find the smallest removal, in the map's order of "
                                                              "--grid cells, that changes the top-1 (with --infill)")
     sweep = sub.add_parser("sweep", parents=[common], help="a dataset of images with object masks, across "
@@ -223,7 +225,7 @@ def _cmd_explain(args) -> tuple[object, str]:
     on_copy = float(classifier.predict([small], args.preprocess)[0][class_index])  # what the map was made on
     mask = decode_mask(args.mask, image.shape[:2]) if args.mask else None
     found = bench.explain(classifier, image, class_index, [args.method], grid=args.grid, infill=args.infill,
-                          preprocess=args.preprocess, removed=mask)
+                          preprocess=args.preprocess, removed=mask, rise=args.rise)
     result, scores = found["maps"][args.method]["original"], found["scores"][args.method]
     cells = explain.map_cells(result)
     peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
@@ -233,11 +235,17 @@ def _cmd_explain(args) -> tuple[object, str]:
                "class": {"index": class_index, "label": classifier.labels[class_index], "prob": float(probs[class_index])},
                **({"prob_map_copy": on_copy} if abs(on_copy - float(probs[class_index])) > 1e-4 else {}),
                "map": np.round(cells, 4).tolist(), "peak": list(peak), "deletion_auc": round(scores["deletion_auc"], 4),
-               "insertion_auc": round(scores["insertion_auc"], 4), "image": args.image, "model": classifier.name}
+               "insertion_auc": round(scores["insertion_auc"], 4), "auc_definition": scores["auc_definition"],
+               **({"rise_deletion_auc": round(scores["rise_deletion_auc"], 4),
+                   "rise_insertion_auc": round(scores["rise_insertion_auc"], 4)} if args.rise else {}),
+               "image": args.image, "model": classifier.name}
     lines = [f"{args.image}: {explain.METHODS[args.method]} for {classifier.labels[class_index]} (#{class_index}, "
              f"{probs[class_index]:.1%}) with {classifier.name}; strongest at x={peak[0]}, y={peak[1]}; deletion AUC "
              f"{scores['deletion_auc']:.3f} (lower is more faithful), insertion AUC {scores['insertion_auc']:.3f} "
-             "(higher is)" + (f"; wrote {args.out}" if args.out else "")]
+             f"(higher is), by this app's definition ({explain.DEFINITIONS['cells']})"
+             + (f"; by RISE's ({explain.DEFINITIONS['rise']}): deletion {scores['rise_deletion_auc']:.3f}, insertion "
+                f"{scores['rise_insertion_auc']:.3f}" if args.rise else "")
+             + (f"; wrote {args.out}" if args.out else "")]
     if probs[class_index] < explain.FAINT:
         lines.append(f"The model gives {classifier.labels[class_index]} only {probs[class_index]:.2%}: the map explains "
                      "a class the model does not see.")

@@ -479,8 +479,8 @@ class Workbench:
 
     def explain(self, classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
                 edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = 8,
-                infill: str = "telea", preprocess: str = "squash", scores: bool = True, progress=None,
-                cancel: CancelToken | None = None, keep_with: tuple[str, str] | None = None):
+                infill: str = "telea", preprocess: str = "squash", scores: bool = True, rise: bool = False,
+                progress=None, cancel: CancelToken | None = None, keep_with: tuple[str, str] | None = None):
         """Maps of what the classifier relies on, with their scores; kept with the experiment `keep_with`
         ((experiment id, owner)) when given."""
         from ic import explain
@@ -491,17 +491,17 @@ class Workbench:
             self.check_scorecam(classifier)
         result = explain.explain_edit(classifier, original, class_index, methods, edited=edited, removed=removed,
                                       grid=grid, infill=get_inpainter(infill), preprocess=preprocess, scores=scores,
-                                      progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None)
+                                      rise=rise, progress=progress, cancelled=(lambda: cancel.cancelled) if cancel else None)
         result["problem"] = self._keep_maps(result, keep_with, grid, infill) if keep_with else None
         return result
 
     def estimate_maps(self, classifier: Classifier, methods: list[str], grid: int, infill: str, images: int = 1, *,
-                      wait: bool = True):
+                      wait: bool = True, rise: bool = False):
         """What `explain` will take here with these maps on `images` images (ic.explain.cost.Estimate); without
         `wait`, None while a rate it needs is still being measured (in the background)."""
         from ic.explain import cost
 
-        estimate = lambda: cost.maps_estimate(classifier, methods, grid, get_inpainter(infill), images)
+        estimate = lambda: cost.maps_estimate(classifier, methods, grid, get_inpainter(infill), images, rise=rise)
         return estimate() if wait else cost.at_once(estimate)
 
     def estimate_flip(self, classifier: Classifier, grid: int, infill: str, order: str, map_method: str = "gradcam",

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -272,3 +273,56 @@ def test_a_flip_carries_its_margin_and_a_near_tie_is_called_fragile():
     text = run_cli("explain", "assets/samples/camera.png", "--class", "tripod", "--flip").stdout
     assert "a fragile flip" in text and "points ahead of" in text
     assert explain.is_fragile(0.049) and not explain.is_fragile(0.05) and not explain.is_fragile(None)
+
+
+def _rise_reference(model, img_tensor, explanation, mode, step, substrate_fn):
+    """RISE's CausalMetric.single_run (github.com/eclique/RISE, evaluation.py), as published, on one image."""
+    import torch
+
+    HW = img_tensor.shape[-1] * img_tensor.shape[-2]
+    n_steps = (HW + step - 1) // step
+    pred = model(img_tensor)
+    c = int(pred.argmax(1)[0])
+    if mode == "del":
+        start, finish = img_tensor.clone(), substrate_fn(img_tensor)
+    else:
+        start, finish = substrate_fn(img_tensor), img_tensor.clone()
+    scores = np.empty(n_steps + 1)
+    salient_order = np.flip(np.argsort(explanation.reshape(-1, HW), axis=1), axis=-1)
+    for i in range(n_steps + 1):
+        with torch.no_grad():
+            scores[i] = model(start).softmax(-1)[0, c].item()
+        if i < n_steps:
+            coords = salient_order[:, step * i:step * (i + 1)]
+            flat = start.numpy().reshape(1, 3, HW)
+            flat[0, :, coords] = finish.numpy().reshape(1, 3, HW)[0, :, coords]
+            start = torch.from_numpy(flat.reshape(start.shape).copy())
+    return (scores.sum() - scores[0] / 2 - scores[-1] / 2) / (scores.shape[0] - 1), c
+
+
+def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0):
+    import torch
+    import torch.nn.functional as F
+    from PIL import Image
+
+    from ic.explain.curves import rise_kernel
+
+    image = sample("chelsea.png")
+    x = np.asarray(Image.fromarray(image).resize((224, 224), Image.BICUBIC))
+    tensor = lite0.input_tensor([x], "squash").float()
+    heatmap = explain.activation_map(lite0, explain.explain_copy(image), int(lite0.predict([image])[0].argmax()),
+                                     "gradcam").heatmap
+    saliency = cv2.resize(np.asarray(heatmap, np.float32), (224, 224), interpolation=cv2.INTER_LINEAR)
+    kernel = torch.zeros(3, 3, 11, 11)
+    for channel in range(3):
+        kernel[channel, channel] = torch.from_numpy(rise_kernel()).float()
+    blur = lambda t: F.conv2d(t, kernel, padding=5)  # RISE's substrate for insertion
+    zeros = torch.zeros_like  # and for deletion
+    step = 224 * 8  # RISE's definition at a coarser step, to keep the test short: the same code path
+    model = lite0.model.cpu().eval()
+    reference = {kind: _rise_reference(model, tensor, saliency[None], mode, step, fill)
+                 for kind, mode, fill in (("deletion", "del", zeros), ("insertion", "ins", blur))}
+    ours = explain.rise_curves(lite0, image, reference["deletion"][1], heatmap, step=step)
+    for kind in ("deletion", "insertion"):
+        assert ours[kind].auc == pytest.approx(reference[kind][0], abs=0.01), kind  # 8-bit pixels against floats
+        assert len(ours[kind].probs) == (224 * 224 + step - 1) // step + 1

@@ -188,10 +188,11 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     next(b for b in app.button if b.label == "Continue in Explore").click().run()
     app.switch_page("explore.py")  # AppTest follows st.switch_page for one run only
     app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
+    app.toggle(key="explain-rise").set_value(True).run()  # RISE's definition too, each AUC named
     next(b for b in app.button if b.label == "Compute maps").click().run()
     assert not app.exception and not app.error
-    assert any("deletion AUC" in c.value and "insertion AUC" in c.value and "placements)" in c.value
-               and "p = " in c.value for c in app.caption)
+    assert any("deletion AUC (cells)" in c.value and "insertion AUC (cells)" in c.value and "placements)" in c.value
+               and "p = " in c.value and "RISE's deletion AUC" in c.value for c in app.caption)
     assert any("the map's strongest" in c.value for c in app.caption)  # every map has its legend
     newest = store.list(ALICE)[0]
     kept = store.explanations(newest.id, ALICE)
@@ -211,6 +212,7 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     assert any("IoU with your removal 0.30 (random region: 0.05)" in c.value for c in app.caption)
     kept = store.explanations(newest.id, ALICE)[0]["details"]  # the page kept the map's p with it
     assert 0 < kept["iou_p"] <= 1 and kept["iou_placements"] > 1000
+    assert kept["auc_definition"] == "cells" and 0 <= kept["rise_insertion_auc"] <= 1
 
 
 def test_compare_from_a_history_row(store):

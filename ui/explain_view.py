@@ -18,7 +18,11 @@ ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the ma
          "beside the mean IoU of those places. *Deletion AUC* is the "
          "class's mean probability while the map's cells are replaced by the mean colour, most important first "
          "(lower: the map found what the model needs); *insertion AUC* while they are restored onto a blurred "
-         "copy (higher is better). Occlusion maps are in probability points: red where removing the cell lowers "
+         "copy (higher is better). These *(cells)* AUCs are this app's definition: the grid's cells one a step, "
+         "the image's mean colour, a blur of sigma side/32. *RISE's* follow its published evaluation code "
+         "(the model input's pixels 224 a step, the normalisation mean, an 11x11 sigma-5 blur) and usually "
+         "read higher for insertion: compare AUCs only within one definition. Occlusion maps are in probability "
+         "points: red where removing the cell lowers "
          "the class, blue where it raises it.")
 
 
@@ -68,10 +72,14 @@ def _score_text(scores: dict) -> str:
         else:
             chance = f" (random region: {scores['iou_chance']:.2f})" if scores.get("iou_chance") is not None else ""
         parts.append(f"IoU with your removal {scores['iou']:.2f}{chance}")
+    named = " (cells)" if scores.get("auc_definition") == "cells" else ""  # maps kept before it was named
     if scores.get("deletion_auc") is not None:
-        parts.append(f"deletion AUC {scores['deletion_auc']:.3f}")
+        parts.append(f"deletion AUC{named} {scores['deletion_auc']:.3f}")
     if scores.get("insertion_auc") is not None:
-        parts.append(f"insertion AUC {scores['insertion_auc']:.3f}")
+        parts.append(f"insertion AUC{named} {scores['insertion_auc']:.3f}")
+    if scores.get("rise_deletion_auc") is not None:
+        parts.append(f"RISE's deletion AUC {scores['rise_deletion_auc']:.3f}, insertion AUC "
+                     f"{scores['rise_insertion_auc']:.3f}")
     if scores.get("deletion_area") is not None:  # maps kept before insertion curves
         parts.append(f"deletion area {scores['deletion_area']:.3f}")
     return " · ".join(parts)
@@ -134,7 +142,12 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                   format_func=lambda name: titles.get(name, name),
                                   help="Removes each occlusion cell and each step of the smallest removal. Telea is "
                                        "fast; PatchMatch and LaMa are slower and more faithful.")
-    opacity = st.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="explain-opacity")
+    opacity_col, rise_col = st.columns([3, 2])
+    opacity = opacity_col.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="explain-opacity")
+    rise = rise_col.toggle("Also RISE's AUCs", key="explain-rise",
+                           help="Deletion and insertion as RISE's evaluation code defines them (the model input's "
+                                "pixels, 224 a step; the normalisation mean; an 11x11 blur), so they compare with "
+                                "published numbers. 452 more classifications a map.")
     if before[class_index] < explain.FAINT:
         st.warning(f"The model gives {plain(classifier.labels[class_index])} only {before[class_index]:.2%}: its maps "
                    "explain a class the model does not see.")
@@ -149,13 +162,13 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         said = (f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
                 + (" and the edited image" if images == 2 else "") + ", with their scores: ")
         estimate_caption(lambda found: said + (found.sentence() if found else "measuring what it takes here…"),
-                         lambda: bench.estimate_maps(classifier, methods, grid, infill, images, wait=False))
+                         lambda: bench.estimate_maps(classifier, methods, grid, infill, images, wait=False, rise=rise))
 
-    key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill)
+    key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill, rise)
     if st.button("Compute maps", type="primary", disabled=not methods):
         try:
             session.keep_result("explained", (key, compute(edit, classifier, preprocess, class_index, methods, grid,
-                                                           infill, experiment_id)))
+                                                           infill, experiment_id, rise)))
         except Cancelled:
             st.info("Cancelled; nothing was computed.")
         except ICError as exc:
@@ -206,12 +219,12 @@ def show_results(edit, results: dict, opacity: float) -> None:
 
 
 def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,
-            experiment_id: str | None) -> dict:
+            experiment_id: str | None, rise: bool = False) -> dict:
     bench, owner = session.workbench(), session.visitor()
     with working("Computing maps…", "explain-cancel") as (token, report):
         return bench.explain(classifier, edit.original, class_index, methods,
                              edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid,
-                             infill=infill, preprocess=preprocess, progress=report, cancel=token,
+                             infill=infill, preprocess=preprocess, rise=rise, progress=report, cancel=token,
                              keep_with=(experiment_id, owner) if experiment_id else None)
 
 

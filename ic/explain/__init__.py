@@ -20,7 +20,7 @@ import numpy as np
 from ic.classifiers import Classifier
 from ic.errors import Cancelled, ICError
 from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
-from ic.explain.curves import Curve, deletion_curve, insertion_curve
+from ic.explain.curves import DEFINITIONS, Curve, deletion_curve, insertion_curve, rise_curves
 from ic.explain.flip import BUDGET, FRAGILE_MARGIN, ORDERS, Flip, is_fragile, margin_of, search_adaptive, search_in_order
 from ic.explain.grid import (
     DEFAULT_GRID,
@@ -57,7 +57,7 @@ from ic.explain.maps import (
 from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
-    "BUDGET", "CAM_METHODS", "FRAGILE_MARGIN", "is_fragile", "margin_of",
+    "BUDGET", "CAM_METHODS", "DEFINITIONS", "rise_curves", "FRAGILE_MARGIN", "is_fragile", "margin_of",
     "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
     "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
@@ -92,7 +92,7 @@ def find_flip(classifier: Classifier, small: np.ndarray, order: str, grid: int, 
 
 def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
                  edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = DEFAULT_GRID,
-                 infill: Inpainter, preprocess: str = "squash", scores: bool = True,
+                 infill: Inpainter, preprocess: str = "squash", scores: bool = True, rise: bool = False,
                  progress: Callable[[float, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> dict:
     """Each method's map on the original (and on the edited image, when given), and with `scores`, its
@@ -100,7 +100,9 @@ def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int,
 
     Images are full working copies; maps are computed on copies at most EXPLAIN_SIDE a side. Returns
     {"maps": {method: {"original"|"edited": Explanation}}, "scores": {method: {"iou", "iou_chance",
-    "deletion_auc", "insertion_auc"}}, "curves": {method: {"deletion": Curve, "insertion": Curve}}}.
+    "deletion_auc", "insertion_auc", "auc_definition": "cells"}}, "curves": {method: {"deletion": Curve,
+    "insertion": Curve}}}; with `rise`, also "rise_deletion_auc" and "rise_insertion_auc" (RISE's own
+    definition, ic/explain/curves.py).
     Raises Cancelled between steps when `cancelled()` says so.
     """
     images = {"original": explain_copy(original)}
@@ -136,5 +138,9 @@ def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int,
         has_removal = removed is not None and np.asarray(removed).any()
         found_scores[method] = {**(iou_scores(removed, first.heatmap) if has_removal else {"iou": None, "iou_chance": None}),
                                 "deletion_auc": curves[method]["deletion"].auc,
-                                "insertion_auc": curves[method]["insertion"].auc}
+                                "insertion_auc": curves[method]["insertion"].auc, "auc_definition": "cells"}
+        if rise:
+            published = rise_curves(classifier, original, class_index, first.heatmap)
+            found_scores[method].update(rise_deletion_auc=published["deletion"].auc,
+                                        rise_insertion_auc=published["insertion"].auc)
     return {"maps": maps, "scores": found_scores, "curves": curves}

@@ -7,7 +7,7 @@ given share of a map-sized copy (PatchMatch's cost grows with the hole, Telea's 
 the work the action does:
 
 - occlusion fills every cell once and classifies each, with what Captum's loop adds to each, per image;
-- deletion and insertion classify STEPS + 1 images each, per map method;
+- deletion and insertion classify grid x grid + 1 images each, per map method (RISE's: 226 each);
 - Score-CAM runs one forward pass per channel of its layer, in batches, per image;
 - a search for the smallest removal fills and classifies one more cell at a time and stops at the first change,
   so what is said of it is the time a step takes and the time its whole budget (half the image) takes.
@@ -31,7 +31,7 @@ from ic.explain.grid import EXPLAIN_SIDE, cell_ids, check_grid
 from ic.explain.maps import BATCH, CAM_METHODS, target_layer
 
 FILL_SHARES = (1 / 64, 1 / 8, 1 / 2)  # the hole sizes a fill's time is measured at; between them it is interpolated
-CURVE_IMAGES = 2 * 17  # deletion and insertion, STEPS + 1 images each (ic.explain.curves)
+RISE_IMAGES = 2 * 226  # RISE's deletion and insertion at 224 x 224, 224 pixels a step
 CAM_CLASSIFICATIONS = 6  # Grad-CAM's eager forward and backward pass, in classifications on the fast path
 
 _rates: dict = {}
@@ -222,14 +222,15 @@ def scorecam_cost(classifier: Classifier) -> Cost:
 
 
 def maps_estimate(classifier: Classifier, methods: list[str], grid: int, infill, images: int = 1,
-                  scores: bool = True) -> Estimate:
+                  scores: bool = True, rise: bool = False) -> Estimate:
     """The page's Compute maps: each method on each image (the original, and the edited one when there is a
     removal), and with `scores` the curves of each method's map of the original."""
     seconds = 0.0
     for method in methods:
         seconds += images * (occlusion_s(classifier, infill, grid) if method == "occlusion" else cam_s(classifier, method))
         if scores:
-            seconds += CURVE_IMAGES * classify_s(classifier)
+            seconds += 2 * (grid * grid + 1) * classify_s(classifier)  # deletion, insertion: a cell a step
+            seconds += RISE_IMAGES * classify_s(classifier) if rise else 0.0
     return Estimate(seconds)
 
 
