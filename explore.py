@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ic.classifiers import DEFAULT_MODEL
+from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
@@ -337,6 +337,23 @@ def top1_notice(desk: session.Desk, classifier, before, after) -> None:
                    f"({before[top_before]:.0%} → {after[top_before]:.0%})")
 
 
+def seeing(edit, classifier, preprocess: str, before) -> None:
+    """What the classifier sees, named under the table; when the other mode gives the original another top-1,
+    one line says so with both answers: 'the model says X' depends on a setting few people notice."""
+    _, height, width = classifier.data_config["input_size"]
+    other = next(mode for mode in PREPROCESS_MODES if mode != preprocess)
+    elsewhere = edit.original_probs(classifier, other)
+    here, there = int(before.argmax()), int(elsewhere.argmax())
+    seen = f"The classifier sees {PREPROCESS_TITLES[preprocess]} ({width}x{height} pixels)."
+    if here == there:
+        st.caption(seen + f" With {PREPROCESS_TITLES[other]} the original's top-1 is the same.")
+        return
+    st.info(f"{seen} With {PREPROCESS_TITLES[other]} instead, the original is "
+            f"**{plain(classifier.labels[there])}** ({elsewhere[there]:.0%}), not "
+            f"**{plain(classifier.labels[here])}** ({before[here]:.0%}): the answer depends on what the classifier "
+            "sees (*What the classifier sees*, in the sidebar).", icon=":material/crop:")
+
+
 def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> list[dict]:
     """The answer: the top-1 notice, the table (both top-1 classes always among its rows), how to order it and
     which classes to pin, and what the last removal took. Returns the rows, for the chart."""
@@ -350,6 +367,7 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> list
     pinned = st.session_state.get("pinned") or []
     rows = comparison_rows(before, after, classifier.labels, top_k, order, pinned)
     show_table(rows)
+    seeing(edit, classifier, preprocess, before)
     order_col, pin_col = st.columns([1, 1.4])
     order_col.segmented_control("Top-k of", ["original", "edited"], key="order", on_change=remember, args=("order",),
                                 format_func=str.capitalize, help="Rank the table by the original's or the edited "

@@ -9,12 +9,12 @@ A model that cannot be loaded gets rows that say why, and the others run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ic.classifiers import Classifier, get_classifier
+from ic.classifiers import PREPROCESS_MODES, Classifier, get_classifier
 from ic.errors import Cancelled, ICError
 from ic.experiment import ExperimentRecord, make_record
 from ic.images import check_mask
@@ -36,13 +36,19 @@ def _failed_row(image_name: str, model: str, inpainter: str, reason: str) -> dic
 
 
 def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str], *,
-            preprocess: str = "squash", top_k: int = 5, seed: int = 0, progress: Progress | None = None,
+            preprocess: str | Sequence[str] = "squash", top_k: int = 5, seed: int = 0, progress: Progress | None = None,
             load: Callable[[str], Classifier] = get_classifier,
             cancelled: Callable[[], bool] | None = None) -> Comparison:
     """`load` turns a model name into a classifier or refuses it with an ICError (the workbench passes its
-    own, which applies the deployment's allow-list); `cancelled()` is checked between steps."""
-    if not models or not inpainters:
-        raise ICError("Choose at least one classifier and one inpainter to compare.")
+    own, which applies the deployment's allow-list); `cancelled()` is checked between steps. `preprocess` may
+    name several modes (what the classifiers see is another axis: each inpainter's image is made once and
+    judged in each mode); every row names its mode."""
+    modes = [preprocess] if isinstance(preprocess, str) else list(dict.fromkeys(preprocess))
+    if not models or not inpainters or not modes:
+        raise ICError("Choose at least one classifier, one inpainter and what the classifiers see to compare.")
+    unknown = [mode for mode in modes if mode not in PREPROCESS_MODES]
+    if unknown:
+        raise ICError(f"What the classifier sees is one of {', '.join(PREPROCESS_MODES)}, not {unknown[0]!r}.")
     mask = check_mask(mask)
     steps = len(inpainters) + len(models)
     done = 0
@@ -72,15 +78,16 @@ def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: lis
             result.rows += [_failed_row(image_name, model, name, str(exc)) for name in inpainters]
             step(f"{model} unavailable")
             continue
-        start = time.perf_counter()
-        probs = classifier.predict([original, *edited.values()], preprocess)
-        classify_ms = round((time.perf_counter() - start) * 1000 / len(probs), 1)
-        for name, after in zip(inpainters, probs[1:]):
-            record = make_record(image_name, original, edited[name], mask, mask, classifier, probs[0], after,
-                                 inpainter=name, preprocess=preprocess, top_k=top_k, seed=seed,
-                                 timings_ms={"inpaint": inpaint_ms[name], "classify": classify_ms})
-            result.records.append(record)
-            result.rows.append({**record.summary(), "error": None})
+        for mode in modes:
+            start = time.perf_counter()
+            probs = classifier.predict([original, *edited.values()], mode)
+            classify_ms = round((time.perf_counter() - start) * 1000 / len(probs), 1)
+            for name, after in zip(inpainters, probs[1:]):
+                record = make_record(image_name, original, edited[name], mask, mask, classifier, probs[0], after,
+                                     inpainter=name, preprocess=mode, top_k=top_k, seed=seed,
+                                     timings_ms={"inpaint": inpaint_ms[name], "classify": classify_ms})
+                result.records.append(record)
+                result.rows.append({**record.summary(), "error": None})
         step(f"classified with {model}")
     return result
 
@@ -90,12 +97,12 @@ def summary_table(rows: list[dict]) -> list[dict]:
     table = []
     for row in rows:
         if row["error"]:
-            table.append({"classifier": row["model"], "inpainter": row["inpainter"], "error": row["error"]})
+            table.append({"classifier": row["model"], "inpainter": row["inpainter"], "sees": None, "error": row["error"]})
             continue
         before, after = row["original"]["top"][0], row["edited"]["top"][0]
         original_class = next(c for c in row["changes"] if c["index"] == before["index"])
         table.append({
-            "classifier": row["model"], "inpainter": row["inpainter"],
+            "classifier": row["model"], "inpainter": row["inpainter"], "sees": row.get("preprocess", "squash"),
             "original top-1": before["label"], "original p": before["prob"],
             "edited top-1": after["label"], "edited p": after["prob"],
             "change of original class (pt)": original_class["delta"] * 100,

@@ -465,9 +465,10 @@ class Workbench:
         return record, self.keep([record], owner)
 
     def compare(self, name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str],
-                *, owner: str, preprocess: str = "squash", top_k: int = 5, progress=None,
+                *, owner: str, preprocess: str | list[str] = "squash", top_k: int = 5, progress=None,
                 cancel: CancelToken | None = None):
-        """One edit across classifiers and inpainters, kept as one group. Models this deployment does not
+        """One edit across classifiers and inpainters (and modes of seeing, when `preprocess` lists several),
+        kept as one group. Models this deployment does not
         allow get rows that say why, as unavailable ones do."""
         from ic.compare import compare
 

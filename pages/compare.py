@@ -4,6 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ic.classifiers import PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.compare import summary_table
 from ic.errors import Cancelled, ICError
 from ic.exports import csv_text
@@ -21,6 +22,7 @@ def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame
     rows that ran, for the chart."""
     table = pd.DataFrame(summary_table(rows))
     table["inpainter"] = table["inpainter"].map(lambda name: titles.get(name, name))
+    table["sees"] = table["sees"].map(lambda mode: PREPROCESS_TITLES.get(mode, "") if mode else "")
     ran = table[table["error"].isna()]
     if ran.shape[0] == table.shape[0]:
         table = table.drop(columns=["error"])
@@ -41,13 +43,12 @@ def changes_chart(ok: pd.DataFrame) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def run_comparison(chosen: dict, models: list[str], inpainters: list[str], top_k: int) -> None:
+def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes: list[str], top_k: int) -> None:
     bench, visitor = session.workbench(), session.visitor()
     try:
         with working("Starting…", "compare-cancel") as (token, report):
             result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
-                                          owner=visitor, preprocess=session.kept("preprocess", "squash"),
-                                          top_k=top_k, progress=report, cancel=token)
+                                          owner=visitor, preprocess=modes, top_k=top_k, progress=report, cancel=token)
     except Cancelled:
         st.info("Cancelled; nothing was compared or kept.")
         return
@@ -88,10 +89,15 @@ def main() -> None:
         titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
         inpainters = st.multiselect("Inpainters", usable, default=[n for n in default if n in usable] or usable[:1],
                                     key="compare-inpainters", format_func=lambda n: titles.get(n, n))
+        modes = st.multiselect("What the classifiers see", list(PREPROCESS_MODES), key="compare-modes",
+                               default=[session.kept("preprocess", "squash")],
+                               format_func=lambda mode: PREPROCESS_TITLES[mode].capitalize(),
+                               help="Both, to see whether the answer depends on it: the squashed whole image and the "
+                                    "model's center crop often disagree.")
         top_k = st.slider("Top-k for each model's table", 1, 10, 5, key="compare-top-k")
-        run = st.button("Compare", type="primary", disabled=not models or not inpainters)
+        run = st.button("Compare", type="primary", disabled=not models or not inpainters or not modes)
     if run:
-        run_comparison(chosen, models, inpainters, top_k)
+        run_comparison(chosen, models, inpainters, modes, top_k)
     kept = session.result("compared")
     if kept is None or kept[0] != chosen["key"]:  # nothing compared yet, or an earlier edit's comparison
         return
@@ -119,17 +125,20 @@ def main() -> None:
     for column, (name, image) in zip(columns, result.edited.items()):
         column.image(image, caption=titles.get(name, name), width="stretch",
                      alt=f"{chosen['name']} with the region removed by {titles.get(name, name)}")
+        several = len({row.get("preprocess") for row in result.rows if not row["error"]}) > 1
         for row in result.rows:
             if row["inpainter"] == name:
                 if row["error"]:
                     column.caption(f"{plain(row['model'])}: unavailable")
                 else:
                     after = row["edited"]["top"][0]
-                    column.caption(f"{plain(row['model'])}: **{plain(after['label'])}** {after['prob']:.0%}")
+                    mode = f" ({PREPROCESS_TITLES[row['preprocess']]})" if several else ""
+                    column.caption(f"{plain(row['model'])}{mode}: **{plain(after['label'])}** {after['prob']:.0%}")
 
     st.header("Each model's before and after")
     for row in result.rows:
-        label = f"{plain(row['model'])} · {titles.get(row['inpainter'], row['inpainter'])}"
+        label = f"{plain(row['model'])} · {titles.get(row['inpainter'], row['inpainter'])}" + (
+            f" · sees {PREPROCESS_TITLES[row['preprocess']]}" if not row["error"] else "")
         with st.expander(label + (" (unavailable)" if row["error"] else "")):
             if row["error"]:
                 st.error(row["error"])

@@ -326,3 +326,34 @@ def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0):
     for kind in ("deletion", "insertion"):
         assert ours[kind].auc == pytest.approx(reference[kind][0], abs=0.01), kind  # 8-bit pixels against floats
         assert len(ours[kind].probs) == (224 * 224 + step - 1) // step + 1
+
+
+@pytest.mark.parametrize("name, agree", [("astronaut.png", False), ("coffee.png", True)])
+def test_explore_names_what_the_classifier_sees_and_says_when_the_other_mode_disagrees(name, agree, lite0):
+    squash, center = (int(lite0.predict([sample(name)], mode)[0].argmax()) for mode in ("squash", "center"))
+    assert (squash == center) is agree  # the samples as the issue found them: astronaut is bobsled / football helmet
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
+    app.query_params["visitor"] = "9" * 31 + ("a" if agree else "b")
+    app.run()
+    app.sidebar.button(key=f"sample-{name}").click().run()
+    assert not app.exception
+    said = [c.value for c in app.caption] + [i.value for i in app.info]
+    assert any("The classifier sees the whole image, squashed (224x224 pixels)." in text for text in said)
+    line = [i.value for i in app.info if "instead, the original is" in i.value]
+    if agree:
+        assert not line and any("the original's top-1 is the same" in c.value for c in app.caption)
+    else:
+        assert len(line) == 1 and lite0.labels[center] in line[0] and lite0.labels[squash] in line[0]
+
+
+def test_compare_runs_both_ways_of_seeing_as_another_axis(lite0, camera, tripod_mask):
+    from ic.compare import compare, summary_table
+
+    result = compare("camera.png", camera, tripod_mask, ["tf_efficientnet_lite0"], ["telea"], preprocess=["squash", "center"],
+                     load=lambda name: lite0)
+    table = summary_table(result.rows)
+    assert [row["sees"] for row in table] == ["squash", "center"] and len(result.edited) == 1  # one inpainting
+    for row, mode in zip(result.rows, ("squash", "center")):
+        assert row["original"]["top"][0]["prob"] == pytest.approx(float(lite0.predict([camera], mode)[0].max()), abs=1e-6)

@@ -17,11 +17,12 @@ from ic.classifiers.registry import (
                                      DEFAULT_MODEL,
                                      LOCAL_PREFIX,
                                      PREPROCESS_MODES,
+                                     PREPROCESS_TITLES,
                                      ModelChoice,
                                      list_choices,
                                      resolve_choice,
 )
 
-__all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "Classifier",
+__all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "PREPROCESS_TITLES", "Classifier",
            "ModelChoice", "forget_loaded", "get_classifier", "is_loaded", "list_choices", "load_classifier",
            "loading_step", "read_checkpoint", "resolve_choice"]

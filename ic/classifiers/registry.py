@@ -21,6 +21,7 @@ from ic.paths import models_dir
 
 DEFAULT_MODEL = "tf_efficientnet_lite0"
 PREPROCESS_MODES = ("squash", "center")
+PREPROCESS_TITLES = {"squash": "the whole image, squashed", "center": "the model's center crop"}
 
 CURATED_HUB = {
     "resnet50.a1_in1k": "ResNet-50",
