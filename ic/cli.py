@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
                                                            "changes the top-1 (slow: tens of classifications an image)")
     sweep.add_argument("--flip-order", choices=("map", "adaptive"), default="map",
                        help="cells in Grad-CAM's order (map, default) or chosen one at a time (adaptive)")
-    sweep.add_argument("--preprocess", choices=("squash", "center"), default="squash")
+    sweep.add_argument("--preprocess", default="squash", help="what the classifier sees: squash, center, or "
+                       "squash,center for both as another axis (default squash)")
     sweep.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
     sweep.add_argument("--out", default=None, help="rows in Parquet here (a CSV beside it); run again to resume")
     sweep.add_argument("--engine", choices=("local", "ray"), default="local")
@@ -278,10 +279,12 @@ def _cmd_sweep(args) -> tuple[object, str]:
     from ic import sweeps
     from ic.inpaint import default_inpainter_name
 
+    seen = _names(args.preprocess) or ["squash"]
     plan = sweeps.Plan(tuple(_names(args.models)), tuple(_names(args.inpainters) if args.inpainters else
                                                          [default_inpainter_name()]),
                        context=args.context, context_fill=args.context_fill, flip=args.flip, flip_order=args.flip_order,
-                       preprocess=args.preprocess, seed=_check_seed(args.seed)).check()
+                       preprocess=seen[0], modes=tuple(seen) if len(seen) > 1 else (),
+                       seed=_check_seed(args.seed)).check()
     if args.workers is not None and args.workers < 1:
         from ic.errors import ICError
 

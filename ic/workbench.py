@@ -616,9 +616,11 @@ class Workbench:
         return result
 
     def start_sweep(self, owner: str, *, name: str, data: bytes | None = None, folder: str | None = None,
-                    models: list[str], inpainters: list[str], context: bool = False, flip: bool = False) -> SweepJob:
+                    models: list[str], inpainters: list[str], context: bool = False, flip: bool = False,
+                    modes: tuple[str, ...] = ()) -> SweepJob:
         """A sweep in the workbench's worker thread: it goes on when the visitor leaves the page, which finds it
-        again with `sweep_job(owner)`. One at a time per visitor."""
+        again with `sweep_job(owner)`. One at a time per visitor. `modes`: the ways of seeing to judge with
+        (another axis), by default the squashed whole image alone."""
 
         refused = self.sweeps_refused()
         if refused:
@@ -630,13 +632,13 @@ class Workbench:
             self._reading.add(owner)
         try:
             return self._start_sweep(owner, name=name, data=data, folder=folder, models=models,
-                                     inpainters=inpainters, context=context, flip=flip)
+                                     inpainters=inpainters, context=context, flip=flip, modes=modes)
         finally:
             with self._sweep_lock:
                 self._reading.discard(owner)
 
     def _start_sweep(self, owner: str, *, name: str, data: bytes | None, folder: str | None, models: list[str],
-                     inpainters: list[str], context: bool, flip: bool) -> SweepJob:
+                     inpainters: list[str], context: bool, flip: bool, modes: tuple[str, ...] = ()) -> SweepJob:
         from ic import sweeps
 
         if data is not None:
@@ -658,8 +660,9 @@ class Workbench:
         if not dataset.items:
             raise ICError("None of the photos can be swept: " + "; ".join(
                 f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))
-        plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip).check()
-        job = SweepJob(uuid.uuid4().hex, owner, name, total=len(dataset.items) * len(plan.tasks()))
+        plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip,
+                           preprocess=(modes or ("squash",))[0], modes=tuple(modes) if len(modes) > 1 else ()).check()
+        job = SweepJob(uuid.uuid4().hex, owner, name, total=len(dataset.items) * len(plan.tasks()) * len(plan.seen()))
         token = job.token
 
         def progress(done: int, total: int, what: str) -> None:

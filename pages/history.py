@@ -289,6 +289,7 @@ def sweeps_section(store, visitor: str) -> None:
                  f"{', '.join(plan['models'])} × {', '.join(plan['inpainters'])}")
         with st.expander(title):
             st.dataframe(pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
+                                        "sees": s.get("preprocess", "squash"),
                                         "images": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
                                         "mean drop (pt)": s["mean_drop"] * 100} for s in document["summary"]]),
                          hide_index=True, width="stretch",

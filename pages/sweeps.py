@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ui import session
 from ui.navigation import saving_notice, sidebar_links
@@ -20,7 +21,8 @@ FLIPPED_SHOWN = 24
 
 def summary_frame(summary: list[dict]) -> pd.DataFrame:
     """Flip rates as shares (shown as percentages), mean drops in probability points, as on every other page."""
-    return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"], "images": s["n"],
+    return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
+                          "sees": PREPROCESS_TITLES.get(s.get("preprocess", "squash"), ""), "images": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
                           "mean drop (pt)": s["mean_drop"] * 100,
                           **({"drop 95% CI (pt)": "{:+.1f} to {:+.1f}".format(*(v * 100 for v in s["mean_drop_ci"]))}
@@ -128,11 +130,14 @@ def choose(bench, running: bool) -> dict | None:
                           disabled=running)
     flip = st.checkbox("Also find the smallest removal that changes each answer (slow: tens of classifications an "
                        "image)", key="sweep-flip", disabled=running)
+    both = st.checkbox("Also judge with the model's center crop (what the classifier sees as another axis: the "
+                       "whole image squashed and the center crop often disagree)", key="sweep-both-modes",
+                       disabled=running)
     if not st.button("Run the sweep", type="primary", disabled=running or not (upload or folder), key="sweep-run"):
         return None
     return {"data": upload.getvalue() if upload else None, "name": (upload.name if upload else folder).rsplit(".", 1)[0],
             "folder": folder or None, "models": chosen_models, "inpainters": chosen_inpainters, "context": context,
-            "flip": flip}
+            "flip": flip, "modes": ("squash", "center") if both else ("squash",)}
 
 
 def main() -> None:

@@ -196,3 +196,19 @@ def test_ray_gives_the_same_rows_as_local(dataset, tmp_path):
             assert abs(x[name] - y[name]) < 1e-4, (key(x), name, x[name], y[name])
     assert remote.summary == local.summary
     assert "startup" in remote.timings
+
+
+def test_what_the_classifier_sees_is_another_axis_and_resumes(dataset, tmp_path):
+    out = tmp_path / "both.parquet"
+    done = run_sweep(dataset, "--models", "tf_efficientnet_lite0", "--inpainters", "blur", "--preprocess",
+                     "squash,center", "--out", out, "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert [entry["preprocess"] for entry in document["summary"]] == ["squash", "center"]
+    rows = read_rows(out)
+    assert {row["preprocess"] for row in rows} == {"squash", "center"} and len(rows) == 2 * document["images"]
+    again = json.loads(run_sweep(dataset, "--models", "tf_efficientnet_lite0", "--inpainters", "blur", "--preprocess",
+                                 "squash,center", "--out", out, "--json").stdout)
+    assert again["computed"] == 0 and again["resumed"] == len(rows)  # each mode's rows found by their key
+    refused = run_sweep(dataset, "--models", "tf_efficientnet_lite0", "--preprocess", "squash,crop")
+    assert refused.returncode == 2 and "not 'crop'" in refused.stderr

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ic.errors import Cancelled, ICError, Unavailable
@@ -55,8 +55,14 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
     """Run `plan` over `dataset`, resuming from `out` when it holds rows already; every row is written to `out`
     (and its CSV) as it goes. `load_model` turns a model name into a classifier or refuses it with an ICError
     (the workbench passes its own, with the deployment's allow-list); every model is checked before the first
-    image. Cancelled between images when `cancelled()` says so: the rows so far are kept."""
+    image. Cancelled between images when `cancelled()` says so: the rows so far are kept. A plan that judges
+    with several ways of seeing (`plan.modes`) runs once for each, into the same `out`; every summary entry and
+    paired test names its mode."""
     from ic.classifiers import get_classifier
+
+    if len(plan.seen()) > 1:
+        return _each_way_of_seeing(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
+                                   progress=progress, cancelled=cancelled, load_model=load_model)
 
     plan.check()
     if engine not in ENGINES:
@@ -103,6 +109,22 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
                        computed=len(new_rows), resumed=len(rows) - len(new_rows), timings=timings)
 
 
+def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, progress: Progress | None, **options) -> SweepResult:
+    modes = plan.seen()
+    parts, offset, each = [], 0, len(dataset.items) * len(plan.tasks())
+    for mode in modes:
+        shifted = (lambda done, total, what, offset=offset: progress(offset + done, each * len(modes), what)) \
+            if progress else None
+        parts.append(sweep(dataset, replace(plan, preprocess=mode, modes=()), progress=shifted, **options))
+        offset += each
+    first = parts[0]
+    return SweepResult(first.images, first.skipped, [row for part in parts for row in part.rows],
+                       [entry for part in parts for entry in part.summary],
+                       [test for part in parts for test in part.paired], first.out,
+                       computed=sum(part.computed for part in parts), resumed=sum(part.resumed for part in parts),
+                       timings={"total": sum(part.timings.get("total", 0.0) for part in parts)})
+
+
 def _local(items, plan, done, missing, load_model, skipped, keep, progress, cancelled, count, total) -> None:
     for item in items:
         if cancelled and cancelled():
@@ -147,7 +169,8 @@ def describe(result: SweepResult) -> str:
              + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "")]
     for entry in result.summary:
         low, high = entry["flip_ci"]
-        lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} n={entry['n']:<4} flip rate "
+        lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} "
+                     f"{entry.get('preprocess', 'squash'):6} n={entry['n']:<4} flip rate "
                      f"{entry['flip_rate']:.1%} ({entry.get('flipped', '?')} of {entry['n']}; 95% CI {low:.1%}-{high:.1%}, "
                      f"Clopper-Pearson), mean drop {entry['mean_drop'] * 100:+.1f} pt" + (
                          " (95% CI {:+.1f} to {:+.1f}, bootstrap)".format(*(v * 100 for v in entry["mean_drop_ci"]))
@@ -156,7 +179,8 @@ def describe(result: SweepResult) -> str:
                         "(a lead under 5 points)" if entry.get("fragile_flips") is not None else ""))
     for test in result.paired:
         verdict = "differ beyond chance" if test["differ"] else "no difference beyond chance"
-        lines.append(f"  {test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): only A flipped "
+        lines.append(f"  {test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}, "
+                     f"{test.get('preprocess', 'squash')}): only A flipped "
                      f"{test['only_a']}, only B {test['only_b']} of {test['n']}; exact McNemar p={test['p_value']:.3g}: "
                      f"{verdict}")
     for skip in result.skipped:

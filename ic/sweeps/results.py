@@ -148,7 +148,8 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
         drops = [float(r["drop"]) for r in in_order]
         low, high = proportion_interval(sum(flips), len(flips))
         drop_low, drop_high = bootstrap_interval(drops)
-        entry = {"model": model, "inpainter": inpainter, "mode": mode, "n": len(flips), "flipped": sum(flips),
+        entry = {"model": model, "inpainter": inpainter, "mode": mode, "preprocess": plan.preprocess,
+                 "n": len(flips), "flipped": sum(flips),
                  "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high], "flip_ci_method": "clopper-pearson",
                  "mean_drop": sum(drops) / len(drops), "mean_drop_ci": [drop_low, drop_high], "resamples": RESAMPLES}
         shares = [r["flip_share"] for r in by_image.values() if r.get("flip_share") is not None]
@@ -167,6 +168,7 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
             n, a_only, b_only = paired_flips({k: bool(r["changed"]) for k, r in groups[(a, inpainter, mode)].items()},
                                              {k: bool(r["changed"]) for k, r in groups[(b, inpainter, mode)].items()})
             p = mcnemar_exact(a_only, b_only)
-            paired.append({"a": a, "b": b, "inpainter": inpainter, "mode": mode, "n": n, "only_a": a_only,
+            paired.append({"a": a, "b": b, "inpainter": inpainter, "mode": mode, "preprocess": plan.preprocess,
+                           "n": n, "only_a": a_only,
                            "only_b": b_only, "p_value": p, "differ": p < 0.05})
     return summary, paired

@@ -37,6 +37,7 @@ class Plan:
     flip: bool = False
     flip_order: str = "map"
     preprocess: str = "squash"
+    modes: tuple[str, ...] = ()  # every way of seeing to judge with, as another axis; empty: `preprocess` alone
     seed: int = 0
     max_side: int = DEFAULT_WORKING_SIDE
 
@@ -44,6 +45,11 @@ class Plan:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise ICError(f"The seed must be a whole number from 0 to 2**63 - 1 (it is stored as a 64-bit "
                           f"integer); {str(self.seed)[:40]} is not.")
+        from ic.classifiers.registry import PREPROCESS_MODES
+
+        unknown = [mode for mode in (self.preprocess, *self.modes) if mode not in PREPROCESS_MODES]
+        if unknown:
+            raise ICError(f"What the classifier sees is one of {', '.join(PREPROCESS_MODES)}, not {unknown[0]!r}.")
         if not self.models or not self.inpainters:
             raise ICError("Choose at least one model and one inpainter for the sweep.")
         if self.context_fill not in CONTEXT_FILLS:
@@ -62,12 +68,18 @@ class Plan:
     def key(self, sha: str, model: str, inpainter: str, mode: str) -> tuple:
         return (sha, model, inpainter, mode, self.preprocess, int(self.seed))
 
+    def seen(self) -> tuple[str, ...]:
+        """The ways of seeing this plan judges with, in order."""
+        return tuple(dict.fromkeys(self.modes)) or (self.preprocess,)
+
     def as_dict(self) -> dict:
-        return {**asdict(self), "models": list(self.models), "inpainters": list(self.inpainters)}
+        return {**asdict(self), "models": list(self.models), "inpainters": list(self.inpainters),
+                "modes": list(self.modes)}
 
     @classmethod
     def from_dict(cls, values: dict) -> Plan:
-        return cls(**{**values, "models": tuple(values["models"]), "inpainters": tuple(values["inpainters"])})
+        return cls(**{**values, "models": tuple(values["models"]), "inpainters": tuple(values["inpainters"]),
+                      "modes": tuple(values.get("modes", ()))})
 
 
 def _expected(classifier, label: str | None) -> int | None:
