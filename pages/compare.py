@@ -103,7 +103,7 @@ def main() -> None:
         return
     _, result, saved, problem = kept
     if saved:
-        st.success(f"Added {saved} rows to History as one group.")
+        st.success(f"Added {saved} row{'s' if saved != 1 else ''} to History as one group.")
     elif problem:
         st.warning(problem)
 

@@ -204,7 +204,7 @@ def show_results(edit, results: dict, opacity: float) -> None:
         columns = st.columns(2)  # the original's map and the edited one's, side by side at the same size
         for column, (image_name, item) in zip(columns, maps.items()):
             image = edit.original if image_name == "original" else edit.edited
-            prob = f" · p = {item.prob:.1%}" if item.prob is not None else ""
+            prob = f" · class probability {item.prob:.1%}" if item.prob is not None else ""
             show_map(column, image, item.heatmap, method, opacity,
                      f"{explain.METHODS[method]} on the {image_name} image{prob}", item.scale())
             if item.method != "occlusion" and not item.heatmap.any():
