@@ -32,6 +32,12 @@ from ic.explain.maps import BATCH, CAM_METHODS, target_layer
 
 FILL_SHARES = (1 / 64, 1 / 8, 1 / 2)  # the hole sizes a fill's time is measured at; between them it is interpolated
 RISE_IMAGES = 2 * 226  # RISE's deletion and insertion at 224 x 224, 224 pixels a step
+
+
+def curve_images(grid: int, rise: bool = False) -> int:
+    """Classifications of one map's deletion and insertion curves: a cell a step (grid x grid + 1 images each),
+    and RISE's as well with `rise`."""
+    return 2 * (grid * grid + 1) + (RISE_IMAGES if rise else 0)
 CAM_CLASSIFICATIONS = 6  # Grad-CAM's eager forward and backward pass, in classifications on the fast path
 
 _rates: dict = {}
@@ -229,8 +235,7 @@ def maps_estimate(classifier: Classifier, methods: list[str], grid: int, infill,
     for method in methods:
         seconds += images * (occlusion_s(classifier, infill, grid) if method == "occlusion" else cam_s(classifier, method))
         if scores:
-            seconds += 2 * (grid * grid + 1) * classify_s(classifier)  # deletion, insertion: a cell a step
-            seconds += RISE_IMAGES * classify_s(classifier) if rise else 0.0
+            seconds += curve_images(grid, rise) * classify_s(classifier)
     return Estimate(seconds)
 
 
