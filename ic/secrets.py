@@ -18,27 +18,29 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)(.*)$", re.DOTALL)
 _PAIR = re.compile(r"(?P<key>[A-Za-z_][\w.\-]*)\s*=\s*(?P<value>'(?:[^'\\]|\\.)*'|[^\s&;]*)")
 
 
-def _userinfo_end(rest: str) -> int:
-    """Where a URL's userinfo ends (its last `@` before the query, so an unencoded `@` in a password stays in
-    it), or -1 without one."""
+def _parts(url: str) -> tuple[str, str | None, str] | None:
+    """(scheme://, userinfo or None, the rest after it) of a URL, or None for text that is not one. The
+    userinfo ends at the last `@` before the query, so an unencoded `@` in a password stays in it (and at the
+    last `@` at all when there is none before a `?`: a `?` in the password itself)."""
+    match = _SCHEME.match(url.strip())
+    if not match:
+        return None
+    rest = match[2]
     query = rest.find("?")
     at = rest.rfind("@", 0, query if query >= 0 else len(rest))
-    return at if at >= 0 else rest.rfind("@")  # a `?` in the password itself
+    at = at if at >= 0 else rest.rfind("@")
+    return (match[1], rest[:at], rest[at:]) if at >= 0 else (match[1], None, rest)
 
 
 def encoded(url: str) -> str:
     """`url` with its user and password percent-encoded, so that a driver finds the host after the last `@`
     (given `ic:Top@Secret99@db`, SQLAlchemy took `Secret99@db` for the host, and named it in its error)."""
-    match = _SCHEME.match(url.strip())
-    if not match:
+    parts = _parts(url)
+    if parts is None or parts[1] is None:
         return url.strip()
-    rest = match[2]
-    at = _userinfo_end(rest)
-    if at < 0:
-        return url.strip()
-    user, colon, password = rest[:at].partition(":")
-    userinfo = quote(unquote(user), safe="") + (colon + quote(unquote(password), safe="") if colon else "")
-    return match[1] + userinfo + rest[at:]
+    scheme, userinfo, rest = parts
+    user, colon, password = userinfo.partition(":")
+    return scheme + quote(unquote(user), safe="") + (colon + quote(unquote(password), safe="") if colon else "") + rest
 
 
 def _hide_pairs(text: str) -> str:
@@ -48,13 +50,10 @@ def _hide_pairs(text: str) -> str:
 
 def secrets_of(url: str) -> list[str]:
     """Every password-like value in `url`, raw and URL-decoded, longest first."""
-    found = []
-    match = _SCHEME.match(url.strip())
-    rest = match[2] if match else url
-    at = _userinfo_end(rest) if match else -1
-    if at >= 0 and ":" in rest[:at]:
-        found.append(rest[:at].split(":", 1)[1])
-    for pair in _PAIR.finditer(rest[at + 1:] if match else rest):
+    parts = _parts(url)
+    userinfo, rest = (parts[1], parts[2]) if parts else (None, url)
+    found = [userinfo.split(":", 1)[1]] if userinfo and ":" in userinfo else []
+    for pair in _PAIR.finditer(rest):
         if SECRET_KEY.search(pair["key"]) and pair["value"].strip("'"):
             found.append(pair["value"].strip("'"))
     found += [unquote(value) for value in found]
@@ -65,13 +64,11 @@ def secrets_of(url: str) -> list[str]:
 def shown_url(url: str) -> str:
     """The URL without any password: `user:***@host`, `password=***` in its query."""
     url = url.strip()
-    match = _SCHEME.match(url)
-    if not match:  # not a URL: perhaps libpq's `host=... password=...`
+    parts = _parts(url)
+    if parts is None:  # not a URL: perhaps libpq's `host=... password=...`
         return _scrub(_hide_pairs(url), secrets_of(url))
-    scheme, rest = match[1], match[2]
-    at = _userinfo_end(rest)
-    if at >= 0:
-        userinfo, rest = rest[:at], rest[at:]
+    scheme, userinfo, rest = parts
+    if userinfo is not None:
         rest = (userinfo.split(":", 1)[0] + ":" + HIDDEN if ":" in userinfo else userinfo) + rest
     head, mark, query = rest.partition("?")
     return _scrub(scheme + head + mark + _hide_pairs(query), secrets_of(url))

@@ -19,8 +19,7 @@ MAX_BYTES = 512 * 1024 * 1024
 MAX_MEMBER_BYTES = 128 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed; real PNG, JPEG and JSON stay far below
 MAX_MEMBERS = 20_000
-READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "Deflate", zipfile.ZIP_BZIP2: "bzip2",
-                    zipfile.ZIP_LZMA: "LZMA"}
+READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 KNOWN_METHODS = {9: "Deflate64", 99: "AES encryption", 93: "Zstandard", 95: "XZ", 98: "PPMd", 6: "Implode"}
 AGAIN = "make the ZIP again without a password and with ordinary compression (Deflate, as every system's "\
         "'Compress' does)"

@@ -7,8 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
-from ic.experiment import flip_lead
-from ic.explain.flip import FRAGILE_MARGIN, is_fragile
 from ic.exports import csv_text
 from ic.history import StoredExperiment
 from ic.history.store import MAX_NOTE
@@ -16,7 +14,7 @@ from ic.images import overlay_mask
 from ui import session
 from ui.explain_view import show_stored_maps
 from ui.navigation import page_frame, saving_notice, sidebar_links
-from ui.results import show_chart, show_table
+from ui.results import show_chart, show_lead, show_table
 from ui.text import plain
 
 st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
@@ -89,14 +87,7 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     table, chart = (st.container(), st.container()) if compact else st.columns([3, 2])
     with table:
         show_table(summary["changes"])
-        lead = flip_lead(summary)
-        if lead is not None:
-            said = (f"{plain(summary['edited']['top'][0]['label'])} leads the runner-up, {plain(lead[1])}, by "
-                    f"{lead[0] * 100:.2f} points")
-            if is_fragile(lead[0]):
-                st.warning(f"A fragile flip: {said} (under {FRAGILE_MARGIN * 100:.0f}), close to a tie.")
-            else:
-                st.caption(f"{said}.")
+        show_lead(summary)
         timings = summary.get("timings_ms", {})
         st.caption(f"{plain(summary['model'])} (weights {plain(summary.get('weights_hash', '?'))}) · sees "
                    f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} "

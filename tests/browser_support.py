@@ -42,6 +42,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def isolated_env(folder) -> dict:
+    """The environment of a server with its own data, models, torch and cache folders under `folder`."""
+    return {"IC_DATA_DIR": str(folder / "data"), "IC_MODELS_DIR": str(folder / "models"),
+            "TORCH_HOME": str(folder / "torch"), "IC_CACHE_DIR": str(folder / "cache")}
+
+
 @contextlib.contextmanager
 def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False):
     """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards."""

@@ -143,6 +143,22 @@ def history_location(request, tmp_path) -> dict:
     return {"url": request.getfixturevalue("postgres").new_database()}
 
 
+@pytest.fixture
+def store(history_location):
+    """A history store on each backend: a test that takes it runs against SQLite and PostgreSQL."""
+    from ic.history import HistoryStore
+
+    return HistoryStore(**history_location)
+
+
+@pytest.fixture(scope="module")
+def records(camera, lite0):
+    """Three removals from camera.png (test_history.make_records), made once per module."""
+    from test_history import make_records
+
+    return make_records(camera, lite0, 3)
+
+
 def sql(store, query: str, params=()) -> list:
     """Rows of `query` (? placeholders) on a store's own database, whichever backend: for what only the
     database can show (images stored once, nothing half-written)."""

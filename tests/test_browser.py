@@ -8,6 +8,7 @@ from browser_support import (
     browser_page,
     click,
     errors_shown,
+    isolated_env,
     near_stroke,
     paint,
     removals_shown,
@@ -28,10 +29,7 @@ BRUSH = 28  # the page's default brush, in canvas pixels
 @pytest.fixture(scope="module", params=[1400, 1000], ids=["wide", "narrow"])
 def page(request, tmp_path_factory):
     require_chromium()
-    data = tmp_path_factory.mktemp("browser-data")
-    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
-           "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url, browser_page(url, width=request.param) as page:
+    with running_app(isolated_env(tmp_path_factory.mktemp("browser-data"))) as url, browser_page(url, width=request.param) as page:
         yield page
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import browser_page, removals_shown, require_chromium, running_app, settled
+from browser_support import browser_page, isolated_env, removals_shown, require_chromium, running_app, settled
 from tour import go, settled_enough
 
 pytestmark = pytest.mark.browser
@@ -20,10 +20,7 @@ FOCUSED_KEY_JS = """() => { const holder = document.activeElement && document.ac
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     require_chromium()
-    data = tmp_path_factory.mktemp("keyboard")
-    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
-           "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url:
+    with running_app(isolated_env(tmp_path_factory.mktemp("keyboard"))) as url:
         yield url
 
 

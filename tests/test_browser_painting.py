@@ -16,6 +16,7 @@ from browser_support import (
     click,
     download,
     errors_shown,
+    isolated_env,
     paint,
     removals_shown,
     require_chromium,
@@ -32,10 +33,7 @@ TRIPOD_BOX = (226, 186, 415, 508)  # the tripod mask's tight box (camera.png pix
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     require_chromium()
-    data = tmp_path_factory.mktemp("painting")
-    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
-           "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url:
+    with running_app(isolated_env(tmp_path_factory.mktemp("painting"))) as url:
         yield url
 
 

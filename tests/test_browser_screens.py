@@ -4,7 +4,7 @@ a laptop and a phone size; and the first-steps note never pushes the canvas away
 
 import pytest
 
-from browser_support import browser_page, require_chromium, running_app, settled, table_rows, top1_notice
+from browser_support import browser_page, isolated_env, require_chromium, running_app, settled, table_rows, top1_notice
 from tour import SIZES, STEPS, accessibility_problems, answer_in_view, explore_after_a_removal, problems_on_screen
 
 pytestmark = pytest.mark.browser
@@ -13,10 +13,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     require_chromium()
-    data = tmp_path_factory.mktemp("screens")
-    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
-           "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url:
+    with running_app(isolated_env(tmp_path_factory.mktemp("screens"))) as url:
         yield url
 
 

@@ -12,6 +12,7 @@ from browser_support import (
     browser_page,
     download,
     errors_shown,
+    isolated_env,
     near_stroke,
     paint_quickly,
     quiet,
@@ -32,9 +33,7 @@ def test_quick_strokes_are_all_removed_and_every_removal_is_kept(tmp_path_factor
     """Eight strokes at distinct places, 250 ms apart, with PatchMatch: none is lost, none is kept twice."""
     require_chromium()
     data = tmp_path_factory.mktemp("quick-strokes")
-    env = {"IC_DATA_DIR": str(data / "data"), "IC_MODELS_DIR": str(data / "models"), "TORCH_HOME": str(data / "torch"),
-           "IC_CACHE_DIR": str(data / "cache")}
-    with running_app(env) as url, browser_page(url) as page:
+    with running_app(isolated_env(data)) as url, browser_page(url) as page:
         settled(page)
         paint_quickly(page, QUICK_STROKES, pause_ms=250)
         quiet(page)

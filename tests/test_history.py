@@ -32,17 +32,6 @@ def make_records(camera, lite0, count=1, inpainter="telea"):
     return records
 
 
-@pytest.fixture(scope="module")
-def records(camera, lite0):
-    return make_records(camera, lite0, 3)
-
-
-@pytest.fixture
-def store(history_location):
-    """The store on each backend: the whole file runs against SQLite and PostgreSQL."""
-    return HistoryStore(**history_location)
-
-
 def images_count(store) -> int:
     return sql(store, "SELECT COUNT(*) FROM images")[0][0]
 

@@ -20,13 +20,7 @@ from ic.workbench import get_workbench
 from browser_support import browser_page, errors_shown, free_port, grid_rows, paint, removals_shown, running_app, top1_notice
 from conftest import ROOT, cli_env
 from postgres_support import PASSWORD
-from test_history import make_records
 from test_saving import stroke, waiting_notices
-
-
-@pytest.fixture(scope="module")
-def records(camera, lite0):
-    return make_records(camera, lite0, 3)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

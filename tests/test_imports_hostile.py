@@ -19,17 +19,6 @@ from ic.history import HistoryStore
 from ic.history.archive import ArchivedExperiment
 
 from conftest import ROOT
-from test_history import make_records
-
-
-@pytest.fixture(scope="module")
-def records(camera, lite0):
-    return make_records(camera, lite0, 3)
-
-
-@pytest.fixture
-def store(history_location):
-    return HistoryStore(**history_location)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from ic.errors import Cancelled, ICError
 from ic.images import overlay_mask
 from ui import session
 from ui.progress import working
+from ui.results import show_lead
 from ui.text import plain
 
 ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the map's top region of the same area "
@@ -290,15 +291,8 @@ def show_flip(edit, classifier, found: dict) -> None:
     if record.top1_changed is False:
         st.warning("At full working resolution the same removal leaves the top-1 as it was; the search ran on a "
                    f"{explain.EXPLAIN_SIDE}-pixel copy.")
-    elif len(record.after) > 1:
-        margin = record.after[0]["prob"] - record.after[1]["prob"]
-        lead = (f"{plain(after['label'])} leads the runner-up, {plain(record.after[1]['label'])}, by "
-                f"{margin * 100:.2f} points")
-        if explain.is_fragile(margin):
-            st.warning(f"A fragile flip: {lead} (under {explain.FRAGILE_MARGIN * 100:.0f}), close to a tie; a "
-                       "slightly different removal could keep the old answer.")
-        else:
-            st.caption(f"{lead}.")
+    else:
+        show_lead(record.summary())
     left, right = st.columns(2)
     left.image(overlay_mask(record.original, record.mask), caption="The cells removed", width="stretch",
                alt=f"The photo with the {len(best.cells)} removed cells tinted")

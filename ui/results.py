@@ -3,6 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from ic.experiment import flip_lead
+from ic.explain.flip import FRAGILE_MARGIN, is_fragile
 from ui.text import plain
 
 
@@ -57,3 +59,18 @@ def show_chart(rows: list[dict]) -> None:
         },
     }
     st.vega_lite_chart(long, spec, width="stretch")
+
+
+def show_lead(summary: dict) -> None:
+    """For an experiment whose top-1 changed: how far the new top-1 leads its runner-up, and a warning when
+    the lead is under FRAGILE_MARGIN (a near tie: a slightly different removal could keep the old answer)."""
+    lead = flip_lead(summary)
+    if lead is None:
+        return
+    said = (f"{plain(summary['edited']['top'][0]['label'])} leads the runner-up, {plain(lead[1])}, by "
+            f"{lead[0] * 100:.2f} points")
+    if is_fragile(lead[0]):
+        st.warning(f"A fragile flip: {said} (under {FRAGILE_MARGIN * 100:.0f}), close to a tie; a slightly "
+                   "different removal could keep the old answer.")
+    else:
+        st.caption(f"{said}.")

@@ -51,18 +51,14 @@ class ArchivedExperiment:
 
     def images(self) -> dict:
         try:
-            original = decode_image(_member(self._archive, self._files["original.png"]))
-            edited = decode_image(_member(self._archive, self._files["edited.png"]))
-            mask = decode_mask(_member(self._archive, self._files["mask.png"]), original.shape[:2])
+            original = decode_image(read_member(self._archive, self._files["original.png"]))
+            edited = decode_image(read_member(self._archive, self._files["edited.png"]))
+            mask = decode_mask(read_member(self._archive, self._files["mask.png"]), original.shape[:2])
         except ICError as exc:
             raise ICError(f"An image in the ZIP's folder {self.folder!r} cannot be read ({exc})") from None
         if edited.shape != original.shape:
             raise ICError(f"The ZIP's {self.folder} images differ in size.")
         return {"original": original, "edited": edited, "mask": mask}
-
-
-def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
-    return read_member(archive, member)
 
 
 def _created_at(value, folder: str) -> str:
@@ -225,7 +221,7 @@ def read_archive(data: bytes) -> list[ArchivedExperiment]:
             raise ICError(f"The ZIP's folder {folder!r} lacks experiment.json or an image; "
                           "import a ZIP exported from the History page.")
         try:
-            meta = json.loads(_member(archive, files["experiment.json"]))
+            meta = json.loads(read_member(archive, files["experiment.json"]))
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ICError(f"The ZIP's {folder}/experiment.json is not valid JSON ({str(exc)[:120]}); "
                           "it was not imported.") from None
@@ -235,7 +231,7 @@ def read_archive(data: bytes) -> list[ArchivedExperiment]:
         sizes = set()
         for role in IMAGE_ROLES:
             try:
-                width, height = image_size(_member(archive, files[f"{role}.png"]), what=f"{role} image")
+                width, height = image_size(read_member(archive, files[f"{role}.png"]), what=f"{role} image")
             except ICError as exc:
                 raise ICError(f"An image in the ZIP's folder {folder!r} cannot be read ({exc}) "
                               "The ZIP was not imported.") from None

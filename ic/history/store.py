@@ -109,6 +109,11 @@ def _searched(row: StoredExperiment) -> str:
                              row.inpainter]))
 
 
+def _file_key(info: os.stat_result) -> tuple[int, int]:
+    """A file's identity: its device and inode."""
+    return info.st_dev, info.st_ino
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -176,15 +181,13 @@ class HistoryStore(VisitorState, SweepState):
             self._held = open(self.path, "rb")  # noqa: SIM115 (held for the store's life)
         except OSError:
             return None
-        info = os.fstat(self._held.fileno())
-        return info.st_dev, info.st_ino
+        return _file_key(os.fstat(self._held.fileno()))
 
     def _identity(self) -> tuple[int, int] | None:
         try:
-            info = self.path.stat()
+            return _file_key(self.path.stat())
         except OSError:
             return None
-        return info.st_dev, info.st_ino
 
     def _check_file(self) -> None:
         """A SQLite history whose file was deleted or replaced while this server ran (a clean-up script, a
@@ -265,8 +268,8 @@ class HistoryStore(VisitorState, SweepState):
     # --- writing ----------------------------------------------------------------------------
 
     @staticmethod
-    def _put_image(db, png: bytes) -> str:
-        sha = _sha(png)
+    def _put_image(db, png: bytes, sha: str | None = None) -> str:
+        sha = sha or _sha(png)
         db.execute("INSERT INTO images (sha, png) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING", (sha, png))
         return sha
 
@@ -298,7 +301,7 @@ class HistoryStore(VisitorState, SweepState):
 
     def _write_prepared(self, db, pngs: dict[str, bytes], row: tuple) -> None:
         for sha, png in pngs.items():
-            db.execute("INSERT INTO images (sha, png) VALUES (?, ?) ON CONFLICT (sha) DO NOTHING", (sha, png))
+            self._put_image(db, png, sha)
         self._insert_row(db, row)
 
     @staticmethod
