@@ -1,19 +1,29 @@
-"""The server: `streamlit run streamlit_app.py` serves the app through Streamlit's `st.App`, whose lifespan
-prepares the default classifier and its fast path in the background as soon as the server starts (ic.prepare),
-so that no visitor waits for it. The pages themselves start at explore.py (Explore), with the others in pages/.
+"""The app: `streamlit run streamlit_app.py`.
+
+Streamlit imports this file for its `st.App` (whose lifespan prepares the default classifier and its fast path in
+the background as soon as the server starts, ic.prepare, so that no visitor waits for it), then runs it as the
+script of every page view: the frame (ui/frame.py) with st.navigation, which runs the page in app_pages/.
+Not pages/: with a folder of that name beside this script, Streamlit runs a page without the frame until the
+process's first st.navigation call (and AppTest after every first run).
 """
 
 from contextlib import asynccontextmanager
 
 import streamlit as st
 
+from ic.prepare import start_in_background
+
 
 @asynccontextmanager
 async def lifespan(_app):
-    from ic.prepare import start_in_background
 
     start_in_background()
     yield
 
 
-app = st.App("explore.py", lifespan=lifespan)
+if __name__ == "__main__":  # Streamlit runs this file as the script of a page view (and so does AppTest)
+    from ui.frame import run
+
+    run()
+else:  # imported by `streamlit run` for the server
+    app = st.App(__file__, lifespan=lifespan)

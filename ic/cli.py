@@ -16,6 +16,9 @@ import traceback
 
 import numpy as np
 
+from ic.explain.methods import METHODS
+from ic.inpaint import baselines
+
 EXIT_INTERNAL = 1
 
 
@@ -51,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--preprocess", choices=("squash", "center"), default="squash")
     explain = sub.add_parser("explain", parents=[common, model], help="a map of what the classifier relies on")
     explain.add_argument("image")
-    explain.add_argument("--method", choices=("gradcam", "gradcampp", "scorecam", "occlusion"), default="gradcam")
+    explain.add_argument("--method", choices=tuple(METHODS), default="gradcam")
     explain.add_argument("--class", dest="class_", default=None, help="label or class index (default: the top-1)")
     explain.add_argument("--grid", type=int, default=8, help="occlusion grid, cells a side (4-16, default 8)")
     explain.add_argument("--infill", default="telea", help="inpainter that removes each occlusion cell")
@@ -71,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                                                       "in the dataset, if there)")
     sweep.add_argument("--context", action="store_true", help="also keep only the object, everything else replaced "
                                                               "by --context-fill (object against context)")
-    sweep.add_argument("--context-fill", choices=("blur", "mean"), default="blur")
+    sweep.add_argument("--context-fill", choices=baselines(), default=baselines()[0])
     sweep.add_argument("--flip", action="store_true", help="also find the smallest share of 8x8 cells whose removal "
                                                            "changes the top-1 (slow: tens of classifications an image)")
     sweep.add_argument("--flip-order", choices=("map", "adaptive"), default="map",
@@ -138,7 +141,7 @@ def _format_top(top: list[dict]) -> str:
 
 def _workbench():
     """The command line's workbench: the deployment's policy, no history (the CLI keeps none)."""
-    from ic.workbench import Workbench
+    from ic.app import Workbench
 
     return Workbench(data_folder=None)
 
@@ -149,7 +152,7 @@ def _cmd_classify(args) -> tuple[object, str]:
 
     top_k = _check_top_k(args.top_k)
     image = decode_image(args.image)
-    classifier = _workbench().classifier(args.model or DEFAULT_MODEL)
+    classifier = _workbench().policy.classifier(args.model or DEFAULT_MODEL)
     probs = classifier.predict([image], args.preprocess)[0]
     top = classifier.top_k(probs, top_k)
     result = {"image": args.image, "model": classifier.name, "preprocess": args.preprocess, "top": top}
@@ -167,7 +170,7 @@ def _cmd_edit(args) -> tuple[object, str]:
     session = EditSession(image, name=args.image)
     mask = decode_mask(args.mask, session.shape)
     inpainter = get_inpainter(args.inpainter or default_inpainter_name())
-    classifier = _workbench().classifier(args.model or DEFAULT_MODEL)
+    classifier = _workbench().policy.classifier(args.model or DEFAULT_MODEL)
     # The CLI runs the named method itself (prepare() downloads LaMa's weights when asked for by name).
     record = session.apply(mask, inpainter, classifier, preprocess=args.preprocess, top_k=top_k, seed=args.seed)
     result = record.summary()
@@ -198,7 +201,7 @@ def _cmd_compare(args) -> tuple[object, str]:
     session = EditSession(decode_image(args.image), name=args.image)
     mask = decode_mask(args.mask, session.shape)
     inpainters = _names(args.inpainters) if args.inpainters else [default_inpainter_name()]
-    result, _ = _workbench().compare(args.image, session.original, mask, _names(args.models), inpainters,
+    result, _ = _workbench().actions.compare(args.image, session.original, mask, _names(args.models), inpainters,
                                      owner="cli", preprocess=args.preprocess, top_k=top_k)
     lines = []
     for row in summary_table(result.rows):
@@ -219,14 +222,14 @@ def _cmd_explain(args) -> tuple[object, str]:
     explain.check_grid(args.grid)  # 4-16, before any work
     bench = _workbench()
     image = decode_image(args.image)
-    classifier = bench.classifier(args.model or DEFAULT_MODEL)
+    classifier = bench.policy.classifier(args.model or DEFAULT_MODEL)
     small = explain.explain_copy(image)
     probs = classifier.predict([image], args.preprocess)[0]  # the file, as `classify` judges it
     class_index = int(probs.argmax()) if args.class_ is None else classifier.class_index(args.class_)
     on_copy = float(classifier.predict([small], args.preprocess)[0][class_index])  # what the map was made on
     mask = decode_mask(args.mask, image.shape[:2]) if args.mask else None
-    found = bench.explain(classifier, image, class_index, [args.method], grid=args.grid, infill=args.infill,
-                          preprocess=args.preprocess, removed=mask, rise=args.rise)
+    options = explain.MapOptions(grid=args.grid, infill=args.infill, preprocess=args.preprocess, rise=args.rise)
+    found = bench.actions.explain(classifier, image, class_index, [args.method], removed=mask, options=options)
     result, scores = found["maps"][args.method]["original"], found["scores"][args.method]
     cells = explain.map_cells(result)
     peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
@@ -259,7 +262,7 @@ def _cmd_explain(args) -> tuple[object, str]:
                      f"scattered regions of these areas: {payload['iou_chance']:.2f}")
     if args.flip:
         order = explain.importance_order(result, args.grid)
-        method, _ = bench.inpainter(args.infill)
+        method, _ = bench.policy.inpainter(args.infill)
         flip = explain.search_in_order(classifier, small, order, args.grid, method,
                                        preprocess=args.preprocess)
         payload["flip"] = None if flip is None else {
@@ -290,15 +293,18 @@ def _cmd_sweep(args) -> tuple[object, str]:
 
         raise ICError(f"--workers must be at least 1 (got {args.workers}).")
     dataset = sweeps.load(args.dataset, args.labels)  # a labels file that is a folder or a device: a sentence
+    from ic.app import Task
+
     said = [0.0]
 
-    def progress(done: int, total: int, what: str) -> None:
-        if time.monotonic() - said[0] >= 1 or done == total:
+    def progress(share: float, what: str) -> None:
+        if time.monotonic() - said[0] >= 1 or share >= 1:
             said[0] = time.monotonic()
-            print(f"sweep: {done}/{total} rows ({done / max(1, total):.0%}) {what}", file=sys.stderr, flush=True)
+            print(f"sweep: {task.done}/{task.total} rows ({share:.0%}) {what}", file=sys.stderr, flush=True)
 
-    result = _workbench().sweep(dataset, plan, owner="cli", out=args.out, engine=args.engine,
-                                ray_address=args.ray_address, workers=args.workers, progress=progress)
+    task = Task(on_report=progress)
+    result = _workbench().jobs.sweep(dataset, plan, owner="cli", out=args.out, engine=args.engine,
+                                     ray_address=args.ray_address, workers=args.workers, task=task)
     return result.document(), sweeps.describe(result)
 
 
@@ -310,22 +316,15 @@ def _cmd_bench(args) -> tuple[object, str]:
 
 
 def _cmd_history(args) -> tuple[object, str]:
-    from ic.errors import ICError
-    from ic.history.store import open_location
-
-    source = open_location(args.source, must_exist=True)
-    target = open_location(args.target)
-    if source.where == target.where:
-        raise ICError("--from and --to name the same history; name another one to copy to.")
+    from ic.app.history import copy_history
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 50 == 0:
             print(f"{done}/{total} experiments", file=sys.stderr, flush=True)
 
-    copied = target.copy_from(source, progress=progress)
-    result = {"from": source.where, "to": target.where, **copied}
-    text = (f"Copied {copied['experiments']} experiments ({copied['maps']} maps), {copied['links']} share links and "
-            f"{copied['sweeps']} sweeps from {source.where} to {target.where}; {copied['skipped']} experiments were "
+    result = copy_history(args.source, args.target, progress=progress)
+    text = (f"Copied {result['experiments']} experiments ({result['maps']} maps), {result['links']} share links and "
+            f"{result['sweeps']} sweeps from {result['from']} to {result['to']}; {result['skipped']} experiments were "
             "there already.")
     return result, text
 

@@ -83,7 +83,7 @@ def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: lis
             probs = classifier.predict([original, *edited.values()], mode)
             classify_ms = round((time.perf_counter() - start) * 1000 / len(probs), 1)
             for name, after in zip(inpainters, probs[1:]):
-                record = make_record(image_name, original, edited[name], mask, mask, classifier, probs[0], after,
+                record = make_record(image_name, (original, edited[name], mask, mask), classifier, (probs[0], after),
                                      inpainter=name, preprocess=mode, top_k=top_k, seed=seed,
                                      timings_ms={"inpaint": inpaint_ms[name], "classify": classify_ms})
                 result.records.append(record)

@@ -109,10 +109,13 @@ def flip_lead(summary: dict) -> tuple[float, str] | None:
     return float(after[0]["prob"] - after[1]["prob"]), str(after[1]["label"])
 
 
-def make_record(name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray, step_mask: np.ndarray,
-                classifier: Classifier, before: np.ndarray, after: np.ndarray, *, inpainter: str, preprocess: str,
-                top_k: int, seed: int, timings_ms: dict) -> ExperimentRecord:
-    """An experiment record from the images and both probability vectors."""
+def make_record(name: str, images: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], classifier: Classifier,
+                probs: tuple[np.ndarray, np.ndarray], *, inpainter: str, preprocess: str, top_k: int, seed: int,
+                timings_ms: dict) -> ExperimentRecord:
+    """An experiment record from its images (original, edited, mask, the step's mask) and both probability
+    vectors (before, after)."""
+    original, edited, mask, step_mask = images
+    before, after = probs
     top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)
     return ExperimentRecord(
         image_name=name,
@@ -139,7 +142,7 @@ def reclassify(name: str, original: np.ndarray, edited: np.ndarray, mask: np.nda
     """The same edit judged by another classifier: a new record, no inpainting."""
     start = time.perf_counter()
     before, after = classifier.predict([original, edited], preprocess)
-    return make_record(name, original, edited, mask, mask, classifier, before, after, inpainter=inpainter,
+    return make_record(name, (original, edited, mask, mask), classifier, (before, after), inpainter=inpainter,
                        preprocess=preprocess, top_k=top_k, seed=seed, timings_ms={"inpaint": 0.0, "classify": _ms(start)})
 
 
@@ -282,7 +285,7 @@ class EditSession:
             del self._states[1]
             self._position -= 1
             self._dropped += 1
-        record = make_record(self.name, self.original, edited, union, step, classifier, before, after,
+        record = make_record(self.name, (self.original, edited, union, step), classifier, (before, after),
                              inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
                              timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
         record.kind = "background" if background else "removal"

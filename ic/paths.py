@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from platformdirs import user_data_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,6 +30,5 @@ def data_dir() -> Path:
     """Where history is kept: IC_DATA_DIR, else the per-user data directory."""
     if os.environ.get("IC_DATA_DIR"):
         return Path(os.environ["IC_DATA_DIR"])
-    from platformdirs import user_data_dir
 
     return Path(user_data_dir("interactive-classification", appauthor=False))

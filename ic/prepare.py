@@ -10,6 +10,11 @@ import logging
 import threading
 import time
 
+from ic.classifiers import DEFAULT_MODEL, get_classifier
+from ic.explain import DEFAULT_INFILL
+from ic.explain.cost import prepare as measure_rates
+from ic.inpaint import get_inpainter
+
 log = logging.getLogger(__name__)
 
 
@@ -19,10 +24,6 @@ PAUSE_S = 3.0
 def prepare(model: str | None = None, pause_s: float = PAUSE_S) -> float:
     """Load `model` (by default the default classifier); then, after `pause_s`, the page's default inpainter and
     the rates its estimates are made from. Returns the seconds it took."""
-    from ic.classifiers import DEFAULT_MODEL, get_classifier
-    from ic.explain import DEFAULT_INFILL
-    from ic.explain.cost import prepare as measure_rates
-    from ic.inpaint import get_inpainter
 
     start = time.perf_counter()
     classifier = get_classifier(model or DEFAULT_MODEL)

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ic.errors import ICError
+from ic.images import resize_mask
 
 ITERATIONS = 5
 TEXTURE_SIDE = 5  # pixels a side of the window the texture feature is measured over
@@ -81,7 +82,6 @@ def propose(image: np.ndarray, box, clicks=(), seed: int = 0) -> Selection:
     box = _check_box(box, image.shape[:2])
     scale = min(1.0, SIDE / max(image.shape[:2]))
     if scale < 1:
-        from ic.images import resize_mask
 
         small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
                            interpolation=cv2.INTER_AREA)

@@ -21,6 +21,7 @@ project folder. Every key has an environment variable that wins over it:
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,14 +36,30 @@ def _config_file() -> Path:
     return Path(os.environ.get("IC_CONFIG") or PROJECT_ROOT / "interactive-classification.toml")
 
 
+_read: dict = {}  # the settings file as last read: {"key": (path, mtime, size), "values": {...}}
+_read_lock = threading.Lock()
+
+
 def _file_settings() -> dict:
+    """The settings file, read once per process and again only when it changes (its path, time or size):
+    a removal asks for about a dozen settings, which re-reading the file for each of them made a dozen reads."""
     path = _config_file()
+    try:
+        info = path.stat()
+    except OSError:
+        return {}
     if not path.is_file():
         return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ICError(f"The settings file {path} cannot be read ({exc}); fix or remove it.") from None
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    with _read_lock:
+        if _read.get("key") == key:
+            return _read["values"]
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ICError(f"The settings file {path} cannot be read ({exc}); fix or remove it.") from None
+        _read.update(key=key, values=values)
+        return values
 
 
 def _setting(section: str, key: str, env: str, default, cast):

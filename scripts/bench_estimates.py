@@ -20,11 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ic import explain  # noqa: E402
+from ic.app import Workbench  # noqa: E402
 from ic.classifiers import get_classifier  # noqa: E402
+from ic.explain import MapOptions  # noqa: E402
 from ic.explain.cost import flip_estimate  # noqa: E402
 from ic.images import decode_image  # noqa: E402
 from ic.inpaint import get_inpainter  # noqa: E402
-from ic.workbench import Workbench  # noqa: E402
 
 
 def timed(run) -> tuple[float, object]:
@@ -42,7 +43,7 @@ def maps(bench, classifier, image, index: int) -> None:
     telea = get_inpainter("telea")
     for method in ("occlusion", "scorecam"):
         estimate = explain.maps_estimate(classifier, [method], 8, telea, images=1).seconds
-        actual, _ = timed(lambda method=method: bench.explain(classifier, image, index, [method], grid=8, infill="telea"))
+        actual, _ = timed(lambda method=method: bench.actions.explain(classifier, image, index, [method], options=MapOptions()))
         row(f"{explain.METHODS[method]} (8x8, Telea)" if method == "occlusion" else explain.METHODS[method],
             estimate, actual)
 
@@ -51,8 +52,8 @@ def flips(bench, classifier, image) -> None:
     telea = get_inpainter("telea")
     for order, map_method in (("map", "gradcam"), ("adaptive", "gradcam"), ("map", "occlusion")):
         said = flip_estimate(classifier, 8, telea, order, map_method)
-        actual, found = timed(lambda order=order, map_method=map_method: bench.flip(
-            classifier, image, "image", order=order, grid=8, infill="telea", map_method=map_method))
+        actual, found = timed(lambda order=order, map_method=map_method: bench.actions.flip(
+            classifier, image, "image", order=order, options=MapOptions(), map_method=map_method))
         best = found["best"]
         name = f"smallest removal, {explain.ORDERS[order]}" + (f" ({explain.METHODS[map_method]})" if order == "map" else "")
         if best is None:
@@ -88,7 +89,7 @@ def page_against_cli(image_path: str) -> None:
             page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
             settled(page)
             drop_option(page, "Maps", "Grad-CAM")
-        direct = [timed(lambda: bench.explain(classifier, image, 872, ["occlusion"], grid=8, infill="telea"))[0]
+        direct = [timed(lambda: bench.actions.explain(classifier, image, 872, ["occlusion"], options=MapOptions()))[0]
                   for _ in range(3)]
     best_page, best_cli = min(on_page), min(direct)
     print(f"occlusion 8x8 on camera.png: page {best_page:.2f} s (click to maps on screen, best of 3), workbench "
@@ -104,7 +105,7 @@ def main() -> None:
     bench, classifier = Workbench(None), get_classifier(args.model)
     image = decode_image(args.image)
     index = int(classifier.predict([image])[0].argmax())
-    bench.explain(classifier, image, index, ["gradcam"])  # warm: the eager model, grad-cam's imports
+    bench.actions.explain(classifier, image, index, ["gradcam"])  # warm: the eager model, grad-cam's imports
     maps(bench, classifier, image, index)
     flips(bench, classifier, image)
     if args.page:

@@ -21,12 +21,12 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from ic.app import get_workbench  # noqa: E402
 from ic.classifiers import DEFAULT_MODEL  # noqa: E402
 from ic.experiment import EditSession  # noqa: E402
 from ic.history import HistoryStore  # noqa: E402
 from ic.images import decode_image  # noqa: E402
 from ic.inpaint import get_inpainter  # noqa: E402
-from ic.workbench import get_workbench  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +48,7 @@ def measure(store: HistoryStore, records: list) -> tuple[list[float], float]:
     times = []
     for record in records:
         start = time.perf_counter()
-        store.add_group([record], "bench")
+        store.experiments.add_group([record], "bench")
         store.prune("bench", 500, 0)  # what the saver does after each removal
         times.append((time.perf_counter() - start) * 1000)
     return times, len(statements) / len(records)

@@ -72,6 +72,31 @@ def _isolated_folders(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("IC_LAMA_URL", "http://127.0.0.1:9/big-lama.pt")
 
 
+@pytest.fixture
+def fresh_models():
+    """The process's models and instances (ic.models) forgotten before and after the test, as a server restart
+    forgets them: classifiers, inpainters, measured rates, workbenches."""
+    from ic.models import models
+
+    models().reset()
+    yield models()
+    models().reset()
+
+
+def open_page(page: str = "explore", *, timeout: float = 120, run: bool = True, **query):
+    """A page of the app in AppTest, as a browser opens it: the frame (streamlit_app.py) with `query` as the
+    address's query parameters (visitor=…, share=…), on `page` (explore, compare, sweeps, history); run once
+    unless `run` is False (to set more state first)."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    for key, value in query.items():
+        app.query_params[key] = value
+    if page != "explore":
+        app.switch_page(f"app_pages/{page}.py")
+    return app.run() if run else app
+
+
 def sample(name: str) -> np.ndarray:
     from ic.images import decode_image
 

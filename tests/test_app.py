@@ -8,14 +8,13 @@ from streamlit.testing.v1 import AppTest
 
 from ic.samples import list_samples
 
-from conftest import ROOT
+from conftest import ROOT, open_page
 
 KNOWN_TOP1 = {"camera.png": "tripod", "coffee.png": "espresso"}
 
 
 def start() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    return app.run()
+    return open_page(timeout=120)
 
 
 def table(app):

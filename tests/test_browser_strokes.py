@@ -42,6 +42,6 @@ def test_quick_strokes_are_all_removed_and_every_removal_is_kept(tmp_path_factor
         missed = [i for i, stroke in enumerate(QUICK_STROKES) if not mask[near_stroke(mask.shape, stroke, 4)].all()]
         assert missed == [], f"strokes {missed} were not removed"
         assert 1 <= shown <= len(QUICK_STROKES)  # strokes that arrive together are removed together
-        assert HistoryStore(data / "data").count(visitor_of(page)) == shown
+        assert HistoryStore(data / "data").experiments.count(visitor_of(page)) == shown
         assert errors_shown(page) == []
         assert not page.get_by_text("not saved yet").count()

@@ -6,15 +6,14 @@ import sys
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from ic.app import get_workbench
 from ic.compare import compare, summary_table
 from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
-from ic.workbench import get_workbench
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, open_page
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 
@@ -70,11 +69,9 @@ def explore_state(camera, tripod_mask, lite0):
 
 
 def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = "e" * 32
-    app.run()
+    app = open_page(timeout=180, visitor="e" * 32)
     app.session_state["desk"].edit = explore_state  # as if the tripod had been painted away on Explore
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     assert any("current edit on the Explore page (1 removal)" in c.value for c in app.caption)
     app.multiselect(key="compare-inpainters").set_value(["patchmatch", "telea"]).run()
@@ -85,13 +82,13 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     assert set(table["inpainter"]) == {"PatchMatch", "OpenCV Telea"}  # titles, not ids
     assert "error" not in table.columns and "why unavailable" not in table.columns  # every row ran
     assert any("Added 6 rows to History as one group" in s.value for s in app.success)
-    assert get_workbench().flush(30)
-    rows = open_store().list("e" * 32)
+    assert get_workbench().history.flush(30)
+    rows = open_store().experiments.list("e" * 32)
     assert len(rows) == 6 and len({row.group_id for row in rows}) == 1 and rows[0].group_id
 
 
 def test_page_without_an_edit_says_what_to_do():
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120).run()
-    app.switch_page("pages/compare.py").run()
+    app = open_page(timeout=120)
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     assert any("Remove something on the Explore page first" in i.value for i in app.info)

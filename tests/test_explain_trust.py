@@ -12,11 +12,11 @@ import pytest
 import torch
 
 from ic import explain
+from ic.app import Workbench
 from ic.errors import Cancelled, ICError
 from ic.inpaint import get_inpainter
-from ic.workbench import Workbench
 
-from conftest import ROOT, SAMPLES, cli_env, sample
+from conftest import ROOT, SAMPLES, cli_env, open_page, sample
 
 TRIPOD = 872
 TRIPOD_BOX = (230, 190, 410, 512)  # x0, y0, x1, y1 in camera.png's 512 x 512 pixels
@@ -153,10 +153,10 @@ def test_score_cam_reports_progress_can_be_cancelled_and_leaves_no_hooks(lite0):
 def test_public_mode_refuses_score_cam_past_1024_channels(monkeypatch, lite0):
     monkeypatch.setenv("IC_PUBLIC", "1")
     bench = Workbench(None)
-    assert bench.check_scorecam(lite0).channels == 320
+    assert bench.policy.check_scorecam(lite0).channels == 320
     monkeypatch.setattr(explain, "SCORECAM_PUBLIC_CHANNELS", 300)
     with pytest.raises(ICError, match="only up to 300 channels"):
-        bench.explain(lite0, sample("camera.png"), TRIPOD, ["scorecam"])
+        bench.actions.explain(lite0, sample("camera.png"), TRIPOD, ["scorecam"])
 
 
 def overlaps_tripod(mask: np.ndarray) -> bool:
@@ -170,16 +170,16 @@ def overlaps_tripod(mask: np.ndarray) -> bool:
 @pytest.mark.parametrize("order", ["map", "adaptive"])
 def test_the_smallest_removal_flips_tripod_over_the_tripod(lite0, order, tmp_path):
     bench = Workbench(tmp_path)
-    found = bench.flip(lite0, sample("camera.png"), "camera.png", order=order, grid=8, infill="telea",
-                       map_method="gradcam", owner="a" * 32)
+    found = bench.actions.flip(lite0, sample("camera.png"), "camera.png", order=order,
+                               options=explain.MapOptions(grid=8, infill="telea"), map_method="gradcam", owner="a" * 32)
     flip = found["flips"][order]
     assert flip is not None and flip.to["index"] != TRIPOD and 0 < flip.share <= 0.5
     assert flip.share == pytest.approx(len(flip.cells) / 64)
     assert overlaps_tripod(flip.mask)
     record = found["record"]
     assert record.before[0]["index"] == TRIPOD and record.mask.shape == (512, 512)
-    bench.flush(30)
-    assert [row.id for row in bench.store.list("a" * 32)] == found["saved"].ids  # kept as an experiment
+    bench.history.flush(30)
+    assert [row.id for row in bench.history.store.experiments.list("a" * 32)] == found["saved"].ids  # kept as an experiment
 
 
 def test_no_flip_within_the_budget_is_none(lite0):
@@ -222,13 +222,10 @@ def test_cli_flip_is_null_when_the_order_never_flips_within_half_the_image():
 
 
 def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
-    from streamlit.testing.v1 import AppTest
 
-    from ic.workbench import get_workbench
+    from ic.app import get_workbench
 
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=300)
-    app.query_params["visitor"] = "c" * 32
-    app.run()
+    app = open_page(timeout=300, visitor="c" * 32)
     app.sidebar.button(key="sample-camera.png").click().run()
     for _ in range(20):  # the rates an estimate is made of are measured once, in the background if need be
         if any("each step takes about" in c.value for c in app.caption):
@@ -242,8 +239,8 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
     assert found and "changes tripod →" in found[0] and "of the image" in found[0]
     # the lead over the runner-up, at working resolution: under 5 points, so the page calls it fragile
     assert any(w.value.startswith("A fragile flip:") and "leads the runner-up" in w.value for w in app.warning)
-    get_workbench().flush(30)
-    kept = get_workbench().store.list("c" * 32)
+    get_workbench().history.flush(30)
+    kept = get_workbench().history.store.experiments.list("c" * 32)
     assert len(kept) == 1 and kept[0].top1_before == "tripod" and kept[0].top1_changed
     from test_history_page import open_history, select
 
@@ -332,11 +329,8 @@ def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0):
 def test_explore_names_what_the_classifier_sees_and_says_when_the_other_mode_disagrees(name, agree, lite0):
     squash, center = (int(lite0.predict([sample(name)], mode)[0].argmax()) for mode in ("squash", "center"))
     assert (squash == center) is agree  # the samples as the issue found them: astronaut is bobsled / football helmet
-    from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = "9" * 31 + ("a" if agree else "b")
-    app.run()
+    app = open_page(timeout=180, visitor="9" * 31 + ("a" if agree else "b"))
     app.sidebar.button(key=f"sample-{name}").click().run()
     assert not app.exception
     said = [c.value for c in app.caption] + [i.value for i in app.info]

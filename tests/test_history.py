@@ -38,25 +38,25 @@ def images_count(store) -> int:
 
 def test_round_trip_keeps_images_and_numbers(store, records):
     record = records[0]
-    experiment_id = store.add(record, owner="alice")
-    [row] = store.list("alice")
+    experiment_id = store.experiments.add(record, owner="alice")
+    [row] = store.experiments.list("alice")
     assert row.id == experiment_id and row.image_name == "camera.png"
     assert row.top1_before == "tripod" and row.model == "tf_efficientnet_lite0" and row.inpainter == "telea"
     assert row.summary == json.loads(json.dumps(record.summary()))
-    stored = store.get(experiment_id, "alice")
+    stored = store.experiments.get(experiment_id, "alice")
     assert np.array_equal(stored.images["original"], record.original)
     assert np.array_equal(stored.images["edited"], record.edited)
     assert np.array_equal(stored.images["mask"], record.mask)
-    original_png, edited_png = store.thumbnails([experiment_id])[experiment_id]
+    original_png, edited_png = store.experiments.thumbnails([experiment_id])[experiment_id]
     assert original_png.startswith(b"\x89PNG") and edited_png.startswith(b"\x89PNG")
 
 
 def test_a_photo_kept_by_many_experiments_is_stored_once_and_goes_with_the_last(store, records):
-    first, second = (store.add(record, owner="alice") for record in records[:2])
+    first, second = (store.experiments.add(record, owner="alice") for record in records[:2])
     assert images_count(store) == 1 + 2 * 2 + 1 + 2  # original, 2 edited, 2 masks, original thumb, 2 edited thumbs
-    store.delete(first, "alice")
+    store.experiments.delete(first, "alice")
     assert images_count(store) == 5  # the shared original and its thumbnail stay, with the second experiment
-    store.delete(second, "alice")
+    store.experiments.delete(second, "alice")
     assert images_count(store) == 0
 
 
@@ -64,7 +64,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
     folder = tmp_path / "old"
     folder.mkdir()
     store_v1_row = HistoryStore(tmp_path / "scratch")  # a v1 row's values, made with today's code
-    store_v1_row.add(records[0], owner="alice")
+    store_v1_row.experiments.add(records[0], owner="alice")
     with sqlite3.connect(store_v1_row.path) as source:
         images = source.execute("SELECT sha, png FROM images").fetchall()
         row = source.execute("SELECT id, owner, created_at, image_name, original_sha, edited_sha, mask_sha, "
@@ -82,10 +82,10 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
-    [migrated] = store.list("alice")
+    [migrated] = store.experiments.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
-    assert store.annotate(migrated.id, "alice", starred=True, note="glove matters")
-    assert store.list("alice")[0].note == "glove matters"
+    assert store.experiments.annotate(migrated.id, "alice", starred=True, note="glove matters")
+    assert store.experiments.list("alice")[0].note == "glove matters"
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):
@@ -103,7 +103,7 @@ def test_concurrent_writers_from_threads_lose_nothing(store, records):
     def writer(owner):
         try:
             for record in records:
-                store.add(record, owner=owner)
+                store.experiments.add(record, owner=owner)
         except Exception as exc:  # collected and reported below
             errors.append(exc)
 
@@ -113,8 +113,8 @@ def test_concurrent_writers_from_threads_lose_nothing(store, records):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert store.count("anyone", shared=True) == 8 * len(records)
-    assert all(store.count(f"visitor-{i}") == len(records) for i in range(8))
+    assert store.experiments.count("anyone", shared=True) == 8 * len(records)
+    assert all(store.experiments.count(f"visitor-{i}") == len(records) for i in range(8))
     assert images_count(store) == 1 + 3 * 2 + 1 + 3  # each image once, whoever wrote it first
 
 
@@ -132,18 +132,19 @@ store = HistoryStore(**{location!r})
 session = EditSession(decode_image({image!r}), "camera.png")
 mask = np.zeros(session.shape, bool); mask[300:340, 270:320] = True
 record = session.apply(mask, get_inpainter("telea"), get_classifier("tf_efficientnet_lite0"))
-original_insert = HistoryStore._insert_row
+from ic.history.experiments import Experiments
+original_insert = Experiments._insert_row
 def stalled_insert(db, values):
     original_insert(db, values)
     print("inside the transaction", flush=True)
     time.sleep(120)
-HistoryStore._insert_row = staticmethod(stalled_insert)
-store.add(record, owner="alice")
+Experiments._insert_row = staticmethod(stalled_insert)
+store.experiments.add(record, owner="alice")
 """
 
 
 def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, history_location, records):
-    store.add(records[0], owner="alice")
+    store.experiments.add(records[0], owner="alice")
     location = {key: str(value) for key, value in history_location.items()}
     script = KILLED_WRITER.format(root=str(ROOT), location=location,
                                   image=str(ROOT / "assets" / "samples" / "camera.png"))
@@ -154,80 +155,80 @@ def test_a_writer_killed_mid_transaction_leaves_a_consistent_database(store, his
         writer.kill()
         writer.wait()
     reopened = HistoryStore(**history_location)
-    assert [row.id for row in reopened.list("alice")] == [row.id for row in store.list("alice")]
-    assert reopened.count("alice") == 1
+    assert [row.id for row in reopened.experiments.list("alice")] == [row.id for row in store.experiments.list("alice")]
+    assert reopened.experiments.count("alice") == 1
     if reopened.path is not None:
         with sqlite3.connect(reopened.path) as db:
             assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     assert images_count(reopened) == 5  # only the first experiment's images: nothing half-written
-    reopened.add(records[1], owner="alice")  # and the store still takes writes (the writer's lock went with it)
-    assert reopened.count("alice") == 2
+    reopened.experiments.add(records[1], owner="alice")  # and the store still takes writes (the writer's lock went with it)
+    assert reopened.experiments.count("alice") == 2
 
 
 def test_two_visitors_never_see_each_others_rows(store, records):
-    alice = [store.add(record, owner="alice") for record in records[:2]]
-    bob = store.add(records[2], owner="bob")
-    assert {row.id for row in store.list("alice")} == set(alice)
-    assert [row.id for row in store.list("bob")] == [bob]
+    alice = [store.experiments.add(record, owner="alice") for record in records[:2]]
+    bob = store.experiments.add(records[2], owner="bob")
+    assert {row.id for row in store.experiments.list("alice")} == set(alice)
+    assert [row.id for row in store.experiments.list("bob")] == [bob]
     with pytest.raises(ICError, match="not in your history"):
-        store.get(alice[0], "bob")
-    assert store.list("bob", search="tripod") and not store.list("carol", search="tripod")
+        store.experiments.get(alice[0], "bob")
+    assert store.experiments.list("bob", search="tripod") and not store.experiments.list("carol", search="tripod")
     with pytest.raises(ICError):
-        store.export_zip([alice[0]], "bob")
+        store.transfer.export_zip([alice[0]], "bob")
 
 
 def test_team_mode_shows_everyone_but_deletes_only_your_own(store, records):
-    alice = store.add(records[0], owner="alice")
-    bob = store.add(records[1], owner="bob")
-    assert {row.id for row in store.list("bob", shared=True)} == {alice, bob}
-    assert store.get(alice, "bob", shared=True).owner == "alice"
-    assert store.delete(alice, "bob") is False
-    assert store.annotate(alice, "bob", starred=True) is False
+    alice = store.experiments.add(records[0], owner="alice")
+    bob = store.experiments.add(records[1], owner="bob")
+    assert {row.id for row in store.experiments.list("bob", shared=True)} == {alice, bob}
+    assert store.experiments.get(alice, "bob", shared=True).owner == "alice"
+    assert store.experiments.delete(alice, "bob") is False
+    assert store.experiments.annotate(alice, "bob", starred=True) is False
     assert store.clear("bob") == 1
-    assert [row.id for row in store.list("bob", shared=True)] == [alice]
+    assert [row.id for row in store.experiments.list("bob", shared=True)] == [alice]
 
 
 def test_filters(store, camera, lite0, records):
-    store.add(records[0], owner="alice")
+    store.experiments.add(records[0], owner="alice")
     [patchmatch] = make_records(camera, lite0, 1, inpainter="blur")
-    store.add(patchmatch, owner="alice")
-    assert [row.inpainter for row in store.list("alice", inpainters=["blur"])] == ["blur"]
-    assert len(store.list("alice", models=["tf_efficientnet_lite0"])) == 2
-    assert store.list("alice", models=["resnet50.a1_in1k"]) == []
-    assert store.list("alice", search="no such label") == []
-    changed = store.list("alice", changed_only=True)
+    store.experiments.add(patchmatch, owner="alice")
+    assert [row.inpainter for row in store.experiments.list("alice", inpainters=["blur"])] == ["blur"]
+    assert len(store.experiments.list("alice", models=["tf_efficientnet_lite0"])) == 2
+    assert store.experiments.list("alice", models=["resnet50.a1_in1k"]) == []
+    assert store.experiments.list("alice", search="no such label") == []
+    changed = store.experiments.list("alice", changed_only=True)
     assert all(row.top1_changed for row in changed)
 
 
 def test_retention_keeps_the_newest_and_drops_the_old(store, records):
-    ids = [store.add(record, owner="alice") for record in records]
-    store.add(records[0], owner="bob")
+    ids = [store.experiments.add(record, owner="alice") for record in records]
+    store.experiments.add(records[0], owner="bob")
     sql(store, "UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", (ids[0],))
     assert store.prune("alice", max_per_visitor=2) == 1
-    assert {row.id for row in store.list("alice")} == set(ids[1:])
-    assert store.count("bob") == 1
+    assert {row.id for row in store.experiments.list("alice")} == set(ids[1:])
+    assert store.experiments.count("bob") == 1
     sql(store, "UPDATE experiments SET created_at = '2020-01-01T00:00:00+00:00' WHERE owner = 'bob'")
     assert store.prune("alice", max_per_visitor=0, max_age_days=30) == 1
-    assert store.count("bob") == 0
+    assert store.experiments.count("bob") == 0
 
 
 def test_export_then_import_gives_the_same_records(store, tmp_path, records):
-    ids = [store.add(record, owner="alice") for record in records[:2]]
-    store.annotate(ids[0], "alice", starred=True, note="see the legs")
-    archive = store.export_zip(ids, "alice")
+    ids = [store.experiments.add(record, owner="alice") for record in records[:2]]
+    store.experiments.annotate(ids[0], "alice", starred=True, note="see the legs")
+    archive = store.transfer.export_zip(ids, "alice")
     other = HistoryStore(tmp_path / "other")
-    imported = other.import_zip(archive, owner="carol")
+    imported = other.transfer.import_zip(archive, owner="carol")
     assert sorted(imported) == sorted(ids)
     for experiment_id in ids:
-        mine, theirs = store.get(experiment_id, "alice"), other.get(experiment_id, "carol")
+        mine, theirs = store.experiments.get(experiment_id, "alice"), other.experiments.get(experiment_id, "carol")
         assert {k: v for k, v in mine.row().items() if k != "owner"} == {k: v for k, v in theirs.row().items()
                                                                          if k != "owner"}
         assert mine.summary == theirs.summary
         for role in ("original", "edited", "mask"):
             assert np.array_equal(mine.images[role], theirs.images[role])
-    again = other.import_zip(archive, owner="carol")  # importing twice adds nothing the second time
-    assert again == [] and other.count("carol") == 2
+    again = other.transfer.import_zip(archive, owner="carol")  # importing twice adds nothing the second time
+    assert again == [] and other.experiments.count("carol") == 2
 
 
 
@@ -253,33 +254,33 @@ def test_an_imported_date_in_the_future_becomes_now_and_is_pruned_with_age(store
 
     archive = zip_of({k: (_with_meta(v, created_at="9999-01-01T00:00:00+00:00") if k.endswith(".json") else v)
                       for k, v in good_files.items()})
-    [added] = store.import_zip(archive, owner="alice")
-    kept = datetime.fromisoformat(store.get(added, "alice").created_at)
+    [added] = store.transfer.import_zip(archive, owner="alice")
+    kept = datetime.fromisoformat(store.experiments.get(added, "alice").created_at)
     assert abs((kept - datetime.now(UTC)).total_seconds()) < 60
 
 
 def test_search_is_literal(store, records):
-    store.add(records[0], owner="alice")
-    store.annotate(store.list("alice")[0].id, "alice", note="100% sure")
-    store.add(records[1], owner="alice")
-    assert len(store.list("alice", search="%")) == 1  # not a wildcard matching both
-    assert len(store.list("alice", search="100%")) == 1 and len(store.list("alice", search="1_0")) == 0
+    store.experiments.add(records[0], owner="alice")
+    store.experiments.annotate(store.experiments.list("alice")[0].id, "alice", note="100% sure")
+    store.experiments.add(records[1], owner="alice")
+    assert len(store.experiments.list("alice", search="%")) == 1  # not a wildcard matching both
+    assert len(store.experiments.list("alice", search="100%")) == 1 and len(store.experiments.list("alice", search="1_0")) == 0
 
 
 def test_an_import_keeps_the_retention_limit(store, records, tmp_path, monkeypatch):
-    from ic.workbench import Workbench
+    from ic.app import Workbench
 
-    ids = [store.add(record, owner="alice") for record in records]
+    ids = [store.experiments.add(record, owner="alice") for record in records]
     monkeypatch.setenv("IC_HISTORY_MAX_PER_VISITOR", "1")
     bench = Workbench(tmp_path / "other")
-    bench.import_zip(store.export_zip(ids, "alice"), owner="carol")
-    assert bench.store.count("carol") == 1
+    bench.history.import_zip(store.transfer.export_zip(ids, "alice"), owner="carol")
+    assert bench.history.store.experiments.count("carol") == 1
 
 
 @pytest.fixture
 def good_files(store, records):
-    experiment_id = store.add(records[0], owner="alice")
-    with zipfile.ZipFile(io.BytesIO(store.export_zip([experiment_id], "alice"))) as archive:
+    experiment_id = store.experiments.add(records[0], owner="alice")
+    with zipfile.ZipFile(io.BytesIO(store.transfer.export_zip([experiment_id], "alice"))) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     store.clear("alice")
     return files
@@ -310,12 +311,12 @@ def good_files(store, records):
 ], ids=["not-zip", "bomb", "dotdot", "absolute", "bad-json", "missing-image", "bad-image", "empty", "damaged-member",
         "bad-date", "too-large-image", "too-many-pixels"])
 def test_unsafe_or_broken_imports_are_refused_and_change_nothing(store, good_files, damage, words, records):
-    store.add(records[1], owner="alice")
-    before = [row.row() for row in store.list("alice")]
+    store.experiments.add(records[1], owner="alice")
+    before = [row.row() for row in store.experiments.list("alice")]
     with pytest.raises(ICError) as caught:
-        store.import_zip(damage(good_files), owner="alice")
+        store.transfer.import_zip(damage(good_files), owner="alice")
     assert words in str(caught.value)
-    assert [row.row() for row in store.list("alice")] == before
+    assert [row.row() for row in store.experiments.list("alice")] == before
 
 
 def test_an_unwritable_data_folder_is_a_sentence(tmp_path):
@@ -326,35 +327,50 @@ def test_an_unwritable_data_folder_is_a_sentence(tmp_path):
 
 
 def test_maps_are_kept_with_their_experiment_exported_and_deleted_with_it(store, tmp_path, records):
-    experiment_id = store.add(records[0], owner="alice")
+    experiment_id = store.experiments.add(records[0], owner="alice")
     cells = np.linspace(0, 1, 16).reshape(4, 4)
-    assert store.add_explanation(experiment_id, "alice", image="original", method="occlusion", class_index=872,
+    assert store.experiments.add_explanation(experiment_id, "alice", image="original", method="occlusion", class_index=872,
                                  label="tripod", cells=cells, details={"iou": 0.4, "deletion_area": 0.3, "grid": 4})
-    assert not store.add_explanation(experiment_id, "bob", image="original", method="gradcam", class_index=872,
+    assert not store.experiments.add_explanation(experiment_id, "bob", image="original", method="gradcam", class_index=872,
                                      label="tripod", cells=cells)  # not bob's experiment
-    [kept] = store.explanations(experiment_id, "alice")
+    [kept] = store.experiments.explanations(experiment_id, "alice")
     assert kept["method"] == "occlusion" and np.allclose(kept["cells"], cells, atol=1e-4)
     assert kept["details"]["iou"] == 0.4
-    assert store.explanations(experiment_id, "bob") == []
-    assert len(store.explanations(experiment_id, "bob", shared=True)) == 1
+    assert store.experiments.explanations(experiment_id, "bob") == []
+    assert len(store.experiments.explanations(experiment_id, "bob", shared=True)) == 1
 
     other = HistoryStore(tmp_path / "other")
-    [copied] = other.import_zip(store.export_zip([experiment_id], "alice"), owner="carol")
-    assert other.explanations(copied, "carol")[0]["cells"] == kept["cells"]
+    [copied] = other.transfer.import_zip(store.transfer.export_zip([experiment_id], "alice"), owner="carol")
+    assert other.experiments.explanations(copied, "carol")[0]["cells"] == kept["cells"]
 
-    store.delete(experiment_id, "alice")
+    store.experiments.delete(experiment_id, "alice")
     assert sql(store, "SELECT COUNT(*) FROM explanations")[0][0] == 0
 
 
 def test_a_shared_link_goes_with_its_experiment(store, records):
-    experiment_id = store.add(records[0], owner="alice")
+    experiment_id = store.experiments.add(records[0], owner="alice")
     with pytest.raises(ICError, match="Only the author"):
-        store.share(experiment_id, "bob")
-    token = store.share(experiment_id, "alice")
-    experiment, _ = store.shared(token)
-    assert experiment.id == experiment_id and store.shares(experiment_id, "alice") == [token]
-    assert not store.revoke(token, "bob")  # only the owner revokes
+        store.shares.create(experiment_id, "bob")
+    token = store.shares.create(experiment_id, "alice")
+    experiment, _ = store.shares.open(token)
+    assert experiment.id == experiment_id and store.shares.tokens(experiment_id, "alice") == [token]
+    assert not store.shares.revoke(token, "bob")  # only the owner revokes
     store.prune("alice", max_per_visitor=0, max_age_days=0)
-    store.delete(experiment_id, "alice")  # deleted (or pruned by retention): the link opens nothing
+    store.experiments.delete(experiment_id, "alice")  # deleted (or pruned by retention): the link opens nothing
     with pytest.raises(ICError, match="revoked"):
-        store.shared(token)
+        store.shares.open(token)
+
+
+def test_the_table_definitions_match_the_schema_the_migrations_make(store):
+    """ic/history/tables.py defines each table once for the INSERTs and copies; the migrations make the schema.
+    The two agree, column for column, on SQLite and PostgreSQL (where a `rowid` column, numbered by the
+    database, stands in for SQLite's own: never written, never copied)."""
+    import sqlalchemy
+
+    from ic.history import tables
+
+    made = sqlalchemy.inspect(store.db.engine)
+    for table in tables.metadata.sorted_tables:
+        columns = [column["name"] for column in made.get_columns(table.name) if column["name"] != "rowid"]
+        assert columns == tables.names(table), table.name
+        assert made.get_pk_constraint(table.name)["constrained_columns"] == [c.name for c in table.primary_key], table.name

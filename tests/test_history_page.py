@@ -9,7 +9,7 @@ from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
 
-from conftest import ROOT
+from conftest import open_page
 
 ALICE, BOB = "a" * 32, "b" * 32
 
@@ -28,16 +28,13 @@ def records(camera, lite0):
 def store(records):
     history = open_store()  # IC_DATA_DIR: this test's own folder
     for record in records:
-        history.add(record, owner=ALICE)
-    history.add(records[0], owner=BOB)
+        history.experiments.add(record, owner=ALICE)
+    history.experiments.add(records[0], owner=BOB)
     return history
 
 
 def open_history(visitor: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = visitor
-    app.run()
-    app.switch_page("pages/history.py").run()
+    app = open_page("history", timeout=120, visitor=visitor)
     assert not app.exception
     return app
 
@@ -81,11 +78,11 @@ def test_detail_shows_images_and_the_full_table_and_takes_stars_and_notes(store)
     assert {"Original", "Removed region", "Edited"} <= set(captions)
     changes = app.table[0].value
     assert "tripod" in set(changes["class"])
-    app.toggle(key=f"star-{store.list(ALICE)[0].id}").set_value(True).run()
-    newest = store.list(ALICE)[0]
+    app.toggle(key=f"star-{store.experiments.list(ALICE)[0].id}").set_value(True).run()
+    newest = store.experiments.list(ALICE)[0]
     assert newest.starred
     app.text_input(key=f"note-{newest.id}").set_value("the pole matters").run()
-    assert store.list(ALICE)[0].note == "the pole matters"
+    assert store.experiments.list(ALICE)[0].note == "the pole matters"
 
 
 def test_rerun_with_another_classifier_adds_a_row(store):
@@ -94,7 +91,7 @@ def test_rerun_with_another_classifier_adds_a_row(store):
     next(b for b in app.button if b.label == "Re-run with").click().run()
     assert not app.exception
     assert any("tf_efficientnet_lite1" in s.value for s in app.success)
-    models = [row.model for row in store.list(ALICE)]
+    models = [row.model for row in store.experiments.list(ALICE)]
     assert models.count("tf_efficientnet_lite1") == 1 and len(models) == 3
 
 
@@ -104,18 +101,18 @@ def _button(app, label: str):
 
 def test_delete_asks_first_and_the_selection_never_jumps_to_another_experiment(store):
     app = select(open_history(ALICE), 0)
-    first, second = [row.id for row in store.list(ALICE)]
+    first, second = [row.id for row in store.experiments.list(ALICE)]
     shown = shown_title(app)
     _button(app, "Delete…").click().run()
-    assert store.count(ALICE) == 2 and any("for good?" in w.value for w in app.warning)  # asked, not done
+    assert store.experiments.count(ALICE) == 2 and any("for good?" in w.value for w in app.warning)  # asked, not done
     _button(app, "Keep it").click().run()
-    assert store.count(ALICE) == 2 and shown_title(app) == shown
+    assert store.experiments.count(ALICE) == 2 and shown_title(app) == shown
     _button(app, "Re-run with").click().run()  # a new row on top: the detail stays on the same experiment
-    assert store.count(ALICE) == 3 and shown_title(app) == shown
-    assert {row.id for row in store.list(ALICE)} >= {first, second}
+    assert store.experiments.count(ALICE) == 3 and shown_title(app) == shown
+    assert {row.id for row in store.experiments.list(ALICE)} >= {first, second}
     _button(app, "Delete…").click().run()
     _button(app, "Delete it").click().run()
-    assert first not in {row.id for row in store.list(ALICE)} and second in {row.id for row in store.list(ALICE)}
+    assert first not in {row.id for row in store.experiments.list(ALICE)} and second in {row.id for row in store.experiments.list(ALICE)}
     assert shown_title(app) is None  # nothing selected now: not the next experiment in its place
     assert not [b for b in app.button if b.label == "Delete…"]
 
@@ -124,11 +121,11 @@ def test_delete_one_and_clear_all_touch_only_your_own(store):
     app = select(open_history(ALICE), 0)
     _button(app, "Delete…").click().run()
     _button(app, "Delete it").click().run()
-    assert store.count(ALICE) == 1 and store.count(BOB) == 1
+    assert store.experiments.count(ALICE) == 1 and store.experiments.count(BOB) == 1
     app = open_history(ALICE)
     next(b for b in app.button if b.label.startswith("Clear my history")).click().run()
     next(b for b in app.button if b.label == "Delete them all").click().run()
-    assert store.count(ALICE) == 0 and store.count(BOB) == 1
+    assert store.experiments.count(ALICE) == 0 and store.experiments.count(BOB) == 1
 
 
 def test_continue_in_explore_resumes_the_edit(store, records):
@@ -142,7 +139,7 @@ def test_continue_in_explore_resumes_the_edit(store, records):
 
 
 def test_import_a_zip_from_the_page(store, tmp_path):
-    archive = store.export_zip([row.id for row in store.list(ALICE)], ALICE)
+    archive = store.transfer.export_zip([row.id for row in store.experiments.list(ALICE)], ALICE)
     app = open_history("d" * 32)
     app.file_uploader(key="import-zip").upload("experiments.zip", archive, "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
@@ -150,7 +147,7 @@ def test_import_a_zip_from_the_page(store, tmp_path):
     assert len(app.dataframe[0].value) == 2
     next(b for b in app.button if b.label == "Import").click().run()  # the same ZIP again
     assert any("Nothing new" in s.value for s in app.success)
-    assert len(app.dataframe[0].value) == 2 and store.count(ALICE) == 2
+    assert len(app.dataframe[0].value) == 2 and store.experiments.count(ALICE) == 2
 
 
 def test_a_broken_zip_is_refused_with_a_sentence(store):
@@ -158,7 +155,7 @@ def test_a_broken_zip_is_refused_with_a_sentence(store):
     app.file_uploader(key="import-zip").upload("x.zip", b"PK not really", "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
     assert any("not a ZIP" in e.value for e in app.error)
-    assert store.count(ALICE) == 2
+    assert store.experiments.count(ALICE) == 2
 
 
 def test_team_mode_lists_everyone_and_locks_others_rows(store, monkeypatch):
@@ -175,18 +172,19 @@ def test_unwritable_data_folder_is_a_sentence_on_both_pages(tmp_path, monkeypatc
     blocker = tmp_path / "file"
     blocker.write_text("x")
     monkeypatch.setenv("IC_DATA_DIR", str(blocker / "data"))
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120).run()
+    app = open_page(timeout=120)
     assert not app.exception
     assert any("IC_DATA_DIR" in w.value for w in app.sidebar.warning)
     assert app.table  # Explore still works
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     assert any("IC_DATA_DIR" in e.value for e in app.error)
 
 
 def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     app = select(open_history(ALICE), 0)
     next(b for b in app.button if b.label == "Continue in Explore").click().run()
-    app.switch_page("explore.py")  # AppTest follows st.switch_page for one run only
+    # AppTest follows st.switch_page for one run only; the second run is the one the canvas's size report starts
+    app.switch_page("app_pages/explore.py").run()
     app.multiselect(key="explain-methods").set_value(["gradcam"]).run()
     app.toggle(key="explain-rise").set_value(True).run()  # RISE's definition too, each AUC named
     next(b for b in app.button if b.label == "Compute maps").click().run()
@@ -194,23 +192,23 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     assert any("deletion AUC (cells)" in c.value and "insertion AUC (cells)" in c.value and "placements)" in c.value
                and "p = " in c.value and "RISE's deletion AUC" in c.value for c in app.caption)
     assert any("the map's strongest" in c.value for c in app.caption)  # every map has its legend
-    newest = store.list(ALICE)[0]
-    kept = store.explanations(newest.id, ALICE)
+    newest = store.experiments.list(ALICE)[0]
+    kept = store.experiments.explanations(newest.id, ALICE)
     assert {item["image"] for item in kept} == {"original", "edited"} and kept[0]["method"] == "gradcam"
     assert kept[0]["details"]["format"] == 2 and 0 < kept[0]["details"]["prob"] <= 1
     # a map kept before signed occlusion maps (format 1: cells scaled to 0..1) still reads, on its old scale
-    store.add_explanation(newest.id, ALICE, image="original", method="occlusion", class_index=1, label="old",
+    store.experiments.add_explanation(newest.id, ALICE, image="original", method="occlusion", class_index=1, label="old",
                           cells=np.eye(4), details={"deletion_area": 0.25})
     # and one kept before IoU's p-value: its chance line, no p
-    store.add_explanation(newest.id, ALICE, image="original", method="gradcam", class_index=1, label="older",
+    store.experiments.add_explanation(newest.id, ALICE, image="original", method="gradcam", class_index=1, label="older",
                           cells=np.eye(4), details={"iou": 0.3, "iou_chance": 0.05, "deletion_auc": 0.2})
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     select(app, 0)
     assert not app.exception
     assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)
     assert any("deletion area 0.250" in c.value for c in app.caption)
     assert any("IoU with your removal 0.30 (random region: 0.05)" in c.value for c in app.caption)
-    kept = store.explanations(newest.id, ALICE)[0]["details"]  # the page kept the map's p with it
+    kept = store.experiments.explanations(newest.id, ALICE)[0]["details"]  # the page kept the map's p with it
     assert 0 < kept["iou_p"] <= 1 and kept["iou_placements"] > 1000
     assert kept["auc_definition"] == "cells" and 0 <= kept["rise_insertion_auc"] <= 1
 
@@ -218,7 +216,7 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
 def test_compare_from_a_history_row(store):
     app = select(open_history(ALICE), 0)
     next(b for b in app.button if b.label == "Compare…").click().run()
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     assert any("an experiment from History" in c.value for c in app.caption)
 
@@ -226,42 +224,42 @@ def test_compare_from_a_history_row(store):
 def test_public_mode_holds_on_history_and_compare(store, monkeypatch):
     """The allow-list and the busy limit apply to History's re-run and to Compare, not only to Explore."""
     from ic import compute
+    from ic.app import get_workbench
     from ic.errors import ICError
-    from ic.workbench import get_workbench
 
     monkeypatch.setenv("IC_PUBLIC", "1")
     bundled = {"tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"}
     app = select(open_history(ALICE), 0)
     assert set(app.selectbox(key="rerun-model").options) < bundled  # no hub names, no local files
     with pytest.raises(ICError, match="public demo offers only"):  # a hub name forced past the page
-        get_workbench().classifier("resnet50.a1_in1k")
+        get_workbench().policy.classifier("resnet50.a1_in1k")
 
     monkeypatch.setenv("IC_PUBLIC_MAX_QUEUE", "1")
     monkeypatch.setattr(compute, "queued", lambda: 3)
     next(b for b in app.button if b.label == "Re-run with").click().run()
     assert any("busy with other visitors" in e.value for e in app.error)
-    assert open_store().count(ALICE) == 2  # nothing added
+    assert open_store().experiments.count(ALICE) == 2  # nothing added
 
     next(b for b in app.button if b.label == "Compare…").click().run()  # hands the edit to Compare
-    app.switch_page("pages/compare.py").run()
+    app.switch_page("app_pages/compare.py").run()
     assert not app.exception
     options = app.multiselect(key="compare-models").options
     assert sorted(options) == ["EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"]  # the bundled ones alone
     next(b for b in app.button if b.label == "Compare").click().run()
     assert any("busy with other visitors" in e.value for e in app.error)
-    assert open_store().count(ALICE) == 2
+    assert open_store().experiments.count(ALICE) == 2
 
 
 def test_a_long_note_is_cut_once_with_a_sentence_and_the_page_settles(store):
     from ic.history.store import MAX_NOTE
 
     app = select(open_history(ALICE), 0)
-    newest = store.list(ALICE)[0]
+    newest = store.experiments.list(ALICE)[0]
     app.text_input(key=f"note-{newest.id}").set_value("x" * (MAX_NOTE + 500)).run()
     assert not app.exception
-    assert store.list(ALICE)[0].note == "x" * MAX_NOTE  # cut once (the box itself stops at the limit)
+    assert store.experiments.list(ALICE)[0].note == "x" * MAX_NOTE  # cut once (the box itself stops at the limit)
     app.run()  # no write, and no rerun without end, once the note is saved
-    assert store.list(ALICE)[0].note == "x" * MAX_NOTE
+    assert store.experiments.list(ALICE)[0].note == "x" * MAX_NOTE
 
 
 def test_an_imported_zip_with_a_bad_date_is_refused_and_the_page_keeps_working(store):
@@ -269,7 +267,7 @@ def test_an_imported_zip_with_a_bad_date_is_refused_and_the_page_keeps_working(s
     import json
     import zipfile
 
-    archive = store.export_zip([row.id for row in store.list(ALICE)], ALICE)
+    archive = store.transfer.export_zip([row.id for row in store.experiments.list(ALICE)], ALICE)
     with zipfile.ZipFile(io.BytesIO(archive)) as source:
         files = {name: source.read(name) for name in source.namelist()}
     files = {name: (json.dumps({**json.loads(data), "created_at": "garbage"}).encode() if name.endswith(".json")
@@ -282,7 +280,7 @@ def test_an_imported_zip_with_a_bad_date_is_refused_and_the_page_keeps_working(s
     app.file_uploader(key="import-zip").upload("bad.zip", buffer.getvalue(), "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
     assert not app.exception and any("not a date" in e.value for e in app.error)
-    assert store.count("d" * 32) == 0
+    assert store.experiments.count("d" * 32) == 0
     assert not open_history("d" * 32).exception
 
 
@@ -313,9 +311,7 @@ def test_a_shared_link_shows_one_experiment_read_only_until_revoked(store):
     token = link.split("?share=")[1]
     assert len(token) >= 32 and ALICE not in link  # 192 random bits, and not the visitor key
 
-    stranger = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)  # the app, as the link opens it
-    stranger.query_params["share"] = token
-    stranger.run().switch_page("pages/history.py").run()
+    stranger = open_page("history", timeout=120, share=token)  # the app, as the link opens it
     assert not stranger.exception and not stranger.error
     assert shown_title(stranger) == shown and len(stranger.table) == 1
     assert not stranger.dataframe  # nothing else of the owner's history

@@ -11,14 +11,13 @@ import zipfile
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from ic.app import get_workbench
 from ic.errors import ICError, Unavailable
 from ic.history import HistoryStore
-from ic.workbench import get_workbench
 
 from browser_support import browser_page, errors_shown, free_port, grid_rows, paint, removals_shown, running_app, top1_notice
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, open_page
 from postgres_support import PASSWORD
 from test_saving import stroke, waiting_notices
 
@@ -30,20 +29,20 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 def exported(store: HistoryStore) -> dict:
     """Everything an export of the whole history holds, member by member (JSON parsed, images as bytes)."""
-    ids = [row.id for row in store.list("anyone", shared=True)]
-    with zipfile.ZipFile(io.BytesIO(store.export_zip(ids, "anyone", shared=True))) as archive:
+    ids = [row.id for row in store.experiments.list("anyone", shared=True)]
+    with zipfile.ZipFile(io.BytesIO(store.transfer.export_zip(ids, "anyone", shared=True))) as archive:
         return {name: json.loads(archive.read(name)) if name.endswith(".json") else archive.read(name)
                 for name in archive.namelist()}
 
 
 def test_copy_from_sqlite_to_postgresql_and_back_gives_equal_exports_and_runs_once(postgres, tmp_path, records):
     source = HistoryStore(tmp_path / "sqlite")
-    first, second = source.add_group(records[:2], "alice", group_id="g1")
-    source.add(records[2], "bob")
-    source.annotate(first, "alice", starred=True, note="the legs matter")
-    source.add_explanation(second, "alice", image="original", method="occlusion", class_index=872, label="tripod",
+    first, second = source.experiments.add_group(records[:2], "alice", group_id="g1")
+    source.experiments.add(records[2], "bob")
+    source.experiments.annotate(first, "alice", starred=True, note="the legs matter")
+    source.experiments.add_explanation(second, "alice", image="original", method="occlusion", class_index=872, label="tripod",
                            cells=np.linspace(0, 1, 16).reshape(4, 4), details={"grid": 4})
-    token = source.share(first, "alice")
+    token = source.shares.create(first, "alice")
     url = postgres.new_database()
 
     there = cli("history", "copy", "--from", str(tmp_path / "sqlite"), "--to", url, "--json")
@@ -58,9 +57,9 @@ def test_copy_from_sqlite_to_postgresql_and_back_gives_equal_exports_and_runs_on
     assert back.returncode == 0 and "Copied 3 experiments" in back.stdout, back.stderr
     copy, on_server = HistoryStore(tmp_path / "back"), HistoryStore(url=url)
     assert exported(copy) == exported(on_server) == exported(source)
-    assert [row.row() for row in copy.list("alice")] == [row.row() for row in source.list("alice")]  # same order
-    assert copy.list("alice", group_id="g1") and copy.list("alice", starred_only=True)[0].note == "the legs matter"
-    assert copy.shared(token)[0].id == first  # a link made before the move still opens its experiment
+    assert [row.row() for row in copy.experiments.list("alice")] == [row.row() for row in source.experiments.list("alice")]  # same order
+    assert copy.experiments.list("alice", group_id="g1") and copy.experiments.list("alice", starred_only=True)[0].note == "the legs matter"
+    assert copy.shares.open(token)[0].id == first  # a link made before the move still opens its experiment
 
 
 def test_a_wrong_url_or_password_is_one_sentence_that_never_shows_the_password(postgres, tmp_path, monkeypatch):
@@ -82,9 +81,7 @@ def test_a_wrong_url_or_password_is_one_sentence_that_never_shows_the_password(p
         assert "Traceback" not in done.stderr and "hunter2-secret" not in done.stderr and "Pa55word" not in done.stderr
 
     monkeypatch.setenv("IC_DATABASE_URL", wrong)  # the page: the removal works, the sidebar says why it is not kept
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "9" * 32
-    app.run()
+    app = open_page(timeout=120, visitor="9" * 32)
     from test_public_and_faults import paint as paint_in_app
 
     paint_in_app(app, stroke("left"))
@@ -99,11 +96,9 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
     url = postgres.new_database()
     monkeypatch.setenv("IC_DATABASE_URL", url)
     visitor, store = "a" * 32, HistoryStore(url=url)
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = visitor
-    app.run()
+    app = open_page(timeout=180, visitor=visitor)
     paint_in_app(app, stroke("left"))
-    assert store.count(visitor) == 1
+    assert store.experiments.count(visitor) == 1
     postgres.stop()
     stopped = time.monotonic()
     try:
@@ -114,19 +109,19 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
         notices = waiting_notices(app)
         assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
             [w.value for w in app.warning]
-        history = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
+        history = open_page(timeout=120, run=False)
         history.query_params["visitor"] = visitor
-        history.run().switch_page("pages/history.py").run()  # the History page meanwhile: a sentence, no traceback
+        history.run().switch_page("app_pages/history.py").run()  # the History page meanwhile: a sentence, no traceback
         assert not history.exception and any("cannot be reached right now" in e.value for e in history.error), \
             [e.value for e in history.error]
         time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
     finally:
         postgres.start()
-    assert get_workbench().flush(60)
+    assert get_workbench().history.flush(60)
     app.run()
     assert not waiting_notices(app)  # gone once written
-    assert store.count(visitor) == 2  # each removal kept exactly once
-    assert np.array_equal(store.get(store.list(visitor)[0].id, visitor).images["mask"],
+    assert store.experiments.count(visitor) == 2  # each removal kept exactly once
+    assert np.array_equal(store.experiments.get(store.experiments.list(visitor)[0].id, visitor).images["mask"],
                           app.session_state["desk"].edit.mask)
 
 
@@ -161,7 +156,7 @@ def test_retention_run_by_two_servers_at_once_keeps_exactly_the_newest(postgres,
     def work(store, rounds):
         try:
             for i in range(rounds):
-                store.add(records[i % len(records)], "alice")
+                store.experiments.add(records[i % len(records)], "alice")
                 store.prune("alice", max_per_visitor=4)
         except Exception as exc:  # collected and reported below
             errors.append(exc)
@@ -172,9 +167,9 @@ def test_retention_run_by_two_servers_at_once_keeps_exactly_the_newest(postgres,
     for thread in threads:
         thread.join()
     assert errors == []
-    assert servers[0].count("alice") == servers[1].count("alice") == 4
-    for row in servers[1].list("alice"):  # every kept experiment is whole: its images were not pruned away
-        assert servers[0].get(row.id, "alice").images["edited"].shape == records[0].edited.shape
+    assert servers[0].experiments.count("alice") == servers[1].experiments.count("alice") == 4
+    for row in servers[1].experiments.list("alice"):  # every kept experiment is whole: its images were not pruned away
+        assert servers[0].experiments.get(row.id, "alice").images["edited"].shape == records[0].edited.shape
 
 
 def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
@@ -184,14 +179,14 @@ def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
     from test_public_and_faults import paint as paint_in_app
 
     url = postgres.new_database()
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
+    app = open_page(timeout=120, run=False)
     app.secrets["connections"] = {"history": {"url": url}}
     app.query_params["visitor"] = "b" * 32
     app.run()
     paint_in_app(app, stroke("left"), flush=False)
     assert not app.exception and app.session_state["desk"].edit.removals == 1
-    assert get_workbench(database_url=url).flush(30)
-    assert HistoryStore(url=url).count("b" * 32) == 1  # kept in PostgreSQL
+    assert get_workbench(database_url=url).history.flush(30)
+    assert HistoryStore(url=url).experiments.count("b" * 32) == 1  # kept in PostgreSQL
     assert not (data_dir() / "history.sqlite3").exists()  # and nothing in the data folder
 
 
@@ -200,13 +195,11 @@ def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, 
 
     url = postgres.new_database()
     monkeypatch.setenv("IC_DATABASE_URL", url)
-    monkeypatch.setattr("ic.workbench.REOPEN_S", 0.5)
+    monkeypatch.setattr("ic.app.history.REOPEN_S", 0.5)
     visitor = "c" * 32
     postgres.stop()
     try:
-        app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-        app.query_params["visitor"] = visitor
-        app.run()
+        app = open_page(timeout=120, visitor=visitor)
         [notice] = [w.value for w in app.sidebar.warning if "History cannot open its database" in w.value]
         assert "tries again every" in notice and PASSWORD not in notice
         paint_in_app(app, stroke("left"), flush=False)  # the removal works; the sidebar said it is not kept
@@ -214,12 +207,12 @@ def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, 
     finally:
         postgres.start()
     deadline = time.monotonic() + 30
-    while get_workbench().problem and time.monotonic() < deadline:  # tried again in the background
+    while get_workbench().history.problem and time.monotonic() < deadline:  # tried again in the background
         time.sleep(0.2)
     app.run()
     assert not [w.value for w in app.sidebar.warning if "History cannot open" in w.value]
     paint_in_app(app, stroke("left") | stroke("right"))
-    assert HistoryStore(url=url).count(visitor) == 1  # kept from now on
+    assert HistoryStore(url=url).experiments.count(visitor) == 1  # kept from now on
 
 
 @pytest.mark.browser

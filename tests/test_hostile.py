@@ -15,7 +15,7 @@ from ic.errors import ICError, NothingToRemove
 from ic.history import open_store
 from ic.images import check_mask, decode_image, decode_mask, fit_mask, mask_from_layer, working_copy
 
-from conftest import ROOT, SAMPLES, cli_env
+from conftest import ROOT, SAMPLES, cli_env, open_page
 
 
 def exif_rotated() -> bytes:
@@ -171,14 +171,14 @@ def test_a_bad_sidecar_says_what_is_wrong_in_it(tmp_path, sidecar, words):
 
 
 def test_a_panorama_too_thin_to_paint_is_refused_on_the_page(seeded_history):
-    before = [row.row() for row in seeded_history.list("f" * 32)]
+    before = [row.row() for row in seeded_history.experiments.list("f" * 32)]
     app = _page()
     app.sidebar.radio(key="source_kind").set_value("Upload").run()
     app.sidebar.file_uploader[0].upload("pano.png", encode(Image.new("RGB", (20000, 40), "teal"), "PNG"),
                                         "image/png").run()
     assert not app.exception
     assert any("too thin to paint" in e.value for e in app.error)
-    assert [row.row() for row in seeded_history.list("f" * 32)] == before
+    assert [row.row() for row in seeded_history.experiments.list("f" * 32)] == before
 
 
 @pytest.fixture
@@ -188,19 +188,17 @@ def seeded_history(camera, tripod_mask, lite0):
 
     store = open_store()
     session = EditSession(camera, "camera.png")
-    store.add(session.apply(tripod_mask, get_inpainter("telea"), lite0), owner="f" * 32)
+    store.experiments.add(session.apply(tripod_mask, get_inpainter("telea"), lite0), owner="f" * 32)
     return store
 
 
 def _page() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "f" * 32
-    return app.run()
+    return open_page(timeout=120, visitor="f" * 32)
 
 
 @pytest.mark.parametrize("name", [*BAD, *GOOD])
 def test_every_upload_is_handled_or_refused_on_the_page_and_history_is_untouched(corpus, name, seeded_history):
-    before = [row.row() for row in seeded_history.list("f" * 32)]
+    before = [row.row() for row in seeded_history.experiments.list("f" * 32)]
     app = _page()
     app.sidebar.radio(key="source_kind").set_value("Upload").run()
     app.sidebar.file_uploader[0].upload(name, (corpus / name).read_bytes(), "application/octet-stream").run()
@@ -209,7 +207,7 @@ def test_every_upload_is_handled_or_refused_on_the_page_and_history_is_untouched
         assert any(BAD[name][1] in e.value for e in app.error)
     else:
         assert not app.error and app.table
-    assert [row.row() for row in seeded_history.list("f" * 32)] == before
+    assert [row.row() for row in seeded_history.experiments.list("f" * 32)] == before
 
 
 
@@ -221,14 +219,14 @@ def test_every_upload_is_handled_or_refused_on_the_page_and_history_is_untouched
                    "x/mask.png": b""}), "not valid JSON"),
 ], ids=["zip-bomb", "dotdot", "bad-json"])
 def test_hostile_history_imports_are_refused_on_the_page(seeded_history, archive, words):
-    before = [row.row() for row in seeded_history.list("f" * 32)]
+    before = [row.row() for row in seeded_history.experiments.list("f" * 32)]
     app = _page()
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     app.file_uploader(key="import-zip").upload("x.zip", archive(), "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
     assert not app.exception
     assert any(words in e.value for e in app.error)
-    assert [row.row() for row in seeded_history.list("f" * 32)] == before
+    assert [row.row() for row in seeded_history.experiments.list("f" * 32)] == before
 
 
 # --- properties ------------------------------------------------------------------------------------

@@ -12,23 +12,22 @@ import zipfile
 import numpy as np
 import pytest
 from builders import zip_of
-from streamlit.testing.v1 import AppTest
 
 from ic.errors import ICError
 from ic.history import HistoryStore
 from ic.history.archive import ArchivedExperiment
 
-from conftest import ROOT
+from conftest import ROOT, open_page
 
 
 @pytest.fixture
 def export(tmp_path, records) -> dict:
     """The members of a real export of one experiment with a kept map."""
     source = HistoryStore(tmp_path / "source")
-    experiment_id = source.add(records[0], "alice")
-    source.add_explanation(experiment_id, "alice", image="original", method="gradcam", class_index=872,
+    experiment_id = source.experiments.add(records[0], "alice")
+    source.experiments.add_explanation(experiment_id, "alice", image="original", method="gradcam", class_index=872,
                            label="tripod", cells=np.linspace(0, 1, 64).reshape(8, 8))
-    with zipfile.ZipFile(io.BytesIO(source.export_zip([experiment_id], "alice"))) as archive:
+    with zipfile.ZipFile(io.BytesIO(source.transfer.export_zip([experiment_id], "alice"))) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
@@ -58,9 +57,9 @@ def patched(data: bytes, member: str, *, flag: int | None = None, method: int | 
 
 
 def test_an_export_imports_whole_with_its_map(store, export):
-    assert len(store.import_zip(zip_of(export), "bob")) == 1
-    [row] = store.list("bob")
-    assert row.top1_before == "tripod" and len(store.explanations(row.id, "bob")[0]["cells"]) == 8
+    assert len(store.transfer.import_zip(zip_of(export), "bob")) == 1
+    [row] = store.experiments.list("bob")
+    assert row.top1_before == "tripod" and len(store.experiments.explanations(row.id, "bob")[0]["cells"]) == 8
 
 
 @pytest.mark.parametrize("change, words", [
@@ -78,11 +77,11 @@ def test_an_export_imports_whole_with_its_map(store, export):
         "ragged-cells", "cell-text", "note-list", "maps-object"])
 def test_valid_json_with_wrong_contents_is_refused_naming_the_field_and_nothing_is_written(store, export, change,
                                                                                            words, records):
-    store.add(records[1], "bob")
+    store.experiments.add(records[1], "bob")
     with pytest.raises(ICError) as refused:
-        store.import_zip(with_meta(export, change), "bob")
+        store.transfer.import_zip(with_meta(export, change), "bob")
     assert words in str(refused.value) and "Nothing was imported" in str(refused.value), str(refused.value)
-    assert len(store.list("bob")) == 1
+    assert len(store.experiments.list("bob")) == 1
 
 
 @pytest.mark.parametrize("flag, method, words", [
@@ -94,10 +93,10 @@ def test_valid_json_with_wrong_contents_is_refused_naming_the_field_and_nothing_
 def test_members_zipfile_cannot_unpack_are_named_in_a_sentence(store, export, flag, method, words):
     member = next(k for k in export if k.endswith("edited.png"))
     with pytest.raises(ICError) as refused:
-        store.import_zip(patched(zip_of(export), member, flag=flag, method=method), "bob")
+        store.transfer.import_zip(patched(zip_of(export), member, flag=flag, method=method), "bob")
     assert member in str(refused.value) and words in str(refused.value), str(refused.value)
     assert "without a password and with ordinary compression" in str(refused.value)
-    assert store.list("bob") == []
+    assert store.experiments.list("bob") == []
 
 
 def test_a_small_zip_of_huge_images_is_refused_from_the_headers_and_the_server_stays_small(tmp_path):
@@ -130,7 +129,7 @@ with zipfile.ZipFile(huge, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"x/{role}.png", blank(8000))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 try:
-    store.import_zip(huge.getvalue(), "bob")
+    store.transfer.import_zip(huge.getvalue(), "bob")
     refused = ""
 except ICError as exc:
     refused = str(exc)
@@ -144,10 +143,10 @@ with zipfile.ZipFile(large, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"e{n}/mask.png", blank(2048))
 data = large.getvalue()
 start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-added = store.import_zip(data, "bob")
+added = store.transfer.import_zip(data, "bob")
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"refused": refused, "huge_growth": after_huge - before, "added": len(added),
-                  "zip_mb": len(data) / 2**20, "growth": peak - start, "count": store.count("bob")}))
+                  "zip_mb": len(data) / 2**20, "growth": peak - start, "count": store.experiments.count("bob")}))
 """
     meta = {"summary": {"model": "m", "inpainter": "telea", "original": {"top": [{"index": 1, "label": "a", "prob": 0.9}]},
                         "edited": {"top": [{"index": 2, "label": "b", "prob": 0.8}]},
@@ -168,8 +167,8 @@ print(json.dumps({"refused": refused, "huge_growth": after_huge - before, "added
 
 def test_an_import_holds_no_lock_while_it_decodes_and_a_second_one_waits_and_says_so(tmp_path, records, monkeypatch):
     source = HistoryStore(tmp_path / "source")
-    ids = [source.add(record, "alice") for record in records[:2]]
-    data = source.export_zip(ids, "alice")
+    ids = [source.experiments.add(record, "alice") for record in records[:2]]
+    data = source.transfer.export_zip(ids, "alice")
     store = HistoryStore(tmp_path / "data")
     other = HistoryStore(tmp_path / "data", busy_timeout_s=0.2)  # another process's store: it gives up quickly
     decoding, go_on, saved_meanwhile, said = threading.Event(), threading.Event(), [], []
@@ -177,32 +176,29 @@ def test_an_import_holds_no_lock_while_it_decodes_and_a_second_one_waits_and_say
 
     def slow_images(self):
         if threading.current_thread().name == "first" and not decoding.is_set():
-            saved_meanwhile.append(other.add(records[2], "carol"))  # written while the import decodes
+            saved_meanwhile.append(other.experiments.add(records[2], "carol"))  # written while the import decodes
             decoding.set()
             go_on.wait(60)
         return real_images(self)
 
     monkeypatch.setattr(ArchivedExperiment, "images", slow_images)
     results = {}
-    first = threading.Thread(target=lambda: results.update(first=store.import_zip(data, "bob")), name="first")
+    first = threading.Thread(target=lambda: results.update(first=store.transfer.import_zip(data, "bob")), name="first")
     first.start()
     assert decoding.wait(60)
     second = threading.Thread(target=lambda: results.update(
-        second=store.import_zip(data, "dave", waiting=lambda: (said.append("waits"), go_on.set()))), name="second")
+        second=store.transfer.import_zip(data, "dave", waiting=lambda: (said.append("waits"), go_on.set()))), name="second")
     second.start()
     first.join(120)
     second.join(120)
     assert saved_meanwhile and said == ["waits"]  # another save went through; the second import said it waited
     assert len(results["first"]) == len(results["second"]) == 2
-    assert store.count("bob") == store.count("dave") == 2 and store.count("carol") == 1
+    assert store.experiments.count("bob") == store.experiments.count("dave") == 2 and store.experiments.count("carol") == 1
 
 
 def test_the_history_page_refuses_a_wrong_export_with_its_sentence_and_keeps_working(export, records):
     bad = with_meta(export, lambda m: m["explanations"][0].update(image="nowhere"))
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = "d" * 32
-    app.run()
-    app.switch_page("pages/history.py").run()
+    app = open_page("history", timeout=180, visitor="d" * 32)
     app.file_uploader(key="import-zip").upload("export.zip", bad, "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
     assert not app.exception, app.exception
@@ -216,9 +212,9 @@ def test_the_history_page_refuses_a_wrong_export_with_its_sentence_and_keeps_wor
 
 
 def test_search_is_literal_over_labels_notes_names_models_and_inpainters(store, records):
-    first, second = store.add(records[0], "alice"), store.add(records[1], "alice")
-    store.annotate(first, "alice", note="Seen in Zürich, 100% sure")
-    found = lambda text: {row.id for row in store.list("alice", search=text)}
+    first, second = store.experiments.add(records[0], "alice"), store.experiments.add(records[1], "alice")
+    store.experiments.annotate(first, "alice", note="Seen in Zürich, 100% sure")
+    found = lambda text: {row.id for row in store.experiments.list("alice", search=text)}
     for noise in ('"', "{", "index", "0.", "\\", "delta", "prob", ":", "_r"):
         assert found(noise) == set(), noise  # the stored JSON's keys, numbers and escapes match nothing
     assert found("_lite") == {first, second}  # an underscore is a character: the model's name has one

@@ -175,10 +175,10 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
 def applied(store: HistoryStore, visitor: str, strokes: list[tuple[float, float]]) -> tuple[int, int]:
     """(strokes whose pixels are in the visitor's final mask, strokes painted). The newest experiment's mask
     is the union of every removal, as kept in History."""
-    rows = store.list(visitor)
+    rows = store.experiments.list(visitor)
     if not rows:
         return 0, len(strokes)
-    mask = store.get(rows[0].id, visitor).images["mask"]
+    mask = store.experiments.get(rows[0].id, visitor).images["mask"]
     height, width = mask.shape
     hits = sum(bool(mask[int(height * (fy + STROKE_LENGTH / 2)), int(width * fx)]) for fx, fy in strokes)
     return hits, len(strokes)
@@ -202,7 +202,7 @@ async def settled_count(page, store: HistoryStore, visitor_id: str, timeout_s: f
     deadline = time.monotonic() + timeout_s
     while True:
         shown = await removals_shown(page)
-        if shown == store.count(visitor_id) and not await page.locator(RUN_ON_ITS_WAY).count():
+        if shown == store.experiments.count(visitor_id) and not await page.locator(RUN_ON_ITS_WAY).count():
             return shown
         if time.monotonic() > deadline:
             return shown
@@ -242,7 +242,7 @@ async def run_load(servers: list[tuple[str, int]], store: HistoryStore, folder: 
 
 def check(results: list, memory: dict, store: HistoryStore, what: str) -> None:
     for r in results:
-        r["saved"] = store.count(r["visitor"])
+        r["saved"] = store.experiments.count(r["visitor"])
         r["applied"], r["strokes"] = applied(store, r["visitor"], r["strokes"])
     total = {key: sum(r[key] for r in results) for key in ("strokes", "applied", "served", "saved", "late", "missed")}
     slowest = max(r["slowest_s"] for r in results)
@@ -261,7 +261,7 @@ def check(results: list, memory: dict, store: HistoryStore, what: str) -> None:
     assert slowest < 30, "the server stopped responding"
     for r in results:  # no cross-talk: each page still shows its own photo and only its own history
         assert f"{r['sample']}." in r["header"]
-        assert {row.image_name.split(".")[0] for row in store.list(r["visitor"])} == {r["sample"]}
+        assert {row.image_name.split(".")[0] for row in store.experiments.list(r["visitor"])} == {r["sample"]}
     assert len({r["visitor"] for r in results}) == PAGES
     for trace, opened in memory.values():
         assert max(trace) < MEMORY_BUDGET_MB, f"a server went over {MEMORY_BUDGET_MB} MB resident"

@@ -7,19 +7,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ic import compute
+from ic.app import get_workbench
 from ic.errors import ICError
 from ic.history import HistoryStore, open_store
 from ic.settings import history_settings, public_settings
-from ic.workbench import get_workbench
 
-from conftest import ROOT
+from conftest import ROOT, open_page
 
 
 def page(**query) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    for key, value in query.items():
-        app.query_params[key] = value
-    return app.run()
+    return open_page(timeout=120, **query)
 
 
 def test_public_mode_offers_only_allow_listed_models_and_no_free_timm_names(monkeypatch):
@@ -69,7 +66,7 @@ def paint(app: AppTest, mask: np.ndarray, flush: bool = True) -> AppTest:
                               "backgroundFit": None}
     app.run()
     if flush:
-        get_workbench().flush(30)  # the page queued the save; tests look at the history once it is written
+        get_workbench().history.flush(30)  # the page queued the save; tests look at the history once it is written
     return app
 
 
@@ -78,7 +75,7 @@ def test_a_painted_stroke_is_removed_and_kept(tripod_mask):
     assert not app.exception and not app.error
     assert app.session_state["desk"].edit.removals == 1
     assert app.table[0].value.iloc[0]["edited %"] < 50  # the tripod is gone
-    assert open_store().count("1" * 32) == 1
+    assert open_store().experiments.count("1" * 32) == 1
 
 
 def test_a_busy_public_server_turns_a_removal_away_with_a_sentence(monkeypatch, tripod_mask):
@@ -96,23 +93,25 @@ def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeyp
     from ic.inpaint import get_inpainter
 
     store = open_store()
-    store.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner="2" * 32)
-    before = [row.row() for row in store.list("2" * 32)]
+    store.experiments.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner="2" * 32)
+    before = [row.row() for row in store.experiments.list("2" * 32)]
 
     def disk_full(db, values):  # as SQLAlchemy hands on the driver's error
         import sqlalchemy
 
         raise sqlalchemy.exc.OperationalError("INSERT INTO experiments", {}, sqlite3.OperationalError("database or disk is full"))
 
-    monkeypatch.setattr(HistoryStore, "_insert_row", staticmethod(disk_full))
+    from ic.history.experiments import Experiments
+
+    monkeypatch.setattr(Experiments, "_insert_row", staticmethod(disk_full))
     app = paint(page(visitor="2" * 32), tripod_mask)
     assert not app.exception
-    assert get_workbench().flush(30)  # the write failed for good: nothing waits
+    assert get_workbench().history.flush(30)  # the write failed for good: nothing waits
     app.run()  # the page's next look shows why
     assert any("History could not be saved" in w.value and "disk is full" in w.value for w in app.warning)
     assert not any("not saved yet" in w.value for w in app.warning)  # a full disk is not queued
     assert app.session_state["desk"].edit.removals == 1  # the removal itself worked
-    assert [row.row() for row in store.list("2" * 32)] == before
+    assert [row.row() for row in store.experiments.list("2" * 32)] == before
     with sqlite3.connect(store.path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
@@ -128,7 +127,7 @@ from ic.images import decode_mask
 app = paint(page(visitor=sys.argv[1]), decode_mask(SAMPLES / "camera_tripod_mask.png", (512, 512)))
 explore = {"exception": bool(app.exception), "removals": app.session_state["desk"].edit.removals,
            "warnings": [w.value for w in app.warning]}  # the sidebar's and the main area's
-app.switch_page("pages/history.py").run()
+app.switch_page("app_pages/history.py").run()
 explore["history_page"] = {"exception": [e.value for e in app.exception],
                            "said": [e.value for e in [*app.error, *app.warning, *app.info]],
                            "rows": len(app.dataframe[0].value) if app.dataframe else 0}
@@ -166,8 +165,8 @@ def test_a_read_only_data_folder_keeps_the_page_working_and_the_saved_history_in
     data = tmp_path / "data"
     store = HistoryStore(data)
     visitor = "3" * 32
-    store.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner=visitor)
-    before = [row.row() for row in store.list(visitor)]
+    store.experiments.add(EditSession(camera, "camera.png").apply(tripod_mask, get_inpainter("blur"), lite0), owner=visitor)
+    before = [row.row() for row in store.experiments.list(visitor)]
     files = lambda: {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
     files_before = files()
 
@@ -185,4 +184,26 @@ def test_a_read_only_data_folder_keeps_the_page_working_and_the_saved_history_in
     assert files() == files_before  # not a byte of what was saved has changed
     for path in [data, *data.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o200)
-    assert [row.row() for row in HistoryStore(data).list(visitor)] == before
+    assert [row.row() for row in HistoryStore(data).experiments.list(visitor)] == before
+
+
+def test_the_settings_file_is_read_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    """A removal asks for about a dozen settings: the file is read once, not once per key, and a change of the
+    file is seen at the next look."""
+    import os
+    import tomllib
+
+    from ic import settings
+
+    config = tmp_path / "settings.toml"
+    config.write_text('[public]\nenabled = true\nmax_queue = 3\n')
+    monkeypatch.setenv("IC_CONFIG", str(config))
+    reads = []
+    real = tomllib.loads
+    monkeypatch.setattr(settings.tomllib, "loads", lambda text: (reads.append(text), real(text))[1])
+    for _ in range(12):
+        assert settings.public_settings().max_queue == 3 and settings.history_settings().max_per_visitor == 100
+    assert len(reads) == 1
+    config.write_text('[public]\nenabled = true\nmax_queue = 7\n')
+    os.utime(config, ns=(config.stat().st_mtime_ns + 10**9,) * 2)  # a new time even where the clock is coarse
+    assert settings.public_settings().max_queue == 7 and len(reads) == 2

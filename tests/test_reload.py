@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ic.app import Workbench, get_workbench
 from ic.history import HistoryStore
-from ic.workbench import Workbench, get_workbench
 
-from conftest import ROOT, SAMPLES, sample
+from conftest import SAMPLES, open_page, sample
 from test_public_and_faults import paint
 
 ME, YOU = "a" * 32, "b" * 32
@@ -27,38 +27,38 @@ def restarted(folder) -> Workbench:
 
 
 def removed_twice(bench: Workbench, owner: str = ME):
-    edit = bench.begin_edit(owner, sample("camera.png"), "camera.png", source_key="sample:camera.png")
+    edit = bench.desk.begin(owner, sample("camera.png"), "camera.png", source_key="sample:camera.png")
     for left in (40, 300):
-        bench.remove(edit, box(edit.shape, 200, left), owner=owner, model="tf_efficientnet_lite0",
+        bench.actions.remove(edit, box(edit.shape, 200, left), owner=owner, model="tf_efficientnet_lite0",
                      inpainter="telea")
-    bench.flush(30)
+    bench.history.flush(30)
     return edit
 
 
 def test_a_restart_brings_back_the_edit_with_its_undo_stack_and_experiments(tmp_path):
     bench = Workbench(tmp_path)
     edit = removed_twice(bench)
-    bench.move(edit, "undo", owner=ME)
-    bench.flush(30)
+    bench.desk.move(edit, "undo", owner=ME)
+    bench.history.flush(30)
 
-    back = restarted(tmp_path).resume_edit(ME)
+    back = restarted(tmp_path).desk.resume(ME)
     assert back is not None and back.source_key == back.chosen_key == "sample:camera.png"
     assert back.edit.removals == 1 and back.edit.can_undo and back.edit.can_redo
     assert np.array_equal(back.edit.edited, edit.edited) and np.array_equal(back.edit.mask, edit.mask)
-    kept = {row.id for row in bench.store.list(ME)}
+    kept = {row.id for row in bench.history.store.experiments.list(ME)}
     assert set(back.experiment_ids.values()) == kept and sorted(back.experiment_ids) == [1, 2]
     back.edit.redo()
     assert back.edit.removals == 2 and np.array_equal(back.edit.mask, box(edit.shape, 200, 40) | box(edit.shape, 200, 300))
-    assert restarted(tmp_path).resume_edit(YOU) is None  # another visitor gets nothing of mine
+    assert restarted(tmp_path).desk.resume(YOU) is None  # another visitor gets nothing of mine
 
 
 def test_a_removal_after_undo_drops_the_redo_state_from_the_store_too(tmp_path):
     bench = Workbench(tmp_path)
     edit = removed_twice(bench)
-    bench.move(edit, "undo", owner=ME)
-    bench.remove(edit, box(edit.shape, 40, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
-    bench.flush(30)
-    back = restarted(tmp_path).resume_edit(ME)
+    bench.desk.move(edit, "undo", owner=ME)
+    bench.actions.remove(edit, box(edit.shape, 40, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
+    bench.history.flush(30)
+    back = restarted(tmp_path).desk.resume(ME)
     assert back.edit.removals == 2 and not back.edit.can_redo
     assert np.array_equal(back.edit.edited, edit.edited)
     back.edit.undo()
@@ -69,14 +69,14 @@ def test_a_removal_after_undo_drops_the_redo_state_from_the_store_too(tmp_path):
 def test_the_stored_undo_stack_is_bounded_like_the_edit(tmp_path, monkeypatch):
     monkeypatch.setattr("ic.experiment.MAX_UNDO", 3)
     bench = Workbench(tmp_path)
-    edit = bench.begin_edit(ME, sample("camera.png"), "camera.png", source_key="sample:camera.png")
+    edit = bench.desk.begin(ME, sample("camera.png"), "camera.png", source_key="sample:camera.png")
     for step in range(5):
-        bench.remove(edit, box(edit.shape, 20 + 90 * step, 20, 40), owner=ME, model="tf_efficientnet_lite0",
+        bench.actions.remove(edit, box(edit.shape, 20 + 90 * step, 20, 40), owner=ME, model="tf_efficientnet_lite0",
                      inpainter="telea")
-    bench.flush(30)
-    with sqlite3.connect(bench.store.path) as db:
+    bench.history.flush(30)
+    with sqlite3.connect(bench.history.store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM desk_steps").fetchone()[0] == 3
-    back = restarted(tmp_path).resume_edit(ME)
+    back = restarted(tmp_path).desk.resume(ME)
     assert back.edit.removals == 5 and np.array_equal(back.edit.edited, edit.edited)
 
 
@@ -85,11 +85,11 @@ def test_an_upload_is_brought_back_from_its_own_bytes_at_full_resolution(tmp_pat
     from ic.images import decode_image
 
     bench = Workbench(tmp_path)
-    edit = bench.begin_edit(ME, decode_image(data), "my rocket.jpg", source_key="upload:xyz", data=data,
+    edit = bench.desk.begin(ME, decode_image(data), "my rocket.jpg", source_key="upload:xyz", data=data,
                             max_side=256)
-    bench.remove(edit, box(edit.shape, 100, 60, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
-    bench.flush(30)
-    back = restarted(tmp_path).resume_edit(ME)
+    bench.actions.remove(edit, box(edit.shape, 100, 60, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
+    bench.history.flush(30)
+    back = restarted(tmp_path).desk.resume(ME)
     assert back.edit.name == "my rocket.jpg" and back.edit.full.shape == edit.full.shape
     assert np.array_equal(back.edit.export(), edit.export())
 
@@ -97,11 +97,11 @@ def test_an_upload_is_brought_back_from_its_own_bytes_at_full_resolution(tmp_pat
 def test_an_experiment_continued_from_history_comes_back_even_once_deleted(tmp_path):
     bench = Workbench(tmp_path)
     removed_twice(bench)
-    experiment = bench.store.get(bench.store.list(ME)[0].id, ME)
-    bench.continue_experiment(ME, experiment, mine=True, chosen_key="sample:coffee.png")
-    bench.flush(30)
-    bench.store.delete(experiment.id, ME)  # its original stays while the desk needs it
-    back = restarted(tmp_path).resume_edit(ME)
+    experiment = bench.history.store.experiments.get(bench.history.store.experiments.list(ME)[0].id, ME)
+    bench.desk.continue_experiment(ME, experiment, mine=True, chosen_key="sample:coffee.png")
+    bench.history.flush(30)
+    bench.history.store.experiments.delete(experiment.id, ME)  # its original stays while the desk needs it
+    back = restarted(tmp_path).desk.resume(ME)
     assert back.source_key == f"history:{experiment.id}" and back.chosen_key == "sample:coffee.png"
     assert np.array_equal(back.edit.edited, experiment.images["edited"]) and back.edit.removals == 1
 
@@ -109,32 +109,32 @@ def test_an_experiment_continued_from_history_comes_back_even_once_deleted(tmp_p
 def test_clear_and_the_age_limit_forget_the_desk_and_its_images(tmp_path):
     bench = Workbench(tmp_path)
     removed_twice(bench)
-    bench.keep_settings(ME, {"top_k": 7})
-    bench.flush(30)
-    bench.store.clear(ME)
-    assert restarted(tmp_path).resume_edit(ME) is None
-    with sqlite3.connect(bench.store.path) as db:
+    bench.desk.remember_settings(ME, {"top_k": 7})
+    bench.history.flush(30)
+    bench.history.store.clear(ME)
+    assert restarted(tmp_path).desk.resume(ME) is None
+    with sqlite3.connect(bench.history.store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM images").fetchone()[0] == 0
-    assert bench.settings(ME) == {"top_k": 7}  # settings are not history
+    assert bench.desk.settings(ME) == {"top_k": 7}  # settings are not history
 
     removed_twice(bench)
-    with sqlite3.connect(bench.store.path) as db:
+    with sqlite3.connect(bench.history.store.path) as db:
         db.execute("UPDATE desks SET updated_at = '2020-01-01T00:00:00+00:00'")
         db.execute("UPDATE visitors SET updated_at = '2020-01-01T00:00:00+00:00'")
-    bench.store.prune(YOU, 0, max_age_days=7)
-    assert restarted(tmp_path).resume_edit(ME) is None and bench.settings(ME) == {}
+    bench.history.store.prune(YOU, 0, max_age_days=7)
+    assert restarted(tmp_path).desk.resume(ME) is None and bench.desk.settings(ME) == {}
 
 
 def test_nothing_is_brought_back_where_the_photo_no_longer_matches(tmp_path):
     bench = Workbench(tmp_path)
     removed_twice(bench)
-    with sqlite3.connect(bench.store.path) as db:
+    with sqlite3.connect(bench.history.store.path) as db:
         db.execute("UPDATE desks SET source_key = 'sample:coffee.png'")  # another photo than the states'
         db.execute("UPDATE desks SET max_side = 300")
-    assert restarted(tmp_path).resume_edit(ME) is None
-    with sqlite3.connect(bench.store.path) as db:
+    assert restarted(tmp_path).desk.resume(ME) is None
+    with sqlite3.connect(bench.history.store.path) as db:
         db.execute("UPDATE desks SET source_key = 'sample:gone.png'")
-    assert restarted(tmp_path).resume_edit(ME) is None
+    assert restarted(tmp_path).desk.resume(ME) is None
 
 
 def test_an_older_database_gains_the_tables_and_keeps_its_experiments(tmp_path):
@@ -145,23 +145,21 @@ def test_an_older_database_gains_the_tables_and_keeps_its_experiments(tmp_path):
     with sqlite3.connect(tmp_path / "history.sqlite3", isolation_level=None) as db:
         db.execute("DROP TABLE alembic_version")  # as the app wrote it before Alembic: user_version 5 alone
     store = HistoryStore(tmp_path)
-    assert store.desk(ME) is None and store.settings(ME) == {}
+    assert store.desks.get(ME) is None and store.desks.settings(ME) == {}
 
 
 # --- the page -----------------------------------------------------------------------------------
 
 def explore(visitor: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = visitor
-    return app.run()
+    return open_page(timeout=120, visitor=visitor)
 
 
 def reload(visitor: str, restart: bool = False) -> AppTest:
     """F5: a new session for the same visitor; with `restart`, also a new server process's workbench."""
     if restart:
-        import ic.workbench
+        from ic.models import models
 
-        ic.workbench._benches.clear()
+        models().forget_instances("workbench")
     return explore(visitor)
 
 
@@ -176,7 +174,7 @@ def test_f5_brings_back_the_edit_the_undo_stack_settings_and_the_tutorial_choice
     shape = app.session_state["desk"].edit.shape
     paint(app, box(shape, 30, 30))
     app.button[[b.label for b in app.button].index("Undo")].click().run()
-    get_workbench().flush(30)
+    get_workbench().history.flush(30)
     edited = app.session_state["desk"].edit.edited
 
     again = reload(ME, restart)
@@ -200,6 +198,6 @@ def test_choosing_another_photo_replaces_the_edit_a_reload_brings_back(tripod_ma
     app.sidebar.button(key="sample-camera.png").click().run()
     paint(app, tripod_mask)
     app.sidebar.button(key="sample-coffee.png").click().run()
-    get_workbench().flush(30)
+    get_workbench().history.flush(30)
     again = reload(ME)
     assert again.session_state["desk"].edit.name == "coffee.png" and again.session_state["desk"].edit.removals == 0

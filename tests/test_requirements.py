@@ -21,7 +21,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from conftest import ROOT
 
-APP = ("streamlit_app.py", "explore.py", "pages", "ui", "ic")
+APP = ("streamlit_app.py", "app_pages", "ui", "ic")
 DEV_FILE = "requirements-dev.txt"
 
 

@@ -6,14 +6,13 @@ import sys
 import time
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from ic.app import get_workbench
 from ic.history import HistoryStore, open_store
 from ic.history.saver import Saver
 from ic.images import decode_mask
-from ic.workbench import get_workbench
 
-from conftest import ROOT, SAMPLES
+from conftest import SAMPLES, open_page
 from test_public_and_faults import paint
 
 HOLD_LOCK = """
@@ -49,9 +48,7 @@ def stroke(half: str):
 def test_removals_during_a_held_write_lock_wait_visibly_and_all_land(seconds):
     visitor = "7" * 32
     store = open_store()
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = visitor
-    app.run()
+    app = open_page(timeout=180, visitor=visitor)
     holder = hold_lock(store, seconds)
     started = time.monotonic()
     try:
@@ -63,13 +60,13 @@ def test_removals_during_a_held_write_lock_wait_visibly_and_all_land(seconds):
         assert app.session_state["desk"].edit.removals == 2
         assert any(n.startswith("2 removals not saved yet") for n in waiting_notices(app))
         assert time.monotonic() - started < seconds - 2  # the page did not wait for the lock
-        assert store.count(visitor) == 0
+        assert store.experiments.count(visitor) == 0
     finally:
         holder.wait(timeout=seconds + 30)
-    assert get_workbench().flush(60)
+    assert get_workbench().history.flush(60)
     app.run()
     assert not waiting_notices(app)  # gone once written
-    assert store.count(visitor) == 2  # each removal kept exactly once
+    assert store.experiments.count(visitor) == 2  # each removal kept exactly once
     assert app.session_state["desk"].edit.removals == 2
 
 
@@ -80,7 +77,7 @@ def test_the_saver_writes_each_job_once_in_order_after_a_lock(tmp_path):
 
     def job(n):
         def write(s):
-            s.annotate("no such experiment", "me", note=str(n))  # a write: it needs the lock
+            s.experiments.annotate("no such experiment", "me", note=str(n))  # a write: it needs the lock
             writes.append(n)
         return write
 
@@ -104,7 +101,7 @@ def test_the_queue_is_bounded_and_says_so(tmp_path):
     holder = hold_lock(store, 2)
     try:
         for _ in range(2):
-            saver.submit("me", lambda s: s.annotate("none", "me", note="x"))
+            saver.submit("me", lambda s: s.experiments.annotate("none", "me", note="x"))
         with pytest.raises(QueueFull, match="already wait"):
             saver.submit("me", lambda s: None)
     finally:

@@ -7,14 +7,13 @@ import sys
 import uuid
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from ic.app import get_workbench
 from ic.history import HistoryStore
 from ic.secrets import redact, shown_url
-from ic.workbench import get_workbench
 
 from browser_support import free_port
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, open_page
 
 SECRET = "QuerySecret42"
 
@@ -62,7 +61,7 @@ def test_a_password_with_an_at_sign_connects_and_the_page_log_and_cli_hide_it(po
     unencoded = f"postgresql://{role}:{password}@127.0.0.1:{postgres.port}/{database}"
     in_query = f"postgresql://{role}@127.0.0.1:{postgres.port}/{database}?password={password.replace('@', '%40')}"
     for url in (unencoded, in_query):
-        assert HistoryStore(url=url).count("nobody") == 0  # the host after the last @: it connects
+        assert HistoryStore(url=url).experiments.count("nobody") == 0  # the host after the last @: it connects
 
     HistoryStore(tmp_path / "empty")
     copied = cli("history", "copy", "--from", str(tmp_path / "empty"), "--to", unencoded)
@@ -70,12 +69,10 @@ def test_a_password_with_an_at_sign_connects_and_the_page_log_and_cli_hide_it(po
     assert SECRET not in copied.stdout + copied.stderr
 
     with caplog.at_level(logging.INFO, logger="ic"):
-        assert get_workbench(database_url=in_query).problem is None
+        assert get_workbench(database_url=in_query).history.problem is None
     assert "History is kept in postgresql://" in caplog.text and SECRET not in caplog.text
 
     monkeypatch.setenv("IC_DATABASE_URL", in_query.replace("%40", "%40wrong"))  # a refusal the sidebar explains
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "7" * 32
-    app.run()
+    app = open_page(timeout=120, visitor="7" * 32)
     [notice] = [w.value for w in app.sidebar.warning if "History cannot open its database" in w.value]
     assert "password authentication failed" in notice and "password=***" in notice and SECRET not in notice

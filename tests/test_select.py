@@ -4,12 +4,12 @@ import cv2
 import numpy as np
 import pytest
 
+from ic.app import Workbench
 from ic.errors import ICError
 from ic.experiment import EditSession
 from ic.images import decode_mask, mask_from_layer
 from ic.inpaint import get_inpainter
 from ic.select import grow, propose
-from ic.workbench import Workbench
 
 from conftest import SAMPLES, sample
 
@@ -88,9 +88,9 @@ def test_keeping_only_the_tripod_replaces_the_rest_beyond_the_90_percent_limit(l
     assert np.array_equal(edit.edited[truth], edit.original[truth])  # the tripod itself untouched
     bench = Workbench(tmp_path)
     with pytest.raises(ICError, match="blur or mean"):
-        bench.remove(EditSession(sample("camera.png")), truth, owner="a" * 32, model="tf_efficientnet_lite0",
+        bench.actions.remove(EditSession(sample("camera.png")), truth, owner="a" * 32, model="tf_efficientnet_lite0",
                      inpainter="patchmatch", background=True)
-    removal = bench.remove(EditSession(sample("camera.png")), truth, owner="a" * 32, model="tf_efficientnet_lite0",
+    removal = bench.actions.remove(EditSession(sample("camera.png")), truth, owner="a" * 32, model="tf_efficientnet_lite0",
                            inpainter="mean", background=True)
-    bench.flush(30)
-    assert bench.store.get(removal.experiment_id, "a" * 32).summary["kind"] == "background"
+    bench.history.flush(30)
+    assert bench.history.store.experiments.get(removal.experiment_id, "a" * 32).summary["kind"] == "background"

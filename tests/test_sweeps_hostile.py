@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builders import build_dataset, ellipse
-from streamlit.testing.v1 import AppTest
 from test_imports_hostile import patched
 
+from ic.app import Workbench
 from ic.errors import ICError
 from ic.images import decode_image, encode_png
-from ic.workbench import Workbench
 
-from conftest import ROOT, cli_env
+from conftest import ROOT, cli_env, open_page
 
 MODEL = "tf_efficientnet_lite0"
 
@@ -114,10 +113,7 @@ def test_names_stay_plain_text_on_the_page_and_formulas_are_neutral_in_every_csv
     assert "'" + formula in cells and "'@SUM(1+1)" in cells  # the CLI's CSV
     assert not any(cell.startswith(("=", "@")) for cell in cells)
 
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = "e" * 32
-    app.run()
-    app.switch_page("pages/sweeps.py").run()
+    app = open_page("sweeps", timeout=180, visitor="e" * 32)
     app.file_uploader(key="sweep-zip").upload(f"{evil}.zip", data, "application/zip").run()
     app.multiselect(key="sweep-models").set_value([MODEL]).run()
     app.multiselect(key="sweep-inpainters").set_value(["mean"]).run()
@@ -134,10 +130,10 @@ def test_names_stay_plain_text_on_the_page_and_formulas_are_neutral_in_every_csv
     assert "](" not in heading.replace("\\]", "").replace("\\(", "") and "\\[click\\]" in heading  # escaped, no link
     captions = [caption for image in app.image for caption in image.captions if "click" in caption]
     assert captions and all("\\[click\\]" in c and "\\*\\*bold" in c for c in captions), captions
-    from ic.workbench import get_workbench
+    from ic.app import get_workbench
 
     bench = get_workbench()  # the page's own: its download button offers this job's files
-    for offered in (bench.sweep_job("e" * 32).files()["csv"].decode(),
+    for offered in (bench.jobs.sweep_job("e" * 32).files()["csv"].decode(),
                     sweeps_csv_of_history(bench, "e" * 32)):  # the page's download, then History's
         assert "'" + formula.replace('"', '""') in offered and "'@SUM(1+1)" in offered
         assert not any(cell.startswith(("=", "@")) for row in csv.reader(io.StringIO(offered)) for cell in row)
@@ -147,9 +143,9 @@ def sweeps_csv_of_history(bench, visitor: str) -> str:
     """What History's "Rows as CSV" offers for the visitor's latest kept sweep."""
     from ic import sweeps
 
-    bench.flush(30)
-    [kept] = bench.store.list_sweeps(visitor)[:1]
-    return sweeps.csv_bytes(sweeps.rows_from_parquet(bench.store.get_sweep(kept.id, visitor).rows)).decode()
+    bench.history.flush(30)
+    [kept] = bench.history.store.sweeps.list(visitor)[:1]
+    return sweeps.csv_bytes(sweeps.rows_from_parquet(bench.history.store.sweeps.get(kept.id, visitor).rows)).decode()
 
 
 @pytest.mark.parametrize("column, value, words", [
@@ -195,8 +191,8 @@ def test_links_out_of_the_servers_folder_and_odd_folder_names(tmp_path, monkeypa
     bench = Workbench(tmp_path / "data")
     for name, words in (("a\0b", "no NUL"), ("x" * 5000, "at most 255 characters")):
         with pytest.raises(ICError, match=words):
-            bench.start_sweep("alice", name="x", folder=name, models=[MODEL], inpainters=["blur"])
-    job = bench.start_sweep("alice", name="set", folder="set", models=[MODEL], inpainters=["blur"])
+            bench.jobs.start_sweep("alice", name="x", folder=name, models=[MODEL], inpainters=["blur"])
+    job = bench.jobs.start_sweep("alice", name="set", folder="set", models=[MODEL], inpainters=["blur"])
     job.thread.join(300)
     assert job.result is not None, job.problem
     reasons = {entry["file"]: entry["reason"] for entry in job.result.skipped}
@@ -221,18 +217,18 @@ def test_two_run_presses_at_once_start_one_sweep(dataset, tmp_path, monkeypatch)
     monkeypatch.setattr(sweeps, "load_zip", slow)
     started, refused = [], []
     first = threading.Thread(target=lambda: started.append(
-        bench.start_sweep("alice", name="a", data=data, models=[MODEL], inpainters=["blur"])))
+        bench.jobs.start_sweep("alice", name="a", data=data, models=[MODEL], inpainters=["blur"])))
     first.start()
     assert reading.wait(60)
     try:
-        bench.start_sweep("alice", name="b", data=data, models=[MODEL], inpainters=["blur"])
+        bench.jobs.start_sweep("alice", name="b", data=data, models=[MODEL], inpainters=["blur"])
     except ICError as exc:
         refused.append(str(exc))
     go_on.set()
     first.join(60)
     assert refused and "still running" in refused[0] and len(started) == 1
     started[0].thread.join(300)
-    assert bench.sweep_job("alice") is started[0]  # Cancel reaches the one that runs
+    assert bench.jobs.sweep_job("alice") is started[0]  # Cancel reaches the one that runs
 
 
 def test_duplicate_photos_are_swept_once_and_progress_never_names_none(dataset, tmp_path):
@@ -241,7 +237,7 @@ def test_duplicate_photos_are_swept_once_and_progress_never_names_none(dataset, 
     data = zip_from(dataset, keep=("coffee",), extra={"again/coffee.png": coffee, "again/coffee_mask.png": mask})
     bench = Workbench(tmp_path / "data")
     messages = []
-    job = bench.start_sweep("alice", name="dup", data=data, models=[MODEL], inpainters=["blur"])
+    job = bench.jobs.start_sweep("alice", name="dup", data=data, models=[MODEL], inpainters=["blur"])
     while job.running:
         messages.append(job.message)
         threading.Event().wait(0.05)
@@ -271,29 +267,25 @@ def test_out_of_range_arguments_exit_2_with_a_sentence_before_any_work(dataset, 
 
 
 def test_a_visitor_id_followed_by_a_newline_is_not_taken_as_one():
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "a" * 32 + "\n"
-    app.run()
+    app = open_page(timeout=120, visitor="a" * 32 + "\n")
     assert not app.exception
     assert app.session_state["visitor"] != "a" * 32 + "\n" and len(app.session_state["visitor"]) == 32
 
 
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
 def test_a_history_file_deleted_or_replaced_while_the_server_runs_is_noticed_and_the_pages_keep_working(how, tmp_path):
+    from ic.app import get_workbench
     from ic.history import HistoryStore
     from ic.paths import data_dir
-    from ic.workbench import get_workbench
 
     from test_public_and_faults import paint
     from test_saving import stroke
 
     visitor = "f" * 32
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = visitor
-    app.run()
+    app = open_page(timeout=180, visitor=visitor)
     paint(app, stroke("left"))
     folder = data_dir()
-    assert HistoryStore(folder).count(visitor) == 1
+    assert HistoryStore(folder).experiments.count(visitor) == 1
     for path in folder.glob("history.sqlite3*"):
         path.unlink()
     if how == "replaced":  # a restore from backup: another history, with one experiment of its own
@@ -306,17 +298,15 @@ def test_a_history_file_deleted_or_replaced_while_the_server_runs_is_noticed_and
     app.run()  # the next run's sidebar says what the save found
     [notice] = [i.value for i in app.sidebar.info if "history database" in i.value]
     assert f"was {how} while this server ran" in notice
-    assert HistoryStore(folder).count(visitor) == 1  # the new removal is kept in the file there now
+    assert HistoryStore(folder).experiments.count(visitor) == 1  # the new removal is kept in the file there now
     assert not any("could not be saved" in w.value for w in app.warning)
 
-    fresh = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    fresh.query_params["visitor"] = "0" * 32
-    fresh.run()
+    fresh = open_page(timeout=180, visitor="0" * 32)
     assert not fresh.exception and not [e.value for e in fresh.error]
-    again = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)  # F5: the edit comes back whole
+    again = open_page(timeout=180, run=False)  # F5: the edit comes back whole
     again.query_params["visitor"] = visitor
     again.run()
     assert not again.exception and again.session_state["desk"].edit.removals == 2
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     assert not app.exception and not app.error
-    assert get_workbench().store.count(visitor) == 1
+    assert get_workbench().history.store.experiments.count(visitor) == 1

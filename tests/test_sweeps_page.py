@@ -9,7 +9,7 @@ import pytest
 from builders import build_dataset
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import open_page
 
 
 def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
@@ -24,10 +24,7 @@ def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
 
 
 def open_sweeps(visitor: str = "a" * 32) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
-    app.query_params["visitor"] = visitor
-    app.run()
-    app.switch_page("pages/sweeps.py").run()
+    app = open_page("sweeps", timeout=180, visitor=visitor)
     assert not app.exception, app.exception
     return app
 
@@ -57,7 +54,7 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
                                                & (summary["flip rate"] <= summary["95% CI high"]))
     assert [b.label for b in app.get("download_button")] == ["Rows as CSV", "Rows as Parquet"]
 
-    app.switch_page("pages/history.py").run()
+    app.switch_page("app_pages/history.py").run()
     assert not app.exception, app.exception
     assert "Sweeps (1)" in texts(app)
     assert any("three · 3 images · tf_efficientnet_lite0 × telea, blur" in e.label for e in app.expander)
@@ -71,25 +68,25 @@ def test_sweeps_are_off_in_public_mode(monkeypatch):
 
 
 def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_worker(tmp_path, monkeypatch):
+    from ic.app import Workbench
     from ic.errors import ICError
-    from ic.workbench import Workbench
 
     root = tmp_path / "datasets"
     build_dataset(root / "set")
     monkeypatch.setenv("IC_SWEEP_ROOT", str(root))
     bench = Workbench(tmp_path / "data")
-    assert bench.sweep_root() is None  # visitor mode: no server folders, whatever the setting
+    assert bench.policy.sweep_root() is None  # visitor mode: no server folders, whatever the setting
     monkeypatch.setenv("IC_HISTORY_MODE", "team")
-    assert bench.sweep_root() == root
+    assert bench.policy.sweep_root() == root
     with pytest.raises(ICError, match="outside"):
-        bench.start_sweep("alice", name="x", folder="../..", models=["tf_efficientnet_lite0"], inpainters=["telea"])
-    job = bench.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"],
+        bench.jobs.start_sweep("alice", name="x", folder="../..", models=["tf_efficientnet_lite0"], inpainters=["telea"])
+    job = bench.jobs.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"],
                             flip=True)  # slow enough to be stopped half way
     with pytest.raises(ICError, match="still running"):
-        bench.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"])
-    bench.cancel_sweep("alice")
+        bench.jobs.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"])
+    bench.jobs.cancel_sweep("alice")
     job.thread.join(120)
     assert not job.running and job.result is None
     assert job.problem.startswith("The sweep was cancelled after") and "nothing was kept" in job.problem
-    bench.flush(10)
-    assert bench.store.list_sweeps("alice") == []
+    bench.history.flush(10)
+    assert bench.history.store.sweeps.list("alice") == []

@@ -13,12 +13,13 @@ from streamlit.testing.v1 import AppTest
 from ic import explain
 from ic.experiment import comparison_rows
 from ic.images import encode_png
+from ic.models import models
 
-from conftest import ROOT, SAMPLES, sample
+from conftest import SAMPLES, open_page, sample
 
 
 def explore() -> AppTest:
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=180)
+    app = open_page(timeout=180, run=False)
     app.query_params["visitor"] = "d" * 32
     return app.run().run()  # the second run draws what the first leaves below the fold
 
@@ -93,7 +94,7 @@ def test_estimates_count_the_work_from_measured_rates(lite0):
 def test_a_page_estimate_waits_for_no_measurement(lite0, monkeypatch):
     from ic.explain import cost
 
-    monkeypatch.setattr(cost, "_rates", {})
+    monkeypatch.setattr(models(), "rates", {})
     slow = lambda: (time.sleep(0.5), 0.01)[1]
     monkeypatch.setattr(cost, "classify_s", lambda classifier: cost._measured(("classify", "x"), slow))
     estimate = lambda: cost.maps_estimate(lite0, ["gradcam"], 8, explain.get_inpainter("telea"))
@@ -105,42 +106,30 @@ def test_a_page_estimate_waits_for_no_measurement(lite0, monkeypatch):
     assert found is not None and found.seconds > 0
 
 
-def test_a_first_load_names_its_steps_and_a_restart_reuses_the_export(tmp_path, monkeypatch):
-    from ic.classifiers import forget_loaded, get_classifier, loading_step
+def test_a_first_load_names_its_steps_and_a_restart_reuses_the_export(tmp_path, monkeypatch, fresh_models):
+    from ic.classifiers import get_classifier, loading_step
 
     monkeypatch.setenv("IC_CACHE_DIR", str(tmp_path / "cache"))
-    forget_loaded()
-    try:
-        steps = []
-        get_classifier("tf_efficientnet_lite0", on_step=steps.append)
-        assert steps[0] == "reading the prepared fast path" and "starting PyTorch and timm" in steps
-        assert "loading the weights" in steps and any("fast path" in step and "ONNX" in step for step in steps)
-        assert loading_step("tf_efficientnet_lite0") is None  # said while it loads, not after
-        forget_loaded()  # as a restart would: the export is read back, nothing else is done
-        again = []
-        get_classifier("tf_efficientnet_lite0", on_step=again.append)
-        assert again == ["reading the prepared fast path"]
-    finally:
-        forget_loaded()
+    steps = []
+    get_classifier("tf_efficientnet_lite0", on_step=steps.append)
+    assert steps[0] == "reading the prepared fast path" and "starting PyTorch and timm" in steps
+    assert "loading the weights" in steps and any("fast path" in step and "ONNX" in step for step in steps)
+    assert loading_step("tf_efficientnet_lite0") is None  # said while it loads, not after
+    fresh_models.reset()  # as a restart would: the export is read back, nothing else is done
+    again = []
+    get_classifier("tf_efficientnet_lite0", on_step=again.append)
+    assert again == ["reading the prepared fast path"]
 
 
-def test_the_preparation_loads_the_default_classifier_and_the_estimates_rates(monkeypatch):
-    from ic.classifiers import forget_loaded, is_loaded
+def test_the_preparation_loads_the_default_classifier_and_the_estimates_rates(fresh_models):
+    from ic.classifiers import get_classifier, is_loaded
     from ic.explain import cost
     from ic.prepare import prepare
 
-    forget_loaded()
-    monkeypatch.setattr(cost, "_rates", {})
-    try:
-        assert prepare(pause_s=0) > 0
-        assert is_loaded("tf_efficientnet_lite0")
-        with cost.known_only():  # what the page's first estimate needs is measured already
-            from ic.classifiers import get_classifier
-
-            cost.maps_estimate(get_classifier("tf_efficientnet_lite0"), ["occlusion"], 8,
-                               explain.get_inpainter("telea"))
-    finally:
-        forget_loaded()
+    assert prepare(pause_s=0) > 0
+    assert is_loaded("tf_efficientnet_lite0")
+    with cost.known_only():  # what the page's first estimate needs is measured already
+        cost.maps_estimate(get_classifier("tf_efficientnet_lite0"), ["occlusion"], 8, explain.get_inpainter("telea"))
 
 
 def test_the_flipped_tiles_are_the_images_the_classifier_judged(tmp_path):

@@ -2,16 +2,13 @@
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, open_page
 from test_public_and_faults import paint
 
 
 def test_a_stroke_painted_zoomed_in_is_removed_where_it_was_painted():
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "e" * 32
-    app.run()
+    app = open_page(timeout=120, visitor="e" * 32)
     app.sidebar.button(key="sample-camera.png").click().run()
     app.segmented_control(key="zoom").set_value(2).run()
     app.slider(key="pan-x").set_value(25).run()  # the left half's centre: the part shown is x 0..256, y 128..384
@@ -39,9 +36,7 @@ def test_a_large_photo_is_edited_in_finer_detail_and_kept_so_after_a_reload():
 
     buffer = io.BytesIO()
     Image.open(ROOT / "assets/samples/camera.png").convert("RGB").resize((3000, 2000)).save(buffer, format="PNG")
-    app = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)
-    app.query_params["visitor"] = "f" * 32
-    app.run()
+    app = open_page(timeout=120, visitor="f" * 32)
     app.sidebar.radio(key="source_kind").set_value("Upload").run()
     app.sidebar.file_uploader[0].upload("large.png", buffer.getvalue(), "image/png").run()
     assert app.session_state["desk"].edit.shape == (683, 1024)  # the default working size
@@ -58,10 +53,10 @@ def test_a_large_photo_is_edited_in_finer_detail_and_kept_so_after_a_reload():
     assert edit.removals == 1 and edit.mask.shape == (1365, 2048)
     assert edit.mask[642:682, 1012:1052].all() and edit.mask.sum() == 1600  # where painted, no wider
     assert app.segmented_control(key="detail").disabled  # its pixels were made at this size
-    rows = HistoryStore(data_dir()).list("f" * 32)
-    assert HistoryStore(data_dir()).get(rows[0].id, "f" * 32).images["mask"].shape == (1365, 2048)
+    rows = HistoryStore(data_dir()).experiments.list("f" * 32)
+    assert HistoryStore(data_dir()).experiments.get(rows[0].id, "f" * 32).images["mask"].shape == (1365, 2048)
 
-    again = AppTest.from_file(str(ROOT / "explore.py"), default_timeout=120)  # a reload
+    again = open_page(timeout=120, run=False)  # a reload
     again.query_params["visitor"] = "f" * 32
     again.run()
     assert again.session_state["desk"].edit.shape == (1365, 2048)
@@ -77,11 +72,11 @@ def test_detail_is_refused_once_a_removal_is_on_screen_and_undo_is_bounded_in_by
     edit = EditSession(photo, "noise.png").refined(2048)
     assert edit.shape == (1365, 2048)
     monkeypatch.setattr(experiment, "UNDO_BYTES", 3 * (1365 * 2048 * 4))  # three states' worth
+    from ic.app import get_workbench
     from ic.classifiers import DEFAULT_MODEL
     from ic.inpaint import get_inpainter
-    from ic.workbench import get_workbench
 
-    model = get_workbench().classifier(DEFAULT_MODEL)
+    model = get_workbench().policy.classifier(DEFAULT_MODEL)
     for i in range(5):
         mask = np.zeros(edit.shape, bool)
         mask[10 + 100 * i:60 + 100 * i, 10:60] = True

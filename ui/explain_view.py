@@ -44,7 +44,7 @@ def where_strongest(heatmap: np.ndarray) -> str:
 def show_map(column, image: np.ndarray, heatmap: np.ndarray, method: str, opacity: float, caption: str,
              scale: tuple[float, float] | None = None) -> None:
     """A map over its image, with a colour bar that says what its colours mean."""
-    signed = method == "occlusion"
+    signed = explain.map_method(method).signed
     scale = scale or explain.map_scale(method, heatmap)
     column.image(explain.overlay_heatmap(image, heatmap, opacity, scale=scale, signed=signed), width="stretch",
                  caption=caption, alt=f"{caption}: a heat map over the image, strongest {where_strongest(heatmap)}")
@@ -54,10 +54,11 @@ def show_map(column, image: np.ndarray, heatmap: np.ndarray, method: str, opacit
 
 def _stored_heatmap(item: dict, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[float, float]]:
     cells = np.asarray(item["cells"], np.float32)
-    heat = explain.heatmap_from_cells(cells, shape, smooth=item["method"] != "occlusion")
-    if item.get("details", {}).get("format", 1) < 2 or item["method"] != "occlusion":
+    method = explain.REGISTRY.get(item["method"])
+    heat = explain.heatmap_from_cells(cells, shape, smooth=method is None or method.smooth)
+    if item.get("details", {}).get("format", 1) < 2 or method is None or not method.signed:
         return np.clip(heat, 0, 1), (0.0, 1.0)  # format 1 kept occlusion maps scaled to 0..1
-    return heat, explain.map_scale("occlusion", cells)
+    return heat, method.scale(cells)
 
 
 def _p_text(p: float) -> str:
@@ -136,7 +137,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                       format_func=explain.METHODS.get, key="explain-methods")
     grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
                            help="Occlusion removes each cell; the curves and the smallest removal work on these cells.")
-    choices = session.workbench().inpainter_choices()
+    choices = session.workbench().policy.inpainter_choices()
     titles = {row["name"]: row["title"] for row in choices}
     usable = [row["name"] for row in choices if row["available"]]
     infill = infill_col.selectbox("Infill", usable, index=usable.index(explain.DEFAULT_INFILL), key="explain-infill",
@@ -155,7 +156,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     bench = session.workbench()
     if "scorecam" in methods:
         try:
-            st.caption(bench.check_scorecam(classifier).sentence())
+            st.caption(bench.policy.check_scorecam(classifier).sentence())
         except ICError as exc:
             st.error(str(exc))
     images = 2 if edit.can_undo else 1
@@ -163,7 +164,8 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         said = (f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
                 + (" and the edited image" if images == 2 else "") + ", with their scores: ")
         estimate_caption(lambda found: said + (found.sentence() if found else "measuring what it takes here…"),
-                         lambda: bench.estimate_maps(classifier, methods, grid, infill, images, wait=False, rise=rise))
+                         lambda: bench.actions.estimate_maps(classifier, methods, grid, infill, images, wait=False,
+                                                             rise=rise))
 
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill, rise)
     if st.button("Compute maps", type="primary", disabled=not methods):
@@ -208,7 +210,7 @@ def show_results(edit, results: dict, opacity: float) -> None:
             prob = f" · class probability {item.prob:.1%}" if item.prob is not None else ""
             show_map(column, image, item.heatmap, method, opacity,
                      f"{explain.METHODS[method]} on the {image_name} image{prob}", item.scale())
-            if item.method != "occlusion" and not item.heatmap.any():
+            if not item.signed and not item.heatmap.any():
                 column.caption("This map is empty: nothing in the image raises the class for this method.")
         score = results["scores"].get(method)
         if score:
@@ -222,11 +224,12 @@ def show_results(edit, results: dict, opacity: float) -> None:
 def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,
             experiment_id: str | None, rise: bool = False) -> dict:
     bench, owner = session.workbench(), session.visitor()
-    with working("Computing maps…", "explain-cancel") as (token, report):
-        return bench.explain(classifier, edit.original, class_index, methods,
-                             edited=edit.edited if edit.can_undo else None, removed=edit.mask, grid=grid,
-                             infill=infill, preprocess=preprocess, rise=rise, progress=report, cancel=token,
-                             keep_with=(experiment_id, owner) if experiment_id else None)
+    options = explain.MapOptions(grid=grid, infill=infill, preprocess=preprocess, rise=rise)
+    with working("Computing maps…", "explain-cancel") as task:
+        return bench.actions.explain(classifier, edit.original, class_index, methods,
+                                     edited=edit.edited if edit.can_undo else None, removed=edit.mask,
+                                     options=options, task=task,
+                                     save_with=(experiment_id, owner) if experiment_id else None)
 
 
 # --- the smallest removal that changes the answer -------------------------------------------------
@@ -234,20 +237,22 @@ def compute(edit, classifier, preprocess: str, class_index: int, methods: list[s
 def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, infill_title: str,
                      methods: list[str]) -> None:
     st.markdown("**The smallest removal that changes the answer**")
-    cams = [m for m in methods if m != "occlusion"] or ["gradcam"]
+    cams = [m for m in methods if explain.map_method(m).cam] or ["gradcam"]
+    cell_wise = [name for name, method in explain.REGISTRY.items() if not method.cam]
     order_col, map_col = st.columns(2)
     order = order_col.radio("Order", ["map", "adaptive", "both"], horizontal=True, key="flip-order",
                             format_func={"map": "the map's", "adaptive": "adaptive", "both": "both, keep the smaller"}.get,
                             help="The map's order removes its most important cells first. Adaptive re-ranks the "
                                  "remaining cells after each removal by the drop each causes now, which finds "
                                  "evidence that is redundant (each part alone matters little).")
-    map_method = map_col.selectbox("Map that orders the cells", [*cams, "occlusion"], key="flip-map",
+    map_method = map_col.selectbox("Map that orders the cells", [*cams, *cell_wise], key="flip-map",
                                    format_func=explain.METHODS.get, disabled=order == "adaptive")
     bench = session.workbench()
     orders = ["map", "adaptive"] if order == "both" else [order]
 
     def estimates():
-        found = {name: bench.estimate_flip(classifier, grid, infill, name, map_method, wait=False) for name in orders}
+        found = {name: bench.actions.estimate_flip(classifier, grid, infill, name, map_method, wait=False)
+                 for name in orders}
         return None if None in found.values() else found
 
     def said(found) -> str:
@@ -260,10 +265,10 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
     key = (id(edit), classifier.name, preprocess, grid, infill, order, map_method)
     if st.button("Find the smallest removal", key="flip-run"):
         try:
-            with working("Searching…", "flip-cancel") as (token, report):
-                found = bench.flip(classifier, edit.original, edit.name, order=order, grid=grid, infill=infill,
-                                   preprocess=preprocess, map_method=map_method, owner=session.visitor(),
-                                   progress=lambda share: report(share, "Searching…"), cancel=token)
+            with working("Searching…", "flip-cancel") as task:
+                found = bench.actions.flip(classifier, edit.original, edit.name, order=order,
+                                           options=explain.MapOptions(grid=grid, infill=infill, preprocess=preprocess),
+                                           map_method=map_method, owner=session.visitor(), task=task)
             session.keep_result("flip", (key, found))
         except Cancelled:
             st.info("Cancelled; nothing was kept.")

@@ -10,8 +10,11 @@ from ui.focus import keep_focus
 
 STYLE = Path(__file__).with_name("style.css")
 
-PAGES = [("explore.py", "Explore", ":material/brush:"), ("pages/compare.py", "Compare", ":material/compare:"),
-         ("pages/sweeps.py", "Sweeps", ":material/dataset:"), ("pages/history.py", "History", ":material/history:")]
+# (script, title, icon of the link, icon of the browser tab); the first is the default page
+PAGES = [("app_pages/explore.py", "Explore", ":material/brush:", "🖌️"),
+         ("app_pages/compare.py", "Compare", ":material/compare:", "⚖️"),
+         ("app_pages/sweeps.py", "Sweeps", ":material/dataset:", "📊"),
+         ("app_pages/history.py", "History", ":material/history:", "🗂️")]
 POLL_S = 1.0  # how often the notice looks again while something waits
 
 
@@ -23,29 +26,28 @@ def page_frame() -> None:
 
 
 def sidebar_links(visitor: str) -> None:
-    page_frame()
-    for page, label, icon in PAGES:
+    for page, label, icon, _ in PAGES:
         st.sidebar.page_link(page, label=label, icon=icon, query_params={"visitor": visitor})
     st.sidebar.divider()
-    problem = session.workbench().problem
+    problem = session.workbench().history.problem
     if session.secrets_problem():
         st.sidebar.warning(session.secrets_problem())
     if problem:
         st.sidebar.warning(problem + " Removals still work; they are just not kept.")
-    notice = session.workbench().history_notice()
+    notice = session.workbench().history.notice()
     if notice and session.once("history-notice", notice[0]):
         st.sidebar.info(notice[1], icon=":material/database:")
 
 
 def _saving(polling: bool) -> None:
     bench, owner = session.workbench(), session.visitor()
-    for problem in session.save_problems(session.desk(), bench.failures(owner)):
+    for problem in session.save_problems(session.desk(), bench.history.failures(owner)):
         st.warning(problem)
-    waiting = bench.waiting(owner)
-    if polling and not bench.pending(owner):
+    waiting = bench.history.waiting(owner)
+    if polling and not bench.history.pending(owner):
         st.rerun(scope="app")  # all written: the whole page looks again, and stops polling
     if waiting:
-        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: {bench.waiting_reason()}. They "
+        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: {bench.history.waiting_reason()}. They "
                    "are saved as soon as it is back; if the server restarts before then, they are lost.",
                    icon=":material/hourglass_top:")
 
@@ -53,7 +55,7 @@ def _saving(polling: bool) -> None:
 def saving_notice() -> None:
     """Says what waits for a locked database, and while anything does, looks again every POLL_S. Only
     then is it a fragment with a timer: writes that go through in milliseconds cost no reruns."""
-    if session.workbench().waiting(session.visitor()):
+    if session.workbench().history.waiting(session.visitor()):
         st.fragment(_saving, run_every=POLL_S)(True)
     else:
         _saving(False)

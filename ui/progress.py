@@ -10,14 +10,13 @@ from ui import session
 @contextmanager
 def working(text: str, cancel_key: str):
     """A progress bar and a Cancel button while the visitor's long work runs, both taken off the page when it
-    ends (finished, cancelled or refused). Yields (the cancel token, a progress(share, text) callback)."""
-    bench, owner = session.workbench(), session.visitor()
-    token = bench.cancel_token(owner)
+    ends (finished, cancelled or refused). Yields the work's ic.app.Task, whose reports move the bar."""
+    jobs, owner = session.workbench().jobs, session.visitor()
     slot = st.empty()
     with slot.container():
         bar = st.progress(0.0, text=text)
-        st.button("Cancel", key=cancel_key, on_click=bench.cancel, args=(owner,))
+        st.button("Cancel", key=cancel_key, on_click=jobs.cancel, args=(owner,))
     try:
-        yield token, lambda share, said=text: bar.progress(min(1.0, max(0.0, share)), text=said)
+        yield jobs.task(owner, on_report=lambda share, said: bar.progress(share, text=said or text), message=text)
     finally:
         slot.empty()

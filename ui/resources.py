@@ -11,6 +11,7 @@ from ic.cache import ByteCache
 from ic.classifiers import Classifier
 from ic.images import decode_image, encode_png, square_thumbnail
 from ic.samples import list_samples
+from ui import session
 
 
 def classifier(name: str, status=None) -> Classifier:
@@ -18,17 +19,15 @@ def classifier(name: str, status=None) -> Classifier:
     although the fast one was wanted, the sidebar says so and why. While it loads, the slot `status` (an
     st.empty) says what the load is doing, whether this page loads it or the server's preparation at start
     does, and is emptied after."""
-    from ui import session
-
     bench = session.workbench()
-    if status is None or bench.classifier_ready(name):
-        loaded = bench.classifier(name)
+    if status is None or bench.policy.classifier_ready(name):
+        loaded = bench.policy.classifier(name)
     else:
         say = lambda step: status.info(f"Preparing the classifier ({name}): {step}…", icon=":material/hourglass_top:")
-        while (step := bench.classifier_loading(name)) is not None:  # the server's preparation, say
+        while (step := bench.policy.classifier_loading(name)) is not None:  # the server's preparation, say
             say(step)
             time.sleep(WAIT_S)
-        loaded = bench.classifier(name, on_step=say)
+        loaded = bench.policy.classifier(name, on_step=say)
         status.empty()
     if loaded.slow_path:
         st.sidebar.warning(loaded.slow_path, icon=":material/speed:")

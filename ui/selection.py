@@ -13,7 +13,6 @@ import streamlit as st
 from ic.errors import ICError
 from ic.images import outline_box, overlay_mask
 from ic.select import Selection, grow
-from ic.workbench import BACKGROUND_FILLS
 from ui import canvas, session
 
 MODES = {"box": "Box around it", "object": "Click: part of it", "background": "Click: not part of it"}
@@ -60,7 +59,7 @@ def take_keyboard_box(desk: session.Desk, progress) -> None:
         return
     progress.markdown("**Edited** · :material/progress_activity: selecting…")
     try:
-        desk.selection = session.workbench().select(desk.edit.edited, box)
+        desk.selection = session.workbench().actions.select(desk.edit.edited, box)
     except ICError as exc:
         session.notify("warning", str(exc))
 
@@ -75,10 +74,10 @@ def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
     progress.markdown("**Edited** · :material/progress_activity: selecting…")
     try:
         if mode == "box" or desk.selection is None:
-            desk.selection = bench.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+            desk.selection = bench.actions.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
         else:
             click = (float(xs.mean()), float(ys.mean()), mode == "object")
-            found = bench.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
+            found = bench.actions.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
             desk.selection = grow(found, desk.selection.grown)
     except ICError as exc:
         session.notify("warning", str(exc))
@@ -107,8 +106,10 @@ def controls(desk: session.Desk) -> None:
     smaller.button("Shrink", width="stretch", key="select-shrink", on_click=_grow, args=(desk, -GROW_PX))
     drop.button("Cancel", width="stretch", key="select-cancel", on_click=_drop, args=(desk,))
     fill_col, keep_col = st.columns([1, 2])
-    fill = fill_col.selectbox("Background becomes", BACKGROUND_FILLS, key="select-fill",
-                              format_func={"blur": "blurred", "mean": "the mean colour"}.get)
+    policy = session.workbench().policy
+    titles = {row["name"]: row["title"] for row in policy.inpainter_choices()}
+    fill = fill_col.selectbox("Background becomes", policy.baselines(), key="select-fill",
+                              format_func=lambda name: titles.get(name, name).lower())
     keep_col.button("Keep only the selection", width="stretch", key="select-keep",
                     help="Replace everything else, to ask whether the object alone or its context decides.",
                     on_click=session.request_apply, args=("selection",), kwargs={"inpainter": fill, "background": True})

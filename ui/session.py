@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
+from ic.app import Workbench, get_workbench
 from ic.errors import ICError
 from ic.experiment import EditSession
+from ic.images import encode_display
 from ic.paths import data_dir
 from ic.settings import database_url
-from ic.workbench import Workbench, get_workbench
 
 _KEEP = "keep:"
 _VISITOR = re.compile(r"[0-9a-f]{32}")  # matched whole (fullmatch): "$" also matched before a newline
@@ -38,7 +40,6 @@ def workbench() -> Workbench:
 
 
 def _secret_url() -> str | None:
-    from streamlit.errors import StreamlitSecretNotFoundError
 
     try:
         section = st.secrets.get("connections", {}).get("history", {})
@@ -68,7 +69,7 @@ def visitor() -> str:
         st.query_params["visitor"] = found
     if st.session_state.get("settings_of") != found:
         st.session_state["settings_of"] = found
-        for key, value in workbench().settings(found).items():
+        for key, value in workbench().desk.settings(found).items():
             st.session_state.setdefault(_KEEP + str(key), value)
     return found
 
@@ -118,7 +119,7 @@ def once(name: str, serial: int, for_s: float = 60.0) -> bool:
 def _keep_settings() -> None:
     values = {key[len(_KEEP):]: value for key, value in st.session_state.items()
               if key.startswith(_KEEP) and isinstance(value, (str, int, float, bool, type(None)))}
-    workbench().keep_settings(visitor(), values)
+    workbench().desk.remember_settings(visitor(), values)
 
 
 def first_run() -> bool:
@@ -168,8 +169,6 @@ class Desk:
     def original_png(self, key, make) -> bytes:
         """The original as shown beside the canvas, encoded again only when what it shows changes (a removal
         does not change it unless the removed region is overlaid)."""
-        from ic.images import encode_display
-
         if self.shown_png is None or self.shown_png[0] != key:
             self.shown_png = (key, encode_display(make()))
         return self.shown_png[1]
@@ -230,7 +229,7 @@ def resume() -> Desk | None:
     state = st.session_state
     if "desk" not in state and not state.get("desk_resumed"):
         state["desk_resumed"] = True
-        resumed = workbench().resume_edit(visitor())
+        resumed = workbench().desk.resume(visitor())
         if resumed is not None:
             _start(resumed.edit, resumed.source_key).experiment_ids.update(resumed.experiment_ids)
             state["chosen_key"] = resumed.chosen_key
@@ -251,7 +250,7 @@ def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk |
     if "desk" in state and state.get("chosen_key") is None:
         state["chosen_key"] = source_key  # opened from History before any sidebar choice: keep it
     if state.get("chosen_key") != source_key or "desk" not in state:
-        edit_session = workbench().begin_edit(visitor(), decode(), name, source_key=source_key,
+        edit_session = workbench().desk.begin(visitor(), decode(), name, source_key=source_key,
                                               data=None if source_key.startswith("sample:") else data)
         _start(edit_session, source_key)  # ICError for anything we cannot read
         state["chosen_key"] = source_key
@@ -261,7 +260,7 @@ def desk_for(source: tuple[str, str, bytes] | None, kind: str, decode) -> Desk |
 
 def open_experiment(experiment, mine: bool) -> None:
     """Continue a stored experiment on the Explore page."""
-    edit_session = workbench().continue_experiment(visitor(), experiment, mine=mine,
+    edit_session = workbench().desk.continue_experiment(visitor(), experiment, mine=mine,
                                                    chosen_key=st.session_state.get("chosen_key"))
     found = _start(edit_session, f"history:{experiment.id}")
     found.experiment_ids[1] = experiment.id if mine else None
@@ -271,7 +270,7 @@ def open_experiment(experiment, mine: bool) -> None:
 def move(how: str) -> None:
     """Undo, Redo or Reset the edit (remembered for a reload), with a fresh canvas over the state moved to."""
     found = desk()
-    workbench().move(found.edit, how, owner=visitor())
+    workbench().desk.move(found.edit, how, owner=visitor())
     found.new_canvas()
 
 
@@ -282,7 +281,7 @@ def refine() -> None:
     if side is None or side == found.edit.max_side:  # the chosen one clicked again
         return
     try:
-        refined = workbench().refine(found.edit, side, owner=visitor())
+        refined = workbench().desk.refine(found.edit, side, owner=visitor())
     except ICError as exc:
         notify("warning", str(exc))
         return

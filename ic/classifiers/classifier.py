@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 
 from ic.classifiers import fastpath
 from ic.classifiers.loaders import load_model, weights_files
 from ic.classifiers.registry import DEFAULT_MODEL, PREPROCESS_MODES, file_choice, resolve_choice
+from ic.compute import slot
 from ic.devices import certainly_cpu, pick_device
 from ic.errors import ICError, Unavailable
+from ic.models import models
 
 
 def _imagenet_labels(model) -> tuple[list[str], list[str]] | None:
@@ -88,15 +90,12 @@ class Classifier:
 
     def input_tensor(self, images: Sequence[np.ndarray], mode: str = "squash"):
         import torch
-        from PIL import Image
 
         transform = self.transform(mode)
         return torch.stack([transform(Image.fromarray(image)) for image in images])
 
     def predict(self, images: Sequence[np.ndarray], mode: str = "squash") -> np.ndarray:
         """RGB uint8 images to class probabilities, shape (N, num_classes)."""
-        from ic.compute import slot
-
         if len(images) > MAX_BATCH:
             return np.concatenate([self.predict(images[i:i + MAX_BATCH], mode)
                                    for i in range(0, len(images), MAX_BATCH)])
@@ -111,8 +110,6 @@ class Classifier:
     def predict_eager(self, images: Sequence[np.ndarray], mode: str = "squash") -> np.ndarray:
         """The same with timm eager PyTorch: the reference the fast path is checked against."""
         import torch
-
-        from ic.compute import slot
 
         batch = self.input_tensor(images, mode).to(pick_device())
         with slot(), torch.inference_mode():
@@ -170,7 +167,6 @@ class Classifier:
 
 
 def _apply(steps, image: np.ndarray):
-    from PIL import Image
 
     picture = Image.fromarray(image)
     for step in steps:
@@ -265,42 +261,19 @@ def _load(name: str, on_step: Callable[[str], None] | None) -> Classifier:
     return classifier
 
 
-_cache: OrderedDict[str, Classifier] = OrderedDict()
-_cache_lock = threading.Lock()
-CACHE_SIZE = 4
 MAX_BATCH = 8  # larger batches run in chunks: eager memory stays bounded and other visitors get the slot between them
 
 
-# One load at a time in the process: two threads importing torch and timm for the first time at once (the
-# server's preparation and a visitor's page) can meet in timm's circular imports and fail.
-_load_lock = threading.Lock()
-
-
 def get_classifier(name: str = DEFAULT_MODEL, on_step: Callable[[str], None] | None = None) -> Classifier:
-    """A process-wide cache of loaded classifiers, bounded to CACHE_SIZE models; a cached one never waits for a
-    load in progress. `on_step` hears what this call's load does."""
-    with _cache_lock:
-        if name in _cache:
-            _cache.move_to_end(name)
-            return _cache[name]
-    with _load_lock:
-        with _cache_lock:
-            if name in _cache:  # loaded by another thread while this one waited
-                return _cache[name]
-        classifier = load_classifier(name, on_step)
-        with _cache_lock:
-            _cache[name] = classifier
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
-        return classifier
+    """The loaded classifier `name` from the process's model cache (ic.models), bounded to a few models; a
+    cached one never waits for a load in progress. `on_step` hears what this call's load does."""
+    return models().classifier(name, on_step)
 
 
 def is_loaded(name: str) -> bool:
-    with _cache_lock:
-        return name in _cache
+    return models().loaded(name)
 
 
 def forget_loaded() -> None:
     """Empty the cache, so the next use loads afresh (after the export cache or the weights changed)."""
-    with _cache_lock:
-        _cache.clear()
+    models().forget_classifiers()

@@ -19,6 +19,7 @@ about 4 s less to the first answer on a 2-core CPU.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -30,6 +31,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from platformdirs import user_cache_dir
 
 log = logging.getLogger(__name__)
 _export_lock = threading.Lock()
@@ -39,7 +42,6 @@ def cache_dir() -> Path:
     """IC_CACHE_DIR, else the per-user cache folder (separate from the history's data folder)."""
     if os.environ.get("IC_CACHE_DIR"):
         return Path(os.environ["IC_CACHE_DIR"])
-    from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("interactive-classification", appauthor=False))
 
@@ -69,8 +71,6 @@ def split_transform(transform):
 def pil_preprocess(data_config: dict, mode: str):
     """timm's eval resize and crop for `mode` ("squash" or "center") as a PIL-only function from an RGB uint8
     array to the classifier's uint8 input; None where timm does something else (non-square input, borders)."""
-    from PIL import Image
-
     _, height, width = data_config["input_size"]
     filters = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
                "lanczos": Image.LANCZOS, "box": Image.BOX, "hamming": Image.HAMMING}
@@ -99,8 +99,6 @@ def pil_preprocess(data_config: dict, mode: str):
 
 def fingerprint(*files: Path) -> str:
     """Names, sizes and modification times of the files a classifier is built from."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in files:
         stat = path.stat()

@@ -51,7 +51,7 @@ def _load_bundled(name: str):
 
 
 def hub_id(name: str) -> str:
-    from ic.classifiers.registry import CURATED_HUB
+    from ic.classifiers.registry import CURATED_HUB  # noqa: PLC0415 (registry imports this module)
 
     if name in CURATED_HUB:  # timm's own id, without importing timm (see registry.list_choices)
         return f"timm/{name}"

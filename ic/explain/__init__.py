@@ -1,7 +1,9 @@
 """What the model looks at, and how far to trust it.
 
-- maps.py: the maps (Grad-CAM, Grad-CAM++, Score-CAM through `grad-cam`; occlusion by inpainting through
-  Captum), read in each model's own activation layout;
+- methods.py: the registry of map methods, one small class each (name, title, signed, uses_infill,
+  compute, seconds): everything that lists or draws maps reads it;
+- maps.py: how the maps are made (Grad-CAM, Grad-CAM++, Score-CAM through `grad-cam`; occlusion by inpainting
+  through Captum), read in each model's own activation layout;
 - grid.py: the cell grid every map is compared on, tie-free orders and regions, IoU with its chance level;
 - curves.py: deletion and insertion curves (RISE) and their AUCs;
 - flip.py: the smallest removal that changes the answer;
@@ -14,11 +16,12 @@ MAP_FORMAT; those of format 1 (before signed occlusion maps) still read correctl
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.errors import Cancelled, ICError
+from ic.errors import Cancelled
 from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
 from ic.explain.curves import DEFINITIONS, Curve, deletion_curve, insertion_curve, rise_curves
 from ic.explain.flip import BUDGET, FRAGILE_MARGIN, ORDERS, Flip, is_fragile, margin_of, search_adaptive, search_in_order
@@ -40,9 +43,7 @@ from ic.explain.grid import (
     top_region,
 )
 from ic.explain.maps import (
-    CAM_METHODS,
     FAINT,
-    METHODS,
     SCORECAM_PUBLIC_CHANNELS,
     Explanation,
     activation_map,
@@ -54,12 +55,14 @@ from ic.explain.maps import (
     overlay_heatmap,
     target_layer,
 )
+from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, map_method
 from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFINITIONS", "rise_curves", "FRAGILE_MARGIN", "is_fragile", "margin_of",
     "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
-    "METHODS", "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
+    "METHODS", "REGISTRY", "MapMethod", "MapOptions", "map_method", "stored_maps",
+    "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
     "iou_scores", "legend", "map_cells", "map_scale", "maps_estimate", "mask_iou", "occlusion_map", "overlay_heatmap",
@@ -68,6 +71,32 @@ __all__ = [
 
 DEFAULT_INFILL = "telea"
 MAP_FORMAT = 2  # 2: occlusion cells are signed drops of the probability; 1: clipped at 0 and scaled to the maximum
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How maps are made: the grid and infill of cell-wise maps, how the classifier sees the image, whether to
+    score the maps (curves, IoU) and with RISE's curves too."""
+
+    grid: int = DEFAULT_GRID
+    infill: str = DEFAULT_INFILL
+    preprocess: str = "squash"
+    scores: bool = True
+    rise: bool = False
+
+
+def stored_maps(result: dict, grid: int, infill: str) -> list[dict]:
+    """The maps of an `explain_edit` result as the history keeps them (cells, scores, the grid and infill of
+    a method that uses them)."""
+    items = []
+    for method, by_image in result["maps"].items():
+        uses_infill = map_method(method).uses_infill
+        for image_name, item in by_image.items():
+            details = {**result["scores"].get(method, {}), "format": MAP_FORMAT, "prob": item.prob,
+                       "grid": grid if uses_infill else None, "infill": infill if uses_infill else None}
+            items.append(dict(image=image_name, method=method, class_index=item.class_index, label=item.label,
+                              cells=map_cells(item), details=details))
+    return items
 
 
 def importance_order(explanation: Explanation, grid: int) -> list[int]:
@@ -82,8 +111,8 @@ def find_flip(classifier: Classifier, small: np.ndarray, order: str, grid: int, 
     of `map_method`'s map ("map") or chosen one cell at a time ("adaptive"); None within the budget."""
     if order == "map":
         top = int(classifier.predict([small], preprocess)[0].argmax())
-        ranked_by = explain_edit(classifier, small, top, [map_method], grid=grid, infill=get_inpainter(DEFAULT_INFILL),
-                                 preprocess=preprocess, scores=False, cancelled=cancelled)
+        ranked_by = explain_edit(classifier, small, top, [map_method], cancelled=cancelled,
+                                 options=MapOptions(grid=grid, preprocess=preprocess, scores=False))
         cells = importance_order(ranked_by["maps"][map_method]["original"], grid)
         return search_in_order(classifier, small, cells, grid, infill, preprocess=preprocess, progress=progress,
                                cancelled=cancelled)
@@ -91,43 +120,41 @@ def find_flip(classifier: Classifier, small: np.ndarray, order: str, grid: int, 
 
 
 def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
-                 edited: np.ndarray | None = None, removed: np.ndarray | None = None, grid: int = DEFAULT_GRID,
-                 infill: Inpainter, preprocess: str = "squash", scores: bool = True, rise: bool = False,
-                 progress: Callable[[float, str], None] | None = None,
+                 edited: np.ndarray | None = None, removed: np.ndarray | None = None,
+                 options: MapOptions = MapOptions(), progress: Callable[[float, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> dict:
-    """Each method's map on the original (and on the edited image, when given), and with `scores`, its
-    deletion and insertion curves and the IoU of its top region with the `removed` region beside chance.
+    """Each method's map on the original (and on the edited image, when given), and with `options.scores`,
+    its deletion and insertion curves and the IoU of its top region with the `removed` region beside chance.
+    `options` also names the grid and the infill (an inpainter's name) of cell-wise maps, how the classifier
+    sees the image, and whether RISE's curves are scored too.
 
     Images are full working copies; maps are computed on copies at most EXPLAIN_SIDE a side. Returns
     {"maps": {method: {"original"|"edited": Explanation}}, "scores": {method: {"iou", "iou_chance",
     "deletion_auc", "insertion_auc", "auc_definition": "cells"}}, "curves": {method: {"deletion": Curve,
-    "insertion": Curve}}}; with `rise`, also "rise_deletion_auc" and "rise_insertion_auc" (RISE's own
+    "insertion": Curve}}}; with `options.rise`, also "rise_deletion_auc" and "rise_insertion_auc" (RISE's own
     definition, ic/explain/curves.py).
     Raises Cancelled between steps when `cancelled()` says so.
     """
+    grid, preprocess, scores, rise = options.grid, options.preprocess, options.scores, options.rise
+    infill = get_inpainter(options.infill)
     images = {"original": explain_copy(original)}
     if edited is not None:
         images["edited"] = explain_copy(edited)
     maps, found_scores, curves = {}, {}, {}
     parts = len(methods) * len(images)
     for step, method in enumerate(methods):
-        if method not in METHODS:
-            raise ICError(f"There is no map called {method!r}; choose one of {', '.join(METHODS)}.")
+        maker = map_method(method)
         maps[method] = {}
         for part, (image_name, image) in enumerate(images.items()):
             if cancelled and cancelled():
                 raise Cancelled()
             done = step * len(images) + part
-            report = (lambda share, done=done, method=method: progress(
-                min(1.0, (done + share * (0.8 if scores else 1)) / parts), f"{METHODS[method]}…")) if progress else None
+            report = (lambda share, done=done, title=maker.title: progress(
+                min(1.0, (done + share * (0.8 if scores else 1)) / parts), f"{title}…")) if progress else None
             if report:
                 report(0)
-            if method == "occlusion":
-                maps[method][image_name] = occlusion_map(classifier, image, class_index, grid=grid, infill=infill,
-                                                         preprocess=preprocess, cancelled=cancelled, progress=report)
-            else:
-                maps[method][image_name] = activation_map(classifier, image, class_index, method, preprocess,
-                                                          progress=report, cancelled=cancelled)
+            maps[method][image_name] = maker.compute(classifier, image, class_index, grid=grid, infill=infill,
+                                                     preprocess=preprocess, progress=report, cancelled=cancelled)
         if not scores:
             continue
         first = maps[method]["original"]

@@ -23,12 +23,16 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ic.classifiers import Classifier
 from ic.explain.flip import BUDGET
 from ic.explain.grid import EXPLAIN_SIDE, cell_ids, check_grid
-from ic.explain.maps import BATCH, CAM_METHODS, target_layer
+from ic.explain.maps import BATCH, occlusion_map, target_layer
+from ic.explain.methods import map_method
+from ic.inpaint import get_inpainter
+from ic.models import models
 
 FILL_SHARES = (1 / 64, 1 / 8, 1 / 2)  # the hole sizes a fill's time is measured at; between them it is interpolated
 RISE_IMAGES = 2 * 226  # RISE's deletion and insertion at 224 x 224, 224 pixels a step
@@ -40,8 +44,6 @@ def curve_images(grid: int, rise: bool = False) -> int:
     return 2 * (grid * grid + 1) + (RISE_IMAGES if rise else 0)
 CAM_CLASSIFICATIONS = 6  # Grad-CAM's eager forward and backward pass, in classifications on the fast path
 
-_rates: dict = {}
-_rates_lock = threading.RLock()  # a measurement may need another one measured first
 
 
 @dataclass
@@ -83,14 +85,15 @@ def known_only():
 
 def _measured(key, measure):
     """A rate measured once per process (its key names the classifier or inpainter and what is timed)."""
+    rates = models().rates
     if getattr(_known_only, "on", False):  # no wait for the lock a measurement holds while it runs
-        if key not in _rates:
+        if key not in rates:
             raise NotMeasured(key)
-        return _rates[key]
-    with _rates_lock:
-        if key not in _rates:
-            _rates[key] = measure()
-        return _rates[key]
+        return rates[key]
+    with models().rates_lock:
+        if key not in rates:
+            rates[key] = measure()
+        return rates[key]
 
 
 def at_once(estimate, wait_s: float = 1.0):
@@ -101,7 +104,7 @@ def at_once(estimate, wait_s: float = 1.0):
         with known_only():
             return estimate()
     except NotMeasured:
-        with _rates_lock:
+        with models().rates_lock:
             if _measuring is None or not _measuring.is_alive():  # one measurement at a time
                 _measuring = threading.Thread(target=estimate, name="measure-rates", daemon=True)
                 _measuring.start()
@@ -119,8 +122,6 @@ _measuring: threading.Thread | None = None
 
 def _texture(side: int = EXPLAIN_SIDE, seed: int = 0) -> np.ndarray:
     """A map-sized image with texture everywhere (PatchMatch's time depends on what it matches)."""
-    import cv2
-
     noise = np.random.default_rng(seed).integers(0, 256, (side // 8, side // 8, 3), dtype=np.uint8)
     return cv2.resize(noise, (side, side), interpolation=cv2.INTER_LINEAR)
 
@@ -183,8 +184,6 @@ def ablation_s(classifier: Classifier) -> float:
     """What Captum's loop adds to each classification of an occlusion map (building the ablated inputs as
     tensors, and back to images): measured on a 4x4 map, less its fills and classifications."""
     def measure() -> float:
-        from ic.explain.maps import occlusion_map
-        from ic.inpaint import get_inpainter
 
         mean = get_inpainter("mean")
         image = _texture()
@@ -233,18 +232,16 @@ def maps_estimate(classifier: Classifier, methods: list[str], grid: int, infill,
     removal), and with `scores` the curves of each method's map of the original."""
     seconds = 0.0
     for method in methods:
-        seconds += images * (occlusion_s(classifier, infill, grid) if method == "occlusion" else cam_s(classifier, method))
+        seconds += images * map_method(method).seconds(classifier, grid, infill)
         if scores:
             seconds += curve_images(grid, rise) * classify_s(classifier)
     return Estimate(seconds)
 
 
-def flip_estimate(classifier: Classifier, grid: int, infill, order: str, map_method: str = "gradcam",
+def flip_estimate(classifier: Classifier, grid: int, infill, order: str, ordered_by: str = "gradcam",
                   steps: int | None = None) -> Estimate:
     """A search for the smallest removal: its time per step, and its whole budget's (ic.explain.flip); with
     `steps`, what that many steps take (the benchmark checks the rates against a search that stopped there)."""
-    from ic.inpaint import get_inpainter
-
     n = check_grid(grid)
     cells = n * n
     share = np.bincount(cell_ids((EXPLAIN_SIDE, EXPLAIN_SIDE), n).ravel()).max() / EXPLAIN_SIDE ** 2
@@ -256,8 +253,7 @@ def flip_estimate(classifier: Classifier, grid: int, infill, order: str, map_met
         setup = cells * fill_s(telea, 1 / cells) + one
         work = sum((cells - k) * one for k in range(steps)) + fills + steps * one
     else:
-        map_s = occlusion_s(classifier, get_inpainter("telea"), n) if map_method == "occlusion" else \
-            cam_s(classifier, map_method if map_method in CAM_METHODS else "gradcam")
+        map_s = map_method(ordered_by).seconds(classifier, n, get_inpainter("telea"))
         setup = map_s + one
         work = fills + steps * one
     finish = 2 * fill_s(infill, BUDGET / 2) + 2 * one  # the removal found, made at working resolution

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from ic.classifiers import Classifier
 from ic.explain.grid import cell_ids, check_grid
+from ic.explain.maps import BATCH
 
 DEFINITIONS = {"cells": "this app's: grid cells one a step, the image's mean colour, a sigma side/32 blur",
                "rise": "RISE's evaluation code: input pixels 224 a step, the normalisation mean, an 11x11 sigma-5 blur"}
@@ -49,7 +51,6 @@ def blurred(image: np.ndarray) -> np.ndarray:
 
 def _curve(classifier: Classifier, kind: str, start: np.ndarray, end: np.ndarray, class_index: int, order: list[int],
            grid: int, preprocess: str, steps: int | None) -> Curve:
-    from ic.explain.maps import BATCH
 
     ids = cell_ids(start.shape[:2], check_grid(grid))
     steps = steps or len(order)  # one cell a step
@@ -82,7 +83,7 @@ def insertion_curve(classifier: Classifier, image: np.ndarray, class_index: int,
 def rise_kernel(size: int = RISE_KERNEL, sigma: float = RISE_SIGMA) -> np.ndarray:
     """RISE's `gkern`: a unit impulse filtered by scipy's Gaussian of `sigma` (its default truncation and
     reflection), as its evaluation code builds it."""
-    from scipy.ndimage import gaussian_filter
+    from scipy.ndimage import gaussian_filter  # a fifth of a second to import: only for RISE's curves
 
     impulse = np.zeros((size, size))
     impulse[size // 2, size // 2] = 1
@@ -94,12 +95,9 @@ def rise_curves(classifier: Classifier, image: np.ndarray, class_index: int, hea
     """Deletion and insertion as RISE's evaluation code defines them (see the module's docstring), on the photo
     squashed to the classifier's input size. The normalised-space fills are made in float and rounded to the
     8-bit pixels the classifier takes (at most half a grey level)."""
-    from ic.explain.maps import BATCH
-
     _, height, width = classifier.data_config["input_size"]
     mean = np.asarray(classifier.data_config["mean"], float)
     std = np.asarray(classifier.data_config["std"], float)
-    from PIL import Image
 
     resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST}.get(classifier.data_config.get("interpolation"),
                                                                           Image.BICUBIC)

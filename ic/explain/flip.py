@@ -21,7 +21,8 @@ import numpy as np
 from ic.classifiers import Classifier
 from ic.errors import Cancelled
 from ic.explain.grid import cell_ids, check_grid
-from ic.inpaint import Inpainter
+from ic.explain.maps import BATCH, occlusion_baseline
+from ic.inpaint import Inpainter, get_inpainter
 
 BUDGET = 0.5  # at most this share of the image is removed (ic.explain.cost counts the same budget)
 ORDERS = {"map": "the map's order", "adaptive": "adaptive order"}
@@ -74,8 +75,6 @@ def search_in_order(classifier: Classifier, image: np.ndarray, order: list[int],
                     preprocess: str = "squash", budget: float = BUDGET, progress: Callable[[float], None] | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Flip | None:
     """The shortest prefix of `order` whose removal changes the top-1, or None within the budget."""
-    from ic.explain.maps import BATCH
-
     n = check_grid(grid)
     ids = cell_ids(image.shape[:2], n)
     top = int(classifier.predict([image], preprocess)[0].argmax())
@@ -102,8 +101,6 @@ def search_adaptive(classifier: Classifier, image: np.ndarray, grid: int, infill
                     preprocess: str = "squash", budget: float = BUDGET, progress: Callable[[float], None] | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Flip | None:
     """Cells chosen one at a time by the drop they cause now; None when half the image never flips it."""
-    from ic.explain.maps import BATCH, occlusion_baseline
-    from ic.inpaint import get_inpainter
 
     n = check_grid(grid)
     ids = cell_ids(image.shape[:2], n)

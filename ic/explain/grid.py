@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ic.errors import ICError
+from ic.images import resize_mask, working_copy
 
 GRID_RANGE = (4, 16)
 DEFAULT_GRID = 8
@@ -24,8 +25,6 @@ def check_grid(n: int) -> int:
 
 def explain_copy(image: np.ndarray) -> np.ndarray:
     """The image maps are computed on: the working copy scaled to at most EXPLAIN_SIDE."""
-    from ic.images import working_copy
-
     return working_copy(image, EXPLAIN_SIDE)
 
 
@@ -93,8 +92,6 @@ def chance_iou(share: float, other: float | None = None) -> float:
 
 def mask_iou(mask: np.ndarray, heatmap: np.ndarray) -> float:
     """IoU of the user's removed region with the model's most important region of (at most) the same area."""
-    from ic.images import resize_mask
-
     mask = resize_mask(np.asarray(mask, bool), heatmap.shape)
     if not mask.any():
         return 0.0
@@ -121,8 +118,6 @@ def iou_scores(mask: np.ndarray, heatmap: np.ndarray) -> dict:
       the image (every shift, wrapping at the edges), the mean IoU there, and the share of placements that
       score at least the observed IoU (the observed one included, so p is never 0): a permutation test of
       "the map's region overlaps the removal no better than the same region anywhere else"."""
-    from ic.images import resize_mask
-
     mask = resize_mask(np.asarray(mask, bool), heatmap.shape)
     share = float(mask.mean())
     if not mask.any():

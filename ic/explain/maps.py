@@ -24,15 +24,15 @@ import cv2
 import numpy as np
 
 from ic.classifiers import Classifier
+from ic.compute import slot
 from ic.errors import Cancelled, ICError
 from ic.explain.grid import DEFAULT_GRID, cell_ids, cell_means, cells_peak, check_grid
+from ic.explain.methods import CAM_METHODS, REGISTRY, map_method
 from ic.inpaint import Inpainter
 
 # grad-cam's own Score-CAM draws a tqdm bar on stderr; ours does not, and nothing else should.
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-CAM_METHODS = {"gradcam": "Grad-CAM", "gradcampp": "Grad-CAM++", "scorecam": "Score-CAM"}
-METHODS = {**CAM_METHODS, "occlusion": "Occlusion by inpainting"}
 BATCH = 8  # a batch of 16 took 300 MB more peak memory in ONNX Runtime for no gain in speed
 SCORECAM_PUBLIC_CHANNELS = 1024  # public mode refuses Score-CAM on larger target layers (ResNet-50: 2048)
 FAINT = 0.01  # below this probability a map explains a class the model does not see
@@ -45,13 +45,13 @@ class Explanation:
     method: str
     class_index: int
     label: str
-    heatmap: np.ndarray  # HxW over the image passed in: CAMs in [0, 1]; occlusion the signed drop in [-1, 1]
-    grid: np.ndarray | None = None  # NxN signed drops, for occlusion maps
+    heatmap: np.ndarray  # HxW over the image passed in: CAMs in [0, 1]; signed maps the drop in [-1, 1]
+    grid: np.ndarray | None = None  # NxN signed drops, for maps made cell by cell
     prob: float | None = None  # the class's probability on that image
 
     @property
     def signed(self) -> bool:
-        return self.method == "occlusion"
+        return map_method(self.method).signed
 
     def cells(self, n: int) -> np.ndarray:
         """The map as an n x n grid of cell means (occlusion maps: the grid itself)."""
@@ -64,20 +64,16 @@ class Explanation:
         return cells_peak(map_cells(self), self.heatmap.shape)
 
     def scale(self) -> tuple[float, float]:
-        """The range its colours span: 0..1 for CAMs, symmetric about 0 for occlusion maps."""
+        """The range its colours span: 0..1 for CAMs, symmetric about 0 for signed maps."""
         return map_scale(self.method, self.heatmap)
 
 
 def map_scale(method: str, values: np.ndarray) -> tuple[float, float]:
-    if method != "occlusion":
-        return 0.0, 1.0
-    largest = float(np.abs(values).max()) if np.size(values) else 0.0
-    largest = max(largest, 1e-3)  # a flat map still gets a legend
-    return -largest, largest
+    return map_method(method).scale(values)
 
 
 def map_cells(explanation: Explanation, limit: int = 64) -> np.ndarray:
-    """The map as reported: the occlusion grid itself, or the CAM as cell means, at most `limit` a side."""
+    """The map as reported: the grid of a cell-wise map itself, or the CAM as cell means, at most `limit` a side."""
     if explanation.grid is not None:
         return explanation.grid
     return cell_means(explanation.heatmap, min(limit, *explanation.heatmap.shape))
@@ -132,10 +128,11 @@ def layout(model, channels: int, input_hw: tuple[int, int], name: str) -> Callab
     return reshape
 
 
-def _score_cam(base):
+def score_cam():
     """grad-cam's Score-CAM, batched without a C x 3 x H x W tensor, with progress and cancel."""
     import torch
     import torch.nn.functional as F
+    from pytorch_grad_cam.base_cam import BaseCAM as base
 
     class ScoreCAM(base):
         def __init__(self, model, target_layers, reshape_transform, progress=None, cancelled=None):
@@ -169,22 +166,17 @@ def cam(model, batch, class_index: int, method: str, *, name: str = "this classi
         cancelled: Callable[[], bool] | None = None) -> np.ndarray:
     """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`."""
     import torch
-    from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
-    from pytorch_grad_cam.base_cam import BaseCAM
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    if method not in CAM_METHODS:
-        raise ICError(f"Unknown map method {method!r}; choose one of {', '.join(METHODS)}.")
+    found = REGISTRY.get(method)
+    if found is None or not found.cam:
+        raise ICError(f"Unknown map method {method!r}; choose one of {', '.join(CAM_METHODS)}.")
     model = copy.deepcopy(model)  # hooks go on this copy; the shared model never sees one
     model.requires_grad_(False)  # gradients flow from the input instead: no weight gradients to hold
     layer, channels = target_layer(model)
     reshape = layout(model, channels, tuple(batch.shape[-2:]), name)
-    batch = batch.detach().requires_grad_(method != "scorecam")
-    if method == "scorecam":
-        maker = lambda: _score_cam(BaseCAM)(model, [layer], reshape, progress, cancelled)
-    else:
-        maker = lambda: {"gradcam": GradCAM, "gradcampp": GradCAMPlusPlus}[method](
-            model=model, target_layers=[layer], reshape_transform=reshape)
+    batch = batch.detach().requires_grad_(found.gradients)
+    maker = lambda: found.make(model, [layer], reshape, progress, cancelled)
     with torch.enable_grad(), maker() as engine:
         small = engine(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]
     return np.nan_to_num(np.asarray(small, np.float32))
@@ -203,8 +195,6 @@ def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, 
                    preprocess: str = "squash", progress: Progress | None = None,
                    cancelled: Callable[[], bool] | None = None) -> Explanation:
     """A CAM for one class over `image`."""
-    from ic.compute import slot
-
     device = next(classifier.model.parameters()).device
     batch = classifier.input_tensor([image], preprocess).to(device)
     with slot():

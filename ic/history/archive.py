@@ -200,6 +200,27 @@ def _checked_meta(meta, folder: str) -> dict:
     return checked
 
 
+def _image_pixels(archive, files: dict, folder: str) -> int:
+    """The pixels of one experiment's three images, from their headers: each at most MAX_IMPORT_SIDE a side,
+    all three the same size."""
+    sizes, pixels = set(), 0
+    for role in IMAGE_ROLES:
+        try:
+            width, height = image_size(read_member(archive, files[f"{role}.png"]), what=f"{role} image")
+        except ICError as exc:
+            raise ICError(f"An image in the ZIP's folder {folder!r} cannot be read ({exc}) "
+                          "The ZIP was not imported.") from None
+        if max(width, height) > MAX_IMPORT_SIDE:
+            raise ICError(f"The ZIP's {folder}/{role}.png is {width}x{height} pixels; an experiment's images are "
+                          f"at most {MAX_IMPORT_SIDE} a side (the copy the app edits), so this is not an export "
+                          "of this app. Nothing was imported.")
+        sizes.add((width, height))
+        pixels += width * height
+    if len(sizes) > 1:
+        raise ICError(f"The ZIP's {folder} images differ in size; it was not imported.")
+    return pixels
+
+
 def read_archive(data: bytes) -> list[ArchivedExperiment]:
     """Check an export ZIP before anything is written; refuse anything unsafe with a sentence.
 
@@ -228,21 +249,7 @@ def read_archive(data: bytes) -> list[ArchivedExperiment]:
         except ICError as exc:
             raise ICError(f"{exc} Nothing was imported.") from None
         checked = _checked_meta(meta, folder)
-        sizes = set()
-        for role in IMAGE_ROLES:
-            try:
-                width, height = image_size(read_member(archive, files[f"{role}.png"]), what=f"{role} image")
-            except ICError as exc:
-                raise ICError(f"An image in the ZIP's folder {folder!r} cannot be read ({exc}) "
-                              "The ZIP was not imported.") from None
-            if max(width, height) > MAX_IMPORT_SIDE:
-                raise ICError(f"The ZIP's {folder}/{role}.png is {width}x{height} pixels; an experiment's images are "
-                              f"at most {MAX_IMPORT_SIDE} a side (the copy the app edits), so this is not an export "
-                              "of this app. Nothing was imported.")
-            sizes.add((width, height))
-            pixels += width * height
-        if len(sizes) > 1:
-            raise ICError(f"The ZIP's {folder} images differ in size; it was not imported.")
+        pixels += _image_pixels(archive, files, folder)
         if pixels > MAX_IMPORT_PIXELS:
             raise ICError(f"That ZIP's images hold more than {MAX_IMPORT_PIXELS // 1_000_000} megapixels in all; "
                           "import fewer experiments at a time (export them in smaller groups). Nothing was imported.")

@@ -1,6 +1,6 @@
 """Sweeps kept in the history: each one's summary (the --json document), its plan, and its rows as Parquet.
 
-Mixed into HistoryStore like the desks (visitors.py): same database, same owner rules, cleared with the
+A repository of HistoryStore like the desks (visitors.py): same database, same owner rules, cleared with the
 owner's history and dropped past the age limit.
 """
 
@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ic.history import tables
 from ic.history.db import DatabaseError
 
 MAX_SWEEPS_PER_VISITOR = 50
@@ -27,27 +28,30 @@ class StoredSweep:
     rows: bytes | None = None  # Parquet, when asked for
 
 
-class SweepState:
-    def add_sweep(self, owner: str, sweep_id: str, name: str, plan: dict, document: dict, rows: bytes) -> None:
+class Sweeps:
+    def __init__(self, store):
+        self._store = store
+
+    def add(self, owner: str, sweep_id: str, name: str, plan: dict, document: dict, rows: bytes) -> None:
         created = datetime.now(UTC).isoformat(timespec="seconds")
         kept = rows if len(rows) <= MAX_ROWS_BYTES else b""
         try:
-            with self._write() as db:
-                db.execute("INSERT INTO sweeps (id, owner, created_at, name, plan, document, rows) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            with self._store.write() as db:
+                db.execute(tables.insert(tables.sweeps),
                            (sweep_id, owner, created, name[:200], json.dumps(plan), json.dumps(document), kept))
                 db.execute("DELETE FROM sweeps WHERE owner = ? AND id NOT IN (SELECT id FROM sweeps WHERE owner = ? "
                            "ORDER BY created_at DESC, rowid DESC LIMIT ?)", (owner, owner, MAX_SWEEPS_PER_VISITOR))
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
 
-    def list_sweeps(self, owner: str) -> list[StoredSweep]:
-        with self._connect(immutable=bool(self.read_only)) as db:
+    def list(self, owner: str) -> list[StoredSweep]:
+        with self._store.read(immutable=bool(self._store.read_only)) as db:
             found = db.execute("SELECT id, owner, created_at, name, plan, document FROM sweeps WHERE owner = ? "
                                "ORDER BY created_at DESC, rowid DESC", (owner,)).fetchall()
         return [StoredSweep(i, o, c, n, json.loads(p), json.loads(d)) for i, o, c, n, p, d in found]
 
-    def get_sweep(self, sweep_id: str, owner: str) -> StoredSweep | None:
-        with self._connect(immutable=bool(self.read_only)) as db:
+    def get(self, sweep_id: str, owner: str) -> StoredSweep | None:
+        with self._store.read(immutable=bool(self._store.read_only)) as db:
             row = db.execute("SELECT id, owner, created_at, name, plan, document, rows FROM sweeps WHERE id = ? AND owner = ?",
                              (sweep_id, owner)).fetchone()
         if row is None:
@@ -55,9 +59,9 @@ class SweepState:
         i, o, c, n, p, d, rows = row
         return StoredSweep(i, o, c, n, json.loads(p), json.loads(d), bytes(rows) or None)
 
-    def delete_sweep(self, sweep_id: str, owner: str) -> bool:
+    def delete(self, sweep_id: str, owner: str) -> bool:
         try:
-            with self._write() as db:
+            with self._store.write() as db:
                 return bool(db.execute("DELETE FROM sweeps WHERE id = ? AND owner = ?", (sweep_id, owner)).rowcount)
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None

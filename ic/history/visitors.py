@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from ic.errors import ICError
 from ic.experiment import EditSnapshot
+from ic.history import tables
 from ic.history.db import DatabaseError
 from ic.images import decode_image, decode_mask
 
@@ -35,58 +36,60 @@ class StoredDesk:
     experiment_ids: dict = field(default_factory=dict)  # state serial -> the experiment that removal was kept as
 
 
-class VisitorState:
-    """The desk and settings half of the history store (mixed into HistoryStore, sharing its connections)."""
+class Desks:
+    """The desks and settings repository of one HistoryStore (its connections, its images)."""
+
+    def __init__(self, store):
+        self._store = store
 
     # --- the current edit -------------------------------------------------------------------
 
-    def begin_desk(self, owner: str, snapshot: EditSnapshot, *, source_key: str, chosen_key: str | None,
+    def begin(self, owner: str, snapshot: EditSnapshot, *, source_key: str, chosen_key: str | None,
                    source: bytes | None = None, source_of: str | None = None,
                    experiment_ids: dict | None = None) -> None:
         """The visitor's new current edit, replacing the one before. Its photo is `source` (a file's bytes),
         the original of the experiment `source_of`, or (both None) the bundled sample `source_key` names."""
         try:
-            with self._write() as db:
-                source_sha = self._put_image(db, source) if source is not None else None
+            with self._store.write() as db:
+                source_sha = self._store.put_image(db, source) if source is not None else None
                 if source_of is not None:
                     row = db.execute("SELECT original_sha FROM experiments WHERE id = ?", (source_of,)).fetchone()
                     source_sha = row[0] if row else None
                     if source_sha is None:
                         return  # the experiment went meanwhile: nothing to restore this edit from
                 replaced = db.execute("DELETE FROM desks WHERE owner = ?", (owner,)).rowcount
-                db.execute("INSERT INTO desks (owner, edit_id, source_key, chosen_key, image_name, source_sha, max_side, "
-                           "position, dropped, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                db.execute(tables.insert(tables.desks),
                            (owner, snapshot.id, source_key, chosen_key, snapshot.name, source_sha, snapshot.max_side,
                             snapshot.position, snapshot.dropped, _now()))
                 self._sync_steps(db, owner, snapshot, experiment_ids or {}, self._encode_steps(snapshot, set()))
                 if replaced:
-                    self._drop_unused_images(db)
+                    self._store.drop_unused_images(db)
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
 
-    def restart_desk(self, owner: str, snapshot: EditSnapshot) -> bool:
+    def restart(self, owner: str, snapshot: EditSnapshot) -> bool:
         """The visitor's desk, same photo, as the new edit `snapshot` with no removals (another working size).
         False when the visitor has no desk to restart."""
         try:
-            with self._write() as db:
+            with self._store.write() as db:
                 updated = db.execute("UPDATE desks SET edit_id = ?, max_side = ?, position = 0, dropped = 0, "
                                      "updated_at = ? WHERE owner = ?",
                                      (snapshot.id, snapshot.max_side, _now(), owner)).rowcount
                 if updated and db.execute("DELETE FROM desk_steps WHERE owner = ?", (owner,)).rowcount:
-                    self._drop_unused_images(db)
+                    self._store.drop_unused_images(db)
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
         return bool(updated)
 
-    def sync_desk(self, owner: str, snapshot: EditSnapshot, experiment_ids: dict | None = None) -> bool | None:
+    def sync(self, owner: str, snapshot: EditSnapshot, experiment_ids: dict | None = None) -> bool | None:
         """Bring the stored desk up to `snapshot` (a removal, Undo, Redo, Reset): states it lacks are added,
         states the edit dropped are deleted. False when the visitor's desk is now another edit; None when the
         visitor has no desk at all (a history made anew: the caller may begin it again)."""
-        with self._connect() as db:
+        with self._store.read() as db:
             stored = {row[0] for row in db.execute("SELECT serial FROM desk_steps WHERE owner = ?", (owner,))}
         pngs = self._encode_steps(snapshot, stored)  # outside the write lock: encoding is the slow part
         try:
-            with self._write() as db:
+            with self._store.write() as db:
                 updated = db.execute("UPDATE desks SET position = ?, dropped = ?, updated_at = ? WHERE owner = ? "
                                      "AND edit_id = ?", (snapshot.position, snapshot.dropped, _now(), owner,
                                                          snapshot.id)).rowcount
@@ -94,13 +97,13 @@ class VisitorState:
                     known = db.execute("SELECT 1 FROM desks WHERE owner = ?", (owner,)).fetchone()
                     return False if known else None
                 if self._sync_steps(db, owner, snapshot, experiment_ids or {}, pngs):
-                    self._drop_unused_images(db)
+                    self._store.drop_unused_images(db)
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
         return True
 
     def _encode_steps(self, snapshot: EditSnapshot, stored: set) -> dict:
-        return {serial: (self._png(edited), self._png(mask)) for serial, edited, mask in snapshot.steps
+        return {serial: (self._store.png(edited), self._store.png(mask)) for serial, edited, mask in snapshot.steps
                 if serial not in stored}
 
     def _sync_steps(self, db, owner: str, snapshot: EditSnapshot, experiment_ids: dict, pngs: dict) -> int:
@@ -112,17 +115,16 @@ class VisitorState:
         stored = {row[0] for row in db.execute("SELECT serial FROM desk_steps WHERE owner = ?", (owner,))}
         for serial, (edited_png, mask_png) in pngs.items():
             if serial not in stored:
-                db.execute("INSERT INTO desk_steps (owner, serial, edited_sha, mask_sha, experiment_id) "
-                           "VALUES (?, ?, ?, ?, ?)", (owner, serial, self._put_image(db, edited_png),
-                                                      self._put_image(db, mask_png), experiment_ids.get(serial)))
+                db.execute(tables.insert(tables.desk_steps), (owner, serial, self._store.put_image(db, edited_png),
+                                                      self._store.put_image(db, mask_png), experiment_ids.get(serial)))
         for serial, experiment_id in experiment_ids.items():
             db.execute("UPDATE desk_steps SET experiment_id = ? WHERE owner = ? AND serial = ?",
                        (experiment_id, owner, serial))
         return deleted
 
-    def desk(self, owner: str) -> StoredDesk | None:
+    def get(self, owner: str) -> StoredDesk | None:
         """The visitor's current edit as stored, or None. A desk whose images no longer decode is None too."""
-        with self._connect() as db:
+        with self._store.read() as db:
             row = db.execute("SELECT d.edit_id, d.source_key, d.chosen_key, d.image_name, d.max_side, d.position, "
                              "d.dropped, i.png, d.source_sha FROM desks d LEFT JOIN images i ON i.sha = d.source_sha "
                              "WHERE d.owner = ?", (owner,)).fetchone()
@@ -145,18 +147,18 @@ class VisitorState:
         return StoredDesk(source_key, chosen_key, source, snapshot,
                           {serial: experiment_id for serial, _, _, experiment_id in steps if experiment_id})
 
-    def forget_desk(self, owner: str) -> None:
+    def forget(self, owner: str) -> None:
         try:
-            with self._write() as db:
+            with self._store.write() as db:
                 if db.execute("DELETE FROM desks WHERE owner = ?", (owner,)).rowcount:
-                    self._drop_unused_images(db)
+                    self._store.drop_unused_images(db)
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
 
     # --- settings ---------------------------------------------------------------------------
 
     def settings(self, owner: str) -> dict:
-        with self._connect() as db:
+        with self._store.read() as db:
             row = db.execute("SELECT settings FROM visitors WHERE owner = ?", (owner,)).fetchone()
         try:
             found = json.loads(row[0]) if row else {}
@@ -164,20 +166,20 @@ class VisitorState:
             return {}
         return found if isinstance(found, dict) else {}
 
-    def keep_settings(self, owner: str, settings: dict) -> None:
+    def remember_settings(self, owner: str, settings: dict) -> None:
         text = json.dumps(settings)
         if len(text) > MAX_SETTINGS_CHARS:
             raise ICError("These settings are too long to remember; they apply until you close the tab.")
         try:
-            with self._write() as db:
+            with self._store.write() as db:
                 db.execute("INSERT INTO visitors (owner, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (owner) "
                            "DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
                            (owner, text, _now()))
         except DatabaseError as exc:
-            raise self._failure(exc) from None
+            raise self._store.failure(exc) from None
 
     @staticmethod
-    def _prune_visitors(db, cutoff: str) -> int:
+    def prune_untouched(db, cutoff: str) -> int:
         """Desks and settings untouched since `cutoff` (the history's age limit)."""
         return (db.execute("DELETE FROM desks WHERE updated_at < ?", (cutoff,)).rowcount
                 + db.execute("DELETE FROM visitors WHERE updated_at < ?", (cutoff,)).rowcount)

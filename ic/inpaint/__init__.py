@@ -1,33 +1,36 @@
-"""Inpainting methods: a registry from name to class, one shared instance per method."""
+"""Inpainting methods: a registry from name to class, one shared instance per method (kept by ic.models).
+
+Every module in this package is imported here, and every Inpainter subclass with a `name` registers itself
+(Inpainter.__init_subclass__): a new method is one module in ic/inpaint/ and its test. `rank` orders the
+page's list (the most faithful first).
+"""
 
 from __future__ import annotations
 
-import threading
+import importlib
+import pkgutil
 
 from ic.errors import ICError
 from ic.inpaint.base import Inpainter
-from ic.inpaint.baselines import Blur, Mean
-from ic.inpaint.lama import LaMa
-from ic.inpaint.opencv import NavierStokes, Telea
-from ic.inpaint.patchmatch import PatchMatch
+from ic.models import models
 
-REGISTRY: dict[str, type[Inpainter]] = {
-    cls.name: cls for cls in (LaMa, PatchMatch, Telea, NavierStokes, Blur, Mean)
-}
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+REGISTRY: dict[str, type[Inpainter]] = {cls.name: cls for cls in sorted(Inpainter.registered, key=lambda c: c.rank)}
 FALLBACK = "patchmatch"
-
-_instances: dict[str, Inpainter] = {}
-_instances_lock = threading.Lock()
 
 
 def get_inpainter(name: str) -> Inpainter:
     """The shared instance of a method (safe to share: methods keep no per-call state)."""
     if name not in REGISTRY:
         raise ICError(f"There is no inpainter called {name!r}; choose one of: {', '.join(REGISTRY)}.")
-    with _instances_lock:
-        if name not in _instances:
-            _instances[name] = REGISTRY[name]()
-        return _instances[name]
+    return models().instance(("inpainter", name), REGISTRY[name])
+
+
+def baselines() -> tuple[str, ...]:
+    """The methods that may replace a whole background (a perturbation baseline, not an invention)."""
+    return tuple(name for name, cls in REGISTRY.items() if cls.baseline)
 
 
 def default_inpainter_name() -> str:
@@ -63,8 +66,10 @@ def list_inpainters() -> list[dict]:
             "reason": reason,
             "slow": method.slow,
             "description": method.description,
+            "baseline": method.baseline,
+            "weights_mb": method.weights_mb,
         })
     return rows
 
 
-__all__ = ["Inpainter", "REGISTRY", "get_inpainter", "default_inpainter_name", "list_inpainters", "resolve_inpainter"]
+__all__ = ["Inpainter", "REGISTRY", "baselines", "get_inpainter", "default_inpainter_name", "list_inpainters", "resolve_inpainter"]

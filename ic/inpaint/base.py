@@ -7,16 +7,22 @@ bit-identical to the input whatever the method does. A method is a short
 `forward`. A method whose cost grows with the hole (PatchMatch) can cap it:
 a hole larger than `max_hole_pixels` is filled on a scaled-down crop and the
 fill scaled back up, as IOPaint's "resize" strategy does for large images.
+
+What a method can do is said on its class, so that nothing outside it names a
+method: `baseline` (it may replace a whole background: a perturbation baseline,
+not an invention), `weights_mb` (it needs weights of about that size, which
+`download()` fetches) and `slow`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
-from ic.errors import Unavailable
+from ic.errors import ICError, Unavailable
 from ic.images import mask_bbox
 
 Progress = Callable[[int, int], None]
@@ -32,6 +38,17 @@ class Inpainter:
     pad_multiple: int = 1
     # Holes larger than this many pixels are filled at a lower resolution; None never scales.
     max_hole_pixels: int | None = None
+    # It may replace a whole background ("keep only the region"): a baseline, not an invention.
+    baseline: bool = False
+    # The size of the weights it needs, in MB, when they may have to be downloaded; None when it needs none.
+    weights_mb: int | None = None
+    rank: int = 100  # its place in the page's list: the most faithful first
+    registered: ClassVar[list[type[Inpainter]]] = []  # every subclass with a name (ic.inpaint reads it)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            Inpainter.registered.append(cls)
 
     def available(self) -> tuple[bool, str]:
         """Whether the method can run now, and if not, one sentence saying why."""
@@ -42,6 +59,12 @@ class Inpainter:
         ok, reason = self.available()
         if not ok:
             raise Unavailable(reason)
+
+    def download(self, progress: Progress | None = None) -> None:
+        """Fetch the weights (progress: bytes done, bytes in all) and get ready, or raise an ICError saying why."""
+        if self.weights_mb is None:
+            raise ICError(f"{self.title} needs no weights; there is nothing to download.")
+        self.prepare(progress=progress)
 
     def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
         raise NotImplementedError

@@ -10,6 +10,8 @@ BLUR_SIGMA = 12.0
 
 class Blur(Inpainter):
     name = "blur"
+    rank = 4
+    baseline = True
     title = "Gaussian blur"
     description = "Strong Gaussian blur inside the mask: the classic perturbation baseline."
     crop_margin = int(3 * BLUR_SIGMA) + 1
@@ -20,6 +22,8 @@ class Blur(Inpainter):
 
 class Mean(Inpainter):
     name = "mean"
+    rank = 5
+    baseline = True
     title = "Mean colour"
     description = "The mean colour of the rest of the image: the 'grey out' baseline."
     crop_margin = None

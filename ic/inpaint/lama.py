@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
 import threading
 import urllib.error
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ic.compute import slot
 from ic.devices import lama_device
 from ic.errors import Unavailable
 from ic.inpaint.base import Inpainter
@@ -60,8 +62,6 @@ def find_weights(explicit: str | Path | None = None) -> Path | None:
 
 def _plain_reason(exc: Exception) -> str:
     """Why a download failed, in words: no errno, no server path."""
-    import socket
-
     reason = getattr(exc, "reason", None) or exc
     if isinstance(exc, urllib.error.HTTPError):
         return f"the download site answered {exc.code} {exc.reason}"
@@ -134,11 +134,13 @@ def download_weights(
 
 class LaMa(Inpainter):
     name = "lama"
+    rank = 0
     title = "LaMa (deep)"
     description = "Large-mask inpainting network (Suvorov 2022): plausible structure, needs 196 MB of weights."
     slow = True
     crop_margin = 128
     pad_multiple = 8
+    weights_mb = APPROX_SIZE_MB
 
     def __init__(self, model_path: str | Path | None = None):
         self.model_path = model_path
@@ -186,8 +188,6 @@ class LaMa(Inpainter):
 
     def forward(self, image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
         import torch
-
-        from ic.compute import slot
 
         model = self.load()
         device = lama_device()[0]

@@ -18,6 +18,7 @@ class _OpenCV(Inpainter):
 
 class Telea(_OpenCV):
     name = "telea"
+    rank = 2
     title = "OpenCV Telea"
     description = "Fast marching diffusion (Telea 2004): instant, smooth, blurry in large holes."
     flag = cv2.INPAINT_TELEA
@@ -25,6 +26,7 @@ class Telea(_OpenCV):
 
 class NavierStokes(_OpenCV):
     name = "ns"
+    rank = 3
     title = "OpenCV Navier-Stokes"
     description = "Fluid-dynamics diffusion (Bertalmio 2001): instant, continues edges, blurry in large holes."
     flag = cv2.INPAINT_NS

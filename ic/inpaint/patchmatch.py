@@ -11,6 +11,7 @@ PATCH_SIZE = 3
 
 class PatchMatch(Inpainter):
     name = "patchmatch"
+    rank = 1
     title = "PatchMatch"
     description = ("Copies texture from around the hole (Barnes 2009): no weights, under a second; "
                    "large holes are filled at reduced resolution.")

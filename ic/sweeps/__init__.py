@@ -17,9 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ic.classifiers import get_classifier
 from ic.errors import Cancelled, ICError, Unavailable
+from ic.images import square_thumbnail
 from ic.sweeps.dataset import Dataset, Item, load, load_folder, load_zip
-from ic.sweeps.results import csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
+from ic.sweeps.results import COLUMNS, csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
 from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge, remake
 
 ENGINES = ("local", "ray")
@@ -58,8 +60,6 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
     image. Cancelled between images when `cancelled()` says so: the rows so far are kept. A plan that judges
     with several ways of seeing (`plan.modes`) runs once for each, into the same `out`; every summary entry and
     paired test names its mode."""
-    from ic.classifiers import get_classifier
-
     if len(plan.seen()) > 1:
         return _each_way_of_seeing(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
                                    progress=progress, cancelled=cancelled, load_model=load_model)
@@ -144,8 +144,6 @@ def _local(items, plan, done, missing, load_model, skipped, keep, progress, canc
 def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 24, side: int = 180) -> dict:
     """{(image, model, inpainter): a square thumbnail of the edited image the row was judged on} for the first
     `limit` object rows whose top-1 changed; each edit made again once however many models judged it."""
-    from ic.images import square_thumbnail
-
     by_name = {item.name: item for item in items}
     made, shown = {}, {}
     for row in [r for r in rows if r["changed"] and r["mode"] == "object"][:limit]:
@@ -211,15 +209,12 @@ class _Judge:
         import torch
 
         torch.set_num_threads(1)
-        from ic.classifiers import get_classifier
 
         self.plan, self.skip = Plan.from_dict(plan), {tuple(key) for key in skip}
         self.models = {name: get_classifier(name) for name in self.plan.models}
 
     def __call__(self, batch: dict) -> dict:
         import pyarrow as pa
-
-        from ic.sweeps.results import COLUMNS
 
         rows, problems = [], []
         for i in range(len(batch["sha"])):

@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 from ic.errors import ICError
@@ -84,14 +84,7 @@ def _collect(files: dict[str, str | None], read, labels_text: str | None, labels
     dataset = Dataset()
     labels = _labels(labels_text, labels_name, dataset) if labels_text is not None else {}
     paths = sorted(PurePosixPath(name) for name in files)
-    masks: dict[tuple[str, str], PurePosixPath] = {}
-    for path in paths:
-        if not _is_image(path):
-            continue
-        if path.parent.name == MASK_FOLDER:
-            masks[(str(path.parent.parent), path.stem)] = path
-        elif path.stem.endswith(MASK_SUFFIX):
-            masks[(str(path.parent), path.stem[: -len(MASK_SUFFIX)])] = path
+    masks = _masks(paths)
     mask_paths = set(masks.values())
     images = [p for p in paths if _is_image(p) and p not in mask_paths]
     if len(images) > MAX_IMAGES:
@@ -110,35 +103,55 @@ def _collect(files: dict[str, str | None], read, labels_text: str | None, labels
             dataset.skip(str(path), f"no mask: add {path.stem}{MASK_SUFFIX}.png beside it or {MASK_FOLDER}/{path.stem}.png")
             continue
         used_masks.add(mask_path)
-        problem = files[str(path)] or files[str(mask_path)]
-        if problem:
-            dataset.skip(str(path), problem)
-            continue
-        try:
-            image_bytes, mask_bytes = read(str(path)), read(str(mask_path))
-        except ICError as exc:
-            dataset.skip(str(path), str(exc))
-            continue
-        sha = hashlib.sha256(image_bytes).hexdigest()
-        if sha in seen:  # the same photo twice: one set of rows (a resumed sweep matches rows by the photo)
-            dataset.skip(str(path), f"the same photo as {seen[sha]}; swept once")
-            continue
-        try:
-            image = decode_image(image_bytes, what=path.name)
-        except ICError as exc:
-            dataset.skip(str(path), str(exc))
-            continue
-        try:
-            check_mask(decode_mask(mask_bytes, image.shape[:2]))
-        except ICError as exc:
-            dataset.skip(str(mask_path), str(exc))
-            continue
-        seen[sha] = str(path)
-        label = labels.get(path.name, labels.get(path.stem))
-        dataset.items.append(Item(str(path), sha, image_bytes, mask_bytes, label))
+        item = _item(path, mask_path, files, read, seen, dataset)
+        if item is not None:
+            seen[item.sha] = str(path)
+            dataset.items.append(replace(item, label=labels.get(path.name, labels.get(path.stem))))
     for mask_path in sorted(mask_paths - used_masks):
         dataset.skip(str(mask_path), "a mask without its image; ignored")
     return dataset
+
+
+def _masks(paths: list[PurePosixPath]) -> dict[tuple[str, str], PurePosixPath]:
+    """(folder, image stem) -> its mask: NAME_mask.png beside it, or masks/NAME.png."""
+    masks = {}
+    for path in paths:
+        if not _is_image(path):
+            continue
+        if path.parent.name == MASK_FOLDER:
+            masks[(str(path.parent.parent), path.stem)] = path
+        elif path.stem.endswith(MASK_SUFFIX):
+            masks[(str(path.parent), path.stem[: -len(MASK_SUFFIX)])] = path
+    return masks
+
+
+def _item(path, mask_path, files: dict, read, seen: dict, dataset: Dataset) -> Item | None:
+    """One photo with its mask, read and checked; None (with the reason skipped in `dataset`) when it cannot
+    be swept."""
+    problem = files[str(path)] or files[str(mask_path)]
+    if problem:
+        dataset.skip(str(path), problem)
+        return None
+    try:
+        image_bytes, mask_bytes = read(str(path)), read(str(mask_path))
+    except ICError as exc:
+        dataset.skip(str(path), str(exc))
+        return None
+    sha = hashlib.sha256(image_bytes).hexdigest()
+    if sha in seen:  # the same photo twice: one set of rows (a resumed sweep matches rows by the photo)
+        dataset.skip(str(path), f"the same photo as {seen[sha]}; swept once")
+        return None
+    try:
+        image = decode_image(image_bytes, what=path.name)
+    except ICError as exc:
+        dataset.skip(str(path), str(exc))
+        return None
+    try:
+        check_mask(decode_mask(mask_bytes, image.shape[:2]))
+    except ICError as exc:
+        dataset.skip(str(mask_path), str(exc))
+        return None
+    return Item(str(path), sha, image_bytes, mask_bytes, None)
 
 
 def read_labels(path: str | Path) -> str:

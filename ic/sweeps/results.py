@@ -10,6 +10,7 @@ from itertools import combinations
 from pathlib import Path
 
 from ic.errors import ICError
+from ic.explain.flip import FRAGILE_MARGIN
 from ic.exports import neutral
 from ic.sweeps.run import KEY, Plan
 from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips, proportion_interval
@@ -156,7 +157,6 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
         if plan.flip and mode == "object":
             entry["flip_found"] = len(shares)
             entry["median_flip_share"] = sorted(shares)[len(shares) // 2] if shares else None
-            from ic.explain.flip import FRAGILE_MARGIN
 
             margins = [r["flip_margin"] for r in by_image.values() if r.get("flip_margin") is not None]
             entry["fragile_flips"] = sum(1 for margin in margins if margin < FRAGILE_MARGIN)  # leads under 5 points

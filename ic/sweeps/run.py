@@ -14,11 +14,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ic import explain
+from ic.classifiers.registry import PREPROCESS_MODES
 from ic.errors import ICError
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, decode_image, decode_mask, working_copy
+from ic.inpaint import baselines, get_inpainter
 from ic.sweeps.dataset import Item
 
-CONTEXT_FILLS = ("blur", "mean")
+CONTEXT_FILLS = baselines()  # what may replace a whole background
 FLIP_ORDERS = ("map", "adaptive")
 FLIP_GRID = 8
 KEY = ("image_sha", "model", "inpainter", "mode", "preprocess", "seed")
@@ -45,7 +48,6 @@ class Plan:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise ICError(f"The seed must be a whole number from 0 to 2**63 - 1 (it is stored as a 64-bit "
                           f"integer); {str(self.seed)[:40]} is not.")
-        from ic.classifiers.registry import PREPROCESS_MODES
 
         unknown = [mode for mode in (self.preprocess, *self.modes) if mode not in PREPROCESS_MODES]
         if unknown:
@@ -93,8 +95,6 @@ def _expected(classifier, label: str | None) -> int | None:
 
 def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> tuple[float | None, float | None]:
     """(the smallest removal's share, the new top-1's lead over the runner-up there), or Nones."""
-    from ic import explain
-
     small = explain.explain_copy(image)
     found = explain.find_flip(classifier, small, plan.flip_order, FLIP_GRID, infill, preprocess=plan.preprocess)
     return (None, None) if found is None else (round(found.share, 6), round(found.to["margin"], 6))
@@ -113,8 +113,6 @@ def _edit(image: np.ndarray, mask: np.ndarray, inpainter, mode: str, plan: Plan)
 def remake(item: Item, plan: Plan, inpainter_name: str, mode: str) -> np.ndarray:
     """The edited image a row was judged on, made again the same way (the same pixels: every inpainter is
     deterministic for a seed), for showing it."""
-    from ic.inpaint import get_inpainter
-
     image, mask = _image_and_mask(item, plan)
     infill = get_inpainter(inpainter_name)
     infill.prepare()
@@ -124,8 +122,6 @@ def remake(item: Item, plan: Plan, inpainter_name: str, mode: str) -> np.ndarray
 def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozenset()) -> list[dict]:
     """Rows for one image (those whose key is in `skip` are left out). Raises ICError when the image or
     its mask cannot take part; the caller lists the file as skipped."""
-    from ic.inpaint import get_inpainter
-
     wanted = [task for task in plan.tasks() if plan.key(item.sha, *task) not in skip]
     if not wanted:
         return []

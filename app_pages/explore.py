@@ -6,23 +6,22 @@ from pathlib import Path
 
 import streamlit as st
 
+from ic.app import Busy
 from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
-from ic.inpaint.lama import APPROX_SIZE_MB
-from ic.workbench import Busy
 from ui import canvas, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
-from ui.navigation import saving_notice, sidebar_links
+from ui.frame import WENT_WRONG
+from ui.navigation import saving_notice
 from ui.results import show_chart, show_table
 from ui.session import durable, remember
 from ui.text import plain
 
 log = logging.getLogger("ic.app")
 
-st.set_page_config(page_title="Interactive Classification", page_icon="🖌️", layout="wide")
 
 
 # --- the sidebar: read, then drawn -----------------------------------------------------------------
@@ -91,7 +90,7 @@ def choose_classifier(box, status):
     what the load is doing; then its box in the sidebar slot `box`, drawn after the load so that a model that
     fails to load can be set back in it, with the reason beside it until another model is chosen."""
     bench = session.workbench()
-    choices = {choice.name: choice for choice in bench.model_choices()}
+    choices = {choice.name: choice for choice in bench.policy.model_choices()}
 
     def label(name: str) -> str:
         choice = choices[name]
@@ -100,7 +99,7 @@ def choose_classifier(box, status):
 
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
     durable("model", fallback, list(choices))
-    free = bench.free_model_names()
+    free = bench.policy.free_model_names()
     if free:
         durable("other_model", "")
     typed = st.session_state.get("other_model", "").strip() if free else ""
@@ -140,33 +139,41 @@ def choose_classifier(box, status):
 def inpainter_choice():
     """The chosen inpainter's name and the method that runs (a fallback where it cannot run now)."""
     bench = session.workbench()
-    methods = {row["name"]: row for row in bench.inpainter_choices()}
+    methods = {row["name"]: row for row in bench.policy.inpainter_choices()}
     name = durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch", list(methods))
-    return methods, name, bench.inpainter(name)
+    return methods, name, bench.policy.inpainter(name)
 
 
-def draw_inpainter(box, methods: dict, name: str, note: str | None) -> None:
+def draw_inpainter(box, methods: dict, name: str, method, note: str | None) -> None:
     bench = session.workbench()
     with box:
         st.header("Removal")
         st.selectbox("Inpainter", list(methods), key="inpainter", on_change=remember, args=("inpainter",),
                      format_func=lambda n: methods[n]["title"])
         st.caption(methods[name]["description"])
-        if name == "lama" and not methods["lama"]["available"]:
-            st.info(f"LaMa needs its weights (big-lama.pt, about {APPROX_SIZE_MB} MB); until then PatchMatch is used.")
-            if not bench.may_download_lama():
-                st.caption("This public demo does not download LaMa; run the app yourself to use it.")
-            elif st.button(f"Download LaMa weights ({APPROX_SIZE_MB} MB)"):
-                bar = st.progress(0.0, text="Downloading LaMa…")
-                try:
-                    bench.download_lama(progress=lambda done, total: bar.progress(
-                        min(1.0, done / total) if total else 0.0, text=f"Downloading LaMa… {done / 1e6:.0f} MB"))
-                    st.rerun()
-                except ICError as exc:
-                    bar.empty()
-                    st.error(str(exc))
-        if note and name != "lama":
+        fallback = method.title
+        chosen = methods[name]
+        if chosen["weights_mb"] and not chosen["available"]:
+            weights(bench, chosen, fallback)
+        elif note:
             st.warning(note)
+
+
+def weights(bench, chosen: dict, fallback: str) -> None:
+    """What a method whose weights are missing says, and the button that downloads them where allowed."""
+    title, size = chosen["title"], chosen["weights_mb"]
+    st.info(f"{title} needs its weights (about {size} MB); until then {fallback} is used.")
+    if not bench.policy.may_download(chosen["name"]):
+        st.caption(f"This public demo does not download {title}; run the app yourself to use it.")
+    elif st.button(f"Download {title} weights ({size} MB)"):
+        bar = st.progress(0.0, text=f"Downloading {title}…")
+        try:
+            bench.policy.download(chosen["name"], progress=lambda done, total: bar.progress(
+                min(1.0, done / total) if total else 0.0, text=f"Downloading {title}… {done / 1e6:.0f} MB"))
+            st.rerun()
+        except ICError as exc:
+            bar.empty()
+            st.error(str(exc))
 
 
 def tool_choice(method) -> tuple[str, int, bool]:
@@ -218,7 +225,7 @@ def apply_mask(desk: session.Desk, mask, method, classifier, preprocess: str, to
     # as short as the line it replaces: a longer one could wrap the toolbar beside it and move the canvas
     progress.markdown("**Edited** · :material/progress_activity: " + ("replacing…" if background else "removing…"))
     try:
-        removal = bench.remove(desk.edit, mask, owner=owner, model=model,
+        removal = bench.actions.remove(desk.edit, mask, owner=owner, model=model,
                                inpainter=inpainter or method.name, preprocess=preprocess, top_k=top_k,
                                background=background)
     except ICError as exc:  # nothing to remove, the busy limit, a mask over 90%: not tried again
@@ -486,7 +493,7 @@ def mask_upload(desk: session.Desk) -> None:
         if upload is None:
             return
         try:
-            desk.uploaded_mask = session.workbench().read_mask(upload.getvalue(), desk.edit)
+            desk.uploaded_mask = session.workbench().actions.read_mask(upload.getvalue(), desk.edit)
         except ICError as exc:
             st.error(str(exc))
             return
@@ -515,7 +522,6 @@ class LazyClassifier:
 
 def main() -> None:
     page_title()
-    sidebar_links(session.visitor())
     # A phone opens the sidebar to change tools while painting: they come first there. Elsewhere the photo does,
     # a few Tab presses from the top.
     boxes = [st.sidebar.container() for _ in range(5)]
@@ -528,7 +534,7 @@ def main() -> None:
     classifier = LazyClassifier(model_box)
     draw_tools(tools_box)
     draw_source(source_box)
-    draw_inpainter(removal_box, methods, inpainter, note)
+    draw_inpainter(removal_box, methods, inpainter, method, note)
     draw_view(view_box)
     try:
         workbench_page(source, classifier, method, tool, brush, auto, top_k, preprocess)
@@ -580,11 +586,4 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
         st.markdown(TUTORIAL)
 
 
-WENT_WRONG = ("Something went wrong on our side. Press Reset or choose another image; if it persists, tell us "
-              "what you did and the time.")
-
-try:
-    main()
-except Exception:  # the page never shows a traceback; the server log keeps it
-    log.exception("Explore page failed")
-    st.error(WENT_WRONG)
+main()

@@ -1,6 +1,5 @@
 """Compare: one edit judged by several classifiers, made by several inpainters."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -10,12 +9,11 @@ from ic.errors import Cancelled, ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
 from ui import resources, session
-from ui.navigation import saving_notice, sidebar_links
+from ui.navigation import saving_notice
 from ui.progress import working
 from ui.results import show_table
 from ui.text import plain
 
-st.set_page_config(page_title="Compare · Interactive Classification", page_icon="⚖️", layout="wide")
 
 def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The table people read (inpainters by title, a "why unavailable" column only when one is) and the
@@ -32,6 +30,8 @@ def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def changes_chart(ok: pd.DataFrame) -> None:
+    import altair as alt  # half a second to import: only once there is a chart to draw
+
     if ok.empty:
         return
     chart = (alt.Chart(ok).mark_bar()
@@ -46,9 +46,9 @@ def changes_chart(ok: pd.DataFrame) -> None:
 def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes: list[str], top_k: int) -> None:
     bench, visitor = session.workbench(), session.visitor()
     try:
-        with working("Starting…", "compare-cancel") as (token, report):
-            result, saved = bench.compare(chosen["name"], chosen["original"], chosen["mask"], models, inpainters,
-                                          owner=visitor, preprocess=modes, top_k=top_k, progress=report, cancel=token)
+        with working("Starting…", "compare-cancel") as task:
+            result, saved = bench.actions.compare(chosen["name"], chosen["original"], chosen["mask"], models,
+                                                  inpainters, owner=visitor, preprocess=modes, top_k=top_k, task=task)
     except Cancelled:
         st.info("Cancelled; nothing was compared or kept.")
         return
@@ -63,14 +63,13 @@ def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes
 
 def main() -> None:
     visitor = session.visitor()
-    sidebar_links(visitor)
     st.title("Compare")
     saving_notice()
     chosen = session.compare_source()
     if chosen is None:
         st.info("Remove something on the Explore page first (or pick a History row and press Compare); "
                 "this page then runs that edit through several classifiers and inpainters.")
-        st.page_link("explore.py", label="Go to Explore", icon=":material/brush:",
+        st.page_link("app_pages/explore.py", label="Go to Explore", icon=":material/brush:",
                      query_params={"visitor": visitor})
         return
     st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {chosen['mask'].mean():.1%} of the image removed. "
@@ -80,13 +79,13 @@ def main() -> None:
                alt=f"{chosen['name']} with the region to remove tinted red")
     bench = session.workbench()
     with right:
-        choices = {c.name: c for c in bench.model_choices()}
+        choices = {c.name: c for c in bench.policy.model_choices()}
         models = st.multiselect("Classifiers", list(choices), key="compare-models",
                                 default=[name for name, choice in choices.items() if choice.group == "bundled"],
                                 format_func=lambda n: choices[n].short_title)
-        usable = [row["name"] for row in bench.inpainter_choices() if row["available"]]
+        usable = [row["name"] for row in bench.policy.inpainter_choices() if row["available"]]
         default = [session.kept("inpainter", "patchmatch")]
-        titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
+        titles = {row["name"]: row["title"] for row in bench.policy.inpainter_choices()}
         inpainters = st.multiselect("Inpainters", usable, default=[n for n in default if n in usable] or usable[:1],
                                     key="compare-inpainters", format_func=lambda n: titles.get(n, n))
         modes = st.multiselect("What the classifiers see", list(PREPROCESS_MODES), key="compare-modes",
@@ -107,7 +106,7 @@ def main() -> None:
     elif problem:
         st.warning(problem)
 
-    titles = {row["name"]: row["title"] for row in session.workbench().inpainter_choices()}
+    titles = {row["name"]: row["title"] for row in session.workbench().policy.inpainter_choices()}
     table, ran = verdicts(result.rows, titles)
     st.header("Verdicts")
     shown = table.assign(**{"original p": table["original p"] * 100, "edited p": table["edited p"] * 100}) \

@@ -3,17 +3,14 @@
 The sweep runs in the workbench's worker: leaving the page (or closing the tab) does not stop it, and this
 page shows its progress when it comes back. Finished sweeps are kept in History."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ui import session
-from ui.navigation import saving_notice, sidebar_links
+from ui.navigation import saving_notice
 from ui.text import plain
-
-st.set_page_config(page_title="Sweeps · Interactive Classification", page_icon="📊", layout="wide")
 
 POLL_S = 1.0
 FLIPPED_SHOWN = 24
@@ -30,6 +27,8 @@ def summary_frame(summary: list[dict]) -> pd.DataFrame:
 
 
 def interval_chart(frame: pd.DataFrame) -> None:
+    import altair as alt  # half a second to import: only once there is a chart to draw
+
     if frame.empty:
         return
     frame = frame.assign(setting=frame["inpainter"] + " · " + frame["mode"])
@@ -99,12 +98,12 @@ def results(job) -> None:
 def progress_view() -> None:
     """While the sweep runs: its progress, looked at again every POLL_S; the whole page once it ends."""
     bench, visitor = session.workbench(), session.visitor()
-    job = bench.sweep_job(visitor)
+    job = bench.jobs.sweep_job(visitor)
     if job is None:
         return
     if job.running:
         st.progress(job.share(), text=f"{job.done} of {job.total} rows · {job.message}")
-        st.button("Cancel the sweep", on_click=bench.cancel_sweep, args=(visitor,), key="sweep-cancel")
+        st.button("Cancel the sweep", on_click=bench.jobs.cancel_sweep, args=(visitor,), key="sweep-cancel")
     else:
         st.rerun(scope="app")
 
@@ -115,12 +114,12 @@ def choose(bench, running: bool) -> dict | None:
     upload = st.file_uploader("A ZIP of photos, each with NAME_mask.png beside it (or masks/NAME.png); optionally "
                               "labels.csv with image,label", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
-    if bench.sweep_root() is not None:
-        folder = st.text_input(f"…or a folder on the server, under {bench.sweep_root()}", key="sweep-folder",
+    if bench.policy.sweep_root() is not None:
+        folder = st.text_input(f"…or a folder on the server, under {bench.policy.sweep_root()}", key="sweep-folder",
                                disabled=running)
-    models = [choice.name for choice in bench.model_choices() if choice.available()[0]]
-    titles = {row["name"]: row["title"] for row in bench.inpainter_choices()}
-    inpainters = [row["name"] for row in bench.inpainter_choices() if row["available"]]
+    models = [choice.name for choice in bench.policy.model_choices() if choice.available()[0]]
+    titles = {row["name"]: row["title"] for row in bench.policy.inpainter_choices()}
+    inpainters = [row["name"] for row in bench.policy.inpainter_choices() if row["available"]]
     left, right = st.columns(2)
     chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models", disabled=running)
     chosen_inpainters = right.multiselect("Inpainters", inpainters, default=["telea"] if "telea" in inpainters
@@ -142,18 +141,17 @@ def choose(bench, running: bool) -> dict | None:
 
 def main() -> None:
     visitor = session.visitor()
-    sidebar_links(visitor)
     st.title("Sweeps")
     saving_notice()
     bench = session.workbench()
-    refusal = bench.sweeps_refused()
+    refusal = bench.policy.sweeps_refused()
     if refusal:
         st.info(refusal)
         return
     st.caption("The same question asked of a whole dataset: for each photo, classifier and inpainter, does removing "
                "the object change the top-1? Flip rates come with exact 95% (Clopper-Pearson) intervals, and each pair of "
                "classifiers with an exact McNemar test on the same photos.")
-    job = bench.sweep_job(visitor)
+    job = bench.jobs.sweep_job(visitor)
     running = job is not None and job.running
     if running:
         st.fragment(progress_view, run_every=POLL_S)()
@@ -162,7 +160,7 @@ def main() -> None:
     request = choose(bench, running)
     if request is not None:
         try:
-            bench.start_sweep(visitor, **request)
+            bench.jobs.start_sweep(visitor, **request)
         except ICError as exc:
             st.error(str(exc))
         else:

@@ -6,18 +6,16 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
+from ic import sweeps
+from ic.app.history import MAX_NOTE, StoredExperiment
 from ic.errors import ICError
 from ic.exports import csv_text
-from ic.history import StoredExperiment
-from ic.history.store import MAX_NOTE
 from ic.images import overlay_mask
 from ui import session
 from ui.explain_view import show_stored_maps
-from ui.navigation import page_frame, saving_notice, sidebar_links
+from ui.navigation import saving_notice
 from ui.results import show_chart, show_lead, show_table
 from ui.text import plain
-
-st.set_page_config(page_title="History · Interactive Classification", page_icon="🗂️", layout="wide")
 
 
 def data_url(png: bytes) -> str:
@@ -100,18 +98,17 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
             show_stored_maps(maps, images)
 
 
-def side_by_side(store, ids: list[str], visitor: str, shared: bool) -> None:
+def side_by_side(history, ids: list[str], visitor: str) -> None:
     """Two experiments next to each other: both edits, both tables, their maps."""
     for column, experiment_id in zip(st.columns(2, border=True), ids):
         with column:
-            experiment = store.get(experiment_id, visitor, shared=shared)
-            experiment_view(experiment, store.explanations(experiment_id, visitor, shared=shared), compact=True)
+            experiment_view(history.get(experiment_id, visitor), history.maps(experiment_id, visitor), compact=True)
 
 
-def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> None:
-    mine = experiment.owner == visitor and not store.read_only  # a read-only history changes for nobody
+def detail(history, experiment: StoredExperiment, visitor: str) -> None:
+    mine = history.may_change(experiment, visitor)  # a read-only history changes for nobody
     summary = experiment.summary
-    experiment_view(experiment, store.explanations(experiment.id, visitor, shared=shared))
+    experiment_view(experiment, history.maps(experiment.id, visitor))
 
     star_col, note_col = st.columns([1, 3])
     starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
@@ -120,24 +117,24 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
     if len(note) > MAX_NOTE:  # the box refuses more, but a pasted or scripted value can be longer
         note_col.caption(f"Notes keep {MAX_NOTE} characters; the rest is not saved.")
     if mine and (starred != experiment.starred or note[:MAX_NOTE] != experiment.note):
-        store.annotate(experiment.id, visitor, starred=starred, note=note[:MAX_NOTE])
+        history.annotate(experiment.id, visitor, starred=starred, note=note)
         st.rerun()
 
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
     if compare_col.button("Compare…", width="stretch", help="This edit across several classifiers and inpainters"):
         session.hand_to_compare(experiment)
-        st.switch_page("pages/compare.py", query_params={"visitor": visitor})
+        st.switch_page("app_pages/compare.py", query_params={"visitor": visitor})
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
         session.open_experiment(experiment, mine)
-        st.switch_page("explore.py", query_params={"visitor": visitor})
+        st.switch_page("app_pages/explore.py", query_params={"visitor": visitor})
     bench = session.workbench()
-    choices = [choice.name for choice in bench.model_choices() if choice.name != summary["model"]]
+    choices = [choice.name for choice in bench.policy.model_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
     if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier",
                         disabled=not choices):
         try:
             with st.spinner(f"Classifying with {other}…"):
-                _, saved = bench.rerun(experiment, other, owner=visitor)
+                _, saved = bench.actions.rerun(experiment, other, owner=visitor)
             if saved.problem:
                 session.notify("warning", saved.problem, page="history")
             else:
@@ -146,23 +143,23 @@ def detail(store, experiment: StoredExperiment, visitor: str, shared: bool) -> N
             session.notify("error", str(exc), page="history")
         st.rerun()
     if mine:
-        sharing_links(store, experiment, visitor)
+        sharing_links(history, experiment, visitor)
     if delete_col.button("Delete…", width="stretch", disabled=not mine,
                          help=None if mine else "Only its author can delete it"):
         session.keep_result("confirm_delete", experiment.id)
     if mine and session.result("confirm_delete") == experiment.id:
-        confirm_delete(store, experiment, visitor)
+        confirm_delete(history, experiment, visitor)
 
 
-def sharing_links(store, experiment: StoredExperiment, visitor: str) -> None:
+def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
     """Read-only links to this one experiment: whoever has a link sees it and nothing else of your history."""
-    tokens = store.shares(experiment.id, visitor)
+    tokens = history.links(experiment.id, visitor)
     with st.expander(f"Share a read-only link ({len(tokens)} active)"):
         st.caption("The link shows this experiment's images, tables and maps, and nothing else of your history. "
                    "It works until you revoke it or the experiment is deleted (in a public demo: when it expires).")
         if st.button("Create a link", key=f"share-{experiment.id}"):
             try:
-                tokens.append(store.share(experiment.id, visitor))
+                tokens.append(history.share(experiment.id, visitor))
             except ICError as exc:
                 st.error(str(exc))
         base = f"{st.context.url.split('?')[0]}" if getattr(st.context, "url", None) else "pages/history"
@@ -170,16 +167,15 @@ def sharing_links(store, experiment: StoredExperiment, visitor: str) -> None:
             link, revoke = st.columns([5, 1])
             link.code(f"{base}?share={token}", language=None)
             if revoke.button("Revoke", key=f"revoke-{token}"):
-                store.revoke(token, visitor)
+                history.revoke(token, visitor)
                 st.rerun()
 
 
-def shared_view(store, token: str) -> None:
+def shared_view(history, token: str) -> None:
     """What a shared link shows: one experiment, read-only."""
-    page_frame()
     st.title("A shared experiment")
     try:
-        experiment, maps = store.shared(token)
+        experiment, maps = history.shared_link(token)
         st.caption("Read-only: someone shared this one experiment with you.")
         experiment_view(experiment, maps)
     except ICError as exc:
@@ -187,16 +183,16 @@ def shared_view(store, token: str) -> None:
     st.divider()
     st.markdown("**Interactive Classification** asks an image classifier \"what if\": paint over part of a photo, "
                 "it is removed, and the classifier looks again.")
-    st.page_link("explore.py", label="Try it yourself", icon=":material/brush:")
+    st.page_link("app_pages/explore.py", label="Try it yourself", icon=":material/brush:")
 
 
-def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
+def confirm_delete(history, experiment: StoredExperiment, visitor: str) -> None:
     with st.container(border=True):
         st.warning(f"Delete this experiment ({plain(experiment.image_name)}, {experiment.top1_before} → "
                    f"{experiment.top1_after}) for good? Export it as a ZIP first if you may want it back.")
         yes, no = st.columns(2)
         if yes.button("Delete it", type="primary", width="stretch"):
-            store.delete(experiment.id, visitor)
+            history.delete(experiment.id, visitor)
             session.keep_result("confirm_delete", None)
             session.notify("success", f"Deleted the experiment on {plain(experiment.image_name)}.", page="history")
             st.rerun()
@@ -205,16 +201,16 @@ def confirm_delete(store, experiment: StoredExperiment, visitor: str) -> None:
             st.rerun()
 
 
-def confirm_clear(store, visitor: str, count: int) -> None:
+def confirm_clear(history, visitor: str, count: int) -> None:
     with st.container(border=True):
-        sweeps = len(store.list_sweeps(visitor))
+        sweeps = len(history.sweeps(visitor))
         st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''}"
                    + (f" and {sweeps} sweep{'s' if sweeps != 1 else ''}" if sweeps else "") + " for good? "
                    "Export a ZIP first if you may want them back. The edit open on Explore is forgotten too: "
                    "it stays on screen, but a reload starts afresh.")
         yes, no = st.columns(2)
         if yes.button("Delete them all", type="primary", width="stretch"):
-            store.clear(visitor)
+            history.clear(visitor)
             session.flag("confirm_clear", False)
             st.rerun()
         if no.button("Cancel", width="stretch"):
@@ -222,18 +218,17 @@ def confirm_clear(store, visitor: str, count: int) -> None:
             st.rerun()
 
 
-def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.DataFrame, visitor: str,
-            shared: bool) -> None:
+def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: pd.DataFrame, visitor: str) -> None:
     csv_col, zip_col, import_col, clear_col = st.columns(4)
     csv_col.download_button("Export table (CSV)", csv_text(frame.drop(columns=["before", "after"])),
                             file_name="history.csv", mime="text/csv", width="stretch")
     export_ids = selected or [row.id for row in rows]
     zip_col.download_button(f"Export {'selected' if selected else 'all shown'} (ZIP)",
-                            data=lambda: store.export_zip(export_ids, visitor, shared=shared),
+                            data=lambda: history.export_zip(export_ids, visitor),
                             file_name="experiments.zip", mime="application/zip", width="stretch",
                             disabled=not export_ids)
-    own = store.count(visitor)
-    if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(store.read_only)):
+    own = history.count(visitor)
+    if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(history.read_only)):
         session.flag("confirm_clear", True)
     with import_col.popover("Import a ZIP", width="stretch"):
         upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
@@ -243,14 +238,14 @@ def sharing(store, rows: list[StoredExperiment], selected: list[str], frame: pd.
                                         "goes on by itself.", icon=":material/hourglass_top:")
             try:
                 with st.spinner("Reading the ZIP: every experiment is checked before anything is kept…"):
-                    added = session.workbench().import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
+                    added = history.import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
                 session.notify("success", f"Imported {len(added)} experiment(s)." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
                 session.notify("error", str(exc), page="history")
             st.rerun()
     if session.flag("confirm_clear") and own:
-        confirm_clear(store, visitor, own)
+        confirm_clear(history, visitor, own)
 
 
 def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str]:
@@ -266,11 +261,9 @@ def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str
     return chosen
 
 
-def sweeps_section(store, visitor: str) -> None:
+def sweeps_section(history, visitor: str) -> None:
     """The visitor's kept sweeps, newest first: each one's summary, its rows to download, and Delete."""
-    from ic import sweeps
-
-    kept = store.list_sweeps(visitor)
+    kept = history.sweeps(visitor)
     if not kept:
         return
     st.header(f"Sweeps ({len(kept)})")
@@ -290,7 +283,7 @@ def sweeps_section(store, visitor: str) -> None:
                 st.caption(f"{test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): exact McNemar "
                            f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else
                                                              "no difference beyond chance."))
-            full = store.get_sweep(sweep.id, visitor)
+            full = history.sweep(sweep.id, visitor)
             left, middle, right = st.columns(3)
             if full is not None and full.rows:
                 rows = sweeps.rows_from_parquet(full.rows)
@@ -300,7 +293,7 @@ def sweeps_section(store, visitor: str) -> None:
                                        mime="application/vnd.apache.parquet", key=f"sweep-parquet-{sweep.id}")
             if right.button("Delete this sweep", key=f"sweep-delete-{sweep.id}"):
                 try:
-                    store.delete_sweep(sweep.id, visitor)
+                    history.delete_sweep(sweep.id, visitor)
                 except ICError as exc:
                     st.error(str(exc))
                 else:
@@ -308,46 +301,43 @@ def sweeps_section(store, visitor: str) -> None:
 
 
 def main() -> None:
-    bench = session.workbench()
-    store = bench.store
-    if store is not None and st.query_params.get("share"):
-        shared_view(store, st.query_params["share"])
+    history = session.workbench().history
+    if history.kept and st.query_params.get("share"):
+        shared_view(history, st.query_params["share"])
         return
     visitor = session.visitor()
-    sidebar_links(visitor)
     st.title("History")
-    if store is None:
-        st.error(bench.problem)
+    if not history.kept:
+        st.error(history.problem)
         return
     saving_notice()  # and the sidebar says when new experiments cannot be kept
-    config = bench.history_settings()
-    if config.shared:
+    if history.shared:
         st.caption("Team history: everyone's experiments are listed; you can change and delete only your own.")
     else:
         st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
                    "back. Nobody else sees them.")
     session.show_notice("history")
-    sweeps_section(store, visitor)
+    sweeps_section(history, visitor)
 
-    everything = store.list(visitor, shared=config.shared)
+    everything = history.list(visitor)
     if not everything:
         st.info("No experiments yet: paint a removal on the Explore page and it appears here.")
-        st.page_link("explore.py", label="Go to Explore", icon=":material/brush:", query_params={"visitor": visitor})
-        sharing(store, [], [], table_frame([], {}, visitor, config.shared), visitor, config.shared)
+        st.page_link("app_pages/explore.py", label="Go to Explore", icon=":material/brush:", query_params={"visitor": visitor})
+        sharing(history, [], [], table_frame([], {}, visitor, history.shared), visitor)
         return
     chosen = filters(everything)
-    rows = store.list(visitor, shared=config.shared, **chosen)
+    rows = history.list(visitor, **chosen)
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
-    frame = table_frame(rows, store.thumbnails([row.id for row in rows]), visitor, config.shared)
+    frame = table_frame(rows, history.thumbnails([row.id for row in rows]), visitor, history.shared)
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
                          selection_mode="multi-row", key="history-table", row_height=56)
     selected = selected_ids(rows, list(event.selection.rows))
-    sharing(store, rows, selected, frame, visitor, config.shared)
+    sharing(history, rows, selected, frame, visitor)
     try:
         if len(selected) == 1:
-            detail(store, store.get(selected[0], visitor, shared=config.shared), visitor, config.shared)
+            detail(history, history.get(selected[0], visitor), visitor)
         elif len(selected) == 2:
-            side_by_side(store, selected, visitor, config.shared)
+            side_by_side(history, selected, visitor)
         else:
             st.caption("Select one row to see its images, its full before/after table, and what you can do with "
                        "it; select two to see them side by side.")
@@ -355,7 +345,4 @@ def main() -> None:
         st.error(str(exc))
 
 
-try:
-    main()
-except ICError as exc:  # the history database out of reach, say: its sentence, never a traceback
-    st.error(str(exc))
+main()

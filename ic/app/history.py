@@ -1,0 +1,293 @@
+"""Saving, and everything a History page does: list, look, annotate, share, revoke, delete, clear, import,
+export, and the kept sweeps.
+
+Saving goes through the history's saver: each action applies its work and queues the save in one call that a
+Streamlit rerun cannot split (pure Python, no Streamlit call in between), and the saver writes it off the page's
+critical path, retrying a locked database. `pending(owner)` says what still waits. Retention is applied after
+every write. In team mode (the settings' history mode) a viewer sees everyone's experiments and changes only
+their own; otherwise only their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ic import sweeps
+from ic.errors import ICError, Unavailable
+from ic.experiment import ExperimentRecord
+from ic.history.saver import Saver
+from ic.history.store import MAX_NOTE, HistoryStore, StoredExperiment, open_location
+
+log = logging.getLogger(__name__)
+
+SAVER_BUSY_TIMEOUT_S = 2.0  # one try at a locked database; the saver then backs off and tries again
+REOPEN_S = 30.0  # how often a history database that was out of reach at start is tried again
+WRITE_WAIT_S = 0.5  # how long an action (or a reload) waits for its own write: a few ms when the database is free
+NO_HISTORY = "History is not kept on this server."
+
+__all__ = ["MAX_NOTE", "History", "Saved", "StoredExperiment"]
+
+
+@dataclass
+class Saved:
+    ids: list[str] = field(default_factory=list)
+    problem: str | None = None
+
+
+class History:
+    """The history of one data folder or database, opened once; a database out of reach at start is tried
+    again in the background every REOPEN_S."""
+
+    def __init__(self, policy, data_folder: Path | None, database_url: str | None = None):
+        self._policy = policy
+        self._store: HistoryStore | None = None
+        self._problem: str | None = None  # why new experiments cannot be kept, or None
+        self._saver: Saver | None = None
+        self._location = (data_folder, database_url)
+        self._reopen_at: float | None = None  # when to try again a database that was out of reach
+        self._reopening = threading.Lock()
+        if data_folder is None and database_url is None:
+            return
+        self._open()
+
+    def _open(self) -> None:
+        data_folder, url = self._location
+        try:
+            store = HistoryStore(None if url else Path(data_folder), busy_timeout_s=SAVER_BUSY_TIMEOUT_S, url=url)
+        except Unavailable as exc:  # a database server out of reach: tried again in the background, every REOPEN_S
+            self._problem = f"{exc} This server tries again every {REOPEN_S:.0f} s."
+            self._reopen_at = time.monotonic() + REOPEN_S
+            return
+        except ICError as exc:  # refused (a wrong URL or password, a folder that cannot be written): for good
+            self._problem, self._reopen_at = str(exc), None
+            return
+        self._store, self._saver, self._problem, self._reopen_at = store, Saver(store), store.read_only, None
+        if self._problem is None:
+            log.info("History is kept in %s.", store.where)
+
+    def _reopen_when_due(self) -> None:
+        """A database that was out of reach when this server started is tried again, off the page's path."""
+        due = self._reopen_at
+        if due is None or time.monotonic() < due or not self._reopening.acquire(blocking=False):
+            return
+        self._reopen_at = time.monotonic() + REOPEN_S  # one try at a time
+
+        def attempt() -> None:
+            try:
+                self._open()
+            finally:
+                self._reopening.release()
+
+        threading.Thread(target=attempt, name="history-reopen", daemon=True).start()
+
+    @property
+    def store(self) -> HistoryStore | None:
+        """The store itself, for the engine (the CLI's copy, tests); pages use the methods below."""
+        self._reopen_when_due()
+        return self._store
+
+    @property
+    def saver(self) -> Saver | None:
+        self._reopen_when_due()
+        return self._saver
+
+    @property
+    def kept(self) -> bool:
+        """Whether this server has a history to read (it may still be read-only)."""
+        return self.store is not None
+
+    @property
+    def problem(self) -> str | None:
+        """Why new experiments cannot be kept here (one sentence), or None."""
+        self._reopen_when_due()
+        return self._problem
+
+    @property
+    def read_only(self) -> str | None:
+        """Why this history changes for nobody (a read-only disk), or None."""
+        store = self.store
+        return store.read_only if store is not None else NO_HISTORY
+
+    @property
+    def shared(self) -> bool:
+        """Team mode: everyone sees everyone's experiments."""
+        return self._policy.history.shared
+
+    def notice(self) -> tuple[int, str] | None:
+        """(serial, sentence) of the latest thing that happened to the history's file while this server ran
+        (deleted and made again, replaced), or None: a page says each once."""
+        store = self._store
+        return (store.notices, store.notice) if store is not None and store.notice else None
+
+    def _reading(self) -> HistoryStore:
+        store = self.store
+        if store is None:
+            raise ICError(self.problem or NO_HISTORY)
+        return store
+
+    # --- saving ------------------------------------------------------------------------------
+
+    def save(self, records: list[ExperimentRecord], owner: str, group: bool = False) -> Saved:
+        """Queue records for the owner's history (one transaction, one group when `group`), with retention.
+
+        The ids are chosen here, so they are known at once even while the write waits."""
+        if not records or self.saver is None or self.problem:  # the history keeps nothing here; `problem` says why
+            return Saved()
+        ids = [uuid.uuid4().hex for _ in records]
+        group_id = uuid.uuid4().hex if group else None
+        settings = self._policy.history
+
+        def write(store: HistoryStore) -> None:
+            store.experiments.add_group(records, owner, group_id, ids=ids)
+            store.prune(owner, settings.max_per_visitor, settings.max_age_days)
+
+        try:
+            job = self.saver.submit(owner, write, experiments=len(records))
+        except ICError as exc:
+            return Saved(problem=str(exc))
+        # Waited for (tens of ms when the database is free): History then lists the row at once, and a write
+        # a lock holds up is already "stalled" when the page asks, so the page says it is not saved yet.
+        # Not waiting saved about 10 ms a removal and lost both.
+        job.done.wait(WRITE_WAIT_S)
+        return Saved(ids)
+
+    def remember(self, owner: str | None, write: Callable[[HistoryStore], object], what: str) -> None:
+        """Queue a write that is not an experiment (the visitor's desk or settings, a map, a sweep): behind
+        the owner's experiments, never counted as one. Where the history keeps nothing, neither is kept (the
+        sidebar already says why)."""
+        if owner is None or self.saver is None or self.problem:
+            return
+        try:
+            self.saver.submit(owner, write, experiments=0, what=what)
+        except ICError:  # only experiments are bounded
+            pass
+
+    def save_maps(self, experiment_id: str, owner: str, items: list[dict]) -> None:
+        """Maps kept with an experiment, written after it."""
+        def write(store: HistoryStore) -> None:
+            for item in items:
+                store.experiments.add_explanation(experiment_id, owner, **item)
+
+        self.remember(owner, write, "map")
+
+    def save_sweep(self, owner: str, name: str, plan, result) -> str:
+        """A finished sweep with its rows, kept for the owner; returns its id."""
+        document, plan_values, rows = result.document(), plan.as_dict(), sweeps.parquet_bytes(result.rows)
+        sweep_id = uuid.uuid4().hex
+        self.remember(owner, lambda store: store.sweeps.add(owner, sweep_id, name, plan_values, document, rows), "sweep")
+        return sweep_id
+
+    def pending(self, owner: str) -> int:
+        """The owner's experiments applied but not written yet."""
+        return self.saver.pending(owner) if self.saver else 0
+
+    def waiting(self, owner: str) -> int:
+        """The owner's experiments held up by a database that another program keeps locked (0 while writes
+        go through in their usual milliseconds): what the page must say is not saved yet."""
+        return self.pending(owner) if self.saver and self.saver.stalled() else 0
+
+    def waiting_reason(self) -> str:
+        """Why writes wait, for the page's notice: a database out of reach, or locked by another program."""
+        if self.saver is not None and self.saver.unreachable:
+            return "the history database cannot be reached"
+        return "the history database is locked by another program"
+
+    def failures(self, owner: str) -> list[str]:
+        """Sentences of the owner's writes that failed for good since last asked (a full disk, say)."""
+        return self.saver.failures(owner) if self.saver else []
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        """Wait until everything queued is written (the CLI and tests); False on time-out."""
+        return self.saver.wait(timeout_s) if self.saver else True
+
+    # --- what a History page reads -----------------------------------------------------------
+
+    def list(self, viewer: str, **filters) -> list[StoredExperiment]:
+        """The experiments the viewer may see, newest first; `filters` as HistoryStore.list takes them."""
+        return self._reading().experiments.list(viewer, shared=self.shared, **filters)
+
+    def count(self, viewer: str) -> int:
+        """The viewer's own experiments."""
+        return self._reading().experiments.count(viewer)
+
+    def thumbnails(self, experiment_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        return self._reading().experiments.thumbnails(experiment_ids)
+
+    def get(self, experiment_id: str, viewer: str) -> StoredExperiment:
+        return self._reading().experiments.get(experiment_id, viewer, shared=self.shared)
+
+    def maps(self, experiment_id: str, viewer: str) -> list[dict]:
+        """The maps kept with an experiment the viewer may see."""
+        return self._reading().experiments.explanations(experiment_id, viewer, shared=self.shared)
+
+    def may_change(self, experiment: StoredExperiment, viewer: str) -> bool:
+        """Whether the viewer may annotate, share or delete it: their own, in a history that can be written."""
+        return experiment.owner == viewer and not self.read_only
+
+    def shared_link(self, token: str) -> tuple[StoredExperiment, list[dict]]:
+        """What a share link shows: one experiment and its maps."""
+        return self._reading().shares.open(token)
+
+    def links(self, experiment_id: str, owner: str) -> list[str]:
+        """The share tokens of one of the owner's experiments."""
+        return self._reading().shares.tokens(experiment_id, owner)
+
+    def export_zip(self, experiment_ids: list[str], viewer: str) -> bytes:
+        return self._reading().transfer.export_zip(experiment_ids, viewer, shared=self.shared)
+
+    def sweeps(self, owner: str) -> list:
+        return self._reading().sweeps.list(owner)
+
+    def sweep(self, sweep_id: str, owner: str):
+        """One kept sweep with its rows, or None."""
+        return self._reading().sweeps.get(sweep_id, owner)
+
+    # --- what a History page changes ---------------------------------------------------------
+
+    def annotate(self, experiment_id: str, owner: str, *, starred: bool | None = None, note: str | None = None) -> bool:
+        return self._reading().experiments.annotate(experiment_id, owner, starred=starred,
+                                        note=None if note is None else note[:MAX_NOTE])
+
+    def share(self, experiment_id: str, owner: str) -> str:
+        """A new read-only link token to one of the owner's experiments."""
+        return self._reading().shares.create(experiment_id, owner)
+
+    def revoke(self, token: str, owner: str) -> bool:
+        return self._reading().shares.revoke(token, owner)
+
+    def delete(self, experiment_id: str, owner: str) -> bool:
+        return self._reading().experiments.delete(experiment_id, owner)
+
+    def clear(self, owner: str) -> int:
+        """Every experiment and sweep of the owner, and their current edit, deleted."""
+        return self._reading().clear(owner)
+
+    def delete_sweep(self, sweep_id: str, owner: str) -> bool:
+        return self._reading().sweeps.delete(sweep_id, owner)
+
+    def import_zip(self, data: bytes, owner: str, waiting=None) -> list[str]:
+        """Add an exported ZIP's experiments to the owner's history (checked whole before anything is written),
+        then apply retention; `waiting()` is called when it must wait for another import on this server."""
+        if self.store is None or self.problem:
+            raise ICError(self.problem or NO_HISTORY)
+        added = self.store.transfer.import_zip(data, owner, waiting=waiting)
+        settings = self._policy.history
+        self.store.prune(owner, settings.max_per_visitor, settings.max_age_days)
+        return added
+
+
+def copy_history(source: str, target: str, progress=None) -> dict:
+    """Every experiment, map, share link and sweep of the history at `source` (a folder or a database URL)
+    copied into the one at `target` (`python -m ic history --from … --to …`)."""
+    source_store = open_location(source, must_exist=True)
+    target_store = open_location(target)
+    if source_store.where == target_store.where:
+        raise ICError("--from and --to name the same history; name another one to copy to.")
+    copied = target_store.transfer.copy_from(source_store, progress=progress)
+    return {"from": source_store.where, "to": target_store.where, **copied}

@@ -1,0 +1,39 @@
+"""What every page view has, drawn once around the page: st.navigation over the pages, the page's title and
+layout, the style and the focus keeper, the links between the pages (carrying the visitor id, so history follows
+the visitor) with the history's notices, and one error boundary: an ICError is its sentence, anything else a
+sentence and the server log's traceback, never a traceback on the page."""
+
+import logging
+
+import streamlit as st
+
+from ic.errors import ICError
+from ui import session
+from ui.navigation import PAGES, page_frame, sidebar_links
+
+log = logging.getLogger(__name__)
+
+TITLE = "Interactive Classification"
+WENT_WRONG = ("Something went wrong on our side. Press Reset or choose another image; if it persists, tell us "
+              "what you did and the time.")
+
+
+def run() -> None:
+    pages = {path: st.Page(path, title=title, icon=icon, default=index == 0)
+             for index, (path, title, icon, _) in enumerate(PAGES)}
+    page = st.navigation(list(pages.values()), position="hidden")  # our own links carry the visitor id
+    tab = {path: emoji for path, _, _, emoji in PAGES}
+    path = next(path for path, found in pages.items() if found is page)
+    st.set_page_config(page_title=TITLE if path == PAGES[0][0] else f"{page.title} · {TITLE}", page_icon=tab[path],
+                       layout="wide")
+    page_frame()
+    if not (path == "app_pages/history.py" and st.query_params.get("share")):  # a share link shows that alone
+
+        sidebar_links(session.visitor())
+    try:
+        page.run()
+    except ICError as exc:  # the history database out of reach, say: its sentence
+        st.error(str(exc))
+    except Exception:  # the page never shows a traceback; the server log keeps it
+        log.exception("The %s page failed", page.title)
+        st.error(WENT_WRONG)
