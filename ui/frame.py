@@ -26,9 +26,9 @@ def run() -> None:
     path = next(path for path, found in pages.items() if found is page)
     st.set_page_config(page_title=TITLE if path == PAGES[0][0] else f"{page.title} · {TITLE}", page_icon=tab[path],
                        layout="wide")
-    page_frame()
-    if not (path == "app_pages/history.py" and st.query_params.get("share")):  # a share link shows that alone
-
+    shared = path == "app_pages/history.py" and bool(st.query_params.get("share"))
+    page_frame(sidebar=not shared)  # a share link shows its experiment alone: no sidebar at all
+    if not shared:
         sidebar_links(session.visitor())
     try:
         page.run()

@@ -18,11 +18,13 @@ PAGES = [("app_pages/explore.py", "Explore", ":material/brush:", "🖌️"),
 POLL_S = 1.0  # how often the notice looks again while something waits
 
 
-def page_frame() -> None:
-    """What every page has: its spacing (style.css) and the focus kept on the control used (ui/focus.py)."""
+def page_frame(sidebar: bool = True) -> None:
+    """What every page has: its spacing (style.css) and, with its `sidebar`, the focus kept on the control used
+    (ui/focus.py), which lives there."""
     st.html(STYLE)  # style alone: Streamlit sends it where it takes no room
-    with st.sidebar:
-        keep_focus()
+    if sidebar:
+        with st.sidebar:
+            keep_focus()
 
 
 def sidebar_links(visitor: str) -> None:
