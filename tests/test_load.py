@@ -86,7 +86,9 @@ async def canvas_box(page, quiet_s: float = 0.25, timeout_s: float = 180) -> dic
             ready_since = None
         previous = box
         await asyncio.sleep(0.05)
-    raise TimeoutError(f"no fresh canvas to paint on for {timeout_s:.0f} s; the page said {seen}")
+    shown = " ".join((await page.inner_text("[data-testid=stMain]"))[:600].split())
+    raise TimeoutError(f"no fresh canvas to paint on for {timeout_s:.0f} s at {page.url}; the page said {seen}; "
+                       f"on screen: {shown}")
 
 
 # What the page last said: its run state, its canvases and whether they take a stroke (for a failure's message).
