@@ -217,8 +217,6 @@ def show_results(edit, results: dict, opacity: float) -> None:
             st.caption(_score_text(score))
     if results["curves"]:
         curves_chart(results["curves"])
-    if results.get("problem"):
-        st.warning(results["problem"])
 
 
 def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,

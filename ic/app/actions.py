@@ -99,7 +99,6 @@ class Actions:
         if save_with and not self._history.problem:
             experiment_id, owner = save_with
             self._history.save_maps(experiment_id, owner, explain.stored_maps(result, options.grid, options.infill))
-        result["problem"] = None
         return result
 
     @staticmethod
