@@ -70,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("dataset", help="a folder (or ZIP) of images with NAME_mask.png beside them or masks/NAME.png")
     sweep.add_argument("--models", required=True, help="comma-separated classifier names")
     sweep.add_argument("--inpainters", default=None, help="comma-separated inpainters (default: the default one)")
+    sweep.add_argument("--format", dest="fmt", choices=("auto", "masks", "folders", "coco", "voc", "boxes"),
+                       default="auto", help="what the dataset holds (default: found from its files): masks "
+                       "(NAME_mask.png), folders (CLASS/NAME.jpg), coco (instances JSON), voc (Annotations/*.xml), "
+                       "boxes (a CSV of image,label,x0,y0,x1,y1)")
+    sweep.add_argument("--categories", default=None, help="comma-separated category names to sweep (COCO, VOC, boxes; "
+                                                          "default: all)")
+    sweep.add_argument("--min-area", type=float, default=0.0, help="the least share of the image an object covers "
+                                                                  "(0.01 is 1%%; default 0: all)")
+    sweep.add_argument("--box-to-mask", choices=("box", "grabcut"), default="box",
+                       help="a box without a mask is removed as the box itself, or as the object GrabCut finds in it "
+                            "(Explore's object selection)")
     sweep.add_argument("--labels", default=None, help="CSV of expected labels, image,label (default: labels.csv "
                                                       "in the dataset, if there)")
     sweep.add_argument("--context", action="store_true", help="also keep only the object, everything else replaced "
@@ -292,7 +303,9 @@ def _cmd_sweep(args) -> tuple[object, str]:
         from ic.errors import ICError
 
         raise ICError(f"--workers must be at least 1 (got {args.workers}).")
-    dataset = sweeps.load(args.dataset, args.labels)  # a labels file that is a folder or a device: a sentence
+    options = sweeps.ReadOptions(tuple(_names(args.categories or "")), args.min_area, args.box_to_mask).check()
+    # a labels file that is a folder or a device, a dataset too large: a sentence, before any work
+    dataset = sweeps.load(args.dataset, args.labels, fmt=args.fmt, options=options)
     from ic.app import Task
 
     said = [0.0]

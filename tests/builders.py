@@ -1,6 +1,7 @@
 """Small files the tests build: encoded images, a header-only PNG, ZIP archives, a sweep's dataset."""
 
 import io
+import json
 import struct
 import zipfile
 import zlib
@@ -81,4 +82,152 @@ def build_dataset(folder: Path) -> Path:
     (folder / "wide.png").write_bytes(encode_png(np.full((64, 128, 3), 90, np.uint8)))
     (folder / "wide_mask.png").write_bytes(encode_png(ellipse((64, 64))))  # another shape than its image
     (folder / "notes.txt").write_text("a file that is not an image")
+    return folder
+
+
+# --- datasets as researchers keep them (ic/sweeps/formats.py) ---------------------------------------------
+
+# Each sample's main object (assets/samples/masks) with the category a COCO annotator would give it, and
+# the tripod of camera.png as a second object of that photo.
+SAMPLE_OBJECTS = [("astronaut.png", "masks/astronaut.png", "person"), ("camera.png", "masks/camera.png", "person"),
+                  ("camera.png", "camera_tripod_mask.png", "tripod"), ("chelsea.png", "masks/chelsea.png", "cat"),
+                  ("coffee.png", "masks/coffee.png", "cup"), ("grace_hopper.jpg", "masks/grace_hopper.png", "person"),
+                  ("rocket.jpg", "masks/rocket.png", "rocket")]
+
+
+def small_sample(name: str, side: int = SWEEP_SIDE) -> np.ndarray:
+    image = decode_image(SAMPLES / name)
+    scale = side / max(image.shape[:2])
+    return cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+def sample_mask(path: str, shape) -> np.ndarray:
+    from ic.images import decode_mask
+
+    return decode_mask(SAMPLES / path, shape)
+
+
+def polygons(mask: np.ndarray) -> list[list[float]]:
+    """COCO polygons ([x0, y0, x1, y1, ...]) of a mask's outer outlines."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
+
+
+def bbox(mask: np.ndarray) -> list[float]:
+    ys, xs = np.nonzero(mask)
+    return [float(xs.min()), float(ys.min()), float(xs.max() + 1 - xs.min()), float(ys.max() + 1 - ys.min())]
+
+
+def build_coco(folder: Path, side: int = SWEEP_SIDE, rle: tuple[str, ...] = ("chelsea.png",), extras: bool = True) -> Path:
+    """The samples' objects as COCO instances: images/ and annotations/instances.json, polygons for most, an
+    RLE for the photos in `rle`. With `extras`: a crowd object, an annotation whose image is missing, and one
+    whose image_id is unknown."""
+    from pycocotools import mask as coco_mask
+
+    (folder / "images").mkdir(parents=True)
+    (folder / "annotations").mkdir()
+    categories = sorted({category for _, _, category in SAMPLE_OBJECTS})
+    document = {"images": [], "annotations": [], "categories": [{"id": i + 1, "name": c} for i, c in enumerate(categories)]}
+    ids = {}
+    for image_name, mask_path, category in SAMPLE_OBJECTS:
+        stem = Path(image_name).stem
+        if image_name not in ids:
+            pixels = small_sample(image_name, side)
+            (folder / "images" / f"{stem}.jpg").write_bytes(encode(Image.fromarray(pixels), "JPEG", quality=92))
+            ids[image_name] = len(ids) + 1
+            document["images"].append({"id": ids[image_name], "file_name": f"{stem}.jpg", "height": pixels.shape[0],
+                                       "width": pixels.shape[1]})
+        entry = document["images"][ids[image_name] - 1]
+        mask = sample_mask(mask_path, (entry["height"], entry["width"]))
+        if image_name in rle:
+            encoded = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
+            segmentation = {"size": encoded["size"], "counts": encoded["counts"].decode()}
+        else:
+            segmentation = polygons(mask)
+        document["annotations"].append({"id": len(document["annotations"]) + 1, "image_id": ids[image_name],
+                                        "category_id": categories.index(category) + 1, "segmentation": segmentation,
+                                        "area": float(mask.sum()), "bbox": bbox(mask), "iscrowd": 0})
+    if extras:
+        person = categories.index("person") + 1
+        document["annotations"].append({"id": 100, "image_id": 1, "category_id": person, "iscrowd": 1,
+                                        "segmentation": {"size": [4, 4], "counts": [0, 16]}, "area": 16.0,
+                                        "bbox": [0, 0, 4, 4]})
+        document["images"].append({"id": 99, "file_name": "gone.jpg", "height": 100, "width": 100})
+        document["annotations"].append({"id": 101, "image_id": 99, "category_id": person, "iscrowd": 0,
+                                        "segmentation": [[10, 10, 50, 10, 50, 50]], "area": 800.0,
+                                        "bbox": [10, 10, 40, 40]})
+        document["annotations"].append({"id": 102, "image_id": 12345, "category_id": person, "iscrowd": 0,
+                                        "segmentation": [[10, 10, 50, 10, 50, 50]], "area": 800.0,
+                                        "bbox": [10, 10, 40, 40]})
+    (folder / "annotations" / "instances.json").write_text(json.dumps(document))
+    return folder
+
+
+def build_voc(folder: Path, with_instances: tuple[str, ...] = ("chelsea.png", "camera.png")) -> Path:
+    """Pascal VOC: JPEGImages/, Annotations/*.xml with a box per object, and SegmentationObject/*.png (object
+    numbers in the XML's order, 255 along the edges) for the photos in `with_instances`."""
+    for sub in ("JPEGImages", "Annotations", "SegmentationObject"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    by_image: dict[str, list] = {}
+    for image_name, mask_path, category in SAMPLE_OBJECTS:
+        by_image.setdefault(image_name, []).append((mask_path, category))
+    for image_name, objects in by_image.items():
+        stem = Path(image_name).stem
+        pixels = small_sample(image_name)
+        (folder / "JPEGImages" / f"{stem}.jpg").write_bytes(encode(Image.fromarray(pixels), "JPEG", quality=92))
+        parts, instance = [], np.zeros(pixels.shape[:2], np.uint8)
+        for number, (mask_path, category) in enumerate(objects, start=1):
+            mask = sample_mask(mask_path, pixels.shape[:2])
+            x, y, w, h = (int(v) for v in bbox(mask))
+            parts.append(f"<object><name>{category}</name><difficult>0</difficult><bndbox><xmin>{x + 1}</xmin>"
+                         f"<ymin>{y + 1}</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>")
+            instance[mask & (instance == 0)] = number
+        edges = cv2.morphologyEx(instance, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+        instance[edges] = 255
+        if image_name in with_instances:
+            palette = Image.fromarray(instance, mode="P")
+            palette.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0] + [0, 0, 0] * 252 + [224, 224, 192])
+            (folder / "SegmentationObject" / f"{stem}.png").write_bytes(encode(palette, "PNG"))
+        (folder / "Annotations" / f"{stem}.xml").write_text(
+            f"<annotation><folder>VOC</folder><filename>{stem}.jpg</filename><size><width>{pixels.shape[1]}</width>"
+            f"<height>{pixels.shape[0]}</height><depth>3</depth></size>{''.join(parts)}</annotation>")
+    (folder / "Annotations" / "broken.xml").write_text("<annotation><filename>x.jpg</filename>")  # cut short
+    return folder
+
+
+def build_class_folders(folder: Path) -> Path:
+    """ImageNet-style class folders: CLASS/NAME.png with NAME_mask.png beside it; the cat under its WordNet id
+    (n02123045, tabby), the cup under its name, and one folder no ImageNet model has a class for."""
+    classes = {"n02123045": ["chelsea.png"], "espresso": ["coffee.png"], "photographer": ["camera.png"]}
+    for label, names in classes.items():
+        (folder / label).mkdir(parents=True)
+        for name in names:
+            pixels = small_sample(name)
+            stem = Path(name).stem
+            (folder / label / f"{stem}.png").write_bytes(encode_png(pixels))
+            mask = sample_mask(f"masks/{stem}.png", pixels.shape[:2])
+            (folder / label / f"{stem}_mask.png").write_bytes(encode_png(mask.astype(np.uint8) * 255))
+            mirrored = pixels[:, ::-1].copy()
+            (folder / label / f"{stem}_mirror.png").write_bytes(encode_png(mirrored))
+            (folder / label / f"{stem}_mirror_mask.png").write_bytes(encode_png(mask[:, ::-1].astype(np.uint8) * 255))
+    return folder
+
+
+def build_box_csv(folder: Path) -> Path:
+    """images/ and boxes.csv: boxes in pixels and in shares of the image, a box outside its image, a row for
+    a missing image and a row that is not a box."""
+    (folder / "images").mkdir(parents=True)
+    lines = ["image,label,x0,y0,x1,y1"]
+    for image_name, mask_path, category in SAMPLE_OBJECTS:
+        stem = Path(image_name).stem
+        pixels = small_sample(image_name)
+        (folder / "images" / f"{stem}.png").write_bytes(encode_png(pixels))
+        x, y, w, h = bbox(sample_mask(mask_path, pixels.shape[:2]))
+        if category == "cup":  # as shares of the image
+            height, width = pixels.shape[:2]
+            lines.append(f"{stem}.png,{category},{x / width:.4f},{y / height:.4f},{(x + w) / width:.4f},{(y + h) / height:.4f}")
+        else:
+            lines.append(f"{stem}.png,{category},{x:.0f},{y:.0f},{x + w:.0f},{y + h:.0f}")
+    lines += ["rocket.png,cloud,900,900,990,990", "nowhere.png,person,1,1,20,20", "coffee.png,cup,left,top,right,bottom"]
+    (folder / "boxes.csv").write_text("\n".join(lines) + "\n")
     return folder

@@ -4,6 +4,7 @@ remembered in the history so that a reload or a server restart brings both back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ic.experiment import EditSession
 from ic.history.store import HistoryStore
 from ic.images import DEFAULT_WORKING_SIDE, DETAIL_SIDES, check_paintable, decode_image
 from ic.samples import list_samples
+from ic.sweeps.run import object_mask
 
 
 @dataclass
@@ -30,15 +32,25 @@ class Desk:
         self._history = history
 
     def begin(self, owner: str | None, image: np.ndarray, name: str, *, source_key: str,
-              data: bytes | None = None, max_side: int = DEFAULT_WORKING_SIDE) -> EditSession:
+              data: bytes | None = None, max_side: int = DEFAULT_WORKING_SIDE,
+              chosen_key: str | None = None) -> EditSession:
         """A new edit of a photo, remembered as the visitor's current one. `data` is the photo's file, kept so
-        that a reload can bring the edit back (None for a bundled sample, which `source_key` names)."""
+        that a reload can bring the edit back (None for a bundled sample, which `source_key` names).
+        `chosen_key`: the sidebar's photo, where the edit comes from elsewhere (a sweep's row)."""
         reload = None if data is None else (lambda: decode_image(data))
         edit = EditSession(check_paintable(image), name, max_side, reload=reload)
-        edit.origin = {"source_key": source_key, "chosen_key": source_key, "source": data}
+        edit.origin = {"source_key": source_key, "chosen_key": chosen_key or source_key, "source": data}
         snapshot = edit.snapshot()
         self._history.remember(owner, lambda store: store.desks.begin(owner, snapshot, **edit.origin), "current edit")
         return edit
+
+    def open_object(self, owner: str | None, item, *, chosen_key: str | None) -> tuple[EditSession, np.ndarray]:
+        """A sweep's object (ic.sweeps.Item) on the desk: its photo as a new edit, remembered for a reload, and
+        its mask over the edit's working copy (the same mask the sweep removed) for the page to remove."""
+        image = decode_image(item.image, what=item.name)
+        edit = self.begin(owner, image, PurePosixPath(item.name).name, data=item.image, chosen_key=chosen_key,
+                          source_key=f"sweep:{item.sha[:16]}:{item.object}")
+        return edit, object_mask(item, edit.original)
 
     def continue_experiment(self, owner: str | None, experiment, *, mine: bool, chosen_key: str | None) -> EditSession:
         """A stored experiment's edit, continued: its edited image is the current state, Undo goes to its

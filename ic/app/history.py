@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ic import sweeps
@@ -179,6 +179,7 @@ class History:
     def save_sweep(self, owner: str, name: str, plan, result) -> str:
         """A finished sweep with its rows, kept for the owner; returns its id."""
         document, plan_values, rows = result.document(), plan.as_dict(), sweeps.parquet_bytes(result.rows)
+        document.pop("results")  # the rows are kept whole beside it
         sweep_id = uuid.uuid4().hex
         self.remember(owner, lambda store: store.sweeps.add(owner, sweep_id, name, plan_values, document, rows), "sweep")
         return sweep_id
@@ -247,6 +248,18 @@ class History:
     def sweep(self, sweep_id: str, owner: str):
         """One kept sweep with its rows, or None."""
         return self._reading().sweeps.get(sweep_id, owner)
+
+    def sweep_rows(self, sweep_id: str, owner: str) -> tuple[list[dict], list[dict]]:
+        """A kept sweep's rows and its slices (made from the rows for a sweep kept before slices were), or
+        ([], []) when it is gone."""
+        kept = self.sweep(sweep_id, owner)
+        if kept is None or not kept.rows:
+            return [], []
+        rows = sweeps.rows_from_parquet(kept.rows)
+        if "slices" in kept.document:
+            return rows, kept.document["slices"]
+        plan = sweeps.Plan.from_dict(kept.plan)
+        return rows, [entry for mode in plan.seen() for entry in sweeps.slices(rows, replace(plan, preprocess=mode))]
 
     # --- what a History page changes ---------------------------------------------------------
 

@@ -80,8 +80,14 @@ class SweepJob(Task):
     result: object = None  # ic.sweeps.SweepResult once finished
     problem: str | None = None
     thread: threading.Thread | None = None
-    flipped: dict = field(default_factory=dict)  # (image, model, inpainter) -> the edited image's thumbnail
+    flipped: dict = field(default_factory=dict)  # (image, object, model, inpainter) -> the edit's thumbnail
+    items: list = field(default_factory=list, repr=False)  # the dataset's objects: a row opens its own on Explore
     _files: dict = field(default_factory=dict)
+
+    def item(self, row: dict):
+        """The dataset's object a row was judged on (its photo and mask), or None."""
+        uid = (row.get("image_sha"), row.get("object") or "")
+        return next((item for item in self.items if item.uid == uid), None)
 
     @property
     def running(self) -> bool:
@@ -135,10 +141,11 @@ class Jobs:
 
     def start_sweep(self, owner: str, *, name: str, data: bytes | None = None, folder: str | None = None,
                     models: list[str], inpainters: list[str], context: bool = False, flip: bool = False,
-                    modes: tuple[str, ...] = ()) -> SweepJob:
+                    modes: tuple[str, ...] = (), fmt: str = "auto", options=None) -> SweepJob:
         """A sweep in the worker thread: it goes on when the visitor leaves the page, which finds it again with
         `sweep_job(owner)`. One at a time per visitor. `modes`: the ways of seeing to judge with (another
-        axis), by default the squashed whole image alone."""
+        axis), by default the squashed whole image alone. `fmt` and `options` (sweeps.ReadOptions): how the
+        dataset is read."""
         refused = self._policy.sweeps_refused()
         if refused:
             raise ICError(refused)
@@ -148,12 +155,12 @@ class Jobs:
                 raise ICError("A sweep of yours is still running; wait for it, or cancel it first.")
             self._reading.add(owner)
         try:
-            dataset = self._dataset(data, folder)
+            dataset = self._dataset(data, folder, fmt, options)
 
             plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip,
                                preprocess=(modes or ("squash",))[0], modes=tuple(modes) if len(modes) > 1 else ()).check()
             job = SweepJob(id=uuid.uuid4().hex, owner=owner, name=name,
-                           total=len(dataset.items) * len(plan.tasks()) * len(plan.seen()))
+                           total=len(dataset.items) * len(plan.tasks()) * len(plan.seen()), items=dataset.items)
             job.thread = threading.Thread(target=self._work, args=(job, dataset, plan), name=f"sweep-{owner[:8]}",
                                           daemon=True)
             self._sweeps[owner] = job
@@ -163,13 +170,13 @@ class Jobs:
             with self._lock:
                 self._reading.discard(owner)
 
-    def _dataset(self, data: bytes | None, folder: str | None):
+    def _dataset(self, data: bytes | None, folder: str | None, fmt: str = "auto", options=None):
         """The dataset of an uploaded ZIP, or of a folder under the server's sweep root (team mode only)."""
         if data is not None:
-            dataset = sweeps.load_zip(data)
+            dataset = sweeps.load_zip(data, fmt=fmt, options=options)
         else:
             path, root = self._folder(folder)
-            dataset = sweeps.load_folder(path, within=root)
+            dataset = sweeps.load_folder(path, within=root, fmt=fmt, options=options)
         if not dataset.items:
             raise ICError("None of the photos can be swept: " + "; ".join(
                 f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))

@@ -7,10 +7,14 @@ anywhere can change the answer; "center" is the model's own center crop.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -33,6 +37,23 @@ def _imagenet_labels(model) -> tuple[list[str], list[str]] | None:
     info = ImageNetInfo(subset)
     descriptions = [info.index_to_description(i) for i in range(model.num_classes)]
     return [d.split(",")[0].strip() for d in descriptions], descriptions
+
+
+WORDNET_ID = re.compile(r"n\d{8}")
+
+
+@functools.cache
+def imagenet_synsets() -> tuple[str, ...]:
+    """ImageNet-1k's WordNet ids (n01440764, ...) in class order, from timm's own list, read without importing
+    timm (and torch with it); () where timm is not installed."""
+    spec = importlib.util.find_spec("timm")
+    if spec is None or not spec.submodule_search_locations:
+        return ()
+    path = Path(spec.submodule_search_locations[0]) / "data" / "_info" / "imagenet_synsets.txt"
+    try:
+        return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    except OSError:
+        return ()
 
 
 def _hash_state(model) -> str:
@@ -133,8 +154,12 @@ class Classifier:
         return [{"index": int(i), "label": self.labels[i], "prob": float(probs[i])} for i in order]
 
     def class_index(self, spec: str | int) -> int:
-        """A class from its index, its label or one of its synonyms; ambiguous labels are refused."""
+        """A class from its index, its label, one of its synonyms or (for an ImageNet-1k model) its WordNet id
+        (n01440764, as ImageNet's class folders are named); ambiguous labels are refused."""
         text = str(spec).strip()
+        synsets = imagenet_synsets() if self.num_classes == 1000 and WORDNET_ID.fullmatch(text) else ()
+        if text in synsets:
+            return synsets.index(text)
         if text.lstrip("-").isdigit():
             index = int(text)
             if not 0 <= index < self.num_classes:

@@ -1,6 +1,7 @@
 """Sweeps: the same question asked of a whole dataset, per image x model x inpainter, with numbers to trust.
 
 - dataset.py: images with their object masks (a folder or a ZIP) and expected labels; bad files skipped;
+- formats.py: COCO instances, Pascal VOC, class folders and box CSVs, one item per object;
 - run.py: the rows one image gives (the same code in this process and in a Ray actor);
 - results.py: rows in Parquet and CSV, resuming from them, and the summary;
 - stats.py: exact (Clopper-Pearson) intervals of flip rates, bootstrap intervals of mean drops, and exact
@@ -20,9 +21,25 @@ from pathlib import Path
 from ic.classifiers import get_classifier
 from ic.errors import Cancelled, ICError, Unavailable
 from ic.images import square_thumbnail
-from ic.sweeps.dataset import Dataset, Item, load, load_folder, load_zip
-from ic.sweeps.results import COLUMNS, csv_bytes, csv_path, parquet_bytes, read_rows, row_key, rows_from_parquet, summarise, write_rows
+from ic.sweeps.dataset import Dataset, Item
+from ic.sweeps.formats import BOX_TO_MASK, FORMATS, ReadOptions, load, load_folder, load_zip
+from ic.sweeps.results import (
+    COLUMNS,
+    ROW_FIELDS,
+    SIZES,
+    csv_bytes,
+    csv_path,
+    parquet_bytes,
+    read_rows,
+    row_key,
+    rows_from_parquet,
+    slice_value,
+    slices,
+    summarise,
+    write_rows,
+)
 from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge, remake
+from ic.sweeps.stats import MIN_BOOTSTRAP, TOO_FEW
 
 ENGINES = ("local", "ray")
 SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
@@ -42,13 +59,19 @@ class SweepResult:
     resumed: int = 0
     timings: dict = field(default_factory=dict)  # seconds: "total", and for Ray "startup" (to its first row)
     id: str | None = None  # as kept in History
+    slices: list[dict] = field(default_factory=list)  # flip rates by category and by object size (results.slices)
+    unmatched: list[dict] = field(default_factory=list)  # expected labels a model has no class for
+    format: str = "masks"
+    objects: int = 0  # items swept: objects, where an image holds several
 
     def document(self) -> dict:
-        """The --json document."""
-        return {"images": self.images, "skipped": self.skipped, "summary": self.summary, "paired": self.paired,
+        """The --json document: the summary, the slices, and every row's main fields."""
+        return {"images": self.images, "objects": self.objects, "format": self.format, "skipped": self.skipped,
+                "summary": self.summary, "paired": self.paired, "slices": self.slices, "unmatched": self.unmatched,
                 "out": str(self.out) if self.out else None, "csv": str(csv_path(self.out)) if self.out else None,
                 "id": self.id, "rows": len(self.rows), "computed": self.computed, "resumed": self.resumed,
-                "timings_s": {k: round(v, 3) for k, v in self.timings.items()}}
+                "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+                "results": [{name: row.get(name) for name in ROW_FIELDS} for row in self.rows]}
 
 
 def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine: str = "local",
@@ -76,8 +99,8 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
     done = {row_key(row) for row in previous}
     skipped = list(dataset.skipped)
     total = len(dataset.items) * len(plan.tasks())
-    missing = {item.sha: sum(plan.key(item.sha, *task) not in done for task in plan.tasks()) for item in dataset.items}
-    todo = [item for item in dataset.items if missing[item.sha]]
+    missing = {item.uid: sum(plan.key(item.uid, *task) not in done for task in plan.tasks()) for item in dataset.items}
+    todo = [item for item in dataset.items if missing[item.uid]]
     new_rows: list[dict] = []
     last_write = [time.perf_counter()]
 
@@ -101,12 +124,23 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
         if out:
             keep([], force=True)
     timings["total"] = time.perf_counter() - started
-    shas = {item.sha for item in dataset.items}
-    wanted = {plan.key(sha, *task) for sha in shas for task in plan.tasks()}
+    wanted = {plan.key(item.uid, *task) for item in dataset.items for task in plan.tasks()}
     rows = [row for row in previous + new_rows if row_key(row) in wanted]
     summary, paired = summarise(rows, plan)
-    return SweepResult(len(dataset.items), skipped, rows, summary, paired, Path(out) if out else None,
-                       computed=len(new_rows), resumed=len(rows) - len(new_rows), timings=timings)
+    return SweepResult(len({item.sha for item in dataset.items}), skipped, rows, summary, paired,
+                       Path(out) if out else None, computed=len(new_rows), resumed=len(rows) - len(new_rows),
+                       timings=timings, slices=slices(rows, plan), unmatched=unmatched(rows), format=dataset.format,
+                       objects=len(dataset.items))
+
+
+def unmatched(rows: list[dict]) -> list[dict]:
+    """The expected labels (a class folder's name, a category) that a model has no class for, by name or by
+    WordNet id: {"label", "model", "objects"}; their rows count in the flip rates, not in the accuracy."""
+    found: dict[tuple[str, str], set] = {}
+    for row in rows:
+        if row.get("expected_label") and row.get("expected_index") is None:
+            found.setdefault((row["expected_label"], row["model"]), set()).add((row["image_sha"], row.get("object")))
+    return [{"label": label, "model": model, "objects": len(objects)} for (label, model), objects in sorted(found.items())]
 
 
 def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, progress: Progress | None, **options) -> SweepResult:
@@ -122,7 +156,9 @@ def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, progress: Progress | No
                        [entry for part in parts for entry in part.summary],
                        [test for part in parts for test in part.paired], first.out,
                        computed=sum(part.computed for part in parts), resumed=sum(part.resumed for part in parts),
-                       timings={"total": sum(part.timings.get("total", 0.0) for part in parts)})
+                       timings={"total": sum(part.timings.get("total", 0.0) for part in parts)},
+                       slices=[entry for part in parts for entry in part.slices], unmatched=first.unmatched,
+                       format=first.format, objects=first.objects)
 
 
 def _local(items, plan, done, missing, load_model, skipped, keep, progress, cancelled, count, total) -> None:
@@ -134,7 +170,7 @@ def _local(items, plan, done, missing, load_model, skipped, keep, progress, canc
         except ICError as exc:
             skipped.append({"file": item.name, "reason": str(exc)})
             rows = []
-            count += missing[item.sha]
+            count += missing[item.uid]
         keep(rows)
         count += len(rows)
         if progress:
@@ -142,29 +178,30 @@ def _local(items, plan, done, missing, load_model, skipped, keep, progress, canc
 
 
 def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 24, side: int = 180) -> dict:
-    """{(image, model, inpainter): a square thumbnail of the edited image the row was judged on} for the first
+    """{(image, object, model, inpainter): a square thumbnail of the edited image the row was judged on} for the first
     `limit` object rows whose top-1 changed; each edit made again once however many models judged it."""
-    by_name = {item.name: item for item in items}
+    by_uid = {item.uid: item for item in items}
     made, shown = {}, {}
     for row in [r for r in rows if r["changed"] and r["mode"] == "object"][:limit]:
-        item = by_name.get(row["image"])
+        item = by_uid.get((row["image_sha"], row.get("object") or ""))
         if item is None:
             continue
-        key = (row["image"], row["inpainter"])
+        key = (row["image"], row.get("object") or "", row["inpainter"])
         if key not in made:
             try:
                 made[key] = square_thumbnail(remake(item, plan, row["inpainter"], "object"), side)
             except ICError:
                 continue
-        shown[row["image"], row["model"], row["inpainter"]] = made[key]
+        shown[row["image"], row.get("object") or "", row["model"], row["inpainter"]] = made[key]
     return shown
 
 
 def describe(result: SweepResult) -> str:
     """The summary as lines of text, for the command line."""
     skipped = len(result.skipped)
-    lines = [f"{result.images} images, {len(result.rows)} rows ({result.computed} computed, {result.resumed} resumed)"
-             + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "")]
+    objects = f", {result.objects} objects ({result.format})" if result.objects != result.images else ""
+    lines = [f"{result.images} images{objects}, {len(result.rows)} rows ({result.computed} computed, "
+             f"{result.resumed} resumed)" + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "")]
     for entry in result.summary:
         low, high = entry["flip_ci"]
         lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} "
@@ -172,7 +209,7 @@ def describe(result: SweepResult) -> str:
                      f"{entry['flip_rate']:.1%} ({entry.get('flipped', '?')} of {entry['n']}; 95% CI {low:.1%}-{high:.1%}, "
                      f"Clopper-Pearson), mean drop {entry['mean_drop'] * 100:+.1f} pt" + (
                          " (95% CI {:+.1f} to {:+.1f}, bootstrap)".format(*(v * 100 for v in entry["mean_drop_ci"]))
-                         if "mean_drop_ci" in entry else "")
+                         if entry.get("mean_drop_ci") else f" ({TOO_FEW})")
                      + (f"; smallest removal found for {entry['flip_found']}, {entry['fragile_flips']} of them fragile "
                         "(a lead under 5 points)" if entry.get("fragile_flips") is not None else ""))
     for test in result.paired:
@@ -181,11 +218,34 @@ def describe(result: SweepResult) -> str:
                      f"{test.get('preprocess', 'squash')}): only A flipped "
                      f"{test['only_a']}, only B {test['only_b']} of {test['n']}; exact McNemar p={test['p_value']:.3g}: "
                      f"{verdict}")
+    lines += slice_lines(result.slices)
+    for entry in result.unmatched:
+        lines.append(f"  {entry['model']} has no class {entry['label']!r} ({entry['objects']} object"
+                     f"{'s' if entry['objects'] != 1 else ''}): their rows count in the flip rates, not in the accuracy")
     for skip in result.skipped:
         lines.append(f"  skipped {skip['file']}: {skip['reason']}")
     if result.out:
         lines.append(f"wrote {result.out} and {csv_path(result.out)}")
     return "\n".join(lines)
+
+
+def slice_lines(found: list[dict]) -> list[str]:
+    """The slices as a table: by category, then by object size, each row with its interval."""
+    lines = []
+    for by, title in (("category", "By category"), ("size", "By object size (share of the image)")):
+        entries = [entry for entry in found if entry["by"] == by]
+        if not entries:
+            continue
+        lines.append(f"{title}; flip rates with exact 95% (Clopper-Pearson) intervals, mean drops with 95% bootstrap "
+                     "intervals:")
+        for entry in entries:
+            low, high = entry["flip_ci"]
+            drop = ("({:+.1f} to {:+.1f})".format(*(v * 100 for v in entry["mean_drop_ci"])) if entry["mean_drop_ci"]
+                    else f"(no interval: n < {MIN_BOOTSTRAP})")
+            lines.append(f"  {str(entry['value'])[:24]:24} {entry['model']:24} {entry['inpainter']:9} {entry['mode']:7} "
+                         f"n={entry['n']:<4} flip rate {entry['flip_rate']:6.1%} ({low:.0%}-{high:.0%}) "
+                         f"mean drop {entry['mean_drop'] * 100:+5.1f} pt {drop}")
+    return lines
 
 
 # --- Ray -------------------------------------------------------------------------------------------
@@ -218,8 +278,11 @@ class _Judge:
 
         rows, problems = [], []
         for i in range(len(batch["sha"])):
-            item = Item(str(batch["name"][i]), str(batch["sha"][i]), bytes(batch["image"][i]), bytes(batch["mask"][i]),
-                        batch["label"][i] or None)
+            box = batch["box"][i]
+            item = Item(str(batch["name"][i]), str(batch["sha"][i]), bytes(batch["image"][i]),
+                        bytes(batch["mask"][i]) or None, batch["label"][i] or None, category=batch["category"][i] or None,
+                        object=str(batch["object"][i]), box=tuple(float(v) for v in box) if len(box) else None,
+                        mask_from=str(batch["mask_from"][i]))
             try:
                 rows.extend(judge(item, self.plan, self.models.__getitem__, self.skip))
             except ICError as exc:
@@ -253,7 +316,8 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
             return timings
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actors = max(1, min(workers or cpus, len(items)))
-        records = [{"name": i.name, "sha": i.sha, "image": i.image, "mask": i.mask, "label": i.label or ""}
+        records = [{"name": i.name, "sha": i.sha, "image": i.image, "mask": i.mask or b"", "label": i.label or "",
+                    "category": i.category or "", "object": i.object, "box": list(i.box or ()), "mask_from": i.mask_from}
                    for i in items]
         data = ray.data.from_items(records, override_num_blocks=min(len(records), actors * 4))
         # Half a CPU an actor: Ray Data's own tasks keep room on a two-core machine, and one thread an actor
@@ -288,6 +352,7 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
             ray.shutdown()
 
 
-__all__ = ["CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "KEY", "Dataset", "Item", "Plan", "SweepResult", "csv_bytes",
+__all__ = ["BOX_TO_MASK", "CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "FORMATS", "KEY", "SIZES", "Dataset", "Item", "Plan",
+           "ReadOptions", "SweepResult", "csv_bytes", "slice_lines", "slice_value", "slices", "unmatched",
            "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows", "rows_from_parquet",
            "runtime_env", "summarise", "sweep", "write_rows"]

@@ -1,8 +1,13 @@
 """A sweep's input: images with object masks, from a folder or a ZIP, and optional expected labels.
 
-Layouts: `NAME_mask.png` beside `NAME.jpg`, or `masks/NAME.png`; labels in a CSV with columns `image,label`
-(the image's file name, or its stem). Every file that cannot take part is listed with a reason and skipped:
-one bad file never stops a sweep. Images travel as bytes (a Ray cluster has none of the driver's files).
+Formats (ic/sweeps/formats.py reads the others, chosen by what the folder holds or by name):
+- masks: `NAME_mask.png` beside `NAME.jpg`, or `masks/NAME.png`; labels in a CSV with columns `image,label`
+  (the image's file name, or its stem);
+- folders: class folders, `CLASS/NAME.jpg` (as torchvision's ImageFolder reads them), the folder's name the
+  expected label, each image with its mask as above or its boxes in a box CSV;
+- coco, voc, boxes: one item per annotated object (formats.py).
+Every file or entry that cannot take part is listed with a reason and skipped: one bad entry never stops a
+sweep. Images travel as bytes (a Ray cluster has none of the driver's files).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import csv
 import hashlib
 import io
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -25,20 +31,32 @@ DOCUMENTS = (".md",)  # a dataset's README or SOURCES: not listed as skipped
 MAX_IMAGES = 5000  # a sweep larger than this is a job for a cluster and a folder, not one upload
 
 
+MASK_FROM = ("mask", "polygon", "rle", "segmentation", "box", "grabcut")  # how an item's mask was made
+
+
 @dataclass(frozen=True)
 class Item:
-    """One image of the dataset with its mask, ready to send anywhere."""
+    """One object of the dataset (an image with one mask), ready to send anywhere."""
     name: str  # the image's path inside the dataset
-    sha: str  # SHA-256 of the image's bytes: the key a resumed sweep matches rows on
+    sha: str  # SHA-256 of the image's bytes: with `object`, the key a resumed sweep matches rows on
     image: bytes
-    mask: bytes
-    label: str | None = None
+    mask: bytes | None  # a PNG of the image's size; None when `box` is made into a mask by GrabCut at sweep time
+    label: str | None = None  # the expected label (a class name or a WordNet id), or None
+    category: str | None = None  # the annotation's category (COCO, VOC, a box CSV's label), or the folder's class
+    object: str = ""  # which object of the image ("" where an image has one mask)
+    box: tuple[float, float, float, float] | None = None  # left, top, right, bottom as shares of the image
+    mask_from: str = "mask"  # one of MASK_FROM
+
+    @property
+    def uid(self) -> tuple[str, str]:
+        return self.sha, self.object
 
 
 @dataclass
 class Dataset:
     items: list[Item] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)  # {"file", "reason"}
+    format: str = "masks"
 
     def skip(self, file: str, reason: str) -> None:
         self.skipped.append({"file": file, "reason": reason})
@@ -77,11 +95,12 @@ def _labels(text: str, source: str, dataset: Dataset) -> dict[str, str]:
     return labels
 
 
-def _collect(files: dict[str, str | None], read, labels_text: str | None, labels_name: str) -> Dataset:
+def _collect(files: dict[str, str | None], read, labels_text: str | None, labels_name: str,
+             class_folders: bool = False) -> Dataset:
     """`files` maps each path in the dataset to None, or to why it cannot be read; `read(path)` gives its
     bytes or raises ICError. Linear in the number of files: the image limit is checked before anything is
-    read."""
-    dataset = Dataset()
+    read. With `class_folders`, an image's top folder is its expected label and category."""
+    dataset = Dataset(format="folders" if class_folders else "masks")
     labels = _labels(labels_text, labels_name, dataset) if labels_text is not None else {}
     paths = sorted(PurePosixPath(name) for name in files)
     masks = _masks(paths)
@@ -106,7 +125,8 @@ def _collect(files: dict[str, str | None], read, labels_text: str | None, labels
         item = _item(path, mask_path, files, read, seen, dataset)
         if item is not None:
             seen[item.sha] = str(path)
-            dataset.items.append(replace(item, label=labels.get(path.name, labels.get(path.stem))))
+            label = path.parts[0] if class_folders and len(path.parts) > 1 else labels.get(path.name, labels.get(path.stem))
+            dataset.items.append(replace(item, label=label, category=label))
     for mask_path in sorted(mask_paths - used_masks):
         dataset.skip(str(mask_path), "a mask without its image; ignored")
     return dataset
@@ -174,12 +194,13 @@ def read_labels(path: str | Path) -> str:
         raise ICError(f"The labels file {str(path)[:200]} cannot be read ({exc}).") from None
 
 
-def load_folder(folder: str | Path, labels: str | Path | None = None, *, within: Path | None = None) -> Dataset:
-    """A folder of images and masks; `labels` (or a labels.csv in the folder) gives expected labels. A file
-    that is a link leading outside `within` (by default the folder) is skipped, never read."""
+def folder_files(folder: str | Path, *, within: Path | None = None) -> tuple[dict[str, str | None], Callable]:
+    """A folder's files ({path: None, or why it cannot be read}) and a reader of their bytes. A file that is a
+    link leading outside `within` (by default the folder) is listed with its reason, never read."""
     root = Path(folder)
     if not root.is_dir():
-        raise ICError(f"{root} is not a folder; give a folder of images with NAME_mask.png masks, or a ZIP of one.")
+        raise ICError(f"{str(root)[:200]} is not a folder; give a folder (or a ZIP) of images with NAME_mask.png "
+                      "masks, class folders, COCO or Pascal VOC annotations, or a box CSV.")
     inside = (within or root).resolve()
     files: dict[str, str | None] = {}
     for path in root.rglob("*"):
@@ -197,36 +218,30 @@ def load_folder(folder: str | Path, labels: str | Path | None = None, *, within:
             files[name] = "not a regular file; ignored"
         else:
             files[name] = None
-    labels_path = Path(labels) if labels else (root / LABEL_FILES[0] if files.get(LABEL_FILES[0], "") is None else None)
-    text = read_labels(labels_path) if labels_path else None
-    return _collect(files, lambda name: (root / name).read_bytes(), text, labels_path.name if labels_path else "")
+    return files, lambda name: (root / name).read_bytes()
 
 
-def load_zip(data: bytes, labels: bytes | None = None) -> Dataset:
-    """A ZIP of such a folder, under the same limits as History's imports (no bombs, no paths outside it);
-    a member that cannot be unpacked (encrypted, AES, Deflate64) or is damaged is skipped with its reason."""
+def zip_files(data: bytes) -> tuple[dict[str, str | None], Callable]:
+    """A ZIP's members as `folder_files` lists a folder's, under the same limits as History's imports (no
+    bombs, no paths outside it); a member that cannot be unpacked (encrypted, AES, Deflate64) or is damaged
+    is listed and skipped with its reason when read."""
     archive, members = open_zip(data, "That file is not a ZIP; upload a ZIP of images with NAME_mask.png masks "
-                                      "beside them.", refuse_unreadable=False)
+                                      "beside them, class folders, COCO or VOC annotations, or a box CSV.",
+                                refuse_unreadable=False)
     by_name = {member.filename: member for member in members if "__MACOSX" not in member.filename.split("/")}
-    files = {name: None for name in by_name}
-    text = None
-    if labels is not None:
-        text = labels.decode("utf-8-sig", errors="replace")
-    else:
-        found = [name for name in files if PurePosixPath(name).name in LABEL_FILES]
-        if found:
-            text = read_member(archive, by_name[sorted(found, key=len)[0]]).decode("utf-8-sig", errors="replace")
-    dataset = _collect(files, lambda name: read_member(archive, by_name[name]), text, LABEL_FILES[0])
-    if not dataset.items and not dataset.skipped:
-        raise ICError("The ZIP holds no images; put images with NAME_mask.png masks in it.")
-    return dataset
+    return {name: None for name in by_name}, lambda name: read_member(archive, by_name[name])
 
 
-def load(source: str | Path, labels: str | Path | None = None) -> Dataset:
-    path = Path(source)
-    if path.is_file() and path.suffix.lower() == ".zip":
-        return load_zip(path.read_bytes(), read_labels(labels).encode() if labels else None)
-    return load_folder(path, labels)
+def labels_file(files: dict[str, str | None], read, given: bytes | str | None) -> tuple[str | None, str]:
+    """The expected labels' text and its name: `given` (a file's text or bytes), else the dataset's own
+    labels.csv (the shallowest one), else None."""
+    if given is not None:
+        return (given.decode("utf-8-sig", errors="replace") if isinstance(given, bytes) else given), LABEL_FILES[0]
+    found = [name for name, problem in files.items() if PurePosixPath(name).name in LABEL_FILES and problem is None]
+    if not found:
+        return None, ""
+    name = sorted(found, key=len)[0]
+    return read(name).decode("utf-8-sig", errors="replace"), name
 
 
-__all__ = ["Dataset", "Item", "MAX_PIXELS", "load", "load_folder", "load_zip"]
+__all__ = ["Dataset", "Item", "MASK_FROM", "MAX_PIXELS", "folder_files", "labels_file", "read_labels", "zip_files"]

@@ -13,12 +13,20 @@ from ic.errors import ICError
 from ic.explain.flip import FRAGILE_MARGIN
 from ic.exports import neutral
 from ic.sweeps.run import KEY, Plan
-from ic.sweeps.stats import RESAMPLES, bootstrap_interval, mcnemar_exact, paired_flips, proportion_interval
+from ic.sweeps.stats import RESAMPLES, drop_interval, mcnemar_exact, paired_flips, proportion_interval
 
-COLUMNS = ["image", "image_sha", "model", "inpainter", "mode", "preprocess", "seed", "top1_before_index",
+COLUMNS = ["image", "image_sha", "object", "category", "object_share", "mask_from", "model", "inpainter", "mode",
+           "preprocess", "seed", "top1_before_index",
            "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
            "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "flip_margin",
            "seconds"]
+# What --json gives of each row (the Parquet and CSV files hold every column).
+ROW_FIELDS = ("image", "object", "category", "object_share", "mask_from", "model", "inpainter", "mode", "preprocess",
+              "top1_before_label", "top1_before_prob", "top1_after_label", "top1_after_prob", "changed", "drop",
+              "expected_label", "match_before", "match_after", "flip_share")
+# Object size as its share of the image (COCO's small/medium/large count pixels, 32² and 96², which mean
+# little once photos differ in size); the upper bound of each bucket is exclusive.
+SIZES = (("under 5%", 0.05), ("5-15%", 0.15), ("15-35%", 0.35), ("35% and more", 1.01))
 
 
 def _schema():
@@ -26,7 +34,8 @@ def _schema():
 
     types = {"seed": pa.int64(), "top1_before_index": pa.int64(), "top1_after_index": pa.int64(),
              "top1_before_prob": pa.float64(), "top1_after_prob": pa.float64(), "changed": pa.bool_(),
-             "drop": pa.float64(), "expected_index": pa.int64(), "match_before": pa.bool_(), "match_after": pa.bool_(),
+             "drop": pa.float64(), "object_share": pa.float64(), "expected_index": pa.int64(),
+             "match_before": pa.bool_(), "match_after": pa.bool_(),
              "flip_share": pa.float64(), "flip_margin": pa.float64(), "seconds": pa.float64()}
     return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
 
@@ -62,6 +71,9 @@ def checked_rows(found, where: str) -> list[dict]:
         raise ICError(f"{where} lacks the columns {', '.join(sorted(missing))}: not a sweep's results. Give another --out.")
     columns = {}
     for field_ in schema:
+        if field_.name == "object" and field_.name not in found.column_names:  # rows from before objects: one an image
+            columns[field_.name] = pa.array([""] * found.num_rows, pa.string())
+            continue
         if field_.name not in found.column_names:
             columns[field_.name] = pa.nulls(found.num_rows, field_.type)
             continue
@@ -133,26 +145,66 @@ def row_key(row: dict) -> tuple:
     return tuple(row[name] for name in KEY)
 
 
+def _rates(by_object: dict) -> dict:
+    """n, flips and mean drop of a group of rows, each with its interval."""
+    in_order = [by_object[key] for key in sorted(by_object)]  # by object: the same rows give the same numbers
+    flips = [bool(r["changed"]) for r in in_order]          # whichever engine wrote them in whatever order
+    drops = [float(r["drop"]) for r in in_order]
+    low, high = proportion_interval(sum(flips), len(flips))
+    return {"n": len(flips), "flipped": sum(flips), "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high],
+            "flip_ci_method": "clopper-pearson", "mean_drop": sum(drops) / len(drops),
+            "mean_drop_ci": drop_interval(drops), "resamples": RESAMPLES}
+
+
+def size_of(share: float | None) -> str:
+    """The SIZES bucket of an object's share of the image."""
+    if share is None:
+        return "unknown"
+    return next(name for name, upper in SIZES if share < upper)
+
+
+def slice_value(row: dict, by: str) -> str:
+    """A row's value on a slicing axis: its category (or expected label), or its object's size."""
+    if by == "size":
+        return size_of(row.get("object_share"))
+    return row.get("category") or row.get("expected_label") or "(none)"
+
+
+def slices(rows: list[dict], plan: Plan) -> list[dict]:
+    """Flip rate and mean drop per model x inpainter x mode, sliced by category and by object size, each
+    with its interval: {"by", "value", "model", "inpainter", "mode", "preprocess", "n", "flip_rate", ...}.
+    Within one model x inpainter x mode, a slicing's n add up to the summary's n."""
+    found = []
+    for by in ("category", "size"):
+        groups: dict[tuple, dict] = {}
+        for row in rows:
+            if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed) or row["model"] not in plan.models:
+                continue
+            key = (row["model"], row["inpainter"], row["mode"], slice_value(row, by))
+            groups.setdefault(key, {})[row["image_sha"], row.get("object") or ""] = row
+        if by == "category" and {key[3] for key in groups} == {"(none)"}:
+            continue  # no object has a category or an expected label: nothing to slice by
+        order = [name for name, _ in SIZES] + ["unknown"]
+        for (model, inpainter, mode, value), by_object in sorted(
+                groups.items(), key=lambda g: (g[0][:3], order.index(g[0][3]) if by == "size" else g[0][3])):
+            found.append({"by": by, "value": value, "model": model, "inpainter": inpainter, "mode": mode,
+                          "preprocess": plan.preprocess, **_rates(by_object)})
+    return found
+
+
 def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
     """(summary per model x inpainter x mode, paired McNemar tests between models) over the plan's rows."""
     groups: dict[tuple, dict[str, dict]] = {}
     for row in rows:
         if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed):
             continue
-        groups.setdefault((row["model"], row["inpainter"], row["mode"]), {})[row["image_sha"]] = row
+        groups.setdefault((row["model"], row["inpainter"], row["mode"]), {})[row["image_sha"], row.get("object") or ""] = row
     summary = []
     for (model, inpainter, mode), by_image in sorted(groups.items()):
         if model not in plan.models:
             continue
-        in_order = [by_image[sha] for sha in sorted(by_image)]  # by photo: the same rows give the same numbers
-        flips = [bool(r["changed"]) for r in in_order]        # whichever engine wrote them in whatever order
-        drops = [float(r["drop"]) for r in in_order]
-        low, high = proportion_interval(sum(flips), len(flips))
-        drop_low, drop_high = bootstrap_interval(drops)
         entry = {"model": model, "inpainter": inpainter, "mode": mode, "preprocess": plan.preprocess,
-                 "n": len(flips), "flipped": sum(flips),
-                 "flip_rate": sum(flips) / len(flips), "flip_ci": [low, high], "flip_ci_method": "clopper-pearson",
-                 "mean_drop": sum(drops) / len(drops), "mean_drop_ci": [drop_low, drop_high], "resamples": RESAMPLES}
+                 **_rates(by_image)}
         shares = [r["flip_share"] for r in by_image.values() if r.get("flip_share") is not None]
         if plan.flip and mode == "object":
             entry["flip_found"] = len(shares)

@@ -19,12 +19,14 @@ from ic.classifiers.registry import PREPROCESS_MODES
 from ic.errors import ICError
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, decode_image, decode_mask, working_copy
 from ic.inpaint import baselines, get_inpainter
+from ic.select import propose
 from ic.sweeps.dataset import Item
+from ic.sweeps.formats import box_mask
 
 CONTEXT_FILLS = baselines()  # what may replace a whole background
 FLIP_ORDERS = ("map", "adaptive")
 FLIP_GRID = 8
-KEY = ("image_sha", "model", "inpainter", "mode", "preprocess", "seed")
+KEY = ("image_sha", "object", "model", "inpainter", "mode", "preprocess", "seed")
 
 
 MAX_SEED = 2**63 - 1  # rows keep the seed as Parquet int64
@@ -67,8 +69,9 @@ class Plan:
             found += [(model, self.context_fill, "context") for model in self.models]
         return found
 
-    def key(self, sha: str, model: str, inpainter: str, mode: str) -> tuple:
-        return (sha, model, inpainter, mode, self.preprocess, int(self.seed))
+    def key(self, uid: tuple[str, str], model: str, inpainter: str, mode: str) -> tuple:
+        """A row's key: the object (its image's hash and which object), the task, and how it was judged."""
+        return (*uid, model, inpainter, mode, self.preprocess, int(self.seed))
 
     def seen(self) -> tuple[str, ...]:
         """The ways of seeing this plan judges with, in order."""
@@ -101,8 +104,22 @@ def _flip_share(classifier, image: np.ndarray, infill, plan: Plan) -> tuple[floa
 
 
 def _image_and_mask(item: Item, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """The working copy and the object's mask over it: the item's mask, or its box (as it is, or GrabCut's
+    object in it, the same proposal Explore's "Select an object" makes)."""
     image = working_copy(decode_image(item.image, what=item.name), plan.max_side)
-    return image, check_mask(decode_mask(item.mask, image.shape[:2]))
+    return image, object_mask(item, image, plan.seed)
+
+
+def object_mask(item: Item, image: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The item's object over `image` (its photo at any working size), checked as every removal's mask is."""
+    if item.mask is not None:
+        return check_mask(decode_mask(item.mask, image.shape[:2]))
+    mask = box_mask(item.box, image.shape[:2])
+    if item.mask_from == "grabcut":
+        height, width = image.shape[:2]
+        left, top, right, bottom = item.box
+        mask = propose(image, (left * width, top * height, right * width, bottom * height), seed=seed).mask
+    return check_mask(mask)
 
 
 def _edit(image: np.ndarray, mask: np.ndarray, inpainter, mode: str, plan: Plan) -> np.ndarray:
@@ -122,10 +139,11 @@ def remake(item: Item, plan: Plan, inpainter_name: str, mode: str) -> np.ndarray
 def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozenset()) -> list[dict]:
     """Rows for one image (those whose key is in `skip` are left out). Raises ICError when the image or
     its mask cannot take part; the caller lists the file as skipped."""
-    wanted = [task for task in plan.tasks() if plan.key(item.sha, *task) not in skip]
+    wanted = [task for task in plan.tasks() if plan.key(item.uid, *task) not in skip]
     if not wanted:
         return []
     image, mask = _image_and_mask(item, plan)
+    share = round(float(mask.mean()), 6)
     edits: dict[tuple[str, str], np.ndarray] = {}  # (inpainter, mode): made once, judged by every model
 
     def edit(inpainter, mode: str) -> np.ndarray:
@@ -149,7 +167,8 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
             flip, margin = _flip_share(classifier, image, infill, plan) if plan.flip and mode == "object" else (None, None)
             now = classifier.top_k(after, 1)[0]
             rows.append({
-                "image": item.name, "image_sha": item.sha, "model": model, "inpainter": inpainter_name, "mode": mode,
+                "image": item.name, "image_sha": item.sha, "object": item.object, "category": item.category,
+                "object_share": share, "mask_from": item.mask_from, "model": model, "inpainter": inpainter_name, "mode": mode,
                 "preprocess": plan.preprocess, "seed": int(plan.seed),
                 "top1_before_index": top["index"], "top1_before_label": top["label"], "top1_before_prob": top["prob"],
                 "top1_after_index": now["index"], "top1_after_label": now["label"], "top1_after_prob": now["prob"],

@@ -15,6 +15,16 @@ from scipy.stats import binomtest
 
 RESAMPLES = 2000
 SEED = 0
+# Below this many values the percentile bootstrap of a mean covers far less than it claims (of one value it
+# gives a zero-width interval): no interval is given, and the page and the CLI say why.
+MIN_BOOTSTRAP = 10
+TOO_FEW = f"no interval: under {MIN_BOOTSTRAP} objects a bootstrap is falsely narrow"
+
+
+def drop_interval(drops) -> list[float] | None:
+    """The bootstrap interval of the mean drop, or None for fewer than MIN_BOOTSTRAP values."""
+    values = list(drops)
+    return list(bootstrap_interval(values)) if len(values) >= MIN_BOOTSTRAP else None
 
 
 def bootstrap_interval(outcomes, *, resamples: int = RESAMPLES, seed: int = SEED,
