@@ -431,6 +431,8 @@ def workspace(desk: session.Desk, method, classifier, tool: str, brush: int, aut
             strokes = take_strokes(desk, method, classifier, tool, auto, preprocess, top_k, title)
             saving_notice()
             session.show_notice()
+            if desk.note:
+                st.caption(f":material/dataset: {plain(desk.note)}")
         edit = desk.edit
         title.markdown(f"**Edited** · {edit.removals} removal{'s' if edit.removals != 1 else ''}")
         edit_controls(desk)

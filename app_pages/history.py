@@ -15,6 +15,7 @@ from ui import session
 from ui.explain_view import show_stored_maps
 from ui.navigation import saving_notice
 from ui.results import show_chart, show_lead, show_table
+from ui.slices import open_on_explore, slices_view
 from ui.text import plain
 
 
@@ -283,13 +284,12 @@ def sweeps_section(history, visitor: str) -> None:
                 st.caption(f"{test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): exact McNemar "
                            f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else
                                                              "no difference beyond chance."))
-            full = history.sweep(sweep.id, visitor)
+            rows, _ = history.sweep_rows(sweep.id, visitor)
             left, middle, right = st.columns(3)
-            if full is not None and full.rows:
-                rows = sweeps.rows_from_parquet(full.rows)
+            if rows:
                 left.download_button("Rows as CSV", sweeps.csv_bytes(rows), file_name=f"{sweep.name}-sweep.csv",
                                      mime="text/csv", key=f"sweep-csv-{sweep.id}")
-                middle.download_button("Rows as Parquet", full.rows, file_name=f"{sweep.name}-sweep.parquet",
+                middle.download_button("Rows as Parquet", sweeps.parquet_bytes(rows), file_name=f"{sweep.name}-sweep.parquet",
                                        mime="application/vnd.apache.parquet", key=f"sweep-parquet-{sweep.id}")
             if right.button("Delete this sweep", key=f"sweep-delete-{sweep.id}"):
                 try:
@@ -298,6 +298,20 @@ def sweeps_section(history, visitor: str) -> None:
                     st.error(str(exc))
                 else:
                     st.rerun()
+    look_closer(history, visitor, kept[:20])
+
+
+def look_closer(history, visitor: str, kept: list) -> None:
+    """One kept sweep's slices and rows; its rows open on Explore while this server still holds its photos
+    (the visitor's last sweep here)."""
+    titles = {sweep.id: f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)}" for sweep in kept}
+    chosen = st.selectbox("Look closer at a sweep", list(titles), format_func=titles.get, key="history-sweep")
+    sweep = next(s for s in kept if s.id == chosen)
+    rows, found = history.sweep_rows(sweep.id, visitor)
+    job = session.workbench().jobs.sweep_job(visitor)
+    here = job is not None and job.result is not None and job.result.id == sweep.id
+    opener = (lambda row: open_on_explore(job, row)) if here else None
+    slices_view(sweep.document["summary"], found, rows, f"history-slices-{sweep.id}", opener=opener)
 
 
 def main() -> None:

@@ -8,8 +8,10 @@ import streamlit as st
 
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
+from ic.sweeps import ReadOptions
 from ui import session
 from ui.navigation import saving_notice
+from ui.slices import open_on_explore, slices_view
 from ui.text import plain
 
 POLL_S = 1.0
@@ -22,8 +24,8 @@ def summary_frame(summary: list[dict]) -> pd.DataFrame:
                           "sees": PREPROCESS_TITLES.get(s.get("preprocess", "squash"), ""), "images": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
                           "mean drop (pt)": s["mean_drop"] * 100,
-                          **({"drop 95% CI (pt)": "{:+.1f} to {:+.1f}".format(*(v * 100 for v in s["mean_drop_ci"]))}
-                             if "mean_drop_ci" in s else {})} for s in summary])
+                          "drop 95% CI (pt)": "{:+.1f} to {:+.1f}".format(*(v * 100 for v in s["mean_drop_ci"]))
+                          if s.get("mean_drop_ci") else "none: under 10 objects"} for s in summary])
 
 
 def interval_chart(frame: pd.DataFrame) -> None:
@@ -58,7 +60,7 @@ def flipped(job) -> None:
     st.subheader(f"Flipped ({len(rows)})")
     columns = st.columns(6)
     shown = [(row, job.flipped[key]) for row in rows
-             if (key := (row["image"], row["model"], row["inpainter"])) in job.flipped]
+             if (key := (row["image"], row.get("object") or "", row["model"], row["inpainter"])) in job.flipped]
     for number, (row, thumbnail) in enumerate(shown):
         said = (f"{row['image']} without its object ({row['inpainter']}): {row['model']} says "
                 f"{row['top1_after_label']}, not {row['top1_before_label']}")
@@ -69,10 +71,25 @@ def flipped(job) -> None:
         st.caption(f"… and {len(rows) - len(shown)} more in the downloads.")
 
 
+def unmatched(found: list[dict]) -> None:
+    """The expected labels a classifier has no class for, each once with the classifiers that lack it."""
+    by_label: dict[str, tuple[list[str], int]] = {}
+    for entry in found:
+        models, objects = by_label.get(entry["label"], ([], entry["objects"]))
+        by_label[entry["label"]] = ([*models, entry["model"]], objects)
+    said = [f"{plain(label)!r} ({objects} object{'s' if objects != 1 else ''}; not in {', '.join(map(plain, models))})"
+            for label, (models, objects) in list(by_label.items())[:8]]
+    st.info("Some expected labels are no class of the classifier, so their rows count in the flip rates but not in "
+            "the accuracy: " + "; ".join(said) + ("…" if len(by_label) > 8 else "") + ".")
+
+
 def results(job) -> None:
     result = job.result
     skipped = len(result.skipped)
-    st.success(f"{result.images} images, {len(result.rows)} rows in {result.timings.get('total', 0):.0f} s"
+    seconds = result.timings.get("total", 0)
+    objects = f", {result.objects} objects ({FORMAT_TITLES.get(result.format, result.format)})" \
+        if result.objects != result.images else ""
+    st.success(f"{result.images} images{objects}, {len(result.rows)} rows in {seconds:.{0 if seconds >= 10 else 1}f} s"
                + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "") + ". Kept in History.")
     frame = summary_frame(result.summary)
     st.dataframe(frame, hide_index=True, width="stretch",
@@ -85,6 +102,9 @@ def results(job) -> None:
     if result.paired:
         st.markdown("**Do two classifiers differ?** Exact McNemar tests on the same images:")
         st.dataframe(paired_frame(result.paired), hide_index=True, width="stretch")
+    if result.unmatched:
+        unmatched(result.unmatched)
+    slices_view(result.summary, result.slices, result.rows, "sweep-slices", opener=lambda row: open_on_explore(job, row))
     flipped(job)
     if result.skipped:
         with st.expander(f"Skipped files ({len(result.skipped)})"):
@@ -108,11 +128,34 @@ def progress_view() -> None:
         st.rerun(scope="app")
 
 
+FORMAT_TITLES = {"auto": "Found from its files", "masks": "Photos with masks", "folders": "Class folders",
+                 "coco": "COCO instances", "voc": "Pascal VOC", "boxes": "Box CSV"}
+
+
+def dataset_options(running: bool) -> dict:
+    """How the dataset is read: its format, which objects (categories, least size), how a box becomes a mask."""
+    with st.expander("Dataset format and objects"):
+        left, right = st.columns(2)
+        fmt = left.selectbox("Format", list(FORMAT_TITLES), format_func=FORMAT_TITLES.get, key="sweep-format",
+                             disabled=running)
+        categories = right.text_input("Categories (comma-separated; empty: all)", key="sweep-categories",
+                                      disabled=running, placeholder="person, dog")
+        min_area = left.number_input("Least object size (share of the image)", 0.0, 0.99, 0.0, 0.01, format="%.2f",
+                                     key="sweep-min-area", disabled=running)
+        box_to_mask = right.radio("A box without a mask is removed as", ["box", "grabcut"], key="sweep-box-to-mask",
+                                  horizontal=True, disabled=running,
+                                  format_func={"box": "the box", "grabcut": "the object in it (GrabCut)"}.get)
+    names = tuple(name.strip() for name in categories.split(",") if name.strip())
+    return {"fmt": fmt, "options": ReadOptions(names, float(min_area), box_to_mask)}
+
+
 def choose(bench, running: bool) -> dict | None:
     """The dataset and what to ask of it. Drawn while a sweep runs too (locked), so that its choices and its ZIP
     are still there when it ends."""
-    upload = st.file_uploader("A ZIP of photos, each with NAME_mask.png beside it (or masks/NAME.png); optionally "
-                              "labels.csv with image,label", type=["zip"], key="sweep-zip", disabled=running)
+    upload = st.file_uploader("A ZIP of a dataset: photos with NAME_mask.png beside them (or masks/NAME.png, and "
+                              "labels.csv with image,label), class folders (CLASS/NAME.jpg), COCO instances (a JSON "
+                              "with its images), Pascal VOC (Annotations/, JPEGImages/, SegmentationObject/) or a box "
+                              "CSV (image,label,x0,y0,x1,y1)", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
     if bench.policy.sweep_root() is not None:
         folder = st.text_input(f"…or a folder on the server, under {bench.policy.sweep_root()}", key="sweep-folder",
@@ -125,6 +168,7 @@ def choose(bench, running: bool) -> dict | None:
     chosen_inpainters = right.multiselect("Inpainters", inpainters, default=["telea"] if "telea" in inpainters
                                           else inpainters[:1], key="sweep-inpainters", disabled=running,
                                           format_func=lambda name: titles.get(name, name))
+    reading = dataset_options(running)
     context = st.checkbox("Also keep only the object, the rest blurred (object against context)", key="sweep-context",
                           disabled=running)
     flip = st.checkbox("Also find the smallest removal that changes each answer (slow: tens of classifications an "
@@ -136,7 +180,7 @@ def choose(bench, running: bool) -> dict | None:
         return None
     return {"data": upload.getvalue() if upload else None, "name": (upload.name if upload else folder).rsplit(".", 1)[0],
             "folder": folder or None, "models": chosen_models, "inpainters": chosen_inpainters, "context": context,
-            "flip": flip, "modes": ("squash", "center") if both else ("squash",)}
+            "flip": flip, "modes": ("squash", "center") if both else ("squash",), **reading}
 
 
 def main() -> None:

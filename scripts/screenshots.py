@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "tests")]
 
 from browser_support import browser_page, running_app  # noqa: E402
 from tour import SIZES, STEPS, axe_counts, problems_on_screen  # noqa: E402

@@ -242,6 +242,15 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
     get_workbench().history.flush(30)
     kept = get_workbench().history.store.experiments.list("c" * 32)
     assert len(kept) == 1 and kept[0].top1_before == "tripod" and kept[0].top1_changed
+    # ...and applied to the edit on the canvas: one removal, the same answer as the search's
+    new_top = found[0].split("changes tripod → ")[1].split(" (")[0]
+    app.button(key="flip-apply").click().run()
+    assert not app.exception and not app.error
+    assert any("1 removal" in m.value for m in app.markdown), [m.value for m in app.markdown][:5]
+    notices = [w.value.replace("\\", "") for w in app.warning if "Top-1 changed" in w.value]
+    assert notices and new_top in notices[0], (new_top, notices)
+    app.button(key="undo").click().run()
+    assert any("0 removals" in m.value for m in app.markdown)
     from test_history_page import open_history, select
 
     history = select(open_history("c" * 32), 0)  # History says it of the kept experiment too

@@ -90,3 +90,74 @@ def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_w
     assert job.problem.startswith("The sweep was cancelled after") and "nothing was kept" in job.problem
     bench.history.flush(10)
     assert bench.history.store.sweeps.list("alice") == []
+
+
+def coco_zip(tmp_path) -> bytes:
+    from builders import build_coco
+
+    folder = build_coco(tmp_path / "coco")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def finished(app: AppTest, name: str) -> AppTest:
+    for _ in range(240):
+        if f"Last sweep: {name}" in texts(app):
+            return app
+        time.sleep(0.5)
+        app.run()
+    raise AssertionError(texts(app))
+
+
+def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
+    visitor = "c" * 32
+    app = open_sweeps(visitor)
+    app.file_uploader(key="sweep-zip").upload("objects.zip", coco_zip(tmp_path), "application/zip").run()
+    app.multiselect(key="sweep-models").set_value(["tf_efficientnet_lite0"]).run()
+    app.multiselect(key="sweep-inpainters").set_value(["telea"]).run()
+    app.text_input(key="sweep-categories").input("person, tripod, cup").run()
+    next(b for b in app.button if b.label == "Run the sweep").click().run()
+    finished(app, "objects")
+    assert not app.exception, app.exception
+    assert "6 images, 5 rows" not in texts(app)  # counted by object, where a photo holds several
+    sliced = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
+    assert dict(zip(sliced["value"], sliced["objects"])) == {"cup": 1, "person": 3, "tripod": 1}  # 5 objects
+    assert app.radio(key="sweep-slices-by").value == "category"
+    rows = lambda: next(frame.value for frame in app.dataframe if "mask from" in frame.value.columns)  # noqa: E731
+    assert len(rows()) == 5 and set(rows()["mask from"]) == {"polygon"}
+
+    app.multiselect(key="sweep-slices-filter-category").set_value(["person"]).run()  # as a click on its bar does
+    assert set(rows()["category"]) == {"person"} and len(rows()) == 3
+    assert "3 of 5 rows in person" in texts(app)
+    app.radio(key="sweep-slices-by").set_value("size").run()
+    sizes = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
+    assert sizes["objects"].sum() == 5 and len(rows()) == 5  # another axis: its own filter, empty
+    assert "share of the image" in texts(app)
+    app.text_input(key="sweep-slices-search").input("Astronaut").run()
+    assert list(rows()["image"]) == ["images/astronaut.jpg"]
+    app.text_input(key="sweep-slices-search").input("").run()
+    app.radio(key="sweep-slices-by").set_value("category").run()
+    app.multiselect(key="sweep-slices-filter-category").set_value(["tripod"]).run()
+    assert list(rows()["category"]) == ["tripod"]
+
+    assert app.selectbox(key="sweep-slices-open-row").options == [
+        "images/camera.jpg (3, tripod) · tf_efficientnet_lite0 · telea: tripod → "
+        + rows()["after"].iloc[0]]  # the filtered rows alone
+    next(b for b in app.button if b.label == "Open on Explore").click().run()
+    assert not app.exception, app.exception
+    # Explore: the photo the row was judged on, its object removed by the row's inpainter, the notice saying so
+    notices = " ".join(e.value for e in app.caption).replace("\\", "")  # as shown, without the markdown escapes
+    assert "From the sweep: images/camera.jpg, object 3, its tripod removed with telea" in notices, notices
+    assert "judged by tf_efficientnet_lite0" in notices
+    assert any("Last removal (#1)" in c.value for c in app.caption), [c.value for c in app.caption]
+
+    app.switch_page("app_pages/history.py").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="history-sweep").value
+    kept = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
+    assert kept["objects"].sum() == 5
+    assert any(b.label == "Open on Explore" for b in app.button)  # this server still holds the sweep's photos

@@ -191,27 +191,47 @@ def a_share_link(page) -> str:
 
 
 def sweep_zip() -> bytes:
-    """Three of the samples, each with its object's mask, and labels: a small sweep."""
-    from conftest import SAMPLES
+    """The samples' seven objects in COCO form (six photos, polygons and an RLE): a small sweep with categories."""
+    import tempfile
+    from pathlib import Path
+
+    from builders import build_coco
 
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name in ("camera.png", "coffee.png", "chelsea.png"):
-            archive.writestr(name, (SAMPLES / name).read_bytes())
-            archive.writestr(f"masks/{name.rsplit('.', 1)[0]}.png", (SAMPLES / "masks" / name.replace(".jpg", ".png")).read_bytes())
-        archive.writestr("labels.csv", "image,label\ncoffee.png,espresso\ncamera.png,tripod\n")
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
+        root = build_coco(Path(folder) / "coco", extras=False)
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
     return buffer.getvalue()
 
 
 def sweeps_with_a_result(page) -> None:
-    go(page, "Sweeps", "A ZIP of photos")
+    go(page, "Sweeps", "A ZIP of a dataset")
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
-        {"name": "three.zip", "mimeType": "application/zip", "buffer": sweep_zip()})
-    page.get_by_text("three.zip").first.wait_for(timeout=60_000)
+        {"name": "objects.zip", "mimeType": "application/zip", "buffer": sweep_zip()})
+    page.get_by_text("objects.zip").first.wait_for(timeout=60_000)
     settled_enough(page)
     page.get_by_role("button", name="Run the sweep").click()
     page.get_by_text("Last sweep").first.wait_for(timeout=300_000)
     settled_enough(page)
+
+
+def sweeps_sliced(page) -> None:
+    """A click on the cup's bar (each bar is an SVG element labelled with its slice) filters the rows below to
+    the cup's."""
+    bar = page.locator(".st-key-sweep-slices-chart-category [aria-roledescription=bar][aria-label*='value: cup;']")
+    bar.first.scroll_into_view_if_needed()
+    bar.first.click()
+    page.get_by_text("rows in cup").first.wait_for(timeout=60_000)
+    settled_enough(page)
+
+
+def explore_from_a_sweep(page) -> None:
+    """The first row of the cup's slice opened on Explore: that photo, its cup removed."""
+    page.get_by_role("button", name="Open on Explore").click()
+    page.get_by_text("From the sweep").first.wait_for(timeout=120_000)
+    settled(page)
 
 
 # The tour, in the order one visitor walks it (each step starts where the one before left off).
@@ -221,6 +241,8 @@ STEPS: list[tuple[str, Callable]] = [
     ("explore-maps", explore_with_maps),
     ("compare-results", compare_with_results),
     ("sweeps-result", sweeps_with_a_result),
+    ("sweeps-sliced", sweeps_sliced),
+    ("explore-from-sweep", explore_from_a_sweep),
     ("history-one-row", history_with_one_row),
     ("history-two-rows", history_with_two_rows),
     ("share-link", a_share_link),

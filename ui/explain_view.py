@@ -6,7 +6,7 @@ import streamlit as st
 
 from ic import explain
 from ic.errors import Cancelled, ICError
-from ic.images import overlay_mask
+from ic.images import fit_mask, overlay_mask
 from ui import session
 from ui.progress import working
 from ui.results import show_lead
@@ -274,10 +274,20 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
             st.error(str(exc))
     stored = session.result("flip")
     if stored and stored[0] == key:
-        show_flip(edit, classifier, stored[1])
+        show_flip(edit, classifier, stored[1], infill, infill_title)
 
 
-def show_flip(edit, classifier, found: dict) -> None:
+def apply_flip(mask: np.ndarray, infill: str) -> None:
+    """The smallest removal found, removed from the current edit (on top of its removals so far) by the
+    inpainter the search used, on the next run, like a mask file."""
+    desk = session.desk()
+    if desk is None:
+        return
+    desk.uploaded_mask = fit_mask(mask, desk.edit.shape)
+    session.request_apply("mask", inpainter=infill)
+
+
+def show_flip(edit, classifier, found: dict, infill: str = "telea", infill_title: str = "Telea") -> None:
     flips, best, record = found["flips"], found["best"], found["record"]
     for name, flip in flips.items():
         if flip is None:
@@ -301,6 +311,9 @@ def show_flip(edit, classifier, found: dict) -> None:
                alt=f"The photo with the {len(best.cells)} removed cells tinted")
     right.image(record.edited, caption=f"Without them: {plain(after['label'])}", width="stretch",
                 alt=f"The photo without those cells, which the classifier calls {after['label']}")
+    st.button("Apply this removal to my edit", key="flip-apply", icon=":material/ink_eraser:", on_click=apply_flip,
+              args=(record.mask, infill), help=f"Removes these cells from the photo on the canvas with {infill_title}, "
+                                               "as one more removal: Undo takes it back.")
     saved = found["saved"]
     if saved.problem:
         st.warning(saved.problem)

@@ -165,6 +165,7 @@ class Desk:
     pending: bool = False  # strokes painted and waiting for Remove (the zoom controls wait for them)
     view: tuple = (1, 0.5, 0.5)  # zoom, and the centre of the part shown (shares of the width and height)
     shown_png: tuple | None = None  # (what it shows, encoded bytes) of the original beside the canvas
+    note: str | None = None  # where the edit came from, when not from the sidebar (a sweep's row), said beside it
 
     def original_png(self, key, make) -> bytes:
         """The original as shown beside the canvas, encoded again only when what it shows changes (a removal
@@ -264,6 +265,25 @@ def open_experiment(experiment, mine: bool) -> None:
                                                    chosen_key=st.session_state.get("chosen_key"))
     found = _start(edit_session, f"history:{experiment.id}")
     found.experiment_ids[1] = experiment.id if mine else None
+    st.session_state.pop("compare_source", None)
+
+
+def open_sweep_row(item, row: dict) -> None:
+    """A sweep's row on Explore: its photo as the edit, its object's mask removed there by the row's inpainter
+    on Explore's next run, judged by the row's classifier where this server offers it."""
+    edit_session, mask = workbench().desk.open_object(visitor(), item, chosen_key=st.session_state.get("chosen_key"))
+    found = _start(edit_session, edit_session.origin["source_key"])
+    found.uploaded_mask = mask
+    request_apply("mask", inpainter=row["inpainter"])
+    offered = [choice.name for choice in workbench().policy.model_choices()]
+    if row["model"] in offered:
+        st.session_state[_KEEP + "model"] = row["model"]
+        _keep_settings()
+    found.note = (f"From the sweep: {item.name}" + (f", object {item.object}" if item.object else "")
+                  + f", its {item.category or 'object'} removed with {row['inpainter']}"
+                  + (f" and judged by {row['model']}" if row["model"] in offered else
+                     f"; {row['model']} is not offered here, so the sidebar's classifier judges it")
+                  + ". Paint to go on probing it; Undo brings the photo back whole.")
     st.session_state.pop("compare_source", None)
 
 
