@@ -1,11 +1,16 @@
 """Benchmark (not a test): sweep throughput, local against Ray, on this machine.
 
     python scripts/bench_sweep.py [--images 100] [--models A,B,C] [--inpainter telea] [--workers N]
+    python scripts/bench_sweep.py --nodes 1,2 [--images 60]
 
 Builds a dataset of `--images` photos from the bundled samples (mirrored, cropped and scaled variants, each
 with the bundled object mask treated the same way), then sweeps it with the local engine and with Ray Data on
 a local cluster of this machine's cores. Ray's start-up (cluster, actors, model loading, up to its first rows)
 is timed apart from its steady throughput. Prints one JSON document.
+
+With `--nodes`, it sweeps instead on Ray clusters built with `ray.cluster_utils.Cluster` (what `--ray-address`
+reaches): N nodes of one CPU each, and one node of N CPUs beside them (the same cores without the extra
+nodes' own raylet and object store), each through its address, with the local engine as the baseline.
 """
 
 from __future__ import annotations
@@ -53,12 +58,40 @@ def build(folder: Path, count: int) -> None:
         (folder / "masks" / f"{name}-{number:03d}.png").write_bytes(encode_png(mask))
 
 
+def on_cluster(dataset, plan, nodes: int, cpus: int) -> dict:
+    """A sweep through --ray-address on a cluster of `nodes` nodes with `cpus` CPUs each, one actor a CPU."""
+    from ray.cluster_utils import Cluster
+
+    from ic import sweeps
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus, "include_dashboard": False})
+    try:
+        for _ in range(nodes - 1):
+            cluster.add_node(num_cpus=cpus)
+        cluster.wait_for_nodes()
+        result = sweeps.sweep(dataset, plan, engine="ray", ray_address=cluster.address, workers=nodes * cpus)
+    finally:
+        cluster.shutdown()
+    steady, images = result.timings["steady"], result.timings.get("steady_images", 0)
+    return {"nodes": nodes, "cpus_per_node": cpus, "startup_s": round(result.timings["startup"], 2),
+            "steady_s": round(steady, 2), "steady_images": images,
+            "steady_images_per_s": round(images / steady, 2) if steady > 0 else None,
+            "images_per_s_overall": round(len(dataset.items) / result.timings["total"], 2)}
+
+
+def by_nodes(dataset, plan, counts: list[int], local_rate: float) -> dict:
+    runs = [on_cluster(dataset, plan, count, 1) for count in counts]
+    runs += [on_cluster(dataset, plan, 1, count) for count in counts if count > 1]
+    return {"clusters": runs, "local_images_per_s": local_rate}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--models", default="tf_efficientnet_lite0,tf_efficientnet_lite1,tf_efficientnet_lite2")
     parser.add_argument("--inpainter", default="telea")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--nodes", default=None, help="comma-separated node counts of clusters to compare, e.g. 1,2")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -79,6 +112,11 @@ def main() -> None:
         start = time.perf_counter()
         local = sweeps.sweep(dataset, plan)
         local_s = time.perf_counter() - start
+        if args.nodes:
+            found = by_nodes(dataset, plan, [int(n) for n in args.nodes.split(",")], round(args.images / local_s, 2))
+            print(json.dumps({"images": args.images, "models": list(plan.models), "cores": os.cpu_count(), **found},
+                             indent=2))
+            return
 
         remote = sweeps.sweep(dataset, plan, engine="ray", workers=args.workers)
         startup, steady = remote.timings["startup"], remote.timings["steady"]
