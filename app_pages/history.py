@@ -305,13 +305,14 @@ def look_closer(history, visitor: str, kept: list) -> None:
     """One kept sweep's slices and rows; its rows open on Explore while this server still holds its photos
     (the visitor's last sweep here)."""
     titles = {sweep.id: f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)}" for sweep in kept}
-    chosen = st.selectbox("Look closer at a sweep", list(titles), format_func=titles.get, key="history-sweep")
-    sweep = next(s for s in kept if s.id == chosen)
-    rows, found = history.sweep_rows(sweep.id, visitor)
-    job = session.workbench().jobs.sweep_job(visitor)
-    here = job is not None and job.result is not None and job.result.id == sweep.id
-    opener = (lambda row: open_on_explore(job, row)) if here else None
-    slices_view(sweep.document["summary"], found, rows, f"history-slices-{sweep.id}", opener=opener)
+    with st.expander("Slices and rows of a sweep", icon=":material/bar_chart:"):
+        chosen = st.selectbox("Look closer at a sweep", list(titles), format_func=titles.get, key="history-sweep")
+        sweep = next(s for s in kept if s.id == chosen)
+        rows, found = history.sweep_rows(sweep.id, visitor)
+        job = session.workbench().jobs.sweep_job(visitor)
+        here = job is not None and job.result is not None and job.result.id == sweep.id
+        opener = (lambda row: open_on_explore(job, row)) if here else None
+        slices_view(sweep.document["summary"], found, rows, f"history-slices-{sweep.id}", opener=opener)
 
 
 def main() -> None:

@@ -44,8 +44,9 @@ def _chart(frame: pd.DataFrame, key: str, on_select):
     base = alt.Chart(frame).encode(y=alt.Y("value:N", title=None, sort=list(dict.fromkeys(frame["value"]))),
                                    yOffset="setting:N")
     bars = base.mark_bar(height={"band": 0.8}).encode(
-        color=alt.Color("setting:N", title="classifier · inpainter"),
-        x=alt.X("flip rate:Q", title="flip rate (bar) with its exact 95% interval (line)", scale=alt.Scale(domain=[0, 1])),
+        # under the plot: beside it, a phone's plot would be a few pixels wide
+        color=alt.Color("setting:N", title="classifier · inpainter", legend=alt.Legend(orient="bottom", direction="vertical")),
+        x=alt.X("flip rate:Q", title="flip rate, with its exact 95% interval", scale=alt.Scale(domain=[0, 1])),
         opacity=alt.condition(pick, alt.value(0.85), alt.value(0.3)),
         tooltip=["value", "setting", "objects", alt.Tooltip("flip rate:Q", format=".1%"),
                  alt.Tooltip("low:Q", format=".1%", title="95% CI low"),
