@@ -141,11 +141,11 @@ def test_the_flipped_tiles_are_the_images_the_classifier_judged(tmp_path):
     items = [sweeps.Item(name, name, (SAMPLES / name).read_bytes(), (SAMPLES / "masks" / name).read_bytes())
              for name in names]
     plan = sweeps.Plan(("tf_efficientnet_lite0",), ("telea",)).check()
-    rows = [{"image": name, "model": "tf_efficientnet_lite0", "inpainter": "telea", "mode": "object", "changed": True}
-            for name in names]
+    rows = [{"image": name, "image_sha": name, "object": "", "model": "tf_efficientnet_lite0", "inpainter": "telea",
+             "mode": "object", "changed": True} for name in names]
     tiles = sweeps.flipped_edits(items, rows, plan)
     image = working_copy(sample("camera.png"))
     mask = decode_mask(SAMPLES / "masks" / "camera.png", image.shape[:2])
     edited = get_inpainter("telea")(image, mask, seed=0)
-    assert np.array_equal(tiles["camera.png", "tf_efficientnet_lite0", "telea"], square_thumbnail(edited, 180))
-    assert not np.array_equal(tiles["camera.png", "tf_efficientnet_lite0", "telea"], square_thumbnail(image, 180))
+    assert np.array_equal(tiles["camera.png", "", "tf_efficientnet_lite0", "telea"], square_thumbnail(edited, 180))
+    assert not np.array_equal(tiles["camera.png", "", "tf_efficientnet_lite0", "telea"], square_thumbnail(image, 180))
