@@ -16,6 +16,11 @@ project folder. Every key has an environment variable that wins over it:
 
     [sweeps]
     root = ""               # IC_SWEEP_ROOT: in team mode, the Sweeps page may read dataset folders under it
+
+    [signin]                # used where the app's secrets have an [auth] section (Streamlit's st.login)
+    allowed_domains = []    # IC_ALLOWED_DOMAINS, comma-separated: e-mail domains that may enter (empty: any)
+    allowed_emails = []     # IC_ALLOWED_EMAILS, comma-separated: addresses that may enter besides those
+    share_links = "signed-in"  # IC_SHARE_LINKS: "public" (anyone with a link), "signed-in" or "off"
 """
 
 from __future__ import annotations
@@ -136,3 +141,24 @@ def database_url() -> str | None:
     the data folder. The Streamlit pages may also find one in their secrets ([connections.history] url)."""
     value = _setting("history", "database_url", "IC_DATABASE_URL", "", str).strip()
     return value or None
+
+
+SHARE_LINKS = ("public", "signed-in", "off")
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    allowed_domains: tuple[str, ...]  # lower case, without "@"
+    allowed_emails: tuple[str, ...]  # lower case
+    share_links: str
+
+
+def signin_settings() -> SignInSettings:
+    """Who may enter and what share links do, where sign-in is configured."""
+    share_links = _setting("signin", "share_links", "IC_SHARE_LINKS", "signed-in", str).strip().lower()
+    if share_links not in SHARE_LINKS:
+        raise ICError(f"share_links is {share_links!r}; set IC_SHARE_LINKS to public, signed-in or off.")
+    lowered = lambda value: tuple(name.lower().lstrip("@") for name in _names(value))  # noqa: E731
+    return SignInSettings(allowed_domains=_setting("signin", "allowed_domains", "IC_ALLOWED_DOMAINS", "", lowered),
+                          allowed_emails=_setting("signin", "allowed_emails", "IC_ALLOWED_EMAILS", "", lowered),
+                          share_links=share_links)

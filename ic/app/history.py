@@ -261,6 +261,47 @@ class History:
         plan = sweeps.Plan.from_dict(kept.plan)
         return rows, [entry for mode in plan.seen() for entry in sweeps.slices(rows, replace(plan, preprocess=mode))]
 
+    # --- people (where sign-in is configured) ------------------------------------------------
+
+    def person_seen(self, person) -> None:
+        """A signed-in person (ic.auth.Person) recorded, so team mode can name them and the CLI act as them."""
+        self._reading().people.seen(person)
+
+    def authors(self, owners: list[str]) -> dict[str, str]:
+        """{owner: name} of the owners who are people."""
+        store = self.store
+        return store.people.names(owners) if store is not None else {}
+
+    def person_by_email(self, email: str) -> str:
+        """The owner id of the person who signed in with `email`, for the CLI's --as; ICError otherwise."""
+        found = self._reading().people.by_email(email)
+        if not found:
+            raise ICError(f"No one has signed in to this app as {email[:320]}; sign in once on the app with that "
+                          "account, then run this again.")
+        return found[0]
+
+    def claimable(self, visitor: str, owner: str) -> dict | None:
+        """What a visitor link holds for a signed-in person to claim: {"experiments", "sweeps"}, or
+        {"claimed_at", "by_you"} when it was claimed already, or None when it holds nothing."""
+        store = self._reading()
+        if visitor == owner:
+            return None
+        claim = store.people.claim_of(visitor)
+        if claim is not None:
+            return {"claimed_at": claim.claimed_at, "by_you": claim.owner == owner}
+        experiments, sweep_count = store.people.holdings(visitor)
+        return {"experiments": experiments, "sweeps": sweep_count} if experiments or sweep_count else None
+
+    def claim(self, visitor: str, owner: str) -> dict:
+        """Move a visitor link's experiments and sweeps to the signed-in owner, once; ICError when it was
+        claimed already."""
+        if self.read_only:
+            raise ICError(self.problem or NO_HISTORY)
+        moved = self._reading().people.claim(visitor, owner)
+        if moved is None:
+            raise ICError("That visitor link was claimed already; its history is with whoever claimed it.")
+        return {"experiments": moved.experiments, "sweeps": moved.sweeps}
+
     # --- what a History page changes ---------------------------------------------------------
 
     def annotate(self, experiment_id: str, owner: str, *, starred: bool | None = None, note: str | None = None) -> bool:

@@ -37,6 +37,7 @@ from ic.errors import ICError, Unavailable
 from ic.history import tables
 from ic.history.db import Database, DatabaseError, HistoryBusy
 from ic.history.experiments import MAX_NOTE, THUMB_SIDE, Experiments, StoredExperiment
+from ic.history.people import People
 from ic.history.schema import SCHEMA_VERSION, migrate
 from ic.history.shares import Shares
 from ic.history.sweeps import Sweeps
@@ -85,7 +86,7 @@ class HistoryStore:
         self._file: tuple[int, int] | None = None
         self._held = None  # the SQLite file, open for reading: see _hold
         self.experiments, self.shares, self.desks = Experiments(self), Shares(self), Desks(self)
-        self.sweeps, self.transfer = Sweeps(self), Transfer(self)
+        self.sweeps, self.transfer, self.people = Sweeps(self), Transfer(self), People(self)
         if self.url is not None:
             self.db = Database(url=self.url, busy_timeout_s=busy_timeout_s)
             try:

@@ -50,6 +50,12 @@ sweeps = Table(
     Column("plan", Text), Column("document", Text), Column("rows", LargeBinary),
 )
 
+people = Table("people", metadata, Column("owner", Text, primary_key=True), Column("issuer", Text), Column("subject", Text),
+               Column("email", Text), Column("name", Text), Column("first_seen", Text), Column("last_seen", Text))
+
+claims = Table("claims", metadata, Column("visitor", Text, primary_key=True), Column("owner", Text),
+               Column("experiments", Integer), Column("sweeps", Integer), Column("claimed_at", Text))
+
 
 def names(table: Table, *, without: tuple[str, ...] = ()) -> list[str]:
     """The table's column names, in order (less `without`: an id the database numbers itself)."""
