@@ -11,7 +11,7 @@ from ic.app.history import MAX_NOTE, StoredExperiment
 from ic.errors import ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
-from ui import session
+from ui import session, signin
 from ui.explain_view import show_stored_maps
 from ui.navigation import saving_notice
 from ui.results import show_chart, show_lead, show_table
@@ -23,7 +23,9 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared: bool) -> pd.DataFrame:
+def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared: bool,
+                authors: dict | None = None) -> pd.DataFrame:
+    """The experiments as a table; in team mode with who made each (a signed-in author by name)."""
     frame = pd.DataFrame({
         "time (UTC)": [datetime.fromisoformat(row.created_at) for row in rows],
         "before": [data_url(thumbs[row.id][0]) if row.id in thumbs else None for row in rows],
@@ -40,7 +42,9 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
         "group": [row.group_id[:6] if row.group_id else "" for row in rows],
     })
     if shared:
-        frame["by"] = ["you" if row.owner == visitor else f"teammate {row.owner[:6]}" for row in rows]
+        names = authors or {}
+        frame["by"] = ["you" if row.owner == visitor else names.get(row.owner) or f"teammate {row.owner[:6]}"
+                       for row in rows]
     return frame
 
 
@@ -328,6 +332,9 @@ def main() -> None:
     saving_notice()  # and the sidebar says when new experiments cannot be kept
     if history.shared:
         st.caption("Team history: everyone's experiments are listed; you can change and delete only your own.")
+    elif signin.person() is not None:
+        st.caption("Your experiments, kept for your account: they follow you to any browser you sign in on. "
+                   "Nobody else sees them.")
     else:
         st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
                    "back. Nobody else sees them.")
@@ -343,7 +350,8 @@ def main() -> None:
     chosen = filters(everything)
     rows = history.list(visitor, **chosen)
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
-    frame = table_frame(rows, history.thumbnails([row.id for row in rows]), visitor, history.shared)
+    frame = table_frame(rows, history.thumbnails([row.id for row in rows]), visitor, history.shared,
+                        history.authors([row.owner for row in rows]) if history.shared else None)
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
                          selection_mode="multi-row", key="history-table", row_height=56)
     selected = selected_ids(rows, list(event.selection.rows))

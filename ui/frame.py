@@ -8,7 +8,7 @@ import logging
 import streamlit as st
 
 from ic.errors import ICError
-from ui import session
+from ui import session, signin
 from ui.navigation import PAGES, page_frame, sidebar_links
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,18 @@ def run() -> None:
     st.set_page_config(page_title=TITLE if path == PAGES[0][0] else f"{page.title} · {TITLE}", page_icon=tab[path],
                        layout="wide")
     shared = path == "app_pages/history.py" and bool(st.query_params.get("share"))
-    page_frame(sidebar=not shared)  # a share link shows its experiment alone: no sidebar at all
+    person = signin.person()
+    # a share link shows its experiment alone, and the sign-in page is a page alone: no sidebar at all
+    page_frame(sidebar=not shared and (person is not None or not signin.configured()))
+    if not signin.gate(shared):  # sign-in configured and nobody (allowed) signed in: its page, nothing else
+        return
+    if person is not None:
+        session.person_seen(person)
     if not shared:
         sidebar_links(session.visitor())
+        if person is not None:
+            signin.sidebar(person)
+            session.offer_claim(person)
     try:
         page.run()
     except ICError as exc:  # the history database out of reach, say: its sentence

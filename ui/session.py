@@ -24,6 +24,7 @@ from ic.experiment import EditSession
 from ic.images import encode_display
 from ic.paths import data_dir
 from ic.settings import database_url
+from ui import signin
 
 _KEEP = "keep:"
 _VISITOR = re.compile(r"[0-9a-f]{32}")  # matched whole (fullmatch): "$" also matched before a newline
@@ -54,19 +55,74 @@ def _secret_url() -> str | None:
         return None
 
 
+def person_seen(person) -> None:
+    """Record the signed-in person once a session, so team mode names them and the CLI can act as them."""
+    if st.session_state.get("person_seen") != person.owner:
+        try:
+            workbench().history.person_seen(person)
+        except ICError:
+            pass  # a history out of reach: the sidebar says so; the person still works here
+        st.session_state["person_seen"] = person.owner
+
+
+def offer_claim(person) -> None:
+    """A signed-in person who opens a visitor link (?visitor=...) of before: what it holds, above the page, and
+    moving it to their account once they confirm; nothing is merged silently."""
+    held = st.query_params.get("visitor", "")
+    if not _VISITOR.fullmatch(held) or held == person.owner:
+        return
+    history = workbench().history
+    try:
+        found = history.claimable(held, person.owner)
+    except ICError as exc:
+        st.warning(str(exc))
+        return
+    box = st.container(border=True, key="claim")  # above the page, not in the sidebar a phone keeps closed
+    if found is None:
+        box.caption("The visitor link in the address holds no history to move to your account.")
+    elif "claimed_at" in found:
+        box.caption(f"The visitor link in the address was moved to {'your' if found['by_you'] else 'another'} "
+                    f"account on {found['claimed_at'][:10]}; nothing is left in it.")
+    else:
+        experiments, sweeps = found["experiments"], found["sweeps"]
+        what = f"{experiments} experiment{'s' if experiments != 1 else ''}" + (
+            f" and {sweeps} sweep{'s' if sweeps != 1 else ''}" if sweeps else "")
+        box.markdown(f"**The visitor link in the address holds {what}.** Move them to your account? This is done "
+                     "once: the link then holds nothing, for you or anyone else who has it.")
+        if box.button(f"Move {what} to my account", key="claim-move", type="primary"):
+            try:
+                moved = history.claim(held, person.owner)
+            except ICError as exc:
+                box.error(str(exc))
+                return
+            notify("success", f"Moved {moved['experiments']} experiments and {moved['sweeps']} sweeps to your account.",
+                   page="history")
+            del st.query_params["visitor"]
+            st.switch_page("app_pages/history.py")
+            return
+    if box.button("Leave it", key="claim-leave"):
+        del st.query_params["visitor"]
+        st.rerun()
+
+
 def secrets_problem() -> str | None:
     """Why the app's secrets could not be read, once the workbench has looked (None: read, or none there)."""
     return st.session_state.get("secrets_problem")
 
 
 def visitor() -> str:
-    """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session. A new
-    session (a reload, a server restart) first brings back the settings the visitor chose before."""
+    """An id for this visitor that survives a refresh: kept in the URL (?visitor=...) and the session; where
+    sign-in is configured, the signed-in person's own (ic.auth: their identity at the provider), whatever the
+    URL says. A new session (a reload, a server restart) first brings back the settings chosen before."""
+    person = signin.person()
     from_url = st.query_params.get("visitor", "")
-    found = from_url if _VISITOR.fullmatch(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
+    if person is not None:
+        found = person.owner
+    else:
+        found = from_url if _VISITOR.fullmatch(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
+        if from_url != found:
+            st.query_params["visitor"] = found
     st.session_state["visitor"] = found
-    if from_url != found:
-        st.query_params["visitor"] = found
     if st.session_state.get("settings_of") != found:
         st.session_state["settings_of"] = found
         for key, value in workbench().desk.settings(found).items():
