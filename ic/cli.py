@@ -45,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--inpainter", default=None, help="inpainting method (default: lama if present, else patchmatch)")
     edit.add_argument("--out", default=None, help="write the edited image here, at full resolution")
     edit.add_argument("--seed", type=int, default=0, help="seed of randomised inpainters (default 0)")
-    compare = sub.add_parser("compare", parents=[common], help="one edit across several classifiers and inpainters")
+    person = argparse.ArgumentParser(add_help=False)
+    person.add_argument("--as", dest="as_email", default=None, metavar="EMAIL",
+                        help="team mode: keep the results in the app's History as this person (who has signed in "
+                             "to the app once), named as its author")
+    compare = sub.add_parser("compare", parents=[common, person], help="one edit across several classifiers and inpainters")
     compare.add_argument("image")
     compare.add_argument("--mask", required=True, help="mask image: white (or opaque) marks what to remove")
     compare.add_argument("--models", required=True, help="comma-separated classifier names")
@@ -65,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                          "evaluation code defines them (input pixels 224 a step; slower)")
     explain.add_argument("--flip", action="store_true", help="find the smallest removal, in the map's order of "
                                                              "--grid cells, that changes the top-1 (with --infill)")
-    sweep = sub.add_parser("sweep", parents=[common], help="a dataset of images with object masks, across "
+    sweep = sub.add_parser("sweep", parents=[common, person], help="a dataset of images with object masks, across "
                                                           "classifiers and inpainters, with flip rates and tests")
     sweep.add_argument("dataset", help="a folder (or ZIP) of images with NAME_mask.png beside them or masks/NAME.png")
     sweep.add_argument("--models", required=True, help="comma-separated classifier names")
@@ -157,6 +161,25 @@ def _workbench():
     return Workbench(data_folder=None)
 
 
+def _acting(args):
+    """(workbench, owner): with --as, the app's own history (team mode only) and the owner id of the person
+    who signed in with that address, so what the command makes is kept as theirs; else no history at all."""
+    if not getattr(args, "as_email", None):
+        return _workbench(), "cli"
+    from ic.app import get_workbench
+    from ic.errors import ICError
+    from ic.paths import data_dir
+    from ic.settings import database_url
+
+    bench = get_workbench(data_dir(), database_url=database_url())
+    if not bench.history.shared:
+        raise ICError("--as keeps results as a person in team mode (IC_HISTORY_MODE=team), where History names "
+                      "each experiment's author; in visitor mode a history belongs to a link, not a person.")
+    if not bench.history.kept or bench.history.read_only:
+        raise ICError(bench.history.problem or "The app's history cannot be written here.")
+    return bench, bench.history.person_by_email(args.as_email)
+
+
 def _cmd_classify(args) -> tuple[object, str]:
     from ic.classifiers import DEFAULT_MODEL
     from ic.images import decode_image
@@ -212,9 +235,12 @@ def _cmd_compare(args) -> tuple[object, str]:
     session = EditSession(decode_image(args.image), name=args.image)
     mask = decode_mask(args.mask, session.shape)
     inpainters = _names(args.inpainters) if args.inpainters else [default_inpainter_name()]
-    result, _ = _workbench().actions.compare(args.image, session.original, mask, _names(args.models), inpainters,
-                                     owner="cli", preprocess=args.preprocess, top_k=top_k)
-    lines = []
+    bench, owner = _acting(args)
+    result, _ = bench.actions.compare(args.image, session.original, mask, _names(args.models), inpainters,
+                                      owner=owner, preprocess=args.preprocess, top_k=top_k)
+    lines = [] if owner == "cli" else [f"kept in History as {args.as_email}"]
+    if owner != "cli":
+        bench.history.flush(60)
     for row in summary_table(result.rows):
         if row["error"]:
             lines.append(f"{row['classifier']:28} {row['inpainter']:11} unavailable: {row['error']}")
@@ -304,6 +330,7 @@ def _cmd_sweep(args) -> tuple[object, str]:
 
         raise ICError(f"--workers must be at least 1 (got {args.workers}).")
     options = sweeps.ReadOptions(tuple(_names(args.categories or "")), args.min_area, args.box_to_mask).check()
+    bench, owner = _acting(args)  # --as names someone who signed in: checked before any work
     # a labels file that is a folder or a device, a dataset too large: a sentence, before any work
     dataset = sweeps.load(args.dataset, args.labels, fmt=args.fmt, options=options)
     from ic.app import Task
@@ -316,9 +343,13 @@ def _cmd_sweep(args) -> tuple[object, str]:
             print(f"sweep: {task.done}/{task.total} rows ({share:.0%}) {what}", file=sys.stderr, flush=True)
 
     task = Task(on_report=progress)
-    result = _workbench().jobs.sweep(dataset, plan, owner="cli", out=args.out, engine=args.engine,
-                                     ray_address=args.ray_address, workers=args.workers, task=task)
-    return result.document(), sweeps.describe(result)
+    result = bench.jobs.sweep(dataset, plan, owner=owner, out=args.out, engine=args.engine,
+                              ray_address=args.ray_address, workers=args.workers, task=task)
+    text = sweeps.describe(result)
+    if owner != "cli":
+        bench.history.flush(60)
+        text += f"\nkept in History as {args.as_email}"
+    return result.document(), text
 
 
 def _cmd_bench(args) -> tuple[object, str]:

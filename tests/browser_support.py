@@ -49,13 +49,16 @@ def isolated_env(folder) -> dict:
 
 
 @contextlib.contextmanager
-def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False):
-    """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards."""
-    port = free_port()
+def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False,
+                port: int | None = None, options: tuple[str, ...] = ()):
+    """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards.
+    `options`: more of streamlit's command-line options (--secrets.files PATH, say)."""
+    port = port or free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         *options],
         cwd=ROOT, env=environment, stderr=subprocess.STDOUT,
         stdout=open(os.environ["IC_TEST_SERVER_LOG"], "a") if os.environ.get("IC_TEST_SERVER_LOG") else subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
