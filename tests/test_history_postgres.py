@@ -43,23 +43,34 @@ def test_copy_from_sqlite_to_postgresql_and_back_gives_equal_exports_and_runs_on
     source.experiments.add_explanation(second, "alice", image="original", method="occlusion", class_index=872, label="tripod",
                            cells=np.linspace(0, 1, 16).reshape(4, 4), details={"grid": 4})
     token = source.shares.create(first, "alice")
+    from ic.auth import Person
+
+    carol = Person("https://idp.example", "carol-1", email="carol@example.com", name="Carol")
+    source.people.seen(carol)
+    source.experiments.add(records[0], "f" * 32)
+    assert source.people.claim("f" * 32, carol.owner).experiments == 1  # a visitor link claimed before the move
     url = postgres.new_database()
 
     there = cli("history", "copy", "--from", str(tmp_path / "sqlite"), "--to", url, "--json")
     assert there.returncode == 0, there.stderr
     report = json.loads(there.stdout)
-    assert (report["experiments"], report["maps"], report["links"], report["skipped"]) == (3, 1, 1, 0)
+    assert (report["experiments"], report["maps"], report["links"], report["skipped"], report["people"]) == (4, 1, 1, 0, 1)
     assert PASSWORD not in there.stdout + there.stderr  # the URL is shown without its password
     again = json.loads(cli("history", "copy", "--from", str(tmp_path / "sqlite"), "--to", url, "--json").stdout)
-    assert (again["experiments"], again["maps"], again["links"], again["skipped"]) == (0, 0, 0, 3)  # nothing twice
+    assert (again["experiments"], again["maps"], again["links"], again["skipped"], again["people"]) == (0, 0, 0, 4, 0)
 
     back = cli("history", "copy", "--from", url, "--to", str(tmp_path / "back"))
-    assert back.returncode == 0 and "Copied 3 experiments" in back.stdout, back.stderr
+    assert back.returncode == 0 and "Copied 4 experiments" in back.stdout, back.stderr
     copy, on_server = HistoryStore(tmp_path / "back"), HistoryStore(url=url)
     assert exported(copy) == exported(on_server) == exported(source)
     assert [row.row() for row in copy.experiments.list("alice")] == [row.row() for row in source.experiments.list("alice")]  # same order
     assert copy.experiments.list("alice", group_id="g1") and copy.experiments.list("alice", starred_only=True)[0].note == "the legs matter"
     assert copy.shares.open(token)[0].id == first  # a link made before the move still opens its experiment
+    assert copy.people.names([carol.owner]) == {carol.owner: "Carol"} and copy.people.by_email("CAROL@example.com")
+    assert copy.people.claim("f" * 32, "g" * 32) is None  # still claimed, once
+    assert on_server.people.names([carol.owner]) == {carol.owner: "Carol"} and on_server.people.claim_of("f" * 32)
+    on_server.experiments.add(records[1], "h" * 32)  # a claim on PostgreSQL moves its rows too
+    assert on_server.people.claim("h" * 32, carol.owner).experiments == 1 and not on_server.experiments.list("h" * 32)
 
 
 def test_a_wrong_url_or_password_is_one_sentence_that_never_shows_the_password(postgres, tmp_path, monkeypatch):

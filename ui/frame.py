@@ -29,7 +29,7 @@ def run() -> None:
     shared = path == "app_pages/history.py" and bool(st.query_params.get("share"))
     person = signin.person()
     # a share link shows its experiment alone, and the sign-in page is a page alone: no sidebar at all
-    page_frame(sidebar=not shared and (person is not None or not signin.configured()))
+    page_frame(sidebar=not shared and signin.admitted(person))
     if not signin.gate(shared):  # sign-in configured and nobody (allowed) signed in: its page, nothing else
         return
     if person is not None:

@@ -51,6 +51,11 @@ def person() -> Person | None:
                   email_verified=None if verified is None else bool(verified))
 
 
+def admitted(found: Person | None) -> bool:
+    """Whether the pages, and their sidebar, are for whoever is here: sign-in off, or an allowed person."""
+    return not configured() or (found is not None and refusal(found, signin_settings()) is None)
+
+
 def share_links() -> str:
     return signin_settings().share_links
 

@@ -83,13 +83,14 @@ class Transfer:
         return added
 
     def copy_from(self, source, progress=None) -> dict:
-        """Copy every experiment of `source` (all owners: images, maps, note, star, group), its share links and
-        its sweeps into this history, oldest first, one transaction per experiment. Idempotent: what is
-        already here (by id, or a link by token) is left as it is, so a second run copies nothing.
+        """Copy every experiment of `source` (all owners: images, maps, note, star, group), its share links,
+        its sweeps, and who signed in and which visitor links they claimed, into this history, oldest first, one
+        transaction per experiment. Idempotent: what is already here (by id, or a link by token) is left as it
+        is, so a second run copies nothing.
         `progress(done, total)` is called after each experiment. Returns what was copied and skipped."""
         with source.read() as db:
             ids = [row[0] for row in db.execute("SELECT id FROM experiments ORDER BY created_at, rowid")]
-        copied = {"experiments": 0, "skipped": 0, "maps": 0, "links": 0, "sweeps": 0}
+        copied = {"experiments": 0, "skipped": 0, "maps": 0, "links": 0, "sweeps": 0, "people": 0}
         for done, experiment_id in enumerate(ids, 1):
             with source.read() as db:
                 row = db.execute(f"SELECT {tables.column_list(tables.experiments)} FROM experiments WHERE id = ?",
@@ -118,11 +119,19 @@ class Transfer:
                 raise self._store.failure(exc) from None
             if progress:
                 progress(done, len(ids))
+        self._copy_links_and_the_rest(source, copied)
+        return copied
+
+    def _copy_links_and_the_rest(self, source, copied: dict) -> None:
+        """After the experiments: their share links, the sweeps, the people and their claims (what is here
+        already is left as it is)."""
         with source.read() as db:
             links = db.execute(f"SELECT {tables.column_list(tables.shares)} FROM shares "
                                "ORDER BY created_at, rowid").fetchall()
             sweeps = db.execute(f"SELECT {tables.column_list(tables.sweeps)} FROM sweeps "
                                 "ORDER BY created_at, rowid").fetchall()
+            people = db.execute(f"SELECT {tables.column_list(tables.people)} FROM people ORDER BY first_seen").fetchall()
+            claims = db.execute(f"SELECT {tables.column_list(tables.claims)} FROM claims ORDER BY claimed_at").fetchall()
         try:
             with self._store.write() as db:
                 for token, experiment_id, created_at in links:
@@ -131,9 +140,12 @@ class Transfer:
                                                       (token, experiment_id, created_at)).rowcount
                 for sweep in sweeps:
                     copied["sweeps"] += db.execute(tables.insert(tables.sweeps, skip_existing=True), sweep).rowcount
+                for person in people:  # who signed in: team mode names them, the CLI's --as finds them
+                    copied["people"] += db.execute(tables.insert(tables.people, skip_existing=True), person).rowcount
+                for claim in claims:  # a visitor link claimed before the move stays claimed
+                    db.execute(tables.insert(tables.claims, skip_existing=True), claim)
         except DatabaseError as exc:
             raise self._store.failure(exc) from None
-        return copied
 
 
 def _imported_id(db, given, owner: str) -> str | None:
