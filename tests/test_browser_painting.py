@@ -64,7 +64,18 @@ def tap(page, point) -> None:
     page.mouse.click(box["x"] + point[0] * box["width"] / 512, box["y"] + point[1] * box["height"] / 512)
 
 
+# The original as drawn: loaded, and at its own shape (while a new photo's image loads, the element is its
+# placeholder's size: 350 x 26 pixels once, which failed a CI run)
+ORIGINAL_DRAWN_JS = """() => {
+  const img = document.querySelector('[data-testid="stMain"] [data-testid="stImage"] img');
+  if (!img || !img.complete || !img.naturalWidth) return false;
+  const box = img.getBoundingClientRect();
+  return box.width > 0 && Math.abs(box.height / box.width - img.naturalHeight / img.naturalWidth) < 0.02;
+}"""
+
+
 def shown_sizes(page) -> tuple[dict, dict]:
+    page.wait_for_function(ORIGINAL_DRAWN_JS, timeout=60_000)
     canvas = page.locator("canvas.upper-canvas").bounding_box()
     return canvas, page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.bounding_box()
 
