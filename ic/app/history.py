@@ -178,8 +178,9 @@ class History:
 
     def save_sweep(self, owner: str, name: str, plan, result) -> str:
         """A finished sweep with its rows, kept for the owner; returns its id."""
-        document, plan_values, rows = result.document(), plan.as_dict(), sweeps.parquet_bytes(result.rows)
-        document.pop("results")  # the rows are kept whole beside it
+        # the rows are kept whole beside the document, not again inside it
+        document, plan_values = result.document(with_results=False), plan.as_dict()
+        rows = sweeps.parquet_bytes(result.rows)
         sweep_id = uuid.uuid4().hex
         self.remember(owner, lambda store: store.sweeps.add(owner, sweep_id, name, plan_values, document, rows), "sweep")
         return sweep_id

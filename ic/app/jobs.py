@@ -86,7 +86,7 @@ class SweepJob(Task):
 
     def item(self, row: dict):
         """The dataset's object a row was judged on (its photo and mask), or None."""
-        uid = (row.get("image_sha"), row.get("object") or "")
+        uid = sweeps.row_uid(row)
         return next((item for item in self.items if item.uid == uid), None)
 
     @property

@@ -32,6 +32,7 @@ from ic.sweeps.results import (
     parquet_bytes,
     read_rows,
     row_key,
+    row_uid,
     rows_from_parquet,
     slice_value,
     slices,
@@ -64,14 +65,15 @@ class SweepResult:
     format: str = "masks"
     objects: int = 0  # items swept: objects, where an image holds several
 
-    def document(self) -> dict:
-        """The --json document: the summary, the slices, and every row's main fields."""
+    def document(self, with_results: bool = True) -> dict:
+        """The --json document: the summary, the slices, and (`with_results`) every row's main fields."""
         return {"images": self.images, "objects": self.objects, "format": self.format, "skipped": self.skipped,
                 "summary": self.summary, "paired": self.paired, "slices": self.slices, "unmatched": self.unmatched,
                 "out": str(self.out) if self.out else None, "csv": str(csv_path(self.out)) if self.out else None,
                 "id": self.id, "rows": len(self.rows), "computed": self.computed, "resumed": self.resumed,
                 "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
-                "results": [{name: row.get(name) for name in ROW_FIELDS} for row in self.rows]}
+                **({"results": [{name: row.get(name) for name in ROW_FIELDS} for row in self.rows]}
+                   if with_results else {})}
 
 
 def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine: str = "local",
@@ -139,7 +141,7 @@ def unmatched(rows: list[dict]) -> list[dict]:
     found: dict[tuple[str, str], set] = {}
     for row in rows:
         if row.get("expected_label") and row.get("expected_index") is None:
-            found.setdefault((row["expected_label"], row["model"]), set()).add((row["image_sha"], row.get("object")))
+            found.setdefault((row["expected_label"], row["model"]), set()).add(row_uid(row))
     return [{"label": label, "model": model, "objects": len(objects)} for (label, model), objects in sorted(found.items())]
 
 
@@ -183,16 +185,16 @@ def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 
     by_uid = {item.uid: item for item in items}
     made, shown = {}, {}
     for row in [r for r in rows if r["changed"] and r["mode"] == "object"][:limit]:
-        item = by_uid.get((row["image_sha"], row.get("object") or ""))
+        item = by_uid.get(row_uid(row))
         if item is None:
             continue
-        key = (row["image"], row.get("object") or "", row["inpainter"])
+        key = (*item.uid, row["inpainter"])
         if key not in made:
             try:
                 made[key] = square_thumbnail(remake(item, plan, row["inpainter"], "object"), side)
             except ICError:
                 continue
-        shown[row["image"], row.get("object") or "", row["model"], row["inpainter"]] = made[key]
+        shown[row["image"], item.object, row["model"], row["inpainter"]] = made[key]
     return shown
 
 
@@ -354,5 +356,6 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
 
 __all__ = ["BOX_TO_MASK", "CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "FORMATS", "KEY", "SIZES", "Dataset", "Item", "Plan",
            "ReadOptions", "SweepResult", "csv_bytes", "slice_lines", "slice_value", "slices", "unmatched",
-           "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows", "rows_from_parquet",
+           "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows",
+           "row_uid", "rows_from_parquet",
            "runtime_env", "summarise", "sweep", "write_rows"]

@@ -141,6 +141,11 @@ def write_rows(out: str | Path, rows: list[dict]) -> None:
         temporary.replace(target)
 
 
+def row_uid(row: dict) -> tuple[str, str]:
+    """The object a row was judged on, as `Item.uid` names it: (image hash, object; "" where an image has one)."""
+    return row.get("image_sha"), row.get("object") or ""
+
+
 def row_key(row: dict) -> tuple:
     return tuple(row[name] for name in KEY)
 
@@ -181,7 +186,7 @@ def slices(rows: list[dict], plan: Plan) -> list[dict]:
             if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed) or row["model"] not in plan.models:
                 continue
             key = (row["model"], row["inpainter"], row["mode"], slice_value(row, by))
-            groups.setdefault(key, {})[row["image_sha"], row.get("object") or ""] = row
+            groups.setdefault(key, {})[row_uid(row)] = row
         if by == "category" and {key[3] for key in groups} == {"(none)"}:
             continue  # no object has a category or an expected label: nothing to slice by
         order = [name for name, _ in SIZES] + ["unknown"]
@@ -198,7 +203,7 @@ def summarise(rows: list[dict], plan: Plan) -> tuple[list[dict], list[dict]]:
     for row in rows:
         if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed):
             continue
-        groups.setdefault((row["model"], row["inpainter"], row["mode"]), {})[row["image_sha"], row.get("object") or ""] = row
+        groups.setdefault((row["model"], row["inpainter"], row["mode"]), {})[row_uid(row)] = row
     summary = []
     for (model, inpainter, mode), by_image in sorted(groups.items()):
         if model not in plan.models:
