@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import streamlit as st
 
+from ic import boot
 from ic.prepare import start_in_background
 
 
@@ -26,4 +27,10 @@ if __name__ == "__main__":  # Streamlit runs this file as the script of a page v
 
     run()
 else:  # imported by `streamlit run` for the server
+    # Before the server serves: no two threads import at once, and the pages' modules are loaded here, once, so
+    # that no page run imports the engine while the preparation imports torch (ic/boot.py).
+    boot.install()
+    from ui.frame import PAGE_IMPORTS  # noqa: PLC0415 (after the gate is in place)
+
+    boot.preload(PAGE_IMPORTS)
     app = st.App(__file__, lifespan=lifespan)

@@ -9,7 +9,7 @@ from ic.errors import Cancelled, ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
 from ui import resources, session
-from ui.navigation import saving_notice
+from ui.notices import saving_notice
 from ui.progress import working
 from ui.results import show_table
 from ui.text import plain

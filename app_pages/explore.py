@@ -15,7 +15,7 @@ from ui import canvas, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
 from ui.frame import WENT_WRONG
-from ui.navigation import saving_notice
+from ui.notices import saving_notice
 from ui.results import show_chart, show_table
 from ui.session import durable, remember
 from ui.text import plain
@@ -562,15 +562,18 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
         work, answer = st.columns(2, gap="small")
         more, rest = work, answer
     status = answer.container()
-    classifier.status = answer.empty()  # where the answer will be, it says what a first load is doing
+    # Where the answer will be, one slot: it says what a load is doing, replacing the table of the model before
+    # (never left on screen as if it were the new one's answer), then holds the new answer.
+    classifier.status = answer.empty()
     if preprocess == "center":  # the canvas outlines the classifier's crop
         classifier()
     shown = lambda image: (outline_box(image, classifier().crop_box(desk.edit.shape, preprocess))
                            if preprocess == "center" else image)
     with work:
         size = workspace(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown, status)
-    with answer:
-        rows = results(desk, classifier(), preprocess, top_k)
+    loaded = classifier()  # a load says what it does in the slot, where the previous model's table was
+    with classifier.status.container():  # then the slot holds the new answer
+        rows = results(desk, loaded, preprocess, top_k)
     with rest:
         crop = classifier().crop_box(desk.edit.shape, preprocess) if preprocess == "center" else None
         original_view(desk, shown, size, crop)

@@ -13,7 +13,7 @@ from ic.exports import csv_text
 from ic.images import overlay_mask
 from ui import session, signin
 from ui.explain_view import show_stored_maps
-from ui.navigation import saving_notice
+from ui.notices import saving_notice
 from ui.results import show_chart, show_lead, show_table
 from ui.slices import open_on_explore, slices_view
 from ui.text import plain

@@ -10,7 +10,7 @@ from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.sweeps import ReadOptions
 from ui import session
-from ui.navigation import saving_notice
+from ui.notices import saving_notice
 from ui.slices import open_on_explore, slices_view
 from ui.text import plain
 

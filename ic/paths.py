@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -16,10 +17,17 @@ def models_dir() -> Path:
 
 
 def torch_hub_checkpoints() -> Path:
-    """Where torch hub, lama-cleaner and IOPaint keep downloaded checkpoints (honours TORCH_HOME)."""
-    import torch
+    """Where torch hub, lama-cleaner and IOPaint keep downloaded checkpoints (honours TORCH_HOME).
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    torch.hub's own answer once torch is loaded (torch.hub.set_dir may have moved it); before, the same rule
+    computed without importing torch: asking whether LaMa's weights are there cost a restarted server's first
+    page 2 s of importing torch."""
+    if "torch" in sys.modules:
+        import torch
+
+        return Path(torch.hub.get_dir()) / "checkpoints"
+    cache = os.getenv("XDG_CACHE_HOME", "~/.cache")
+    return Path(os.path.expanduser(os.getenv("TORCH_HOME", os.path.join(cache, "torch")))) / "hub" / "checkpoints"
 
 
 def samples_dir() -> Path:

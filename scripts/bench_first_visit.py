@@ -9,7 +9,10 @@ Three figures, in one run (this machine's speed drifts: compare only within a ru
   to the first table row, median of --visitors, beside the same for scripts/floor_page.py, a trivial page with
   the same canvas and a table (the floor).
 
-    python scripts/bench_first_visit.py [--visitors 5]
+    python scripts/bench_first_visit.py [--visitors 5] [--baseline DIR]
+
+With --baseline, another checkout (`git worktree add /tmp/base main`, say) is measured first in the same run, so
+that before and after compare on the same machine at the same time.
 
 The clock for a visitor runs in the page (navigation start to a MutationObserver seeing the row), not in
 Python, whose polling would add its own steps.
@@ -24,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser_support import CHROMIUM_FLAGS, chromium_path, running_app  # noqa: E402
+from browser_support import CHROMIUM_FLAGS, ROOT, chromium_path, running_app  # noqa: E402
 
 ROW = '[data-testid="stTable"] tbody tr td'
 WATCH_JS = """
@@ -50,10 +53,10 @@ def visit(browser, url: str, timeout_s: float = 180) -> float:
     return seen / 1000
 
 
-def cold(browser, cache: str, data: str) -> float:
+def cold(browser, cache: str, data: str, root: Path) -> float:
     """Seconds from starting a server to its first visitor's first answer (the visitor arrives at once)."""
     started = time.perf_counter()
-    with running_app({"IC_CACHE_DIR": cache, "IC_DATA_DIR": data}) as url:
+    with running_app({"IC_CACHE_DIR": cache, "IC_DATA_DIR": data}, root=root, poll_s=0.02) as url:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         page.goto(url)
@@ -63,30 +66,40 @@ def cold(browser, cache: str, data: str) -> float:
     return answered
 
 
+def measure(browser, root: Path, visitors: int) -> tuple[float, float, list[float]]:
+    """Cold start, restart and a warm server's new visitors, for the project at `root`."""
+    folder = tempfile.mkdtemp(prefix="ic-first-visit-")
+    first = cold(browser, f"{folder}/cache", f"{folder}/data", root)
+    again = cold(browser, f"{folder}/cache", f"{folder}/data", root)
+    with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}, root=root) as url:
+        visit(browser, url)  # warm: it has served a visitor
+        warm = [visit(browser, url) for _ in range(visitors)]
+    return first, again, warm
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--visitors", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another checkout (git worktree add /tmp/base REV) measured in "
+                                                      "the same run, before this one")
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="ic-first-visit-")
+    projects = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this checkout", ROOT)]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        visit_floor = []
         with running_app(script="scripts/floor_page.py") as url:
             visit(browser, url)  # the server's own first run
             visit_floor = [visit(browser, url) for _ in range(args.visitors)]
-        first = cold(browser, f"{folder}/cache", f"{folder}/data")
-        print(f"cold start (empty cache): first answer {first:.1f} s after the server started", flush=True)
-        again = cold(browser, f"{folder}/cache", f"{folder}/data")
-        print(f"restart (cache kept):     first answer {again:.1f} s after the server started", flush=True)
-        with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}) as url:
-            visit(browser, url)  # warm: it has served a visitor
-            ours = [visit(browser, url) for _ in range(args.visitors)]
+        floor = statistics.median(visit_floor)
+        print(f"floor page: {floor:.2f} s (min {min(visit_floor):.2f}, max {max(visit_floor):.2f})", flush=True)
+        for name, root in projects:
+            first, again, warm = measure(browser, root, args.visitors)
+            page = statistics.median(warm)
+            print(f"{name}: cold start (empty cache) first answer {first:.1f} s after the server started; restart "
+                  f"(cache kept) {again:.1f} s; new visitor on a warm server {page:.2f} s (min {min(warm):.2f}, max "
+                  f"{max(warm):.2f}): floor + {page - floor:.2f} s", flush=True)
         browser.close()
-    floor, page = statistics.median(visit_floor), statistics.median(ours)
-    print(f"new visitor, warm server: floor page {floor:.2f} s (min {min(visit_floor):.2f}, max {max(visit_floor):.2f}); "
-          f"Explore {page:.2f} s (min {min(ours):.2f}, max {max(ours):.2f}): floor + {page - floor:.2f} s", flush=True)
 
 
 if __name__ == "__main__":

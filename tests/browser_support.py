@@ -50,17 +50,20 @@ def isolated_env(folder) -> dict:
 
 @contextlib.contextmanager
 def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False,
-                port: int | None = None, options: tuple[str, ...] = ()):
+                port: int | None = None, options: tuple[str, ...] = (), log: Path | None = None,
+                poll_s: float = 0.3, root: Path = ROOT):
     """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards.
-    `options`: more of streamlit's command-line options (--secrets.files PATH, say)."""
+    `options`: more of streamlit's command-line options (--secrets.files PATH, say); `log`: a file for the server's
+    output; `poll_s`: how often its health is asked for until it answers (as `streamlit run` opens the browser the
+    moment it does); `root`: the project the server runs (another checkout, for a benchmark's baseline)."""
     port = port or free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    log = log or (Path(os.environ["IC_TEST_SERVER_LOG"]) if os.environ.get("IC_TEST_SERVER_LOG") else None)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
          *options],
-        cwd=ROOT, env=environment, stderr=subprocess.STDOUT,
-        stdout=open(os.environ["IC_TEST_SERVER_LOG"], "a") if os.environ.get("IC_TEST_SERVER_LOG") else subprocess.DEVNULL)
+        cwd=root, env=environment, stderr=subprocess.STDOUT, stdout=open(log, "a") if log else subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
@@ -69,7 +72,7 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py", expos
                 if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
                     break
             except OSError:
-                time.sleep(0.3)
+                time.sleep(poll_s)
         else:
             raise RuntimeError("the app did not start within 60 s")
         yield (url, server.pid) if expose_pid else url

@@ -8,12 +8,16 @@ import logging
 import streamlit as st
 
 from ic.errors import ICError
-from ui import session, signin
-from ui.navigation import PAGES, page_frame, sidebar_links
+from ui import notices, session, signin
+from ui.navigation import PAGES, page_frame, page_links
 
 log = logging.getLogger(__name__)
 
 TITLE = "Interactive Classification"
+# What a page's first run imports besides the modules above: the pages' own modules and what Streamlit and the
+# engine import lazily in a first run. The server loads them before it serves (streamlit_app.py, ic/boot.py).
+PAGE_IMPORTS = ("ui.canvas", "ui.explain_view", "ui.resources", "ui.results", "ui.selection", "ui.slices",
+                "streamlit.material_icon_names", "streamlit.emojis", "pandas.io.formats.style")
 WENT_WRONG = ("Something went wrong on our side. Press Reset or choose another image; if it persists, tell us "
               "what you did and the time.")
 
@@ -35,7 +39,9 @@ def run() -> None:
     if person is not None:
         session.person_seen(person)
     if not shared:
-        sidebar_links(session.visitor())
+        with st.sidebar:
+            page_links(session.visitor())
+        notices.history_notices()
         if person is not None:
             signin.sidebar(person)
             session.offer_claim(person)

@@ -23,7 +23,10 @@ def classifier(name: str, status=None) -> Classifier:
     if status is None or bench.policy.classifier_ready(name):
         loaded = bench.policy.classifier(name)
     else:
-        say = lambda step: status.info(f"Preparing the classifier ({name}): {step}…", icon=":material/hourglass_top:")
+        usual = bench.policy.usual_load_s(name)
+        took = f"It took {usual:.0f} s the last time on this server; its" if usual and usual >= 1 else "Its"
+        say = lambda step: status.info(f"Preparing the classifier ({name}): {step}… {took} answer comes here once "
+                                       "it is ready.", icon=":material/hourglass_top:")
         while (step := bench.policy.classifier_loading(name)) is not None:  # the server's preparation, say
             say(step)
             time.sleep(WAIT_S)

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,9 +24,9 @@ from ic.images import encode_display
 from ic.paths import data_dir
 from ic.settings import database_url
 from ui import signin
+from ui.navigation import VISITOR_ID
 
 _KEEP = "keep:"
-_VISITOR = re.compile(r"[0-9a-f]{32}")  # matched whole (fullmatch): "$" also matched before a newline
 
 
 # --- the process's workbench and the visitor ----------------------------------------------------
@@ -69,7 +68,7 @@ def offer_claim(person) -> None:
     """A signed-in person who opens a visitor link (?visitor=...) of before: what it holds, above the page, and
     moving it to their account once they confirm; nothing is merged silently."""
     held = st.query_params.get("visitor", "")
-    if not _VISITOR.fullmatch(held) or held == person.owner:
+    if not VISITOR_ID.fullmatch(held) or held == person.owner:
         return
     history = workbench().history
     try:
@@ -119,7 +118,7 @@ def visitor() -> str:
     if person is not None:
         found = person.owner
     else:
-        found = from_url if _VISITOR.fullmatch(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
+        found = from_url if VISITOR_ID.fullmatch(from_url) else st.session_state.get("visitor") or uuid.uuid4().hex
         if from_url != found:
             st.query_params["visitor"] = found
     st.session_state["visitor"] = found

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ic import compute, explain
-from ic.classifiers import Classifier, ModelChoice, is_loaded, list_choices, loading_step, resolve_choice
+from ic.classifiers import Classifier, ModelChoice, is_loaded, list_choices, loading_step, resolve_choice, usual_load_s
 from ic.errors import ICError
 from ic.inpaint import Inpainter, baselines, get_inpainter, list_inpainters, resolve_inpainter
 from ic.models import models
@@ -68,6 +68,11 @@ class Policy:
     def classifier_loading(name: str) -> str | None:
         """What a load of `name` in progress (in any thread) is doing, or None."""
         return loading_step(name)
+
+    @staticmethod
+    def usual_load_s(name: str) -> float | None:
+        """How long the last load of `name` took on this machine, or None."""
+        return usual_load_s(name)
 
     # --- inpainters --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from ic.classifiers.classifier import (
     is_loaded,
     load_classifier,
     loading_step,
+    usual_load_s,
 )
 from ic.classifiers.loaders import read_checkpoint
 from ic.classifiers.registry import (
@@ -25,4 +26,4 @@ from ic.classifiers.registry import (
 
 __all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "PREPROCESS_TITLES", "Classifier",
            "ModelChoice", "forget_loaded", "get_classifier", "is_loaded", "list_choices", "load_classifier",
-           "loading_step", "read_checkpoint", "resolve_choice"]
+           "loading_step", "usual_load_s", "read_checkpoint", "resolve_choice"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import json
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,11 +239,37 @@ def _from_export_cache(name: str) -> Classifier | None:
 
 def load_classifier(name: str = DEFAULT_MODEL, on_step: Callable[[str], None] | None = None) -> Classifier:
     """Load a registry name, saying each step to `on_step` (and to `loading_step`); errors a user can cause come
-    as ICError/Unavailable with what to do."""
+    as ICError/Unavailable with what to do. How long it took is kept for `usual_load_s`."""
+    started = time.perf_counter()
     try:
-        return _load(name, on_step)
+        loaded = _load(name, on_step)
     finally:
         _steps.pop(name, None)
+    _remember_load(name, time.perf_counter() - started)
+    return loaded
+
+
+def _load_times() -> Path:
+    return fastpath.cache_dir() / "load-seconds.json"
+
+
+def _remember_load(name: str, seconds: float) -> None:
+    try:
+        times = json.loads(_load_times().read_text()) if _load_times().exists() else {}
+        times[name] = round(seconds, 1)
+        _load_times().parent.mkdir(parents=True, exist_ok=True)
+        _load_times().write_text(json.dumps(times))
+    except (OSError, ValueError, TypeError, AttributeError):
+        pass  # a cache folder we cannot write (or a file we cannot read): the page then names no time
+
+
+def usual_load_s(name: str) -> float | None:
+    """How long the last load of `name` on this machine took (None: never loaded here, or not known)."""
+    try:
+        found = json.loads(_load_times().read_text()).get(name)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return float(found) if isinstance(found, (int, float)) else None
 
 
 def _load(name: str, on_step: Callable[[str], None] | None) -> Classifier:
