@@ -12,7 +12,7 @@ from ui import resources, session
 from ui.notices import saving_notice
 from ui.progress import working
 from ui.results import show_table
-from ui.text import plain
+from ui.text import error_text, plain
 
 
 def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -53,7 +53,7 @@ def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes
         st.info("Cancelled; nothing was compared or kept.")
         return
     except ICError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return
     for row in result.rows:  # the sidebar says which classifiers run on the slower path
         if not row["error"]:

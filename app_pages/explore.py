@@ -18,7 +18,7 @@ from ui.frame import WENT_WRONG
 from ui.notices import saving_notice
 from ui.results import show_chart, show_table
 from ui.session import durable, remember
-from ui.text import plain
+from ui.text import error_text, plain
 
 log = logging.getLogger("ic.app")
 
@@ -173,7 +173,7 @@ def weights(bench, chosen: dict, fallback: str) -> None:
             st.rerun()
         except ICError as exc:
             bar.empty()
-            st.error(str(exc))
+            st.error(error_text(exc))
 
 
 def tool_choice(method) -> tuple[str, int, bool]:
@@ -497,7 +497,7 @@ def mask_upload(desk: session.Desk) -> None:
         try:
             desk.uploaded_mask = session.workbench().actions.read_mask(upload.getvalue(), desk.edit)
         except ICError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
             return
         st.caption(f"The mask covers {desk.uploaded_mask.mean():.1%} of the photo.")
         st.button("Remove the masked region", type="primary", key="mask-remove", on_click=session.request_apply,
@@ -551,7 +551,7 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
     try:
         desk = start_edit(source)
     except ICError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return
     if desk is None:
         st.info("Upload a photo (or take one) in the sidebar to start.")

@@ -16,7 +16,7 @@ from ui.explain_view import show_stored_maps
 from ui.notices import saving_notice
 from ui.results import show_chart, show_lead, show_table
 from ui.slices import open_on_explore, slices_view
-from ui.text import plain
+from ui.text import error_text, plain
 
 
 def data_url(png: bytes) -> str:
@@ -128,10 +128,10 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
     if compare_col.button("Compare…", width="stretch", help="This edit across several classifiers and inpainters"):
         session.hand_to_compare(experiment)
-        st.switch_page("app_pages/compare.py", query_params={"visitor": visitor})
+        st.switch_page("app_pages/compare.py", query_params=session.link_params())
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
         session.open_experiment(experiment, mine)
-        st.switch_page("app_pages/explore.py", query_params={"visitor": visitor})
+        st.switch_page("app_pages/explore.py", query_params=session.link_params())
     bench = session.workbench()
     choices = [choice.name for choice in bench.policy.model_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
@@ -145,7 +145,7 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
             else:
                 session.notify("success", f"Added a row: the same edit judged by {other}.", page="history")
         except ICError as exc:
-            session.notify("error", str(exc), page="history")
+            session.notify("error", error_text(exc), page="history")
         st.rerun()
     if mine:
         sharing_links(history, experiment, visitor)
@@ -166,7 +166,7 @@ def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
             try:
                 tokens.append(history.share(experiment.id, visitor))
             except ICError as exc:
-                st.error(str(exc))
+                st.error(error_text(exc))
         base = f"{st.context.url.split('?')[0]}" if getattr(st.context, "url", None) else "pages/history"
         for token in tokens:
             link, revoke = st.columns([5, 1])
@@ -184,7 +184,7 @@ def shared_view(history, token: str) -> None:
         st.caption("Read-only: someone shared this one experiment with you.")
         experiment_view(experiment, maps)
     except ICError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
     st.divider()
     st.markdown("**Interactive Classification** asks an image classifier \"what if\": paint over part of a photo, "
                 "it is removed, and the classifier looks again.")
@@ -247,7 +247,7 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
                 session.notify("success", f"Imported {len(added)} experiment(s)." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
-                session.notify("error", str(exc), page="history")
+                session.notify("error", error_text(exc), page="history")
             st.rerun()
     if session.flag("confirm_clear") and own:
         confirm_clear(history, visitor, own)
@@ -299,7 +299,7 @@ def sweeps_section(history, visitor: str) -> None:
                 try:
                     history.delete_sweep(sweep.id, visitor)
                 except ICError as exc:
-                    st.error(str(exc))
+                    st.error(error_text(exc))
                 else:
                     st.rerun()
     look_closer(history, visitor, kept[:20])
@@ -365,7 +365,7 @@ def main() -> None:
             st.caption("Select one row to see its images, its full before/after table, and what you can do with "
                        "it; select two to see them side by side.")
     except ICError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
 
 
 main()

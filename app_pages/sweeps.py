@@ -12,7 +12,7 @@ from ic.sweeps import ReadOptions
 from ui import session
 from ui.notices import saving_notice
 from ui.slices import open_on_explore, slices_view
-from ui.text import plain
+from ui.text import error_text, plain
 
 POLL_S = 1.0
 FLIPPED_SHOWN = 24
@@ -77,7 +77,7 @@ def unmatched(found: list[dict]) -> None:
     for entry in found:
         models, objects = by_label.get(entry["label"], ([], entry["objects"]))
         by_label[entry["label"]] = ([*models, entry["model"]], objects)
-    said = [f"{plain(label)!r} ({objects} object{'s' if objects != 1 else ''}; not in {', '.join(map(plain, models))})"
+    said = [f"“{plain(label)}” ({objects} object{'s' if objects != 1 else ''}; not in {', '.join(map(plain, models))})"
             for label, (models, objects) in list(by_label.items())[:8]]
     st.info("Some expected labels are no class of the classifier, so their rows count in the flip rates but not in "
             "the accuracy: " + "; ".join(said) + ("…" if len(by_label) > 8 else "") + ".")
@@ -122,7 +122,7 @@ def progress_view() -> None:
     if job is None:
         return
     if job.running:
-        st.progress(job.share(), text=f"{job.done} of {job.total} rows · {job.message}")
+        st.progress(job.share(), text=f"{job.done} of {job.total} rows · {plain(job.message)}")
         st.button("Cancel the sweep", on_click=bench.jobs.cancel_sweep, args=(visitor,), key="sweep-cancel")
     else:
         st.rerun(scope="app")
@@ -200,13 +200,13 @@ def main() -> None:
     if running:
         st.fragment(progress_view, run_every=POLL_S)()
     elif job is not None and job.problem:
-        st.warning(job.problem)
+        st.warning(plain(job.problem))  # it names files from the dataset
     request = choose(bench, running)
     if request is not None:
         try:
             bench.jobs.start_sweep(visitor, **request)
         except ICError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
         else:
             st.rerun()
     if not running and job is not None and job.result is not None:

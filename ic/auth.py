@@ -39,6 +39,25 @@ def owner_of(issuer: str, subject: str) -> str:
     return hashlib.sha256(f"{issuer}\n{subject}".encode()).hexdigest()[:32]
 
 
+def verified_flag(value) -> bool | None:
+    """The provider's email_verified claim as the boolean it means: some providers send the string "false"
+    (bool("false") is True). None where the provider does not say; anything but a plain yes is not verified."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() == "true"
+
+
+def address_domain(email: str) -> str | None:
+    """The domain of one plain address (one @, something on each side, no spaces), else None:
+    "mallory@other.org@example.com" is no address at example.com."""
+    local, at, domain = email.partition("@")
+    if not at or not local or not domain or "@" in domain or any(c.isspace() for c in email) or "." not in domain:
+        return None
+    return domain
+
+
 def refusal(person: Person, settings: SignInSettings) -> str | None:
     """Why this person may not enter (a sentence), or None. With no allow-list, whoever the provider signs
     in may enter; with one, their address must be verified (where the provider says) and listed, or be of
@@ -49,9 +68,12 @@ def refusal(person: Person, settings: SignInSettings) -> str | None:
     if not email:
         return ("Your sign-in did not say your e-mail address, which this app needs to let you in; sign in with "
                 "an account that shares it, or ask whoever runs this app.")
+    domain = address_domain(email)
+    if domain is None:
+        return (f"Your sign-in gave {email!r}, which is not one e-mail address; sign in with an account that has "
+                "one, or ask whoever runs this app.")
     if person.email_verified is False:
         return f"Your provider has not verified {email}; verify it there, then sign in again."
-    domain = email.rsplit("@", 1)[-1]
     if email in settings.allowed_emails or domain in settings.allowed_domains:
         return None
     return (f"{email} may not enter this app: it is open to "

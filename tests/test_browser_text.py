@@ -57,3 +57,73 @@ def test_labels_and_file_names_show_as_literal_text(tmp_path):
         header = page.get_by_text("Original · ").first
         assert header.locator("a").count() == 0 and header.locator("strong").all_inner_texts() == ["Original"]
         assert errors_shown(page) == []
+
+
+HOSTILE_NAMES = {"camera.jpg": "[click me](//example.invalid/phish).jpg",
+                 "coffee.jpg": "https&#58;&#47;&#47;example.invalid&#47;x.jpg"}
+HOSTILE_CATEGORY = "[evil](//example.invalid/cat) https&#58;&#47;&#47;example.invalid"
+
+
+def hostile_coco_zip(folder) -> bytes:
+    """The samples' objects in COCO form with names from outside written to hurt: photo names that are a markdown
+    link and an entity-encoded address, a category that is both."""
+    import json
+    import zipfile
+
+    from builders import build_coco
+
+    root = build_coco(folder / "coco", extras=False)
+    document = json.loads((root / "annotations" / "instances.json").read_text())
+    for image in document["images"]:
+        if image["file_name"] in HOSTILE_NAMES:
+            (root / "images" / image["file_name"]).rename(root / "images" / HOSTILE_NAMES[image["file_name"]])
+            image["file_name"] = HOSTILE_NAMES[image["file_name"]]
+    document["categories"][0]["name"] = HOSTILE_CATEGORY
+    (root / "annotations" / "instances.json").write_text(json.dumps(document))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
+
+
+def test_names_from_a_dataset_stay_text_on_the_sweeps_page(tmp_path):
+    """A COCO ZIP named with an encoded address, photos and a category named as links: the sweep's heading, the
+    unmatched-label notice and the flipped captions show them as typed, and nothing becomes a link; a ZIP member
+    named as a link that climbs out of the ZIP is refused in a sentence that shows its name as text."""
+    import zipfile
+
+    from browser_support import isolated_env
+    from tour import go, settled_enough
+
+    require_chromium()
+    zip_name = "https&#58;&#47;&#47;example.invalid&#47;objects.zip"
+    with running_app(isolated_env(tmp_path)) as url, browser_page(url, explore=False) as page:
+        page.locator('[data-testid="stSidebar"]').wait_for(timeout=120_000)
+        go(page, "Sweeps", "A ZIP of a dataset")
+        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+            {"name": zip_name, "mimeType": "application/zip", "buffer": hostile_coco_zip(tmp_path)})
+        settled_enough(page)
+        page.get_by_role("button", name="Run the sweep").click()
+        page.get_by_text("Last sweep").first.wait_for(timeout=300_000)
+        settled_enough(page)
+        main = page.locator('[data-testid="stMain"]')
+        text = shown_text(main)
+        assert main.locator("a[href*='invalid']").count() == 0, main.locator("a[href*='invalid']").all_inner_texts()
+        assert f"Last sweep: {zip_name[:-4]}" in text or f"Last sweep: {zip_name}" in text, text[:2000]
+        assert HOSTILE_CATEGORY in text  # the unmatched-label notice, as typed (no doubled backslashes)
+        assert "\\\\" not in text and "\\[" not in text
+        assert errors_shown(page) == []
+
+        climbing = io.BytesIO()
+        with zipfile.ZipFile(climbing, "w") as archive:
+            archive.writestr("[click me](//example.invalid/phish)/../../x.png", b"not a photo")
+        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
+            {"name": "climbing.zip", "mimeType": "application/zip", "buffer": climbing.getvalue()})
+        settled_enough(page)
+        page.get_by_role("button", name="Run the sweep").click()
+        settled_enough(page)
+        page.get_by_text("example.invalid/phish", exact=False).first.wait_for(timeout=60_000)
+        assert main.locator("a[href*='invalid']").count() == 0
+        assert "[click me](//example.invalid/phish)" in shown_text(main)

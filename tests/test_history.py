@@ -80,8 +80,8 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path, records):
 
     store = HistoryStore(folder)
     with sqlite3.connect(store.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0008",)]
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 9
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0009",)]
     [migrated] = store.experiments.list("alice")
     assert migrated.id == row[0] and migrated.starred is False and migrated.note == ""
     assert store.experiments.annotate(migrated.id, "alice", starred=True, note="glove matters")

@@ -167,6 +167,61 @@ def test_a_visitor_link_is_claimed_once_with_a_confirmation(app):
         page.get_by_text("was moved to your account").wait_for(timeout=60_000)
 
 
+def owner_by_email(folder, email: str) -> str:
+    script = (f"from ic.app import Workbench; print(Workbench({str(folder / 'data')!r}).history.person_by_email("
+              f"{email!r}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env(IC_DATA_DIR=str(folder / "data")),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_persons_id_is_never_in_an_address_nor_claimable_through_a_pasted_link(app):
+    """Alice paints and opens History: no address or link on her pages carries her owner id. Bob, signed in
+    elsewhere, pastes her id as a visitor link: nothing is offered, nothing moves, Alice keeps her history."""
+    url = app["url"]
+    with browser_page(url, explore=False) as alice:
+        sign_in(alice, url, "alice")
+        signed_in_as(alice, "Alice Archer")
+        alice.locator("canvas.upper-canvas").wait_for(timeout=90_000)
+        paint(alice, STROKE)
+        removals_shown(alice, 1)
+        owner = owner_by_email(app["folder"], "alice@example.com")
+        alice.locator('[data-testid="stSidebar"]').get_by_role("link", name="History").click()
+        alice.wait_for_url(f"{url}/history**", timeout=60_000)
+        alice.get_by_text("Your experiments").first.wait_for(timeout=60_000)
+        hrefs = alice.locator("a").evaluate_all("links => links.map(a => a.href)")
+        assert owner not in alice.url and all(owner not in href for href in hrefs), (alice.url, hrefs)
+        before = history_count(alice, url)
+        assert before == "1 of 1 experiment"
+        with browser_page(url, explore=False) as bob:
+            sign_in(bob, url, "bob")
+            signed_in_as(bob, "Bob Baker")
+            bob.goto(f"{url}/history?visitor={owner}")
+            signed_in_as(bob, "Bob Baker")
+            bob.get_by_text("Your experiments").first.wait_for(timeout=60_000)
+            assert "holds 1 experiment" not in bob.locator('[data-testid="stMain"]').inner_text()
+            assert bob.get_by_role("button", name="Move").count() == 0
+        assert history_count(alice, url) == before
+
+
+def test_signing_out_in_one_tab_ends_the_other_tabs_at_their_next_run(app):
+    """Two tabs of one browser, both signed in as Alice; she signs out in the first: the second, at its next run
+    (a click on a page link), shows the sign-in page, not her history."""
+    url = app["url"]
+    with browser_page(url, explore=False) as first:
+        sign_in(first, url, "alice")
+        signed_in_as(first, "Alice Archer")
+        second = first.context.new_page()
+        second.goto(f"{url}/history")
+        signed_in_as(second, "Alice Archer")
+        sign_out(first)
+        second.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore").click()
+        second.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        assert "Signed in as" not in second.locator("body").inner_text()
+        assert second.locator("canvas.upper-canvas").count() == 0
+
+
 def history_count_here(page) -> str:
     page.wait_for_timeout(1000)
     text = page.locator('[data-testid="stMain"]').inner_text()

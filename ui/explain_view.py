@@ -10,7 +10,7 @@ from ic.images import fit_mask, overlay_mask
 from ui import session
 from ui.progress import working
 from ui.results import show_lead
-from ui.text import plain
+from ui.text import error_text, plain
 
 ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the map's top region of the same area "
          "(tied values left out). To judge it, the same top region is moved to every other place on the image: "
@@ -158,7 +158,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         try:
             st.caption(bench.policy.check_scorecam(classifier).sentence())
         except ICError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
     images = 2 if edit.can_undo else 1
     if methods:
         said = (f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
@@ -175,7 +175,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         except Cancelled:
             st.info("Cancelled; nothing was computed.")
         except ICError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
     stored = session.result("explained")
     if stored and stored[0] == key:
         show_results(edit, stored[1], opacity)
@@ -271,7 +271,7 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
         except Cancelled:
             st.info("Cancelled; nothing was kept.")
         except ICError as exc:
-            st.error(str(exc))
+            st.error(error_text(exc))
     stored = session.result("flip")
     if stored and stored[0] == key:
         show_flip(edit, classifier, stored[1], infill, infill_title)

@@ -10,6 +10,7 @@ import streamlit as st
 from ic.errors import ICError
 from ui import notices, session, signin
 from ui.navigation import PAGES, page_frame, page_links
+from ui.text import error_text
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def run() -> None:
                        layout="wide")
     shared = path == "app_pages/history.py" and bool(st.query_params.get("share"))
     person = signin.person()
+    if person is not None and session.signed_out_elsewhere(person):  # every run asks: a sign-out in another tab
+        signin.ended(person)
+        person = None
     # a share link shows its experiment alone, and the sign-in page is a page alone: no sidebar at all
     page_frame(sidebar=not shared and signin.admitted(person))
     if not signin.gate(shared):  # sign-in configured and nobody (allowed) signed in: its page, nothing else
@@ -40,15 +44,15 @@ def run() -> None:
         session.person_seen(person)
     if not shared:
         with st.sidebar:
-            page_links(session.visitor())
+            page_links(session.link_params().get("visitor"))
         notices.history_notices()
         if person is not None:
-            signin.sidebar(person)
+            signin.sidebar(person, session.sign_out)
             session.offer_claim(person)
     try:
         page.run()
     except ICError as exc:  # the history database out of reach, say: its sentence
-        st.error(str(exc))
+        st.error(error_text(exc))
     except Exception:  # the page never shows a traceback; the server log keeps it
         log.exception("The %s page failed", page.title)
         st.error(WENT_WRONG)

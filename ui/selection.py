@@ -14,6 +14,7 @@ from ic.errors import ICError
 from ic.images import outline_box, overlay_mask
 from ic.select import Selection, grow
 from ui import canvas, session
+from ui.text import error_text
 
 MODES = {"box": "Box around it", "object": "Click: part of it", "background": "Click: not part of it"}
 TINT = (0, 150, 255)
@@ -61,7 +62,7 @@ def take_keyboard_box(desk: session.Desk, progress) -> None:
     try:
         desk.selection = session.workbench().actions.select(desk.edit.edited, box)
     except ICError as exc:
-        session.notify("warning", str(exc))
+        session.notify("warning", error_text(exc))
 
 
 def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
@@ -80,7 +81,7 @@ def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
             found = bench.actions.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
             desk.selection = grow(found, desk.selection.grown)
     except ICError as exc:
-        session.notify("warning", str(exc))
+        session.notify("warning", error_text(exc))
 
 
 def controls(desk: session.Desk) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import streamlit as st
@@ -25,6 +26,7 @@ from ic.paths import data_dir
 from ic.settings import database_url
 from ui import signin
 from ui.navigation import VISITOR_ID
+from ui.text import error_text
 
 _KEEP = "keep:"
 
@@ -55,13 +57,36 @@ def _secret_url() -> str | None:
 
 
 def person_seen(person) -> None:
-    """Record the signed-in person once a session, so team mode names them and the CLI can act as them."""
+    """Record the signed-in person once a session, so team mode names them and the CLI can act as them, and when
+    this session first saw them signed in (`signed_out_elsewhere` compares it with their last sign-out)."""
     if st.session_state.get("person_seen") != person.owner:
         try:
             workbench().history.person_seen(person)
         except ICError:
             pass  # a history out of reach: the sidebar says so; the person still works here
         st.session_state["person_seen"] = person.owner
+        st.session_state["signed_in_seen"] = datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def signed_out_elsewhere(person) -> bool:
+    """Whether the person signed out (in another tab, or on another replica) after this session saw them signed
+    in. Asked at every run; a history out of reach cannot say, and the session goes on."""
+    since = st.session_state.get("signed_in_seen")
+    if since is None or st.session_state.get("person_seen") != person.owner:
+        return False
+    try:
+        return workbench().history.signed_out_since(person.owner, since)
+    except ICError:
+        return False
+
+
+def sign_out(person) -> None:
+    """Sign out here and, at their next run, in every other session of the person's; then Streamlit's sign-out."""
+    try:
+        workbench().history.sign_out(person.owner)
+    except ICError:
+        pass  # a history out of reach: this tab still signs out; the others at their next load
+    st.logout()
 
 
 def offer_claim(person) -> None:
@@ -74,7 +99,7 @@ def offer_claim(person) -> None:
     try:
         found = history.claimable(held, person.owner)
     except ICError as exc:
-        st.warning(str(exc))
+        st.warning(error_text(exc))
         return
     box = st.container(border=True, key="claim")  # above the page, not in the sidebar a phone keeps closed
     if found is None:
@@ -92,7 +117,7 @@ def offer_claim(person) -> None:
             try:
                 moved = history.claim(held, person.owner)
             except ICError as exc:
-                box.error(str(exc))
+                box.error(error_text(exc))
                 return
             notify("success", f"Moved {moved['experiments']} experiments and {moved['sweeps']} sweeps to your account.",
                    page="history")
@@ -102,6 +127,12 @@ def offer_claim(person) -> None:
     if box.button("Leave it", key="claim-leave"):
         del st.query_params["visitor"]
         st.rerun()
+
+
+def link_params() -> dict[str, str]:
+    """What a link to another page carries: the visitor id, so history follows the visitor; with sign-in,
+    nothing: a person's owner id is never put in an address, where a pasted link would hand it to someone else."""
+    return {} if signin.person() is not None else {"visitor": visitor()}
 
 
 def secrets_problem() -> str | None:
@@ -358,7 +389,7 @@ def refine() -> None:
     try:
         refined = workbench().desk.refine(found.edit, side, owner=visitor())
     except ICError as exc:
-        notify("warning", str(exc))
+        notify("warning", error_text(exc))
         return
     _start(refined, found.source_key, keep_view=True).view = found.view
 

@@ -10,7 +10,7 @@ import time
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from ic.auth import Person, refusal
+from ic.auth import Person, refusal, verified_flag
 from ic.settings import signin_settings
 
 ABOUT = ("Interactive Classification asks \"what if\" of image classifiers: paint over part of a photo, the region "
@@ -39,16 +39,23 @@ def providers() -> list[str]:
 
 
 def person() -> Person | None:
-    """The signed-in person, from the identity Streamlit verified (its cookie is signed), or None."""
+    """The signed-in person, from the identity Streamlit verified (its cookie is signed), or None; None too once
+    this session learnt that they signed out elsewhere (`ended`)."""
     if not configured() or not st.user.is_logged_in:
         return None
     user = st.user
     issuer, subject = str(user.get("iss") or ""), str(user.get("sub") or "")
     if not issuer or not subject:
         return None
-    verified = user.get("email_verified")
-    return Person(issuer, subject, email=str(user.get("email") or ""), name=str(user.get("name") or ""),
-                  email_verified=None if verified is None else bool(verified))
+    found = Person(issuer, subject, email=str(user.get("email") or ""), name=str(user.get("name") or ""),
+                   email_verified=verified_flag(user.get("email_verified")))
+    return None if st.session_state.get("signed_out") == found.owner else found
+
+
+def ended(found: Person) -> None:
+    """This session's person signed out in another tab or on another replica: from now on it has nobody signed in
+    (Streamlit's own identity stays until the page is loaded again, so the app forgets it here)."""
+    st.session_state["signed_out"] = found.owner
 
 
 def admitted(found: Person | None) -> bool:
@@ -96,7 +103,8 @@ def sign_in_page(shared_link: bool) -> None:
                   on_click=st.login, args=() if name is None else (name,))
 
 
-def sidebar(found: Person) -> None:
-    """Who is signed in, and Sign out, under the page links."""
+def sidebar(found: Person, sign_out) -> None:
+    """Who is signed in, and Sign out (`sign_out`: recorded for the person's other sessions, then st.logout),
+    under the page links."""
     st.sidebar.caption(f":material/account_circle: Signed in as {found.shown}")
-    st.sidebar.button("Sign out", icon=":material/logout:", key="signout", on_click=st.logout)
+    st.sidebar.button("Sign out", icon=":material/logout:", key="signout", on_click=sign_out, args=(found,))

@@ -10,7 +10,7 @@ from ic.errors import ICError
 from ic.sweeps import SIZES, slice_value
 from ic.sweeps.stats import MIN_BOOTSTRAP
 from ui import session
-from ui.text import plain
+from ui.text import error_text, plain
 
 AXES = {"category": "Category (or expected label)", "size": "Object size (share of the image)",
         "setting": "Classifier × inpainter"}
@@ -156,6 +156,6 @@ def open_on_explore(job, row: dict) -> None:
     try:
         session.open_sweep_row(item, row)
     except ICError as exc:
-        st.error(str(exc))
+        st.error(error_text(exc))
         return
-    st.switch_page("app_pages/explore.py", query_params={"visitor": session.visitor()})
+    st.switch_page("app_pages/explore.py", query_params=session.link_params())

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ic import sweeps
@@ -268,6 +269,18 @@ class History:
         """A signed-in person (ic.auth.Person) recorded, so team mode can name them and the CLI act as them."""
         self._reading().people.seen(person)
 
+    def sign_out(self, owner: str) -> str:
+        """Record a person's sign-out now (returns the time): every other session of theirs ends at its next run."""
+        at = datetime.now(UTC).isoformat(timespec="microseconds")
+        self._reading().people.signed_out(owner, at)
+        return at
+
+    def signed_out_since(self, owner: str, since: str) -> bool:
+        """Whether the person signed out after `since` (when a session saw them signed in), anywhere."""
+        store = self.store
+        at = store.people.signed_out_at(owner) if store is not None else None
+        return at is not None and at > since
+
     def authors(self, owners: list[str]) -> dict[str, str]:
         """{owner: name} of the owners who are people."""
         store = self.store
@@ -285,7 +298,7 @@ class History:
         """What a visitor link holds for a signed-in person to claim: {"experiments", "sweeps"}, or
         {"claimed_at", "by_you"} when it was claimed already, or None when it holds nothing."""
         store = self._reading()
-        if visitor == owner:
+        if visitor == owner or store.people.is_person(visitor):  # a person's id is no visitor link: never offered
             return None
         claim = store.people.claim_of(visitor)
         if claim is not None:
@@ -298,7 +311,11 @@ class History:
         claimed already."""
         if self.read_only:
             raise ICError(self.problem or NO_HISTORY)
-        moved = self._reading().people.claim(visitor, owner)
+        people = self._reading().people
+        if people.is_person(visitor):
+            raise ICError("That address holds a signed-in person's id, not a visitor link of before: only the links "
+                          "kept before signing in can be moved to an account.")
+        moved = people.claim(visitor, owner)
         if moved is None:
             raise ICError("That visitor link was claimed already; its history is with whoever claimed it.")
         return {"experiments": moved.experiments, "sweeps": moved.sweeps}

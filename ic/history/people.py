@@ -62,6 +62,25 @@ class People:
                                (email.strip().lower(),)).fetchall()
         return [owner for (owner,) in found]
 
+    def signed_out(self, owner: str, at: str) -> None:
+        """Record that `owner` signed out at `at` (an ISO time): their other sessions end at their next run."""
+        try:
+            with self._store.write() as db:
+                db.execute("INSERT INTO signouts (owner, at) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET at = "
+                           "excluded.at", (owner, at))
+        except DatabaseError as exc:
+            raise self._store.failure(exc) from None
+
+    def signed_out_at(self, owner: str) -> str | None:
+        with self._store.read(immutable=bool(self._store.read_only)) as db:
+            row = db.execute("SELECT at FROM signouts WHERE owner = ?", (owner,)).fetchone()
+        return row[0] if row else None
+
+    def is_person(self, owner: str) -> bool:
+        """Whether `owner` is a signed-in person's id (never a visitor link of before, so never to be claimed)."""
+        with self._store.read(immutable=bool(self._store.read_only)) as db:
+            return db.execute("SELECT 1 FROM people WHERE owner = ?", (owner,)).fetchone() is not None
+
     def claim_of(self, visitor: str) -> Claim | None:
         with self._store.read(immutable=bool(self._store.read_only)) as db:
             row = db.execute("SELECT visitor, owner, experiments, sweeps, claimed_at FROM claims WHERE visitor = ?",
@@ -77,10 +96,13 @@ class People:
 
     def claim(self, visitor: str, owner: str) -> Claim | None:
         """Move the visitor link's experiments and sweeps to `owner`, in one transaction, and keep the claim;
-        None when the link was claimed already (nothing moves). Its current edit and settings stay behind."""
+        None when the link was claimed already, or is a person's own id (nothing moves). Its current edit and
+        settings stay behind."""
         try:
             with self._store.write() as db:
                 if db.execute("SELECT 1 FROM claims WHERE visitor = ?", (visitor,)).fetchone():
+                    return None
+                if db.execute("SELECT 1 FROM people WHERE owner = ?", (visitor,)).fetchone():
                     return None
                 experiments = db.execute("UPDATE experiments SET owner = ? WHERE owner = ?", (owner, visitor)).rowcount
                 sweeps = db.execute("UPDATE sweeps SET owner = ? WHERE owner = ?", (owner, visitor)).rowcount

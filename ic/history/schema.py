@@ -19,7 +19,7 @@ import sqlalchemy
 from ic.errors import ICError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_VERSION = 8  # revisions 0001 to 0008
+SCHEMA_VERSION = 9  # revisions 0001 to 0009
 _LOCK_KEY = 0x1C_415F  # PostgreSQL: one server migrates at a time
 
 

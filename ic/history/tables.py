@@ -53,6 +53,8 @@ sweeps = Table(
 people = Table("people", metadata, Column("owner", Text, primary_key=True), Column("issuer", Text), Column("subject", Text),
                Column("email", Text), Column("name", Text), Column("first_seen", Text), Column("last_seen", Text))
 
+signouts = Table("signouts", metadata, Column("owner", Text, primary_key=True), Column("at", Text))
+
 claims = Table("claims", metadata, Column("visitor", Text, primary_key=True), Column("owner", Text),
                Column("experiments", Integer), Column("sweeps", Integer), Column("claimed_at", Text))
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
 
+import ijson
 import numpy as np
 from PIL import Image
 
@@ -226,81 +226,239 @@ def _annotation_text(read, name: str) -> bytes:
 
 # --- COCO ----------------------------------------------------------------------------------------
 
+# pycocotools trusts its input: a polygon's buffers are sized from its perimeter (a NaN or a coordinate of 1e8
+# crashed the process, 1e7 took 1.7 GB), and an RLE is decoded without checking its counts against the image. So
+# every segmentation is checked here first, each failure a sentence for that object.
+MAX_POLYGON_POINTS = 50_000  # an object's points, all its polygons together
+PERIMETER_SIDES = 100  # an object's outline at most this many times the image's height plus width
+
+
+def _checked_polygons(segmentation: list, height: int, width: int) -> list[list[float]]:
+    polygons = []
+    for polygon in segmentation:
+        if isinstance(polygon, list) and None in polygon:  # NaN and Infinity arrive as null (_coco_document)
+            raise ValueError("a polygon has a coordinate that is not a number (NaN, infinite or null)")
+        if not isinstance(polygon, list) or not all(type(v) in (int, float) for v in polygon):
+            raise ValueError("a polygon is a list of numbers")
+        if len(polygon) % 2:
+            raise ValueError("a polygon has an x and a y for every point")
+        if len(polygon) >= 6:
+            polygons.append(polygon)
+    if not polygons:
+        raise ValueError("no polygon with three points")
+    points = np.array([v for polygon in polygons for v in polygon], dtype=np.float64).reshape(-1, 2)
+    if len(points) > MAX_POLYGON_POINTS:
+        raise ValueError(f"its polygons have {len(points):,} points; at most {MAX_POLYGON_POINTS:,} are read")
+    if not np.isfinite(points).all():
+        raise ValueError("a polygon has a coordinate that is not a number (NaN or infinite)")
+    low, high = np.array([-width, -height]), np.array([2 * width, 2 * height])  # the image, give or take its size
+    if (points < low).any() or (points > high).any():
+        raise ValueError(f"a polygon reaches far outside the {width}x{height} image")
+    perimeter = sum(float(np.hypot(*np.diff(np.array(polygon).reshape(-1, 2), axis=0, append=[polygon[:2]]).T).sum())
+                    for polygon in polygons)
+    if perimeter > PERIMETER_SIDES * (height + width):
+        raise ValueError(f"its outline is {perimeter:,.0f} pixels long, more than an object of a {width}x{height} "
+                         "image has")
+    return polygons
+
+
+def _string_counts(text: str) -> list[int]:
+    """The counts of COCO's compressed RLE string (pycocotools' rleFrString, read in Python so that nothing
+    malformed reaches the C decoder, which reads past a string that ends mid-number)."""
+    counts, at = [], 0
+    while at < len(text):
+        value = shift = 0
+        more = True
+        while more:
+            if at >= len(text) or shift > 6:
+                raise ValueError("its RLE string is cut short or holds a number too large for an image")
+            code = ord(text[at]) - 48
+            if not 0 <= code < 64:
+                raise ValueError("its RLE string has a character that RLE strings do not")
+            value |= (code & 0x1F) << 5 * shift
+            more = bool(code & 0x20)
+            at, shift = at + 1, shift + 1
+            if not more and code & 0x10:
+                value |= -1 << 5 * shift
+        if len(counts) > 2:
+            value += counts[-2]
+        counts.append(value)
+    return counts
+
+
+def _checked_rle(segmentation: dict, height: int, width: int) -> dict:
+    size = segmentation.get("size", [height, width])
+    if not isinstance(size, list) or len(size) != 2 or not all(type(v) is int for v in size):
+        raise ValueError("its RLE's size is not [height, width]")
+    if size != [height, width]:
+        raise ValueError(f"its RLE is {size[1]}x{size[0]}, the image {width}x{height}")
+    raw = segmentation["counts"]
+    if isinstance(raw, list):
+        if not all(type(v) is int for v in raw):
+            raise ValueError("its RLE counts are not whole numbers")
+        counts = raw
+    elif isinstance(raw, str):
+        counts = _string_counts(raw)
+    else:
+        raise ValueError("its RLE counts are neither a list nor a string")
+    if any(v < 0 for v in counts) or sum(counts) != height * width:
+        raise ValueError(f"its RLE counts do not add up to the image's {height * width:,} pixels")
+    return {"size": size, "counts": raw}
+
+
 def _coco_mask(segmentation, height: int, width: int) -> tuple[np.ndarray, str]:
     from pycocotools import mask as coco_mask  # the C decoder of polygons and RLE
 
     if isinstance(segmentation, list):
-        polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6]
-        if not polygons:
-            raise ValueError("no polygon with three points")
+        polygons = _checked_polygons(segmentation, height, width)
         rle = coco_mask.merge(coco_mask.frPyObjects(polygons, height, width))
         how = "polygon"
     elif isinstance(segmentation, dict) and "counts" in segmentation:
-        if isinstance(segmentation["counts"], list):  # uncompressed RLE
-            rle = coco_mask.frPyObjects(segmentation, height, width)
+        checked = _checked_rle(segmentation, height, width)
+        if isinstance(checked["counts"], list):  # uncompressed RLE
+            rle = coco_mask.frPyObjects(checked, height, width)
         else:
-            rle = {"size": segmentation.get("size", [height, width]), "counts": str(segmentation["counts"]).encode()}
-        if list(rle["size"]) != [height, width]:
-            raise ValueError(f"its RLE is {rle['size'][1]}x{rle['size'][0]}, the image {width}x{height}")
+            rle = {"size": checked["size"], "counts": checked["counts"].encode()}
         how = "rle"
     else:
         raise ValueError("a segmentation is a list of polygons or an RLE")
     return coco_mask.decode(rle).astype(bool), how
 
 
-def _coco_document(read, name: str) -> dict:
-    document = json.loads(_annotation_text(read, name))
-    if not isinstance(document, dict) or not isinstance(document.get("images"), list) \
-            or not isinstance(document.get("annotations"), list):
+# COCO files are streamed (ijson): only the images, the categories and the annotations are built, one entry at a
+# time, so a key nobody reads holding 15 million small objects costs nothing (json.loads of a 120 MB file took the
+# server from 0.9 to 3.3 GB), and counts are checked as they are read.
+MAX_COCO_IMAGES = 200_000  # image entries of one file (train2017 has 118,287)
+_NOT_JSON_NUMBERS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')  # a string, or a bare NaN / Infinity
+
+
+@dataclass
+class _CocoFile:
+    data: bytes
+    categories: dict
+    images: list
+
+    def annotations(self):
+        return _json_items(self.data, "annotations.item")
+
+
+def _json_items(data: bytes, prefix: str):
+    return ijson.items(data, prefix, use_float=True)  # the C parser (yajl2_c), streaming
+
+
+def _coco_document(read, name: str, dataset: Dataset) -> _CocoFile:
+    data = _annotation_text(read, name)
+    if not data.lstrip()[:1] == b"{" or not re.search(rb'"images"\s*:\s*\[', data) \
+            or not re.search(rb'"annotations"\s*:\s*\[', data):
         raise ICError("not a COCO instances file (it needs lists of images and annotations)")
-    return document
+    if b"NaN" in data or b"Infinity" in data:  # not JSON, but Python writes them: the entry says so, not the file
+        data = _NOT_JSON_NUMBERS.sub(lambda m: b"null" if m.group(1) else m.group(0), data)
+    categories = {}
+    if re.search(rb'"categories"\s*:\s*\[', data):
+        for entry in _json_items(data, "categories.item"):
+            if isinstance(entry, dict) and _an_id(entry.get("id")) and isinstance(entry.get("name"), (str, int)):
+                categories.setdefault(entry["id"], str(entry["name"]))
+            if len(categories) > MAX_COCO_IMAGES:
+                raise ICError(f"it names more than {MAX_COCO_IMAGES:,} categories")
+    elif re.search(rb'"categories"\s*:', data):
+        dataset.skip(name, "its categories are not a list: objects are named by their category ids")
+    images = []
+    for entry in _json_items(data, "images.item"):
+        images.append(entry)
+        if len(images) > MAX_COCO_IMAGES:
+            raise ICError(f"it lists more than {MAX_COCO_IMAGES:,} images; split the file")
+    return _CocoFile(data, categories, images)
 
 
-def _coco_wanted(document: dict, options: ReadOptions, taken: _Taken) -> list[tuple[dict, str]]:
-    """(annotation, category name) of the objects to sweep: crowds and other categories counted, not taken."""
-    categories = {c.get("id"): str(c.get("name", c.get("id"))) for c in document.get("categories", [])
-                  if isinstance(c, dict)}
+def _an_id(value) -> bool:
+    """COCO's ids are numbers (some tools write names); a list, an object or a true/false is no id."""
+    return type(value) in (int, str, float)
+
+
+def _flag(value) -> bool | None:
+    """COCO's iscrowd as a yes or no: 0/1 (and "0"/"1", true/false, as tools write them); None for anything else."""
+    if value in (None, 0, 1, "0", "1") or isinstance(value, bool):
+        return value in (1, "1", True)
+    return None
+
+
+def _coco_entries(document: _CocoFile, source: str, dataset: Dataset) -> dict:
+    """{image id: entry}, each entry checked: an id, a file name; a repeated id keeps its first entry, said."""
+    entries = {}
+    for number, entry in enumerate(document.images):
+        where = f"{source}: image entry {number + 1}"
+        if not isinstance(entry, dict) or not _an_id(entry.get("id")):
+            dataset.skip(where, "it has no id (a number or a name); ignored")
+        elif not isinstance(entry.get("file_name"), str) or not entry["file_name"].strip():
+            dataset.skip(where, "its file_name is not a file name; ignored")
+        elif not all(entry.get(side) is None or (type(entry.get(side)) is int and 0 < entry[side] <= 100_000)
+                     for side in ("height", "width")):
+            dataset.skip(where, "its height and width are not sizes in pixels; ignored")
+        elif entry["id"] in entries:
+            dataset.skip(where, f"its id {entry['id']!r} was given to {entries[entry['id']]['file_name']!r} before; "
+                                "the first is used")
+        else:
+            entries[entry["id"]] = entry
+    return entries
+
+
+def _coco_wanted(document: _CocoFile, source: str, options: ReadOptions, taken: _Taken,
+                 dataset: Dataset) -> list[tuple[dict, str]]:
+    """(annotation, category name) of the objects to sweep: crowds and other categories counted, not taken; at
+    most MAX_OBJECTS, refused as soon as one more is found."""
     wanted = []
-    for annotation in document["annotations"]:
+    for annotation in document.annotations():
         if not isinstance(annotation, dict):
             taken.count("that are not annotations (not a JSON object) ignored")
             continue
-        if annotation.get("iscrowd"):
+        crowd = _flag(annotation.get("iscrowd"))
+        if crowd is None or not _an_id(annotation.get("image_id")) or not _an_id(annotation.get("category_id")):
+            dataset.skip(f"{source}: annotation {str(annotation.get('id'))[:40]}", "its iscrowd, image_id or "
+                         "category_id is not a plain number; ignored")
+            continue
+        if crowd:
             taken.count("marked iscrowd skipped (a crowd's mask covers many objects)")
             continue
-        category = categories.get(annotation.get("category_id"), str(annotation.get("category_id")))
+        category = document.categories.get(annotation["category_id"], str(annotation["category_id"]))
         if not options.wants(category):
             taken.count("of other categories left out (--categories)")
             continue
         wanted.append((annotation, category))
+        if len(dataset.items) + len(wanted) > MAX_OBJECTS:
+            raise ICError(f"{source} holds more than {MAX_OBJECTS} objects to sweep; a sweep takes at most "
+                          f"{MAX_OBJECTS}. Choose some with --categories or --min-area, or split the file.")
     return wanted
 
 
 def read_coco(files, read, dataset: Dataset, images: Images, options: ReadOptions) -> None:
     for source in [p for p in _readable(files) if p.suffix.lower() == ".json"]:
         try:
-            document = _coco_document(read, str(source))
-        except (ICError, ValueError, RecursionError) as exc:
+            document = _coco_document(read, str(source), dataset)
+            entries = _coco_entries(document, str(source), dataset)
+            taken = _Taken(str(source))
+            wanted = _coco_wanted(document, str(source), options, taken, dataset)
+        except ValueError as exc:  # ijson's: not JSON (or cut short) from some byte on
+            dataset.skip(str(source), f"it is not a JSON file we can read ({str(exc).splitlines()[0][:160]}); "
+                                      "ignored")
+            continue
+        except (ICError, RecursionError) as exc:
+            if isinstance(exc, ICError) and "objects to sweep" in str(exc):
+                raise
             dataset.skip(str(source), f"{str(exc)[:200]}; ignored")
             continue
-        entries = {entry.get("id"): entry for entry in document["images"] if isinstance(entry, dict)}
-        taken = _Taken(str(source))
-        wanted = _coco_wanted(document, options, taken)
-        if len(dataset.items) + len(wanted) > MAX_OBJECTS:
-            raise ICError(f"{source} holds {len(wanted)} objects to sweep; a sweep takes at most {MAX_OBJECTS}. "
-                          "Choose some with --categories or --min-area, or split the file.")
         objects, missing = _Objects(dataset, images, options), set()
         for annotation, category in wanted:
-            where = f"{source}: annotation {annotation.get('id')}"
+            where = f"{source}: annotation {str(annotation.get('id'))[:40]}"
             entry = entries.get(annotation.get("image_id"))
             if entry is None:
-                dataset.skip(where, f"its image_id {annotation.get('image_id')} is not among the images; ignored")
+                dataset.skip(where, f"its image_id {str(annotation.get('image_id'))[:40]} is not among the images; "
+                                    "ignored")
                 continue
-            path = images.find(str(entry.get("file_name", "")), source.parent)
+            path = images.find(entry["file_name"], source.parent)
             if path is None:
-                if entry.get("file_name") not in missing:
-                    missing.add(entry.get("file_name"))
-                    dataset.skip(f"{source}: {entry.get('file_name')}", "the image is not in the dataset; its "
+                if entry["file_name"] not in missing:
+                    missing.add(entry["file_name"])
+                    dataset.skip(f"{source}: {entry['file_name']}", "the image is not in the dataset; its "
                                  "objects are skipped")
                 continue
             found = images.get(path)
@@ -352,13 +510,24 @@ def _voc_objects(data: bytes) -> tuple[str, tuple[int, int] | None, list[dict]]:
     size = root.find("size")
     shape = None
     if size is not None and size.findtext("height") and size.findtext("width"):
-        shape = (int(float(size.findtext("height"))), int(float(size.findtext("width"))))
+        shape = _voc_size(size.findtext("height"), size.findtext("width"))
     objects = []
     for number, element in enumerate(root.findall("object"), start=1):
         box = element.find("bndbox")
         objects.append({"number": number, "name": (element.findtext("name") or "").strip(),
                         "box": None if box is None else [box.findtext(k) for k in ("xmin", "ymin", "xmax", "ymax")]})
     return (root.findtext("filename") or "").strip(), shape, objects
+
+
+def _voc_size(height: str, width: str) -> tuple[int, int]:
+    """<size>'s height and width: whole numbers of pixels from 1 to 100,000 (0, inf or 1e9 is no image's size)."""
+    try:
+        sides = [float(height), float(width)]
+    except ValueError:
+        raise ValueError(f"its <size> ({width[:20]}x{height[:20]}) is not a width and height in pixels") from None
+    if not all(np.isfinite(side) and side == int(side) and 1 <= side <= 100_000 for side in sides):
+        raise ValueError(f"its <size> says {width[:20]}x{height[:20]}, which is no image's size")
+    return int(sides[0]), int(sides[1])
 
 
 def _voc_instances(files, read, images: Images, stem: str, dataset: Dataset) -> np.ndarray | None:
@@ -390,6 +559,10 @@ def read_voc(files, read, dataset: Dataset, images: Images, options: ReadOptions
             continue
         found = images.get(path)
         if found is None:
+            continue
+        if declared is not None and abs(declared[0] * found[2][1] - declared[1] * found[2][0]) > 0.02 * declared[0] * found[2][1]:
+            dataset.skip(str(source), f"it is for a {declared[1]}x{declared[0]} image, but {path} is "
+                                      f"{found[2][1]}x{found[2][0]} (another shape); its objects are ignored")
             continue
         instances = _voc_instances(files, read, images, path.stem, dataset)
         taken, made = _Taken(str(source)), _Objects(dataset, images, options)
@@ -476,11 +649,16 @@ def read_boxes(files, read, dataset: Dataset, images: Images, options: ReadOptio
             dataset.skip(str(source), f"{str(exc)[:200]}; ignored")
             continue
         taken, made = _Taken(str(source)), _Objects(dataset, images, options)
+        before, rows = len(dataset.items), 0
         for object_id, number, name, label, box in _box_rows(text, str(source), dataset):
             where = f"{source}:{number}"
             if not options.wants(label):
                 taken.count("of other categories left out (--categories)")
                 continue
+            rows += 1
+            if before + rows > MAX_OBJECTS:  # counted as rows are read, before any photo is opened
+                raise ICError(f"{source} holds more than {MAX_OBJECTS} boxes to sweep; a sweep takes at most "
+                              f"{MAX_OBJECTS}. Choose some with --categories or --min-area, or split the file.")
             path = images.find(name, source.parent)
             if path is None:
                 dataset.skip(where, f"the image {name[:120]} is not in the dataset; row ignored")
