@@ -211,7 +211,7 @@ def main() -> None:
             st.rerun()
     if not running and job is not None and job.result is not None:
         st.divider()
-        st.header(f"Last sweep: {plain(job.name)}")
+        st.header(f"Last sweep: {plain(job.name)}", anchor=False)  # no anchor built from an outside name
         results(job)
 
 

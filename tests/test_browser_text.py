@@ -59,7 +59,7 @@ def test_labels_and_file_names_show_as_literal_text(tmp_path):
         assert errors_shown(page) == []
 
 
-HOSTILE_NAMES = {"camera.jpg": "[click me](//example.invalid/phish).jpg",
+HOSTILE_NAMES = {"camera.jpg": "[click me](http:example.invalid) **now**.jpg",
                  "coffee.jpg": "https&#58;&#47;&#47;example.invalid&#47;x.jpg"}
 HOSTILE_CATEGORY = "[evil](//example.invalid/cat) https&#58;&#47;&#47;example.invalid"
 
@@ -110,7 +110,8 @@ def test_names_from_a_dataset_stay_text_on_the_sweeps_page(tmp_path):
         settled_enough(page)
         main = page.locator('[data-testid="stMain"]')
         text = shown_text(main)
-        assert main.locator("a[href*='invalid']").count() == 0, main.locator("a[href*='invalid']").all_inner_texts()
+        links = main.locator("a[href*='invalid']:not([href^='#'])").evaluate_all("links => links.map(a => a.outerHTML.slice(0, 300))")
+        assert links == [], links
         assert f"Last sweep: {zip_name[:-4]}" in text or f"Last sweep: {zip_name}" in text, text[:2000]
         assert HOSTILE_CATEGORY in text  # the unmatched-label notice, as typed (no doubled backslashes)
         assert "\\\\" not in text and "\\[" not in text

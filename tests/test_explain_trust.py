@@ -306,14 +306,17 @@ def _rise_reference(model, img_tensor, explanation, mode, step, substrate_fn):
     return (scores.sum() - scores[0] / 2 - scores[-1] / 2) / (scores.shape[0] - 1), c
 
 
-def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0):
+@pytest.mark.parametrize("name", ["camera.png", "coffee.png", "chelsea.png"])
+def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0, name):
+    """At RISE's own step (224 pixels, 225 points), on three samples: both AUCs as RISE's published loop gives
+    them (insertion differed by 0.011 on camera.png and 0.034 on coffee.png while frames were 8-bit pixels)."""
     import torch
     import torch.nn.functional as F
     from PIL import Image
 
     from ic.explain.curves import rise_kernel
 
-    image = sample("chelsea.png")
+    image = sample(name)
     x = np.asarray(Image.fromarray(image).resize((224, 224), Image.BICUBIC))
     tensor = lite0.input_tensor([x], "squash").float()
     heatmap = explain.activation_map(lite0, explain.explain_copy(image), int(lite0.predict([image])[0].argmax()),
@@ -324,14 +327,15 @@ def test_the_rise_definition_reproduces_rises_own_evaluation_code(lite0):
         kernel[channel, channel] = torch.from_numpy(rise_kernel()).float()
     blur = lambda t: F.conv2d(t, kernel, padding=5)  # RISE's substrate for insertion
     zeros = torch.zeros_like  # and for deletion
-    step = 224 * 8  # RISE's definition at a coarser step, to keep the test short: the same code path
+    step = 224  # RISE's CausalMetric(step=224)
     model = lite0.model.cpu().eval()
     reference = {kind: _rise_reference(model, tensor, saliency[None], mode, step, fill)
                  for kind, mode, fill in (("deletion", "del", zeros), ("insertion", "ins", blur))}
     ours = explain.rise_curves(lite0, image, reference["deletion"][1], heatmap, step=step)
     for kind in ("deletion", "insertion"):
-        assert ours[kind].auc == pytest.approx(reference[kind][0], abs=0.01), kind  # 8-bit pixels against floats
-        assert len(ours[kind].probs) == (224 * 224 + step - 1) // step + 1
+        print(f"RISE {name} {kind}: ours {ours[kind].auc:.5f} RISE {reference[kind][0]:.5f}")
+        assert ours[kind].auc == pytest.approx(reference[kind][0], abs=1e-3), kind
+        assert len(ours[kind].probs) == 225
 
 
 @pytest.mark.parametrize("name, agree", [("astronaut.png", False), ("coffee.png", True)])

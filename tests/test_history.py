@@ -374,3 +374,29 @@ def test_the_table_definitions_match_the_schema_the_migrations_make(store):
         columns = [column["name"] for column in made.get_columns(table.name) if column["name"] != "rowid"]
         assert columns == tables.names(table), table.name
         assert made.get_pk_constraint(table.name)["constrained_columns"] == [c.name for c in table.primary_key], table.name
+
+
+def test_an_export_whose_experiments_have_no_id_imports_once(store, good_files):
+    """A hand-made or older ZIP without ids: imported (it said "Nothing new" and imported nothing), and a second
+    import finds it there."""
+    import json
+
+    files = {name: (json.dumps({k: v for k, v in json.loads(data).items() if k != "id"}).encode()
+                    if name.endswith("experiment.json") else data) for name, data in good_files.items()}
+    archive = zip_of(files)
+    assert len(store.transfer.import_zip(archive, owner="alice")) == 1
+    assert store.transfer.import_zip(archive, owner="alice") == []
+    assert store.experiments.count("alice") == 1
+
+
+def test_copying_a_history_onto_itself_under_another_spelling_is_refused(records, tmp_path):
+    """`history copy --from src --to t1/../src` named the same history and copied 0, exit 0: now it is refused."""
+    from ic.history import HistoryStore
+
+    from conftest import ROOT, cli_env
+
+    HistoryStore(tmp_path / "src").experiments.add(records[0], owner="alice")
+    done = subprocess.run([sys.executable, "-m", "ic", "history", "copy", "--from", str(tmp_path / "src"), "--to",
+                           str(tmp_path / "t1" / ".." / "src")], cwd=ROOT, env=cli_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 2 and "the same history" in done.stderr, (done.returncode, done.stderr[-1000:])

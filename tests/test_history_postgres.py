@@ -125,6 +125,8 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
         history.run().switch_page("app_pages/history.py").run()  # the History page meanwhile: a sentence, no traceback
         assert not history.exception and any("cannot be reached right now" in e.value for e in history.error), \
             [e.value for e in history.error]
+        reloaded = open_page(timeout=120, visitor=visitor)  # F5 meanwhile: a fresh page, and why (it said nothing)
+        assert any("could not be brought back" in w.value for w in reloaded.warning), [w.value for w in reloaded.warning]
         time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
     finally:
         postgres.start()

@@ -193,15 +193,15 @@ def test_a_persons_id_is_never_in_an_address_nor_claimable_through_a_pasted_link
         hrefs = alice.locator("a").evaluate_all("links => links.map(a => a.href)")
         assert owner not in alice.url and all(owner not in href for href in hrefs), (alice.url, hrefs)
         before = history_count(alice, url)
-        assert before == "1 of 1 experiment"
-        with browser_page(url, explore=False) as bob:
-            sign_in(bob, url, "bob")
-            signed_in_as(bob, "Bob Baker")
-            bob.goto(f"{url}/history?visitor={owner}")
-            signed_in_as(bob, "Bob Baker")
-            bob.get_by_text("Your experiments").first.wait_for(timeout=60_000)
-            assert "holds 1 experiment" not in bob.locator('[data-testid="stMain"]').inner_text()
-            assert bob.get_by_role("button", name="Move").count() == 0
+        assert before != "No experiments yet"
+        bob = alice.context.browser.new_context().new_page()  # another browser's cookies: another person
+        sign_in(bob, url, "bob")
+        signed_in_as(bob, "Bob Baker")
+        bob.goto(f"{url}/history?visitor={owner}")
+        signed_in_as(bob, "Bob Baker")
+        bob.get_by_text("Your experiments").first.wait_for(timeout=60_000)
+        assert "holds 1 experiment" not in bob.locator('[data-testid="stMain"]').inner_text()
+        assert bob.get_by_role("button", name="Move").count() == 0
         assert history_count(alice, url) == before
 
 
@@ -209,10 +209,11 @@ def test_signing_out_in_one_tab_ends_the_other_tabs_at_their_next_run(app):
     """Two tabs of one browser, both signed in as Alice; she signs out in the first: the second, at its next run
     (a click on a page link), shows the sign-in page, not her history."""
     url = app["url"]
-    with browser_page(url, explore=False) as first:
+    with browser_page(url, explore=False) as page:
+        context = page.context.browser.new_context()  # one browser's cookies, two tabs
+        first, second = context.new_page(), context.new_page()
         sign_in(first, url, "alice")
         signed_in_as(first, "Alice Archer")
-        second = first.context.new_page()
         second.goto(f"{url}/history")
         signed_in_as(second, "Alice Archer")
         sign_out(first)

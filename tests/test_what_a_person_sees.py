@@ -84,7 +84,9 @@ def test_estimates_count_the_work_from_measured_rates(lite0):
     assert explain.cost.curve_images(8) == 2 * 65  # a cell a step, deletion and insertion
     assert two - curves == pytest.approx(2 * (one - curves))  # the map twice, its curves once
     with_rise = explain.maps_estimate(lite0, ["occlusion"], 8, telea, images=1, rise=True).seconds
-    assert with_rise - one == pytest.approx(explain.cost.RISE_IMAGES * explain.cost.classify_s(lite0))
+    assert with_rise - one == pytest.approx(explain.cost.RISE_IMAGES / explain.maps.BATCH * explain.cost.eager_batch_s(lite0))
+    assert explain.cost.RISE_IMAGES == 2 * len(explain.rise_curves(lite0, sample("camera.png"), 0,
+                                                                      np.ones((7, 7)))["deletion"].probs)
     search = explain.flip_estimate(lite0, 8, telea, "map")
     assert search.steps == 32 and 0 < search.step_s < search.seconds  # half of 64 cells
     assert "each step takes about" in search.sentence() and "would take about" in search.sentence()

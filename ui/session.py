@@ -316,7 +316,10 @@ def resume() -> Desk | None:
     state = st.session_state
     if "desk" not in state and not state.get("desk_resumed"):
         state["desk_resumed"] = True
-        resumed = workbench().desk.resume(visitor())
+        try:
+            resumed = workbench().desk.resume(visitor())
+        except ICError as exc:  # said above the canvas until the first removal (show_notice)
+            state["resume_problem"], resumed = error_text(exc), None
         if resumed is not None:
             _start(resumed.edit, resumed.source_key).experiment_ids.update(resumed.experiment_ids)
             state["chosen_key"] = resumed.chosen_key
@@ -432,6 +435,9 @@ def show_notice(page: str = "explore") -> None:
     notice = st.session_state.pop(f"notice:{page}", None)
     if notice:
         getattr(st, notice[0])(notice[1])
+    found = st.session_state.get("desk")
+    if page == "explore" and st.session_state.get("resume_problem") and not (found and found.edit.can_undo):
+        st.warning(st.session_state["resume_problem"], icon=":material/cloud_off:")
 
 
 def compare_source() -> dict | None:

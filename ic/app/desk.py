@@ -89,15 +89,19 @@ class Desk:
         self._history.remember(owner, write, "current edit")
 
     def resume(self, owner: str) -> Resumed | None:
-        """The visitor's current edit as last remembered, or None (none kept, or its photo is gone)."""
+        """The visitor's current edit as last remembered, or None (none kept, or its photo is gone); ICError with a
+        sentence when the database is out of reach (a page that started at 0 removals without a word looked as
+        if the edit was lost)."""
         store = self._history.store
         if store is None:
             return None
         self._history.flush(WRITE_WAIT_S)  # a write from the page before the reload may still be on its way
         try:
             stored = store.desks.get(owner)
-        except ICError:  # the database is out of reach: the page starts afresh rather than not at all
-            return None
+        except ICError as exc:  # the database is out of reach: the page starts afresh, and says so
+            raise ICError(f"Your edit from before could not be brought back: {exc} This page starts afresh; your "
+                          "removals are kept in History, and the edit comes back when you reload once the database "
+                          "answers.") from None
         data = None if stored is None else stored.source or _sample_file(stored.source_key)
         if data is None:
             return None

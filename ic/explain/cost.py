@@ -35,13 +35,18 @@ from ic.inpaint import get_inpainter
 from ic.models import models
 
 FILL_SHARES = (1 / 64, 1 / 8, 1 / 2)  # the hole sizes a fill's time is measured at; between them it is interpolated
-RISE_IMAGES = 2 * 226  # RISE's deletion and insertion at 224 x 224, 224 pixels a step
+RISE_IMAGES = 2 * 225  # RISE's deletion and insertion at 224 x 224, 224 pixels a step (224 steps, 225 points)
 
 
-def curve_images(grid: int, rise: bool = False) -> int:
-    """Classifications of one map's deletion and insertion curves: a cell a step (grid x grid + 1 images each),
-    and RISE's as well with `rise`."""
-    return 2 * (grid * grid + 1) + (RISE_IMAGES if rise else 0)
+def curve_images(grid: int) -> int:
+    """Classifications of one map's deletion and insertion curves, a cell a step (grid x grid + 1 images each)."""
+    return 2 * (grid * grid + 1)
+
+
+def rise_s(classifier: Classifier) -> float:
+    """RISE's curves of one map: RISE_IMAGES frames in normalised floats, by the eager PyTorch model in batches
+    (Classifier.predict_normalised), not at the fast path's rate."""
+    return RISE_IMAGES / BATCH * eager_batch_s(classifier)
 CAM_CLASSIFICATIONS = 6  # Grad-CAM's eager forward and backward pass, in classifications on the fast path
 
 
@@ -234,7 +239,7 @@ def maps_estimate(classifier: Classifier, methods: list[str], grid: int, infill,
     for method in methods:
         seconds += images * map_method(method).seconds(classifier, grid, infill)
         if scores:
-            seconds += curve_images(grid, rise) * classify_s(classifier)
+            seconds += curve_images(grid) * classify_s(classifier) + (rise_s(classifier) if rise else 0.0)
     return Estimate(seconds)
 
 

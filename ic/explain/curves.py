@@ -7,9 +7,10 @@ definitions that are named wherever an AUC is shown:
   side / 32 and restores them. On the map's copy (at most 384 px a side), classified as the page classifies.
 - `rise` (RISE's evaluation code, `CausalMetric` in github.com/eclique/RISE, evaluation.py): pixels of the model
   input (the photo squashed to the input size) ranked by the map upsampled to it (np.argsort, descending),
-  224 pixels a step (225 steps at 224 x 224: 226 points); deletion sets them to zero in the normalised input
+  224 pixels a step (224 steps at 224 x 224: 225 points); deletion sets them to zero in the normalised input
   (the normalisation mean colour), insertion starts from the input blurred by an 11 x 11 Gaussian kernel of
   sigma 5 (zero padding in the normalised input) and restores them; AUC by RISE's trapezoid over equal steps.
+  Every frame stays in those normalised floats, classified by the PyTorch model, as RISE's code does.
   Numbers compare with published ones; the fills account for most of the difference from `cells`.
 
 Each curve follows the class's probability; its AUC is the mean probability over the share of the image
@@ -93,34 +94,35 @@ def rise_kernel(size: int = RISE_KERNEL, sigma: float = RISE_SIGMA) -> np.ndarra
 def rise_curves(classifier: Classifier, image: np.ndarray, class_index: int, heatmap: np.ndarray, *,
                 step: int = RISE_STEP) -> dict[str, Curve]:
     """Deletion and insertion as RISE's evaluation code defines them (see the module's docstring), on the photo
-    squashed to the classifier's input size. The normalised-space fills are made in float and rounded to the
-    8-bit pixels the classifier takes (at most half a grey level)."""
+    squashed to the classifier's input size. Every frame is made and classified in the normalised floats RISE uses
+    (Classifier.predict_normalised): rounded to 8-bit pixels, the blurred start moved insertion AUCs by up to 0.03."""
     _, height, width = classifier.data_config["input_size"]
-    mean = np.asarray(classifier.data_config["mean"], float)
-    std = np.asarray(classifier.data_config["std"], float)
+    mean = np.asarray(classifier.data_config["mean"], np.float32)
+    std = np.asarray(classifier.data_config["std"], np.float32)
 
     resample = {"bilinear": Image.BILINEAR, "nearest": Image.NEAREST}.get(classifier.data_config.get("interpolation"),
                                                                           Image.BICUBIC)
     x = np.asarray(Image.fromarray(image).resize((width, height), resample))  # squashed as timm resizes
-    normalised = (x / 255.0 - mean) / std
-    blurred_input = np.stack([cv2.filter2D(normalised[..., c], -1, rise_kernel(), borderType=cv2.BORDER_CONSTANT)
-                              for c in range(3)], axis=-1)
-    to_pixels = lambda values: np.clip(np.rint((values * std + mean) * 255), 0, 255).astype(np.uint8)
+    normalised = ((x / np.float32(255.0) - mean) / std).astype(np.float32)
+    blurred_input = np.stack([cv2.filter2D(normalised[..., c], -1, rise_kernel().astype(np.float32),
+                                           borderType=cv2.BORDER_CONSTANT) for c in range(3)], axis=-1)
     saliency = cv2.resize(np.asarray(heatmap, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     order = np.flip(np.argsort(saliency.reshape(-1)))  # RISE: np.flip(np.argsort(explanation), axis=-1)
     pixels = height * width
     n_steps = (pixels + step - 1) // step
     curves = {}
-    for kind, start, finish in (("deletion", x, to_pixels(np.zeros_like(normalised))),
-                                ("insertion", to_pixels(blurred_input), x)):
-        current, frames = start.reshape(-1, 3).copy(), []
+    for kind, start, finish in (("deletion", normalised, np.zeros_like(normalised)),  # the mean: 0 once normalised
+                                ("insertion", blurred_input, normalised)):
+        current, finish, probs, frames = start.reshape(-1, 3).copy(), finish.reshape(-1, 3), [], []
         for i in range(n_steps + 1):
             frames.append(current.reshape(height, width, 3).copy())
             if i < n_steps:
                 coords = order[step * i:step * (i + 1)]
-                current[coords] = finish.reshape(-1, 3)[coords]
-        probs = np.concatenate([classifier.predict(frames[b:b + BATCH], "squash")[:, class_index]
-                                for b in range(0, len(frames), BATCH)]).astype(float)
+                current[coords] = finish[coords]
+            if len(frames) == BATCH or i == n_steps:  # classified a batch at a time: 225 frames are 135 MB
+                probs.append(classifier.predict_normalised(np.stack(frames))[:, class_index])
+                frames = []
+        probs = np.concatenate(probs).astype(float)
         auc = float((probs.sum() - probs[0] / 2 - probs[-1] / 2) / (len(probs) - 1))  # RISE's auc()
         fractions = [min(1.0, step * i / pixels) for i in range(n_steps + 1)]
         curves[kind] = Curve(kind, fractions, probs.tolist(), auc)

@@ -9,6 +9,7 @@ decode are refused with a sentence. Images are decoded later, one at a time (`Ar
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -242,13 +243,16 @@ def read_archive(data: bytes) -> list[ArchivedExperiment]:
             raise ICError(f"The ZIP's folder {folder!r} lacks experiment.json or an image; "
                           "import a ZIP exported from the History page.")
         try:
-            meta = json.loads(read_member(archive, files["experiment.json"]))
+            raw = read_member(archive, files["experiment.json"])
+            meta = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ICError(f"The ZIP's {folder}/experiment.json is not valid JSON ({str(exc)[:120]}); "
                           "it was not imported.") from None
         except ICError as exc:
             raise ICError(f"{exc} Nothing was imported.") from None
         checked = _checked_meta(meta, folder)
+        if not checked.get("id"):  # one derived from the experiment itself: importing the ZIP again finds it
+            checked["id"] = hashlib.sha256(folder.encode() + b"\n" + raw).hexdigest()[:32]
         pixels += _image_pixels(archive, files, folder)
         if pixels > MAX_IMPORT_PIXELS:
             raise ICError(f"That ZIP's images hold more than {MAX_IMPORT_PIXELS // 1_000_000} megapixels in all; "

@@ -281,7 +281,8 @@ def open_location(where: str, *, must_exist: bool = False) -> HistoryStore:
     where = where.strip()
     if "://" in where and not where.startswith("sqlite:///"):  # a server's URL (one that is not PostgreSQL is refused)
         return HistoryStore(url=where)
-    path = Path(where[len("sqlite:///"):] if where.startswith("sqlite:///") else where).expanduser()
+    # resolved: "t1/../src" is src, so copying a history onto itself is seen whatever the spelling
+    path = Path(where[len("sqlite:///"):] if where.startswith("sqlite:///") else where).expanduser().resolve()
     if path.suffix == ".sqlite3" or path.is_file():
         if path.name != DB_NAME:
             raise ICError(f"A SQLite history is a file called {DB_NAME} in its data folder; {path} is not one. "

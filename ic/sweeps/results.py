@@ -20,6 +20,9 @@ COLUMNS = ["image", "image_sha", "object", "category", "object_share", "mask_fro
            "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
            "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "flip_margin",
            "seconds"]
+# Besides the key, what every row has: a resumed file with empty cells here is refused before anything is written
+# (the summary read them as numbers, after the file had been rewritten).
+FILLED = ("changed", "drop", "top1_before_index", "top1_after_index", "top1_before_prob", "top1_after_prob")
 # What --json gives of each row (the Parquet and CSV files hold every column).
 ROW_FIELDS = ("image", "object", "category", "object_share", "mask_from", "model", "inpainter", "mode", "preprocess",
               "top1_before_label", "top1_before_prob", "top1_after_label", "top1_after_prob", "changed", "drop",
@@ -83,7 +86,7 @@ def checked_rows(found, where: str) -> list[dict]:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise ICError(f"{where}'s column {field_.name} holds {column.type}, where a sweep writes "
                           f"{field_.type}: not a sweep's results. Give another --out.") from None
-        if field_.name in KEY and columns[field_.name].null_count:
+        if field_.name in (*KEY, *FILLED) and columns[field_.name].null_count:
             raise ICError(f"{where}'s column {field_.name} has empty cells, where a sweep writes every one: "
                           "not a sweep's results. Give another --out.")
     return pa.table(columns, schema=schema).to_pylist()
