@@ -231,3 +231,13 @@ def build_box_csv(folder: Path) -> Path:
     lines += ["rocket.png,cloud,900,900,990,990", "nowhere.png,person,1,1,20,20", "coffee.png,cup,left,top,right,bottom"]
     (folder / "boxes.csv").write_text("\n".join(lines) + "\n")
     return folder
+
+
+def zip_folder(root: Path) -> bytes:
+    """A ZIP of every file under `root`, named relative to it (a dataset as a person uploads it)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()

@@ -3,6 +3,7 @@
 import hashlib
 import ipaddress
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -193,3 +194,9 @@ def sql(store, query: str, params=()) -> list:
     with store.db.write() as db:
         db.execute(query, params)
     return []
+
+
+def rendered(markdown: str) -> str:
+    """What a person reads of an element's markdown source (what AppTest gives): backslash escapes and the
+    invisible joiners that ui.text.plain puts into names from outside taken out."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")

@@ -68,9 +68,8 @@ def hostile_coco_zip(folder) -> bytes:
     """The samples' objects in COCO form with names from outside written to hurt: photo names that are a markdown
     link and an entity-encoded address, a category that is both."""
     import json
-    import zipfile
 
-    from builders import build_coco
+    from builders import build_coco, zip_folder
 
     root = build_coco(folder / "coco", extras=False)
     document = json.loads((root / "annotations" / "instances.json").read_text())
@@ -80,12 +79,7 @@ def hostile_coco_zip(folder) -> bytes:
             image["file_name"] = HOSTILE_NAMES[image["file_name"]]
     document["categories"][0]["name"] = HOSTILE_CATEGORY
     (root / "annotations" / "instances.json").write_text(json.dumps(document))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(root).as_posix())
-    return buffer.getvalue()
+    return zip_folder(root)
 
 
 def test_names_from_a_dataset_stay_text_on_the_sweeps_page(tmp_path):

@@ -17,7 +17,7 @@ from ic.errors import ICError
 from ic.history import HistoryStore
 from ic.history.archive import ArchivedExperiment
 
-from conftest import ROOT, open_page
+from conftest import ROOT, open_page, rendered
 
 
 @pytest.fixture
@@ -202,7 +202,7 @@ def test_the_history_page_refuses_a_wrong_export_with_its_sentence_and_keeps_wor
     app.file_uploader(key="import-zip").upload("export.zip", bad, "application/zip").run()
     next(b for b in app.button if b.label == "Import").click().run()
     assert not app.exception, app.exception
-    [error] = [e.value for e in app.error]
+    [error] = [rendered(e.value) for e in app.error]
     assert "explanations[0].image should be 'original' or 'edited'" in error and "Nothing was imported" in error
     assert "Something went wrong" not in " ".join(e.value for e in app.error)
 

@@ -93,15 +93,9 @@ def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_w
 
 
 def coco_zip(tmp_path) -> bytes:
-    from builders import build_coco
+    from builders import build_coco, zip_folder
 
-    folder = build_coco(tmp_path / "coco")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
+    return zip_folder(build_coco(tmp_path / "coco"))
 
 
 def finished(app: AppTest, name: str) -> AppTest:

@@ -7,9 +7,7 @@ walks the same tour and saves a screenshot of each state at each window size, fo
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Callable
 
 from browser_support import errors_shown, paint, removals_shown, settled
@@ -195,15 +193,10 @@ def sweep_zip() -> bytes:
     import tempfile
     from pathlib import Path
 
-    from builders import build_coco
+    from builders import build_coco, zip_folder
 
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
-        root = build_coco(Path(folder) / "coco", extras=False)
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(root).as_posix())
-    return buffer.getvalue()
+    with tempfile.TemporaryDirectory() as folder:
+        return zip_folder(build_coco(Path(folder) / "coco", extras=False))
 
 
 def sweeps_with_a_result(page) -> None:
