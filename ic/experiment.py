@@ -8,6 +8,7 @@ stack of edits; they never create or delete records.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 import uuid
@@ -17,10 +18,12 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ic.cache import ByteCache
 from ic.classifiers import Classifier
 from ic.errors import ICError, NothingToRemove
 from ic.images import DEFAULT_WORKING_SIDE, check_mask, export_full_resolution, fit_mask, resize_mask, working_copy
 from ic.inpaint import Inpainter
+from ic.models import models
 
 
 def _ms(start: float) -> float:
@@ -168,6 +171,7 @@ class EditSnapshot:
     dropped: int
 
 
+ORIGINALS_BYTES = 2 * 2**20  # originals' probabilities shared across visitors: 500 photo x model x way of seeing
 KEEP_FULL_BYTES = 48 * 2**20  # a photo larger than this decoded (16 megapixels) is decoded again to export it
 MAX_UNDO = 40  # removals Undo can step back through; older ones stay applied (each state holds two images)
 # And at most this many bytes of states: 40 at 1024x1024 (4 MiB each), 10 at 2048x2048 (a finer working copy
@@ -190,6 +194,7 @@ class EditSession:
         self.max_side = max_side
         self.original = working_copy(image, max_side)
         self._states = [_State(self.original, np.zeros(self.original.shape[:2], bool))]
+        self._digest: bytes | None = None  # the original's, for the probabilities shared across edits
         self._position = 0
         self._dropped = 0  # removals older than the undo stack
         self.origin: dict | None = None  # where the photo came from, as the workbench remembers the desk by
@@ -245,7 +250,15 @@ class EditSession:
         return state.probs[key]
 
     def original_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
-        return self._probs(self._states[0], classifier, preprocess)
+        """The original's probabilities, shared by every edit of the same photo in the process: each visitor of a
+        server opens on the same samples, and a new visitor's first answer then costs no classification."""
+        state, key = self._states[0], (classifier.name, classifier.weights_hash, preprocess)
+        if key not in state.probs:
+            if self._digest is None:
+                self._digest = hashlib.sha1(self.original.tobytes()).digest()
+            state.probs[key] = models().instance(("original probabilities",), lambda: ByteCache(ORIGINALS_BYTES)) \
+                .get_or_make((self._digest, *key), lambda: classifier.predict([self.original], preprocess)[0])
+        return state.probs[key]
 
     def current_probs(self, classifier: Classifier, preprocess: str = "squash") -> np.ndarray:
         return self._probs(self._states[self._position], classifier, preprocess)

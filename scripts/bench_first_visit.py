@@ -5,7 +5,8 @@ Three figures, in one run (this machine's speed drifts: compare only within a ru
 - cold: a server started with an empty export cache, a visitor arriving at once; seconds from starting the
   server to the first row of the results table on screen;
 - restart: the same with the cache folder of the cold run (the export made once is reused);
-- warm: a new visitor (a new browser context) to a server that has served one already; seconds from navigation
+- warm: a new visitor (a new browser context) to a server that has served one already and is idle (its
+  preparation done: /proc says it has stopped using the CPU); seconds from navigation
   to the first table row, median of --visitors, beside the same for scripts/floor_page.py, a trivial page with
   the same canvas and a table (the floor).
 
@@ -19,6 +20,7 @@ Python, whose polling would add its own steps.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -53,6 +55,19 @@ def visit(browser, url: str, timeout_s: float = 180) -> float:
     return seen / 1000
 
 
+def server_idle(pid: int, quiet_s: float = 2.0, timeout_s: float = 120.0) -> None:
+    """Wait until the server process has used under 5% of a core for `quiet_s` (its CPU time, from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = lambda: sum(int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
+    deadline, since, used = time.monotonic() + timeout_s, time.monotonic(), cpu()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        if cpu() - used > 0.05 * (time.monotonic() - since):
+            since, used = time.monotonic(), cpu()
+        elif time.monotonic() - since >= quiet_s:
+            return
+
+
 def cold(browser, cache: str, data: str, root: Path) -> float:
     """Seconds from starting a server to its first visitor's first answer (the visitor arrives at once)."""
     started = time.perf_counter()
@@ -71,8 +86,10 @@ def measure(browser, root: Path, visitors: int) -> tuple[float, float, list[floa
     folder = tempfile.mkdtemp(prefix="ic-first-visit-")
     first = cold(browser, f"{folder}/cache", f"{folder}/data", root)
     again = cold(browser, f"{folder}/cache", f"{folder}/data", root)
-    with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}, root=root) as url:
-        visit(browser, url)  # warm: it has served a visitor
+    with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}, root=root,
+                     expose_pid=True) as (url, pid):
+        visit(browser, url)  # warm: it has served a visitor ...
+        server_idle(pid)  # ... and finished preparing (the rates it measures for the estimates take seconds of CPU)
         warm = [visit(browser, url) for _ in range(visitors)]
     return first, again, warm
 
@@ -88,8 +105,9 @@ def main() -> None:
     projects = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this checkout", ROOT)]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        with running_app(script="scripts/floor_page.py") as url:
+        with running_app(script="scripts/floor_page.py", expose_pid=True) as (url, pid):
             visit(browser, url)  # the server's own first run
+            server_idle(pid)
             visit_floor = [visit(browser, url) for _ in range(args.visitors)]
         floor = statistics.median(visit_floor)
         print(f"floor page: {floor:.2f} s (min {min(visit_floor):.2f}, max {max(visit_floor):.2f})", flush=True)

@@ -1,6 +1,5 @@
 """Classifiers through the workbench, and pure results shared by every visitor (st.cache_data)."""
 
-import gc
 import hashlib
 import time
 
@@ -10,6 +9,7 @@ import streamlit as st
 from ic.cache import ByteCache
 from ic.classifiers import Classifier
 from ic.images import decode_image, encode_png, square_thumbnail
+from ic.prepare import freeze_long_lived
 from ic.samples import list_samples
 from ui import session
 
@@ -36,23 +36,12 @@ def classifier(name: str, status=None) -> Classifier:
         st.sidebar.warning(loaded.slow_path, icon=":material/speed:")
     if name not in _frozen:
         _frozen.add(name)
-        freeze_long_lived()
+        freeze_long_lived()  # what this load brought in: out of every later run's garbage collection
     return loaded
 
 
 _frozen: set[str] = set()
 WAIT_S = 0.25  # how often a page waiting for another thread's load looks at what it is doing
-
-
-def freeze_long_lived() -> None:
-    """Keep what is loaded now (torch, the models, the modules) out of every later garbage collection.
-
-    Streamlit collects garbage after every run (runner.postScriptGC). With torch and a model loaded, that
-    collection walks about 440,000 objects: about 185 ms here, holding the GIL, so the run's last messages
-    (the table and its caption) waited behind it. Frozen, it takes about 1 ms. Done once per model loaded;
-    what is frozen is still freed by reference counting when it is dropped."""
-    gc.collect()
-    gc.freeze()
 
 
 # Decoded photos, shared by the server's visitors and bounded by bytes (a 64-megapixel upload is 192 MB decoded):
