@@ -330,6 +330,7 @@ def _coco_mask(segmentation, height: int, width: int) -> tuple[np.ndarray, str]:
 # server from 0.9 to 3.3 GB), and counts are checked as they are read.
 MAX_COCO_IMAGES = 200_000  # image entries of one file (train2017 has 118,287)
 _NOT_JSON_NUMBERS = re.compile(rb'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')  # a string, or a bare NaN / Infinity
+_BARE_NOT_NUMBER = re.compile(rb'[\[,:]\s*-?(?:NaN|Infinity)\s*[,\]}]')  # where a bare one can stand (or a string)
 
 
 @dataclass
@@ -351,8 +352,8 @@ def _coco_document(read, name: str, dataset: Dataset) -> _CocoFile:
     if not data.lstrip()[:1] == b"{" or not re.search(rb'"images"\s*:\s*\[', data) \
             or not re.search(rb'"annotations"\s*:\s*\[', data):
         raise ICError("not a COCO instances file (it needs lists of images and annotations)")
-    if b"NaN" in data or b"Infinity" in data:  # not JSON, but Python writes them: the entry says so, not the file
-        data = _NOT_JSON_NUMBERS.sub(lambda m: b"null" if m.group(1) else m.group(0), data)
+    if _BARE_NOT_NUMBER.search(data):  # not JSON, but Python writes them: the entry says so, not the file
+        data = _nulls_for_not_numbers(data)
     categories = {}
     if re.search(rb'"categories"\s*:\s*\[', data):
         for entry in _json_items(data, "categories.item"):
@@ -368,6 +369,17 @@ def _coco_document(read, name: str, dataset: Dataset) -> _CocoFile:
         if len(images) > MAX_COCO_IMAGES:
             raise ICError(f"it lists more than {MAX_COCO_IMAGES:,} images; split the file")
     return _CocoFile(data, categories, images)
+
+
+def _nulls_for_not_numbers(data: bytes) -> bytes:
+    """`data` with every bare NaN and Infinity (outside strings) made null. Only their places are collected, so a
+    file of millions of strings costs time here, not memory (a re.sub built a piece per string: gigabytes)."""
+    spots = [found.span(1) for found in _NOT_JSON_NUMBERS.finditer(data) if found.group(1)]
+    pieces, last = [], 0
+    for start, end in spots:
+        pieces += [data[last:start], b"null"]
+        last = end
+    return b"".join([*pieces, data[last:]])
 
 
 def _an_id(value) -> bool:
