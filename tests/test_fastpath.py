@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from timm.data import create_transform
 
-from ic.classifiers import fastpath, load_classifier
+from ic.classifiers import exported, fastpath, load_classifier
 from ic.samples import list_samples
 
 from conftest import ROOT, cli_env, sample
@@ -51,8 +51,9 @@ def test_export_happens_once_and_is_keyed_by_weights(tmp_path, monkeypatch):
     calls = []
     real_export = fastpath.export
     monkeypatch.setattr(fastpath, "export", lambda *a, **k: calls.append(a[-1]) or real_export(*a, **k))
+    assert not exported("tf_efficientnet_lite0")  # the server's preparation then waits for a first page's frame
     first = load_classifier("tf_efficientnet_lite0")
-    assert len(calls) == 1
+    assert len(calls) == 1 and exported("tf_efficientnet_lite0")
     graphs = sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx"))
     assert len(graphs) == 1 and first.weights_hash in graphs[0]
     load_classifier("tf_efficientnet_lite0")

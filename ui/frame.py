@@ -8,6 +8,7 @@ import logging
 import streamlit as st
 
 from ic.errors import ICError
+from ic.prepare import page_drawn
 from ui import notices, session, signin
 from ui.navigation import PAGES, page_frame, page_links
 from ui.text import error_text
@@ -49,6 +50,7 @@ def run() -> None:
         if person is not None:
             signin.sidebar(person, session.sign_out)
             session.offer_claim(person)
+    page_drawn()  # the server's preparation waits for a first frame before its heavy work (ic/prepare.py)
     try:
         page.run()
     except ICError as exc:  # the history database out of reach, say: its sentence

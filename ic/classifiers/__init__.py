@@ -4,6 +4,7 @@ its cache (classifier.py), and the ONNX Runtime fast path (fastpath.py)."""
 from ic.classifiers.classifier import (
     MAX_BATCH,
     Classifier,
+    exported,
     forget_loaded,
     get_classifier,
     is_loaded,
@@ -25,5 +26,5 @@ from ic.classifiers.registry import (
 )
 
 __all__ = ["BUNDLED", "CURATED_HUB", "DEFAULT_MODEL", "LOCAL_PREFIX", "MAX_BATCH", "PREPROCESS_MODES", "PREPROCESS_TITLES", "Classifier",
-           "ModelChoice", "forget_loaded", "get_classifier", "is_loaded", "list_choices", "load_classifier",
+           "ModelChoice", "exported", "forget_loaded", "get_classifier", "is_loaded", "list_choices", "load_classifier",
            "loading_step", "usual_load_s", "read_checkpoint", "resolve_choice"]

@@ -227,6 +227,17 @@ def loading_step(name: str) -> str | None:
     return _steps.get(name)
 
 
+def exported(name: str) -> bool:
+    """Whether `name` would load from the export cache, without torch or an export (a cheap look at the files)."""
+    choice = file_choice(name)
+    if choice is None or not fastpath.enabled() or not certainly_cpu():
+        return False
+    try:
+        return fastpath.has_manifest(name, fastpath.fingerprint(*weights_files(choice)))
+    except (OSError, Unavailable):
+        return False
+
+
 def _from_export_cache(name: str) -> Classifier | None:
     """A bundled or local classifier exported before, served by ONNX Runtime without importing torch or timm;
     the PyTorch model loads when first needed. None when anything is missing or an accelerator may be present."""

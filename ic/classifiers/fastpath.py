@@ -122,6 +122,12 @@ def write_manifest(name: str, source: str, runner: OnnxRunner, facts: dict) -> N
         part.unlink(missing_ok=True)
 
 
+def has_manifest(name: str, source: str) -> bool:
+    """Whether weights with this fingerprint were exported before (their manifest is there; read_manifest checks
+    the rest)."""
+    return _manifest_path(name, source).is_file()
+
+
 def read_manifest(name: str, source: str) -> tuple[dict, OnnxRunner] | None:
     """(facts, runner) for weights with this fingerprint, exported before; None when anything is missing."""
     path = _manifest_path(name, source)
