@@ -136,9 +136,6 @@ def waiting() -> int:
     return _gate.waiting()
 
 
-def installed() -> bool:
-    return builtins.__import__ is _gated_import
-
 
 def preload(names: tuple[str, ...] = ()) -> None:
     """Import the engine (`ENGINE`) and `names` now, in the server's thread before it serves, skipping any name
