@@ -10,9 +10,11 @@ process's first st.navigation call (and AppTest after every first run).
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from ic import boot
-from ic.prepare import start_in_background
+from ic.prepare import start_in_background, status
 
 
 @asynccontextmanager
@@ -20,6 +22,14 @@ async def lifespan(_app):
 
     start_in_background()
     yield
+
+
+async def ready(_request):
+    """/_ic/ready: 200 once the server has prepared what a visitor needs (the default classifier, its fast path,
+    the default inpainter, the estimates' rates), 503 before, with {"prepared", "seconds" or "problem"}: a readiness
+    probe beside Streamlit's /_stcore/health (which answers as soon as the server does), and what test servers wait on."""
+    found = status()
+    return JSONResponse(found, status_code=200 if found["prepared"] else 503)
 
 
 if __name__ == "__main__":  # Streamlit runs this file as the script of a page view (and so does AppTest)
@@ -33,4 +43,4 @@ else:  # imported by `streamlit run` for the server
     from ui.frame import PAGE_IMPORTS  # noqa: PLC0415 (after the gate is in place)
 
     boot.preload(PAGE_IMPORTS)
-    app = st.App(__file__, lifespan=lifespan)
+    app = st.App(__file__, lifespan=lifespan, routes=[Route("/_ic/ready", ready)])

@@ -9,7 +9,7 @@ import streamlit as st
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.sweeps import ReadOptions
-from ui import session
+from ui import idle, session
 from ui.notices import saving_notice
 from ui.slices import open_on_explore, slices_view
 from ui.text import error_text, plain
@@ -198,6 +198,7 @@ def main() -> None:
     job = bench.jobs.sweep_job(visitor)
     running = job is not None and job.running
     if running:
+        idle.expect("sweep")
         st.fragment(progress_view, run_every=POLL_S)()
     elif job is not None and job.problem:
         st.warning(plain(job.problem))  # it names files from the dataset

@@ -22,6 +22,13 @@ log = logging.getLogger(__name__)
 PAUSE_S = 3.0
 FIRST_PAGE_S = 2.0  # how long the preparation waits for a first page to draw its frame before it starts
 _first_page = threading.Event()
+_prepared: dict = {}  # how the preparation ended: {"seconds": …} or {"problem": …}; empty while it runs
+
+
+def status() -> dict:
+    """Whether the preparation has ended (the server's /_ic/ready answers with it): {"prepared": bool, and
+    "seconds" it took or the "problem" that stopped it}."""
+    return {"prepared": "seconds" in _prepared, **_prepared}
 
 
 def page_drawn() -> None:
@@ -40,7 +47,8 @@ def prepare(model: str | None = None, pause_s: float = PAUSE_S) -> float:
     if not exported(model or DEFAULT_MODEL):
         _first_page.wait(FIRST_PAGE_S)
     classifier = get_classifier(model or DEFAULT_MODEL)
-    time.sleep(pause_s)  # a visitor who came at once gets the first answer before the rest competes for the CPU
+    if _first_page.is_set():  # a visitor who came at once gets the first answer before the rest competes for the CPU
+        time.sleep(pause_s)
     lama = get_inpainter("lama")
     (lama if lama.available()[0] else get_inpainter("patchmatch")).prepare()  # the page's default inpainter
     measure_rates(classifier, get_inpainter(DEFAULT_INFILL))
@@ -63,8 +71,11 @@ def start_in_background(model: str | None = None) -> threading.Thread:
     """`prepare` in a daemon thread; a failure is logged (the page then loads, and says why, as it would)."""
     def run() -> None:
         try:
-            log.info("Prepared the default classifier in %.1f s.", prepare(model))
-        except Exception:  # the server must start whatever happens here; the page reports the same failure itself
+            seconds = prepare(model)
+            _prepared["seconds"] = round(seconds, 1)
+            log.info("Prepared the default classifier in %.1f s.", seconds)
+        except Exception as exc:  # the server must start whatever happens here; the page reports the same failure
+            _prepared["problem"] = f"{type(exc).__name__} (the server's log has its traceback)"
             log.exception("Preparing the default classifier failed")
 
     thread = threading.Thread(target=run, name="prepare", daemon=True)

@@ -11,9 +11,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+from waiting import until
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,20 +44,48 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def isolated_env(folder) -> dict:
-    """The environment of a server with its own data, models, torch and cache folders under `folder`."""
-    return {"IC_DATA_DIR": str(folder / "data"), "IC_MODELS_DIR": str(folder / "models"),
-            "TORCH_HOME": str(folder / "torch"), "IC_CACHE_DIR": str(folder / "cache")}
+def isolated_env(folder, cache: bool = False) -> dict:
+    """The environment of a server with its own data, models and torch folders under `folder`; with `cache`, its own
+    export cache too (a server that must export, as on a first start). Without, it shares the test run's cache
+    (conftest.py), where the default classifier is exported once for every server."""
+    env = {"IC_DATA_DIR": str(folder / "data"), "IC_MODELS_DIR": str(folder / "models"), "TORCH_HOME": str(folder / "torch")}
+    return {**env, "IC_CACHE_DIR": str(folder / "cache")} if cache else env
+
+
+def _answers(url: str) -> bytes | None:
+    try:
+        return urllib.request.urlopen(url, timeout=2).read()
+    except OSError:
+        return None
+
+
+def prepared(url: str, timeout_s: float = 300) -> dict:
+    """Wait until the server at `url` has prepared (its /_ic/ready, streamlit_app.py): its default classifier,
+    fast path, inpainter and rates, so that no test races that work. Returns what it said."""
+    import json
+
+    def ready():
+        try:
+            return json.loads(urllib.request.urlopen(f"{url}/_ic/ready", timeout=2).read())
+        except urllib.error.HTTPError as exc:  # 503 while it prepares: {"prepared": false}, or why it failed
+            said = json.loads(exc.read())
+            return said if "problem" in said else None
+        except OSError:
+            return None
+
+    return until(ready, timeout_s, f"the server at {url} preparing", every_s=0.1)
 
 
 @contextlib.contextmanager
 def running_app(env: dict | None = None, script: str = "streamlit_app.py", expose_pid: bool = False,
                 port: int | None = None, options: tuple[str, ...] = (), log: Path | None = None,
-                poll_s: float = 0.3, root: Path = ROOT):
+                poll_s: float = 0.3, root: Path = ROOT, prepare: bool = True):
     """Yield the URL (and with expose_pid, its process id) of a fresh `streamlit run` server; stop it afterwards.
     `options`: more of streamlit's command-line options (--secrets.files PATH, say); `log`: a file for the server's
     output; `poll_s`: how often its health is asked for until it answers (as `streamlit run` opens the browser the
-    moment it does); `root`: the project the server runs (another checkout, for a benchmark's baseline)."""
+    moment it does); `root`: the project the server runs (another checkout, for a benchmark's baseline);
+    `prepare`: yield once the server has prepared (`prepared`), not as soon as it answers (what the first-minute
+    test and benchmark race)."""
     port = port or free_port()
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
     log = log or (Path(os.environ["IC_TEST_SERVER_LOG"]) if os.environ.get("IC_TEST_SERVER_LOG") else None)
@@ -66,15 +96,12 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py", expos
         cwd=root, env=environment, stderr=subprocess.STDOUT, stdout=open(log, "a") if log else subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(poll_s)
-        else:
-            raise RuntimeError("the app did not start within 60 s")
+        until(lambda: server.poll() is not None or _answers(f"{url}/_stcore/health") == b"ok", 60,
+              "the app starting", every_s=poll_s)
+        if server.poll() is not None:
+            raise RuntimeError(f"the app exited with {server.returncode} before it answered")
+        if prepare and script == "streamlit_app.py":
+            prepared(url)
         yield (url, server.pid) if expose_pid else url
     finally:
         server.terminate()
@@ -85,21 +112,112 @@ def running_app(env: dict | None = None, script: str = "streamlit_app.py", expos
 
 
 @contextlib.contextmanager
-def browser_page(url: str, width: int = 1400, height: int = 1000, explore: bool = True):
-    """A Chromium page at `url`; for the Explore page, wait until its canvas and table are shown."""
+def chromium():
+    """Debian's Chromium under Playwright, closed afterwards: one per module; each test opens its own page in it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.goto(url)
-            if explore:
-                page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
-                page.wait_for_selector('[data-testid="stTable"]', timeout=90_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def open_page(browser, url: str, width: int = 1400, height: int = 1000, explore: bool = True, **context):
+    """A page at `url` in a context of its own (no cookie, storage or state from another test: a new visitor);
+    waits until the page is idle, and for the Explore page until its canvas and table are shown. `context`: more
+    of Playwright's context options (color_scheme, is_mobile, has_touch...)."""
+    page = browser.new_context(viewport={"width": width, "height": height}, **context).new_page()
+    page.goto(url)
+    if explore:
+        page.locator("canvas.upper-canvas").wait_for(timeout=120_000)
+        page.wait_for_selector('[data-testid="stTable"]', timeout=120_000)
+    idle(page)
+    return page
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 1000, explore: bool = True, **context):
+    """A Chromium of its own with one page at `url` (open_page), closed afterwards."""
+    with chromium() as browser:
+        yield open_page(browser, url, width, height, explore, **context)
+
+
+@contextlib.contextmanager
+def fresh_page(browser, url: str, **options):
+    """A page of its own for one test (open_page), its context closed afterwards."""
+    page = open_page(browser, url, **options)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
+# --- the page's own word on being idle (ui/idle.py) ------------------------------------------------------------
+
+# True once the page has been idle for three animation frames in a row: Streamlit runs nothing and has no run asked
+# for, the app's last run left nothing pending (a rerun it starts itself, a write), and the canvas takes strokes.
+# Three frames, not one: a layout change at the end of a run reaches the canvas's size report one frame later.
+IDLE_JS = """([after, ignoring]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const marks = document.querySelectorAll('[data-ic-idle]');
+  const mark = marks.length === 1 ? marks[0] : null;
+  const pending = mark ? mark.dataset.pending.split(' ').filter((r) => r && !ignoring.includes(r)) : ['no run'];
+  const now = !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
+    && !!mark && Number(mark.dataset.run) > after && pending.length === 0
+    && !['busy', 'armed'].includes(document.documentElement.dataset.icCanvas);
+  window.__icIdleFrames = now ? (window.__icIdleFrames || 0) + 1 : 0;
+  return window.__icIdleFrames >= 3;
+}"""
+
+
+def run_number(page) -> int:
+    """The number of the page's last finished run (0 before the first)."""
+    return page.evaluate("() => Number((document.querySelector('[data-ic-idle]') || {dataset: {run: 0}}).dataset.run)")
+
+
+def idle(page, after: int | None = None, ignoring: tuple[str, ...] = (), timeout_s: float = 120) -> int:
+    """Wait until the page says it is idle (ui/idle.py), after a run later than `after` (a run number read before
+    an action that starts one: the action's own run, not the one before it); `ignoring`: pending reasons that do
+    not count (a write that waits for a stopped database). Returns the run number."""
+    try:
+        page.wait_for_function(IDLE_JS, arg=[-1 if after is None else after, list(ignoring)], polling="raf",
+                               timeout=timeout_s * 1000)
+    except Exception as exc:  # say what the page said instead
+        state = page.evaluate("""() => ({app: (document.querySelector('[data-testid="stApp"]') || {dataset: {}}).dataset,
+            marks: [...document.querySelectorAll('[data-ic-idle]')].map((m) => ({...m.dataset})),
+            canvas: document.documentElement.dataset.icCanvas})""")
+        raise TimeoutError(f"the page was not idle within {timeout_s:.0f} s: {state}") from exc
+    return run_number(page)
+
+
+def act(page, action, ignoring: tuple[str, ...] = (), timeout_s: float = 120):
+    """Do `action()` (a click, a key) that starts a run, and wait until the page is idle after it. Returns what
+    `action` returned."""
+    before = idle(page, ignoring=ignoring, timeout_s=timeout_s)
+    done = action()
+    idle(page, after=before, ignoring=ignoring, timeout_s=timeout_s)
+    return done
+
+
+def open_list(page, box: str) -> None:
+    """Open the list of the select box labelled `box` as a keyboard does: the focus on it, then the down arrow (a
+    first click only focused it). The arrow waits until the box has taken the focus (react-aria marks it
+    data-focused: pressed before, it was ignored), and the list is awaited."""
+    combobox = page.get_by_role("combobox", name=box, exact=True)
+    combobox.focus()
+    page.wait_for_function("e => e.dataset.focused === 'true'", arg=combobox.element_handle(), timeout=30_000)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_function("e => e.getAttribute('aria-expanded') === 'true'", arg=combobox.element_handle(),
+                           timeout=30_000)
+
+
+def choose_option(page, box: str, option: str) -> None:
+    """Choose `option` in the select box labelled `box` (open_list), and wait for the run it starts."""
+    idle(page)
+    open_list(page, box)
+    act(page, page.get_by_role("option", name=option).first.click)
 
 
 def retire_canvas(page) -> None:
@@ -108,53 +226,37 @@ def retire_canvas(page) -> None:
     page.locator("canvas.upper-canvas").evaluate_all("cs => cs.forEach(c => { c.dataset.icRetired = '1'; })")
 
 
-def settled(page, timeout_s: float = 60, quiet_s: float = 0.25) -> None:
-    """Wait until the page is ready for a stroke: no run in progress, one current canvas (after Undo or a new
-    photo, a stale one lingers until the rerun ends) showing its photo, and no rerun within `quiet_s`."""
-    deadline = time.time() + timeout_s
-    ready_since = None
-    while time.time() < deadline:
-        if _ready_for_a_stroke(page):
-            ready_since = ready_since or time.time()
-            if time.time() - ready_since >= quiet_s:
-                return
-        else:
-            ready_since = None
-        time.sleep(0.05)
-    raise TimeoutError("the page did not settle")
+def settled(page, timeout_s: float = 120) -> None:
+    """Wait until the page is ready for a stroke: idle, with one current canvas (after Undo or a new photo, a
+    stale one lingers until the rerun ends) showing its photo."""
+    idle(page, timeout_s=timeout_s)
+    page.wait_for_function(f"""() => {{
+        const all = (selector) => {{  // the canvas lives in its component's shadow root
+          const found = [...document.querySelectorAll(selector)];
+          for (const host of document.querySelectorAll('*')) if (host.shadowRoot) found.push(...host.shadowRoot.querySelectorAll(selector));
+          return found;
+        }};
+        const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
+        return upper.length === 1 && !upper[0].dataset.icRetired && background.length === 1
+          && ({PHOTO_DRAWN_JS})(background[0]);
+      }}""", polling="raf", timeout=timeout_s * 1000)
+    idle(page, timeout_s=timeout_s)
 
-
-def _ready_for_a_stroke(page) -> bool:
-    """Each look reads the whole set of canvases at once: during a rerun the old and the new one coexist."""
-    if page.locator(RUN_ON_ITS_WAY).count() > 0:
-        return False
-    if page.evaluate(CANVAS_TAKES_STROKES_JS) is False:
-        return False
-    if not page.locator("canvas.upper-canvas").evaluate_all("cs => cs.length === 1 && !cs[0].dataset.icRetired"):
-        return False
-    return page.locator("canvas.dc-background-canvas").evaluate_all(f"cs => cs.length === 1 && ({PHOTO_DRAWN_JS})(cs[0])")
-
-
-# A run in progress, or asked for and not started yet: a server busy with other visitors' work can take seconds
-# to start the run a stroke asked for, and meanwhile the page says "rerunRequested", not "running".
-RUN_ON_ITS_WAY = ", ".join(f'[data-test-script-state="{state}"]' for state in ("running", "rerunRequested", "stopRequested"))
-
-# Does the canvas take a stroke now? Not from a pause (or a Remove click) until the run answering it is drawn,
-# since that run may clear the canvas (ui/canvas.py); nor while a pause is about to be sent.
-CANVAS_TAKES_STROKES_JS = "() => !['busy', 'armed'].includes(document.documentElement.dataset.icCanvas)"
 
 # On the canvas's background layer: has the photo been drawn yet?
 PHOTO_DRAWN_JS = "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0"
 
 
 def click(page, button: str) -> None:
-    """Click a button that replaces the canvas (Undo, Redo, Reset, a sample)."""
+    """Click a button that replaces the canvas (Undo, Redo, Reset, a sample), and wait for the new canvas."""
     import re
 
     settled(page)
     retire_canvas(page)
+    before = run_number(page)
     # Undo and Redo name their keyboard shortcut after the label ("Undo Shortcut Ctrl + Z"): match the label's start.
     page.get_by_role("button", name=re.compile("^" + re.escape(button) + r"(\s|$)")).first.click()
+    idle(page, after=before)
     settled(page)
 
 
@@ -186,20 +288,12 @@ def paint_quickly(page, strokes: list[list[tuple[float, float]]], pause_ms: int 
         for x, y in points[1:]:
             page.mouse.move(*to_screen(x, y), steps=4)
         page.mouse.up()
-        page.wait_for_timeout(pause_ms)
+        page.wait_for_timeout(pause_ms)  # a person's pace between strokes: what the test is about, not a wait
 
 
-def quiet(page, quiet_s: float = 3.0, timeout_s: float = 120) -> None:
-    """Wait until no run has started for `quiet_s`: every stroke sent, applied, and the canvas cleared."""
-    deadline = time.time() + timeout_s
-    quiet_since = None
-    while time.time() < deadline:
-        running = page.locator(RUN_ON_ITS_WAY).count() > 0 or page.evaluate(CANVAS_TAKES_STROKES_JS) is False
-        quiet_since = None if running else (quiet_since or time.time())
-        if quiet_since and time.time() - quiet_since >= quiet_s:
-            return
-        time.sleep(0.05)
-    raise TimeoutError("the page kept running")
+def quiet(page, timeout_s: float = 120) -> None:
+    """Wait until every stroke painted has been sent, applied, and cleared from the canvas: the page idle."""
+    idle(page, timeout_s=timeout_s)
 
 
 def removals_count(page) -> int:

@@ -58,6 +58,13 @@ socket.socket.connect_ex = _guarded_connect_ex
 socket.getaddrinfo = _guarded_getaddrinfo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_export_cache(tmp_path_factory):
+    """One export cache for the whole run, from its start: servers that module fixtures start (before any test's
+    own folders are set) export each model once and read it back after (tests/browser_support.py)."""
+    os.environ["IC_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "onnx-cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_folders(tmp_path_factory, monkeypatch):
     """Each test sees empty model, torch hub and data folders unless it fills them."""

@@ -7,14 +7,16 @@ tests can check that a refused one is a sentence and never shown.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
+
+from waiting import until
 
 from browser_support import free_port
 
@@ -93,8 +95,6 @@ class Cluster:
             self.stop()
         except (RuntimeError, subprocess.TimeoutExpired):
             pass
-        for _ in range(3):
-            shutil.rmtree(self.folder, ignore_errors=True)
-            if not self.folder.exists():
-                break
-            time.sleep(0.5)
+        with contextlib.suppress(TimeoutError):  # a server's last files can outlive its stop by a moment
+            until(lambda: (shutil.rmtree(self.folder, ignore_errors=True), not self.folder.exists())[1], 5,
+                  "the cluster's folder removed")

@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 from browser_support import (
+    act,
     background_pixels,
-    browser_page,
+    chromium,
     click,
     errors_shown,
+    fresh_page,
     isolated_env,
     near_stroke,
     paint,
@@ -26,16 +28,22 @@ TRIPOD_STROKE = [(293, 215), (293, 330), (293, 480)]  # down the tripod's centre
 BRUSH = 28  # the page's default brush, in canvas pixels
 
 
-@pytest.fixture(scope="module", params=[1400, 1000], ids=["wide", "narrow"])
-def page(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """One prepared server and one Chromium for the module; each test opens its own page (a new visitor)."""
     require_chromium()
-    with running_app(isolated_env(tmp_path_factory.mktemp("browser-data"))) as url, browser_page(url, width=request.param) as page:
+    with running_app(isolated_env(tmp_path_factory.mktemp("browser-data"))) as url, chromium() as browser:
+        yield url, browser
+
+
+@pytest.fixture(params=[1400, 1000], ids=["wide", "narrow"])
+def page(request, app):
+    url, browser = app
+    with fresh_page(browser, url, width=request.param) as page:
         yield page
 
 
 def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page):
-    click(page, "coffee")
-    click(page, "camera")
     removals_shown(page, 0)
     original_table = table_text(page)
     original_rows = table_rows(page)
@@ -71,15 +79,14 @@ def test_painting_over_the_tripod_removes_it_and_undo_restores_the_numbers(page)
 
 def test_the_canvas_toolbar_never_competes_with_undo(page):
     settled(page)
-    box = page.locator("canvas.upper-canvas").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # its toolbar shows on hover
-    page.wait_for_timeout(400)
+    page.locator("canvas.upper-canvas").hover()  # the component shows its toolbar on hover
+    page.locator(".dc-toolbar").wait_for(state="attached")
     assert page.locator(".dc-toolbar").count() == 1
-    assert page.locator(".dc-toolbar").is_hidden()
+    assert page.locator(".dc-toolbar").evaluate("e => getComputedStyle(e).display") == "none"
 
 
 def test_apply_on_button_waits_for_the_button(page):
-    page.get_by_text("Remove as soon as a stroke ends").click()
+    act(page, page.get_by_text("Remove as soon as a stroke ends").click)
     settled(page)
     paint(page, [(120, 330), (180, 330)])
     button = page.get_by_role("button", name="Remove painted region with PatchMatch")
@@ -88,7 +95,5 @@ def test_apply_on_button_waits_for_the_button(page):
     button.click()
     removals_shown(page, 1)
     assert errors_shown(page) == []
-    page.get_by_text("Remove as soon as a stroke ends").click()  # back to the default for other tests
-    settled(page)
 
 

@@ -5,15 +5,25 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from test_browser import TRIPOD_STROKE
 
-from browser_support import browser_page, errors_shown, grid_rows, paint, removals_shown, require_chromium, running_app, top1_notice
+from browser_support import (
+    act,
+    browser_page,
+    errors_shown,
+    grid_rows,
+    isolated_env,
+    paint,
+    removals_shown,
+    require_chromium,
+    running_app,
+    top1_notice,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_history_lists_two_removals_and_keeps_them_across_a_restart(tmp_path):
     require_chromium()
-    env = {"IC_DATA_DIR": str(tmp_path / "data"), "IC_MODELS_DIR": str(tmp_path / "models"),
-           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    env = isolated_env(tmp_path)
     expected = []
     with running_app(env) as url, browser_page(url) as page:
         visitor = parse_qs(urlparse(page.url).query)["visitor"][0]
@@ -21,7 +31,7 @@ def test_history_lists_two_removals_and_keeps_them_across_a_restart(tmp_path):
             paint(page, stroke)
             removals_shown(page, count)
             expected.insert(0, "{} → {}".format(*top1_notice(page)))  # History lists the newest first
-        page.get_by_role("link", name="History").click()
+        act(page, page.get_by_role("link", name="History").click)
         page.get_by_text("2 of 2 experiments").wait_for(timeout=60_000)
         rows = grid_rows(page)
         assert [row["top-1 before → after"] for row in rows] == expected

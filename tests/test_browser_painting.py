@@ -11,6 +11,7 @@ from PIL import Image
 from ic.images import decode_mask
 
 from browser_support import (
+    act,
     browser_page,
     canvas_box,
     click,
@@ -44,7 +45,7 @@ def removed_mask(page) -> np.ndarray:
 
 def choose_tool(page, label: str) -> None:
     settled(page)
-    page.locator('[data-testid="stSidebar"]').get_by_text(label, exact=False).first.click()
+    act(page, page.locator('[data-testid="stSidebar"]').get_by_text(label, exact=False).first.click)
     settled(page)
 
 
@@ -93,7 +94,7 @@ def test_canvas_and_original_are_one_size_for_landscape_and_portrait(app_url):
         canvas, original = shown_sizes(page)
         assert abs(canvas["width"] - original["width"]) <= 2 and abs(canvas["height"] - original["height"]) <= 2
         assert canvas["width"] / canvas["height"] == pytest.approx(1.5, abs=0.02)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
+        act(page, page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click)
         page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type=file]').set_input_files(
             {"name": "tall.png", "mimeType": "image/png", "buffer": portrait_png()})
         page.get_by_text("Original · tall.png").wait_for(timeout=120_000)
@@ -119,7 +120,6 @@ def test_a_rectangle_removes_its_own_area(app_url):
         assert abs(removed.mean() - drawn) < 0.01, (removed.mean(), drawn)  # the brush width adds nothing
         ys, xs = np.nonzero(removed)
         assert abs(xs.min() - 100) <= 4 and abs(xs.max() - 300) <= 4 and abs(ys.min() - 100) <= 4
-        choose_tool(page, "Freehand brush")
 
 
 def test_a_rectangle_released_outside_the_canvas_is_removed_at_once(app_url):
@@ -135,13 +135,11 @@ def test_a_rectangle_released_outside_the_canvas_is_removed_at_once(app_url):
         removed = removed_mask(page)
         ys, xs = np.nonzero(removed)
         assert abs(xs.min() - 0.6 * 512) <= 6 and abs(ys.min() - 0.6 * 512) <= 6 and xs.max() >= 505 and ys.max() >= 505
-        click(page, "Undo")
-        choose_tool(page, "Freehand brush")
 
 
 def test_the_eraser_takes_back_part_of_a_stroke_before_it_is_removed(app_url):
     with browser_page(app_url) as page:
-        page.get_by_text("Remove as soon as a stroke ends").click()
+        act(page, page.get_by_text("Remove as soon as a stroke ends").click)
         settled(page)
         paint(page, [(60, 380), (260, 380)])
         page.get_by_role("button", name="Clear strokes").wait_for(timeout=30_000)
@@ -153,8 +151,6 @@ def test_the_eraser_takes_back_part_of_a_stroke_before_it_is_removed(app_url):
         removed = removed_mask(page)
         assert removed[370:390, 70:140].mean() > 0.8  # the part left
         assert removed[370:390, 180:250].mean() < 0.05  # the part erased
-        choose_tool(page, "Freehand brush")
-        page.get_by_text("Remove as soon as a stroke ends").click()
         assert errors_shown(page) == []
 
 
@@ -179,7 +175,6 @@ def test_selecting_the_tripod_by_a_box_and_removing_it(app_url, capsys):
         page.get_by_role("button", name="Keep only the selection").click()
         removals_shown(page, 1)
         assert removed_mask(page).mean() > 0.8  # everything but the tripod was replaced
-        choose_tool(page, "Freehand brush")
         assert errors_shown(page) == []
 
 
@@ -194,6 +189,7 @@ def test_a_phone_sees_tools_first_and_the_answer_under_the_canvas_without_scroll
         assert canvas["y"] + canvas["height"] < table["y"] < original["y"]  # the answer before the original
         page.get_by_test_id("stExpandSidebarButton").click()
         sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Drawing tool").wait_for(state="visible")
         tools = sidebar.get_by_text("Drawing tool").bounding_box()
         gallery = sidebar.get_by_role("button", name="camera", exact=True).bounding_box()
         assert tools["y"] < gallery["y"]

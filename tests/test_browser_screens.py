@@ -4,7 +4,17 @@ a laptop and a phone size; and the first-steps note never pushes the canvas away
 
 import pytest
 
-from browser_support import browser_page, isolated_env, require_chromium, running_app, settled, table_rows, top1_notice
+from browser_support import (
+    act,
+    browser_page,
+    isolated_env,
+    prepared,
+    require_chromium,
+    running_app,
+    settled,
+    table_rows,
+    top1_notice,
+)
 from tour import SIZES, STEPS, accessibility_problems, answer_in_view, explore_after_a_removal, problems_on_screen
 
 pytestmark = pytest.mark.browser
@@ -24,8 +34,7 @@ def test_every_page_and_state_shows_only_what_it_means_to_and_passes_axe(app_url
     found = {}
     with browser_page(app_url, *SIZES["desktop"]) as page:
         for name, step in STEPS:
-            step(page)
-            page.wait_for_timeout(500)
+            step(page)  # each step ends with the page idle
             problems = problems_on_screen(page) + accessibility_problems(page, impacts=("critical", "serious"))
             problems += [p for p in accessibility_problems(page, impacts=("moderate",)) if p.startswith("heading-order")]
             if problems:
@@ -43,8 +52,7 @@ def test_after_a_removal_the_answer_is_in_the_window(app_url, size):
         before = answer_in_view(page)
         assert 0 <= before["canvas"][0] and (size == "phone" or before["canvas"][1] <= height), before  # note or not
         explore_after_a_removal(page)
-        page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo(0, 0)")
-        page.wait_for_timeout(300)
+        page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo({top: 0, behavior: 'instant'})")
         shown = answer_in_view(page)
         assert shown["notice"] and 0 <= shown["notice"][0] and shown["notice"][1] <= height, shown
         assert shown["third_row"] and shown["third_row"][1] <= height, shown
@@ -60,7 +68,7 @@ def test_the_first_steps_note_goes_when_dismissed_and_takes_no_room(app_url):
         note = page.locator(".st-key-tutorial")
         assert note.is_visible()
         table_with_note = page.locator('[data-testid="stTable"]').first.bounding_box()["y"]
-        page.get_by_role("button", name="Got it").click()
+        act(page, page.get_by_role("button", name="Got it").click)
         note.wait_for(state="detached", timeout=30_000)
         settled(page)
         assert page.locator('[data-testid="stTable"]').first.bounding_box()["y"] < table_with_note - 50
@@ -70,17 +78,13 @@ def test_the_first_steps_note_goes_when_dismissed_and_takes_no_room(app_url):
 
 
 def test_the_server_prepares_the_default_classifier_before_anyone_visits(tmp_path):
-    """An empty export cache: the server exports the default classifier on its own, with no visitor; a visitor
-    who comes then gets the answer from what was prepared."""
-    import time
-
+    """An empty export cache: the server exports the default classifier on its own, with no visitor, and says so
+    (/_ic/ready); a visitor who comes then gets the answer from what was prepared."""
     require_chromium()
     cache = tmp_path / "cache"
-    env = {"IC_DATA_DIR": str(tmp_path / "data"), "IC_CACHE_DIR": str(cache)}
-    with running_app(env) as url:
-        deadline = time.time() + 120
-        while not list(cache.glob("onnx/tf_efficientnet_lite0-*.onnx")) and time.time() < deadline:
-            time.sleep(0.5)
+    with running_app(isolated_env(tmp_path, cache=True), prepare=False) as url:
+        said = prepared(url)  # nobody has visited
+        assert said["prepared"] and said["seconds"] > 0, said
         assert list(cache.glob("onnx/tf_efficientnet_lite0-*.onnx")), "nothing was prepared before a visitor came"
         with browser_page(url) as page:
             assert table_rows(page)[0]["class"] == "tripod"

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from browser_support import browser_page, errors_shown, require_chromium, running_app, settled
+from browser_support import act, browser_page, choose_option, errors_shown, isolated_env, require_chromium, running_app, settled
 from conftest import SAMPLES
 from test_classifiers import _tiny_checkpoint
 
@@ -26,25 +26,17 @@ def test_labels_and_file_names_show_as_literal_text(tmp_path):
     require_chromium()
     torch.manual_seed(0)
     _tiny_checkpoint(tmp_path / "models", "evil.safetensors", save_file, labels=LABELS)
-    env = {"IC_DATA_DIR": str(tmp_path / "data"), "IC_MODELS_DIR": str(tmp_path / "models"),
-           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    env = isolated_env(tmp_path)  # its models folder holds the checkpoint
     photo = io.BytesIO()
     Image.open(SAMPLES / "coffee.png").convert("RGB").save(photo, format="PNG")
     with running_app(env) as url, browser_page(url) as page:
-        for _ in range(5):  # a rerun can close the menu before the option is clicked: try again
-            settled(page)
-            page.get_by_role("combobox", name="Model", exact=True).click()
-            try:
-                page.get_by_role("option", name="evil", exact=False).first.click(timeout=5_000)
-                break
-            except Exception:
-                page.keyboard.press("Escape")
+        choose_option(page, "Model", "evil")
         page.wait_for_function("() => document.querySelector('[data-testid=\"stTable\"]') && "
                                "document.querySelector('[data-testid=\"stTable\"]').innerText.includes('mdlink')",
                                timeout=120_000)
-        page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
-        page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type=file]').set_input_files(
-            {"name": FILE_NAME, "mimeType": "image/png", "buffer": photo.getvalue()})
+        act(page, page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click)
+        act(page, lambda: page.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"] input[type=file]')
+            .set_input_files({"name": FILE_NAME, "mimeType": "image/png", "buffer": photo.getvalue()}))
         page.get_by_text("Original · ").filter(has_text="bold").wait_for(timeout=120_000)
         settled(page)
         table = page.locator('[data-testid="stTable"]').first
@@ -88,21 +80,16 @@ def test_names_from_a_dataset_stay_text_on_the_sweeps_page(tmp_path):
     named as a link that climbs out of the ZIP is refused in a sentence that shows its name as text."""
     import zipfile
 
-    from browser_support import isolated_env
-    from tour import settled_enough
-
     require_chromium()
     zip_name = "https&#58;&#47;&#47;example.invalid&#47;objects.zip"
     with running_app(isolated_env(tmp_path)) as url, browser_page(f"{url}/sweeps", explore=False) as page:
         # opened straight on Sweeps: a click on its link while Explore reran was lost once (issue #34's kind)
         page.get_by_text("A ZIP of a dataset").first.wait_for(timeout=120_000)
-        settled_enough(page)
-        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
-            {"name": zip_name, "mimeType": "application/zip", "buffer": hostile_coco_zip(tmp_path)})
-        settled_enough(page)
-        page.get_by_role("button", name="Run the sweep").click()
-        page.get_by_text("Last sweep").first.wait_for(timeout=300_000)
-        settled_enough(page)
+        uploader = page.locator('[data-testid="stFileUploader"] input[type=file]')
+        act(page, lambda: uploader.set_input_files(
+            {"name": zip_name, "mimeType": "application/zip", "buffer": hostile_coco_zip(tmp_path)}))
+        act(page, page.get_by_role("button", name="Run the sweep").click, timeout_s=300)  # until the sweep ends
+        page.get_by_text("Last sweep").first.wait_for(timeout=60_000)
         main = page.locator('[data-testid="stMain"]')
         text = shown_text(main)
         links = main.locator("a[href*='invalid']:not([href^='#'])").evaluate_all("links => links.map(a => a.outerHTML.slice(0, 300))")
@@ -115,11 +102,9 @@ def test_names_from_a_dataset_stay_text_on_the_sweeps_page(tmp_path):
         climbing = io.BytesIO()
         with zipfile.ZipFile(climbing, "w") as archive:
             archive.writestr("[click me](//example.invalid/phish)/../../x.png", b"not a photo")
-        page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
-            {"name": "climbing.zip", "mimeType": "application/zip", "buffer": climbing.getvalue()})
-        settled_enough(page)
-        page.get_by_role("button", name="Run the sweep").click()
-        settled_enough(page)
+        act(page, lambda: uploader.set_input_files(
+            {"name": "climbing.zip", "mimeType": "application/zip", "buffer": climbing.getvalue()}))
+        act(page, page.get_by_role("button", name="Run the sweep").click)
         page.get_by_text("example.invalid/phish", exact=False).first.wait_for(timeout=60_000)
         assert main.locator("a[href*='invalid']").count() == 0
         assert "[click me](//example.invalid/phish)" in shown_text(main)

@@ -4,12 +4,12 @@ layout mapped or refused, Score-CAM that can be costed and cancelled, and the sm
 import json
 import subprocess
 import sys
-import time
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from waiting import until
 
 from ic import explain
 from ic.app import Workbench
@@ -227,11 +227,13 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
 
     app = open_page(timeout=300, visitor="c" * 32)
     app.sidebar.button(key="sample-camera.png").click().run()
-    for _ in range(20):  # the rates an estimate is made of are measured once, in the background if need be
+    def estimated() -> bool:  # the rates an estimate is made of are measured once, in the background if need be
         if any("each step takes about" in c.value for c in app.caption):
-            break
-        time.sleep(0.5)
+            return True
         app.run()
+        return False
+
+    until(estimated, 120, "the page's estimate of a search", every_s=0.5)
     assert any("each step takes about" in c.value for c in app.caption)  # the cost, before anything runs
     app.button(key="flip-run").click().run()
     assert not app.exception and not app.error

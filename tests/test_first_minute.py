@@ -11,6 +11,7 @@ from browser_support import (
     chromium_path,
     errors_shown,
     isolated_env,
+    open_list,
     require_chromium,
     running_app,
     settled,
@@ -70,13 +71,13 @@ def test_a_page_opened_the_moment_a_fresh_server_answers_never_breaks(tmp_path):
     from playwright.sync_api import sync_playwright
 
     require_chromium()
-    env = isolated_env(tmp_path)  # one cache folder: empty in round 1, kept for the restarts after it
+    env = isolated_env(tmp_path, cache=True)  # its own cache folder: empty in round 1, kept for the restarts after it
     seen = []
     with sync_playwright() as playwright:
         browser = _browser(playwright)
         for round_ in range(ROUNDS):
             log = tmp_path / f"server-{round_}.log"
-            with running_app(env, log=log, poll_s=0.02) as url:
+            with running_app(env, log=log, poll_s=0.02, prepare=False) as url:  # the race is the test
                 context = browser.new_context(viewport={"width": 1440, "height": 900})
                 page = context.new_page()
                 page.add_init_script(f"({WATCH_JS})()")
@@ -108,15 +109,10 @@ def test_switching_the_classifier_never_shows_the_previous_models_answer_as_curr
         page.locator(ROW).first.wait_for(timeout=180_000)
         page.get_by_text("(224x224 pixels)").wait_for(timeout=60_000)  # Lite0's input, named under its table
         lite0 = page.locator('[data-testid="stTable"]').first.inner_text()
-        for _ in range(5):  # a rerun (the canvas reporting its size) can close the menu: try again
-            settled(page)
-            page.get_by_role("combobox", name="Model", exact=True).click()
-            try:
-                page.get_by_role("option", name="EfficientNet-Lite2").click(timeout=5_000)
-                page.evaluate(f"({TABLE_WATCH_JS})", lite0)  # from the switch on
-                break
-            except Exception:
-                page.keyboard.press("Escape")
+        settled(page)  # no rerun of the page's own to close the menu
+        open_list(page, "Model")
+        page.get_by_role("option", name="EfficientNet-Lite2").click()
+        page.evaluate(f"({TABLE_WATCH_JS})", lite0)  # from the switch on
         page.get_by_text("(260x260 pixels)").wait_for(timeout=180_000)  # Lite2's answer is on screen
         page.evaluate("window.__icTableWatch.disconnect()")
         unmarked = page.evaluate("window.__icUnmarked")

@@ -119,7 +119,7 @@ def test_concurrent_writers_from_threads_lose_nothing(store, records):
 
 
 KILLED_WRITER = """
-import sys, time
+import sys, threading, time
 import numpy as np
 sys.path.insert(0, {root!r})
 from ic.history import HistoryStore
@@ -137,7 +137,7 @@ original_insert = Experiments._insert_row
 def stalled_insert(db, values):
     original_insert(db, values)
     print("inside the transaction", flush=True)
-    time.sleep(120)
+    threading.Event().wait()  # stays inside the transaction until the test kills it
 Experiments._insert_row = staticmethod(stalled_insert)
 store.experiments.add(record, owner="alice")
 """

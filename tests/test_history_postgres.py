@@ -11,12 +11,13 @@ import zipfile
 
 import numpy as np
 import pytest
+from waiting import until
 
 from ic.app import get_workbench
 from ic.errors import ICError, Unavailable
 from ic.history import HistoryStore
 
-from browser_support import browser_page, errors_shown, free_port, grid_rows, paint, removals_shown, running_app, top1_notice
+from browser_support import browser_page, errors_shown, free_port, grid_rows, isolated_env, paint, removals_shown, running_app, top1_notice
 from conftest import ROOT, cli_env, open_page
 from postgres_support import PASSWORD
 from test_saving import stroke, waiting_notices
@@ -115,7 +116,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
     try:
         paint_in_app(app, stroke("left") | stroke("right"), flush=False)  # as the canvas sends it
         assert not app.exception and app.session_state["desk"].edit.removals == 2
-        time.sleep(1)  # the saver has tried, and waits
+        until(lambda: get_workbench().history.waiting(visitor), 60, "the saver trying, and waiting for the database")
         app.run()
         notices = waiting_notices(app)
         assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
@@ -127,7 +128,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
             [e.value for e in history.error]
         reloaded = open_page(timeout=120, visitor=visitor)  # F5 meanwhile: a fresh page, and why (it said nothing)
         assert any("could not be brought back" in w.value for w in reloaded.warning), [w.value for w in reloaded.warning]
-        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))
+        time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))  # fixed on purpose: the outage's length is the test
     finally:
         postgres.start()
     assert get_workbench().history.flush(60)
@@ -144,8 +145,7 @@ def test_two_servers_on_one_database_show_the_same_history(postgres, tmp_path):
 
     require_chromium()
     url = postgres.new_database()
-    env = {"IC_DATABASE_URL": url, "IC_DATA_DIR": str(tmp_path / "unused"), "IC_MODELS_DIR": str(tmp_path / "models"),
-           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**isolated_env(tmp_path), "IC_DATABASE_URL": url, "IC_DATA_DIR": str(tmp_path / "unused")}
     with running_app(env) as first, running_app(env) as second:
         with browser_page(first) as page:
             visitor = page.url.split("visitor=")[1].split("&")[0]
@@ -219,9 +219,7 @@ def test_a_database_down_when_the_server_starts_is_used_once_it_is_up(postgres, 
         assert not app.exception and app.session_state["desk"].edit.removals == 1
     finally:
         postgres.start()
-    deadline = time.monotonic() + 30
-    while get_workbench().history.problem and time.monotonic() < deadline:  # tried again in the background
-        time.sleep(0.2)
+    until(lambda: not get_workbench().history.problem, 30, "the history opening its database again")  # in the background
     app.run()
     assert not [w.value for w in app.sidebar.warning if "History cannot open" in w.value]
     paint_in_app(app, stroke("left") | stroke("right"))
@@ -236,8 +234,7 @@ def test_a_secrets_file_that_does_not_parse_is_said_not_ignored(tmp_path):
     home = tmp_path / "home"
     (home / ".streamlit").mkdir(parents=True)
     (home / ".streamlit" / "secrets.toml").write_text('[connections.history]\nurl = "postgresql://u:hunter2@host/db\n')
-    env = {"HOME": str(home), "IC_DATA_DIR": str(tmp_path / "data"), "IC_MODELS_DIR": str(tmp_path / "models"),
-           "TORCH_HOME": str(tmp_path / "torch"), "IC_CACHE_DIR": str(tmp_path / "cache")}
+    env = {**isolated_env(tmp_path), "HOME": str(home)}
     with running_app(env) as url, browser_page(url) as page:
         notice = page.get_by_text("The app's secrets cannot be read")
         notice.wait_for(timeout=60_000)

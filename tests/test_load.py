@@ -10,6 +10,7 @@ the slowest response and the servers' memory.
 """
 
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -19,15 +20,7 @@ import pytest
 
 from ic.history import HistoryStore
 
-from browser_support import (
-    CANVAS_TAKES_STROKES_JS,
-    CHROMIUM_FLAGS,
-    PHOTO_DRAWN_JS,
-    RUN_ON_ITS_WAY,
-    chromium_path,
-    require_chromium,
-    running_app,
-)
+from browser_support import CHROMIUM_FLAGS, IDLE_JS, PHOTO_DRAWN_JS, chromium_path, isolated_env, require_chromium, running_app
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
 
@@ -62,39 +55,43 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def canvas_box(page, quiet_s: float = 0.25, timeout_s: float = 180) -> dict:
-    """The canvas, once the page is ready for a stroke (see browser_support.settled): no run on its way, one
-    canvas taking strokes, its photo drawn, its layout still, and no rerun for `quiet_s`."""
-    previous, ready_since, deadline, seen = None, None, time.monotonic() + timeout_s, ""
-    while time.monotonic() < deadline:
-        canvases, background = page.locator("canvas.upper-canvas"), page.locator("canvas.dc-background-canvas")
-        box = None
-        try:  # every look reads the whole set at once: in a rerun, an old and a new canvas can coexist
-            seen = await page.evaluate(STATE_JS)
-            if await canvases.evaluate_all("cs => cs.length === 1") \
-                    and not await page.locator(RUN_ON_ITS_WAY).count() \
-                    and await page.evaluate(CANVAS_TAKES_STROKES_JS) \
-                    and await background.evaluate_all(f"cs => cs.length === 1 && ({PHOTO_DRAWN_JS})(cs[0])"):
-                box = await canvases.bounding_box(timeout=1_000)
-        except Exception:  # the canvas went away between two looks: look again
-            box = None
-        if box and box == previous:
-            ready_since = ready_since or time.monotonic()
-            if time.monotonic() - ready_since >= quiet_s:
-                return box
-        else:
-            ready_since = None
-        previous = box
-        await asyncio.sleep(0.05)
-    shown = " ".join((await page.inner_text("[data-testid=stMain]"))[:600].split())
-    raise TimeoutError(f"no fresh canvas to paint on for {timeout_s:.0f} s at {page.url}; the page said {seen}; "
-                       f"on screen: {shown}")
+async def idle(page, after: int = -1, timeout_s: float = 180) -> int:
+    """browser_support.idle, for the asynchronous API: the page's own word (ui/idle.py) that no run is on its way,
+    none pending, nothing unsaved and the canvas takes strokes; after a run later than `after`."""
+    try:
+        await page.wait_for_function(IDLE_JS, arg=[after, []], polling="raf", timeout=timeout_s * 1000)
+    except Exception as exc:
+        shown = " ".join((await page.inner_text("[data-testid=stMain]"))[:600].split())
+        raise TimeoutError(f"not idle within {timeout_s:.0f} s at {page.url}; the page said "
+                           f"{await page.evaluate(STATE_JS)}; on screen: {shown}") from exc
+    return await page.evaluate("() => Number(document.querySelector('[data-ic-idle]').dataset.run)")
+
+
+async def act(page, action) -> None:
+    """`await action()`, a click that starts a run, once the page is idle; then idle after that run."""
+    before = await idle(page)
+    await action()
+    await idle(page, after=before)
+
+
+async def canvas_box(page) -> dict:
+    """The canvas, once the page is ready for a stroke (see browser_support.settled): idle, with one canvas showing
+    its photo."""
+    await idle(page)
+    await page.wait_for_function(f"""() => {{
+        const roots = [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)];
+        const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
+        const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
+        return upper.length === 1 && background.length === 1 && ({PHOTO_DRAWN_JS})(background[0]);
+      }}""", polling="raf", timeout=180_000)
+    return await page.locator("canvas.upper-canvas").bounding_box()
 
 
 # What the page last said: its run state, its canvases and whether they take a stroke (for a failure's message).
 STATE_JS = """() => JSON.stringify({
   run: document.querySelector('[data-test-script-state]')?.dataset.testScriptState,
   connection: document.querySelector('[data-test-connection-state]')?.dataset.testConnectionState,
+  idle: [...document.querySelectorAll('[data-ic-idle]')].map((m) => ({...m.dataset})),
   canvas: document.documentElement.dataset.icCanvas,
   canvases: [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)]
     .reduce((n, root) => n + root.querySelectorAll('canvas.upper-canvas').length, 0),
@@ -107,41 +104,35 @@ async def removals_shown(page) -> int:
     return int(re.search(r"(\d+) removal", text).group(1))
 
 
-async def idle(page) -> None:
-    await page.wait_for_function(f"() => !document.querySelector({RUN_ON_ITS_WAY!r})", timeout=120_000)
-
-
-async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: int, start_line: asyncio.Lock,
-                  until: dict, results: list):
+async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: int, start: dict, results: list):
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
     sample = LARGE.get(index) or SAMPLES[index % len(SAMPLES)]
-    async with start_line:  # pages open one after another; then all of them paint at once
+    async with start["one_at_a_time"]:  # pages open one after another; then all of them paint at once
         await page.goto(url)
         await page.locator("canvas.upper-canvas").wait_for(timeout=120_000)
         await page.locator('[data-testid="stTable"]').wait_for(timeout=120_000)
-        for _ in range(5):  # a rerun (the canvas reporting its column's width) can close the menu: try again
-            await idle(page)
-            await page.get_by_label("Inpainter").click()
-            try:
-                await page.get_by_role("option", name="OpenCV Telea").click(timeout=5_000)
-                break
-            except Exception:
-                await page.keyboard.press("Escape")
-        await idle(page)
+        await idle(page)  # no run of the page's own to close the menu
+        combobox = page.get_by_role("combobox", name="Inpainter", exact=True)  # browser_support.open_list
+        await combobox.focus()
+        await page.wait_for_function("e => e.dataset.focused === 'true'", arg=await combobox.element_handle())
+        await page.keyboard.press("ArrowDown")
+        await page.wait_for_function("e => e.getAttribute('aria-expanded') === 'true'", arg=await combobox.element_handle())
+        await act(page, page.get_by_role("option", name="OpenCV Telea").click)
         if index in LARGE:
-            await page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click()
-            await idle(page)
-            await page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(large_photo(folder, sample, index))
+            await act(page, page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click)
+            await act(page, lambda: page.locator('[data-testid="stSidebar"] input[type="file"]').set_input_files(
+                large_photo(folder, sample, index)))
         else:
-            await page.get_by_role("button", name=sample, exact=True).click()
+            await act(page, page.get_by_role("button", name=sample, exact=True).click)
         await page.get_by_text(re.compile(rf"^Original · {sample}\.")).first.wait_for(timeout=180_000)
         await idle(page)
-    while "deadline" not in until:
-        await asyncio.sleep(0.1)
-    deadline = until["deadline"]
+        start["opened"] += 1
+        if start["opened"] == PAGES:
+            start["all_open"].set()
+    await start["painting"].wait()
+    deadline = start["deadline"]
     strokes, slowest, errors, late, missed = [], 0.0, [], 0, 0
     while time.monotonic() < deadline and len(strokes) < len(STROKE_PLACES):
-        await idle(page)
         box = await canvas_box(page)
         shown = await removals_shown(page)
         fx, fy = STROKE_PLACES[len(strokes)]
@@ -164,9 +155,9 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
             continue
         slowest = max(slowest, time.monotonic() - start)
         errors += await page.locator('[data-testid="stException"]').all_inner_texts()
-    await quiet(page)
+    await idle(page)  # every stroke sent, applied, drawn and saved
     visitor_id = parse_qs(urlparse(page.url).query)["visitor"][0]
-    served = await settled_count(page, store, visitor_id)
+    served = await removals_shown(page)
     errors += await page.locator('[data-testid="stException"]').all_inner_texts()  # the last runs' too
     header = await page.get_by_text(re.compile(r"^Original · ")).last.inner_text()
     results.append({"index": index, "sample": sample, "served": served, "strokes": strokes, "slowest_s": slowest,
@@ -186,60 +177,38 @@ def applied(store: HistoryStore, visitor: str, strokes: list[tuple[float, float]
     return hits, len(strokes)
 
 
-async def quiet(page, quiet_s: float = 3.0) -> None:
-    """No run for `quiet_s`: every stroke applied and saved, the canvas cleared."""
-    since = time.monotonic()
-    for _ in range(2400):
-        if await page.locator(RUN_ON_ITS_WAY).count() or not await page.evaluate(CANVAS_TAKES_STROKES_JS):
-            since = time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
-            return
-        await asyncio.sleep(0.05)
-
-
-async def settled_count(page, store: HistoryStore, visitor_id: str, timeout_s: float = 90) -> int:
-    """The removals the page shows once it has caught up: under this load the run that draws the last removal can
-    come well after the one that saved it. Waits (bounded) until the page shows what History holds and no run is on
-    its way, then reads once more; a page still behind after `timeout_s` is a page that lost the user's view."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        shown = await removals_shown(page)
-        if shown == store.experiments.count(visitor_id) and not await page.locator(RUN_ON_ITS_WAY).count():
-            return shown
-        if time.monotonic() > deadline:
-            return shown
-        await asyncio.sleep(0.5)
-
-
 async def run_load(servers: list[tuple[str, int]], store: HistoryStore, folder: Path):
     """The visitors, spread over `servers` ((url, pid) each); returns their results and each server's memory."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
-        results, memory, until = [], {pid: [] for _, pid in servers}, {}
-        start_line = asyncio.Lock()
+        results, memory, opened_at = [], {pid: [] for _, pid in servers}, {}
+        start = {"one_at_a_time": asyncio.Lock(), "opened": 0, "all_open": asyncio.Event(), "painting": asyncio.Event()}
+        ended = asyncio.Event()
 
-        async def start_when_all_ready():
-            while not start_line.locked():
-                await asyncio.sleep(0.1)
-            while start_line.locked() or start_line._waiters:  # every page has opened
+        async def sample_memory(until: asyncio.Event, every_s: float) -> None:
+            """Each server's resident memory, every `every_s` (a measurement's pace, not a wait), until `until`."""
+            while not until.is_set():
                 for _, pid in servers:
                     memory[pid].append(rss_mb(pid))
-                await asyncio.sleep(0.5)
-            until["deadline"] = time.monotonic() + DURATION_S
-            until["opened"] = {pid: len(memory[pid]) for _, pid in servers}  # where the painting minute starts
-            while time.monotonic() < until["deadline"] + 30:
-                for _, pid in servers:
-                    memory[pid].append(rss_mb(pid))
-                await asyncio.sleep(1)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(until.wait(), every_s)
 
-        watcher = asyncio.create_task(start_when_all_ready())
-        await asyncio.gather(*(visitor(browser, servers[i % len(servers)][0], store, folder, i, start_line, until,
-                                       results) for i in range(PAGES)))
-        watcher.cancel()
+        async def start_when_all_open() -> None:
+            await sample_memory(start["all_open"], 0.5)
+            opened_at.update({pid: len(memory[pid]) for _, pid in servers})  # where the painting minute starts
+            start["deadline"] = time.monotonic() + DURATION_S
+            start["painting"].set()
+            await sample_memory(ended, 1.0)
+
+        watcher = asyncio.create_task(start_when_all_open())
+        await asyncio.gather(*(visitor(browser, servers[i % len(servers)][0], store, folder, i, start, results)
+                               for i in range(PAGES)))
+        ended.set()
+        await watcher
         await browser.close()
-        return results, {pid: (trace, trace[until["opened"][pid]]) for pid, trace in memory.items()}
+        return results, {pid: (trace, trace[opened_at[pid]]) for pid, trace in memory.items()}
 
 
 def check(results: list, memory: dict, store: HistoryStore, what: str) -> None:
@@ -273,7 +242,7 @@ def check(results: list, memory: dict, store: HistoryStore, what: str) -> None:
 def test_eight_visitors_for_a_minute(tmp_path):
     require_chromium()
     data = tmp_path / "data"
-    env = {"IC_DATA_DIR": str(data), "IC_MODELS_DIR": str(tmp_path / "models"), "TORCH_HOME": str(tmp_path / "t")}
+    env = isolated_env(tmp_path)
     with running_app(env, expose_pid=True) as server:
         store = HistoryStore(data)
         results, memory = asyncio.run(run_load([server], store, tmp_path))
@@ -284,8 +253,7 @@ def test_eight_visitors_on_two_replicas_of_one_database(postgres, tmp_path):
     """Two servers, one PostgreSQL database: each visitor stays on one server (a proxy's sticky session)."""
     require_chromium()
     url = postgres.new_database()
-    env = {"IC_DATABASE_URL": url, "IC_DATA_DIR": str(tmp_path / "unused"), "IC_MODELS_DIR": str(tmp_path / "models"),
-           "TORCH_HOME": str(tmp_path / "t")}
+    env = {**isolated_env(tmp_path), "IC_DATABASE_URL": url, "IC_DATA_DIR": str(tmp_path / "unused")}
     with running_app(env, expose_pid=True) as first, running_app(env, expose_pid=True) as second:
         store = HistoryStore(url=url)
         results, memory = asyncio.run(run_load([first, second], store, tmp_path))

@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+from waiting import until
 
 from ic.app import get_workbench
 from ic.history import HistoryStore, open_store
@@ -20,7 +21,7 @@ import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN IMMEDIATE")  # the write lock, as another program's long transaction holds it
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+time.sleep(float(sys.argv[2]))  # fixed on purpose: how long the lock is held is what the tests vary
 db.execute("COMMIT")
 """
 
@@ -85,7 +86,7 @@ def test_the_saver_writes_each_job_once_in_order_after_a_lock(tmp_path):
     try:
         for n in range(3):
             saver.submit("me", job(n))
-        time.sleep(0.5)
+        until(saver.stalled, 30, "the saver trying to write against the lock")
         assert saver.pending("me") == 3 and saver.pending("someone else") == 0 and writes == []
     finally:
         holder.wait(timeout=30)

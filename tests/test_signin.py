@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from browser_support import browser_page, free_port, isolated_env, paint, removals_shown, require_chromium, running_app
+from browser_support import browser_page, free_port, idle, isolated_env, paint, removals_shown, require_chromium, running_app
 from conftest import ROOT, cli_env
 
 pytestmark = pytest.mark.browser
@@ -82,7 +82,7 @@ def signed_in_as(page, name: str) -> None:
 def history_count(page, url: str) -> str:
     page.goto(f"{url}/history")
     page.get_by_role("heading", name="History").first.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    idle(page)
     text = page.locator('[data-testid="stMain"]').inner_text()
     return "No experiments yet" if "No experiments yet" in text else next(
         line for line in text.splitlines() if " experiment" in line and " of " in line)
@@ -98,8 +98,7 @@ def test_people_sign_in_see_only_their_own_history_and_sign_out(app):
         signed_in_as(page, "Alice Archer (alice@example.com)")
         page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
         paint(page, STROKE)
-        removals_shown(page, 1)
-        page.wait_for_timeout(2000)  # the experiment is written
+        removals_shown(page, 1)  # and idle: the experiment is written
         assert history_count(page, url) == "1 of 1 experiment"
         assert "kept for your account" in page.locator('[data-testid="stMain"]').inner_text()
         sign_out(page)
@@ -224,7 +223,7 @@ def test_signing_out_in_one_tab_ends_the_other_tabs_at_their_next_run(app):
 
 
 def history_count_here(page) -> str:
-    page.wait_for_timeout(1000)
+    idle(page)
     text = page.locator('[data-testid="stMain"]').inner_text()
     return "No experiments yet" if "No experiments yet" in text else text
 

@@ -2,12 +2,12 @@
 and off in public mode."""
 
 import io
-import time
 import zipfile
 
 import pytest
 from builders import build_dataset
 from streamlit.testing.v1 import AppTest
+from waiting import until
 
 from conftest import open_page
 
@@ -41,11 +41,7 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
     app.multiselect(key="sweep-inpainters").set_value(["telea", "blur"]).run()
     next(b for b in app.button if b.label == "Run the sweep").click().run()
     assert not app.exception, app.exception
-    for _ in range(240):  # the worker thread runs beside the page; the page looks again when run
-        if "Last sweep: three" in texts(app):
-            break
-        time.sleep(0.5)
-        app.run()
+    finished(app, "three")  # the worker thread runs beside the page; the page looks again when run
     assert "Last sweep: three" in texts(app), texts(app)
     assert "3 images, 6 rows" in texts(app) and "1 file skipped" in texts(app)
     summary = app.dataframe[0].value
@@ -99,12 +95,15 @@ def coco_zip(tmp_path) -> bytes:
 
 
 def finished(app: AppTest, name: str) -> AppTest:
-    for _ in range(240):
+    """The page once the sweep `name` has ended (the page looks again at each run)."""
+    def ended() -> bool:
         if f"Last sweep: {name}" in texts(app):
-            return app
-        time.sleep(0.5)
+            return True
         app.run()
-    raise AssertionError(texts(app))
+        return False
+
+    until(ended, 120, f"the sweep {name} ending", every_s=0.5)
+    return app
 
 
 def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):

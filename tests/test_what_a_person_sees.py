@@ -4,11 +4,11 @@ first load that names its steps and an export reused after a restart; the server
 flipped tiles showing the edited image; mean drops in points."""
 
 import json
-import time
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
+from waiting import until
 
 from ic import explain
 from ic.experiment import comparison_rows
@@ -94,18 +94,20 @@ def test_estimates_count_the_work_from_measured_rates(lite0):
 
 
 def test_a_page_estimate_waits_for_no_measurement(lite0, monkeypatch):
+    import threading
+
     from ic.explain import cost
 
     monkeypatch.setattr(models(), "rates", {})
-    slow = lambda: (time.sleep(0.5), 0.01)[1]
+    measured = threading.Event()  # the measurement takes until the test lets it end
+    slow = lambda: (measured.wait(60), 0.01)[1]
     monkeypatch.setattr(cost, "classify_s", lambda classifier: cost._measured(("classify", "x"), slow))
     estimate = lambda: cost.maps_estimate(lite0, ["gradcam"], 8, explain.get_inpainter("telea"))
     assert cost.at_once(estimate, wait_s=0.05) is None  # not measured yet: the page says so, and looks again
-    for _ in range(50):
-        found = cost.at_once(estimate, wait_s=0.05)
-        if found is not None:
-            break
-    assert found is not None and found.seconds > 0
+    assert cost.at_once(estimate, wait_s=0.05) is None  # still measuring: not waited for a second time either
+    measured.set()
+    found = until(lambda: cost.at_once(estimate, wait_s=0.05), 60, "the estimate once its rate is measured")
+    assert found.seconds > 0
 
 
 def test_a_first_load_names_its_steps_and_a_restart_reuses_the_export(tmp_path, monkeypatch, fresh_models):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from browser_support import errors_shown, paint, removals_shown, settled
+from browser_support import act, errors_shown, idle, paint, removals_shown, settled
 
 TRIPOD_STROKE = [(293, 215), (293, 330), (293, 480)]  # down the tripod's centre column, camera.png pixels
 LEG_STROKE = [(290, 330), (262, 420), (240, 500)]
@@ -84,26 +84,19 @@ def axe_counts(page) -> dict[str, tuple[str, int]]:
 
 def go(page, link: str, wait_for: str) -> None:
     """Follow one of the sidebar's page links (on a phone, the sidebar is opened first, and closed after)."""
-    settled_enough(page)
+    idle(page)
     target = page.locator('[data-testid="stSidebar"]').get_by_role("link", name=link, exact=True)
-    opened = page.get_by_test_id("stExpandSidebarButton").is_visible()  # a collapsed sidebar (a phone)
-    if opened:
-        page.get_by_test_id("stExpandSidebarButton").click()
-        page.wait_for_timeout(500)  # the sidebar slides in
-    target.click()
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    collapsed = expand.is_visible()  # a phone
+    if collapsed:
+        expand.click()
+        target.wait_for(state="visible")  # the click below waits for it to stop sliding
+    act(page, target.click)
     page.get_by_text(wait_for).first.wait_for(timeout=120_000)
-    settled_enough(page)
-    if opened and not page.get_by_test_id("stExpandSidebarButton").is_visible():
+    idle(page)
+    if collapsed and not expand.is_visible():
         page.get_by_test_id("stSidebarCollapseButton").first.click()
-        page.wait_for_timeout(500)
-
-
-def settled_enough(page, timeout_s: float = 120) -> None:
-    """No run of the page on its way (pages without a canvas)."""
-    from browser_support import RUN_ON_ITS_WAY
-
-    page.wait_for_function(f"() => !document.querySelector('{RUN_ON_ITS_WAY}')", timeout=timeout_s * 1000)
-    page.wait_for_timeout(300)
+        expand.wait_for(state="visible")
 
 
 def explore_after_a_removal(page) -> None:
@@ -114,17 +107,16 @@ def explore_after_a_removal(page) -> None:
 def explore_with_maps(page) -> None:
     """Grad-CAM alone (the fastest map) for the original's top class, after the removal."""
     drop_option(page, "Maps", "Occlusion by inpainting")
-    page.get_by_role("button", name="Compute maps").click()
-    page.get_by_text("Grad-CAM on the original image").first.wait_for(timeout=180_000)
+    act(page, page.get_by_role("button", name="Compute maps").click, timeout_s=240)
+    page.get_by_text("Grad-CAM on the original image").first.wait_for(timeout=60_000)
     settled(page)
 
 
 def compare_with_results(page) -> None:
     go(page, "Compare", "Classifiers")
     keep_first_only(page, "Classifiers")
-    page.get_by_role("button", name="Compare", exact=True).click()
-    page.get_by_text("Verdicts").first.wait_for(timeout=180_000)
-    settled_enough(page)
+    act(page, page.get_by_role("button", name="Compare", exact=True).click, timeout_s=240)
+    page.get_by_text("Verdicts").first.wait_for(timeout=60_000)
 
 
 def _multiselect(page, box: str):
@@ -141,8 +133,7 @@ def drop_option(page, box: str, option: str) -> None:
     """Take `option` out of the multiselect `box` with its chip's remove button."""
     remove = _multiselect(page, box).get_by_role("button", name=f"Remove {option}", exact=True)
     if remove.count():
-        remove.click()
-        settled_enough(page)
+        act(page, remove.click)
 
 
 def keep_first_only(page, box: str) -> None:
@@ -152,16 +143,24 @@ def keep_first_only(page, box: str) -> None:
 
 
 def history_rows(page, *rows: int) -> None:
-    """On the History page, select `rows` (0 is the newest) by their checkboxes in the table's first column."""
+    """On the History page, select `rows` (0 is the newest) and no other, as a keyboard does: the focus on a cell
+    of a row in the table's accessible grid (Streamlit's data grid keeps one beside its drawing), then Shift+Space.
+    The grid keeps its selection across pages; where a row is selected that should not be, the page is loaded
+    afresh (a new session selects nothing), since Shift+Space on a selected row did not always take it off."""
     go(page, "History", "experiment")
-    grid = page.locator('.st-key-history-table [data-testid="stDataFrame"]')
-    grid.scroll_into_view_if_needed()
-    box = grid.bounding_box()
-    for number, row in enumerate(rows):
-        page.mouse.click(box["x"] + 18, box["y"] + 36 + 56 * row + 28)
-        if number == 0:  # the run that shows the first selection: a second click before it ends would be lost
-            page.get_by_text("Removed region").first.wait_for(timeout=120_000)
-        settled_enough(page)
+    line = lambda index: page.locator(f'.st-key-history-table [role=row][aria-rowindex="{index + 2}"]')
+    line(max(rows)).wait_for(state="attached")  # the grid writes its accessible rows a moment after it is drawn
+    selected = {index for index in range(page.locator(".st-key-history-table [role=row][aria-selected]").count())
+                if line(index).get_attribute("aria-selected") == "true"}
+    if selected - set(rows):
+        page.reload()
+        line(max(rows)).wait_for(state="attached")
+        idle(page)
+        selected = set()
+    for index in sorted(set(rows) - selected):
+        cell = line(index).locator("[role=gridcell]").first
+        act(page, lambda cell=cell: (cell.focus(), page.keyboard.press("Shift+Space")))
+        assert line(index).get_attribute("aria-selected") == "true", f"row {index} was not selected"
 
 
 def history_with_one_row(page) -> None:
@@ -178,13 +177,13 @@ def a_share_link(page) -> str:
     """Create a read-only link to the newest experiment and open it; returns the link."""
     history_rows(page, 0)
     page.get_by_text("Share a read-only link").first.click()
-    page.get_by_role("button", name="Create a link").click()
+    act(page, page.get_by_role("button", name="Create a link").click)
     code = page.locator('[data-testid="stCode"]').filter(has_text="?share=").first
     code.wait_for(timeout=60_000)
     link = re.search(r"\S+\?share=\S+", code.inner_text()).group(0)
     page.goto(link)
     page.get_by_text("A shared experiment").wait_for(timeout=60_000)
-    settled_enough(page)
+    idle(page)
     return link
 
 
@@ -204,10 +203,9 @@ def sweeps_with_a_result(page) -> None:
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(
         {"name": "objects.zip", "mimeType": "application/zip", "buffer": sweep_zip()})
     page.get_by_text("objects.zip").first.wait_for(timeout=60_000)
-    settled_enough(page)
-    page.get_by_role("button", name="Run the sweep").click()
-    page.get_by_text("Last sweep").first.wait_for(timeout=300_000)
-    settled_enough(page)
+    idle(page)
+    act(page, page.get_by_role("button", name="Run the sweep").click, timeout_s=300)  # idle: the sweep has ended
+    page.get_by_text("Last sweep").first.wait_for(timeout=60_000)
 
 
 def sweeps_sliced(page) -> None:
@@ -215,14 +213,13 @@ def sweeps_sliced(page) -> None:
     the cup's."""
     bar = page.locator(".st-key-sweep-slices-chart-category [aria-roledescription=bar][aria-label*='value: cup;']")
     bar.first.scroll_into_view_if_needed()
-    bar.first.click()
+    act(page, bar.first.click)
     page.get_by_text("rows in cup").first.wait_for(timeout=60_000)
-    settled_enough(page)
 
 
 def explore_from_a_sweep(page) -> None:
     """The first row of the cup's slice opened on Explore: that photo, its cup removed."""
-    page.get_by_role("button", name="Open on Explore").click()
+    act(page, page.get_by_role("button", name="Open on Explore").click)
     page.get_by_text("From the sweep").first.wait_for(timeout=120_000)
     settled(page)
 

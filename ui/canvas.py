@@ -26,7 +26,7 @@ import streamlit as st
 
 from ic.errors import ICError
 from ic.images import decode_layer, encode_display, mask_from_layer
-from ui import session
+from ui import idle, session
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon",
          "Eraser (strokes not removed yet)": "eraser", "Select an object (box, then clicks)": "select"}
@@ -354,6 +354,8 @@ def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, cle
     from streamlit_drawable_canvas import st_canvas  # Components v2: importable only in a running app
 
     width, height = shown_size(background.shape[:2])
+    if not measured():  # the browser says the page's size once the canvas is drawn, and the page is drawn again
+        idle.expect("canvas-size")
     st_canvas(
         fill_color=FILL,
         stroke_width=brush if tool in ("freedraw", "eraser") else 0,

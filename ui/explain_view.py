@@ -7,7 +7,7 @@ import streamlit as st
 from ic import explain
 from ic.errors import Cancelled, ICError
 from ic.images import fit_mask, overlay_mask
-from ui import session
+from ui import idle, session
 from ui.progress import working
 from ui.results import show_lead
 from ui.text import error_text, plain
@@ -199,6 +199,7 @@ def estimate_caption(text, estimate) -> None:
             st.rerun(scope="app")
         st.caption(text(None))
 
+    idle.expect("estimate")
     st.fragment(waiting, run_every=ESTIMATE_POLL_S)()
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from ic.errors import ICError
 from ic.prepare import page_drawn
-from ui import notices, session, signin
+from ui import idle, notices, session, signin
 from ui.navigation import PAGES, page_frame, page_links
 from ui.text import error_text
 
@@ -25,6 +25,7 @@ WENT_WRONG = ("Something went wrong on our side. Press Reset or choose another i
 
 
 def run() -> None:
+    idle.begin()
     pages = {path: st.Page(path, title=title, icon=icon, default=index == 0)
              for index, (path, title, icon, _) in enumerate(PAGES)}
     page = st.navigation(list(pages.values()), position="hidden")  # our own links carry the visitor id
@@ -40,6 +41,7 @@ def run() -> None:
     # a share link shows its experiment alone, and the sign-in page is a page alone: no sidebar at all
     page_frame(sidebar=not shared and signin.admitted(person))
     if not signin.gate(shared):  # sign-in configured and nobody (allowed) signed in: its page, nothing else
+        idle.finish()
         return
     if person is not None:
         session.person_seen(person)
@@ -58,3 +60,5 @@ def run() -> None:
     except Exception:  # the page never shows a traceback; the server log keeps it
         log.exception("The %s page failed", page.title)
         st.error(WENT_WRONG)
+    # the page's word on being idle, that tests wait on (ui/idle.py); a shared experiment's page saves nothing
+    idle.finish(None if shared else lambda: session.workbench().history.pending(session.visitor()))

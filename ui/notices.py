@@ -4,7 +4,7 @@ stays."""
 
 import streamlit as st
 
-from ui import session
+from ui import idle, session
 
 POLL_S = 1.0  # how often the notice looks again while something waits
 
@@ -38,6 +38,7 @@ def saving_notice() -> None:
     """Says what waits for a locked database, and while anything does, looks again every POLL_S. Only
     then is it a fragment with a timer: writes that go through in milliseconds cost no reruns."""
     if session.workbench().history.waiting(session.visitor()):
+        idle.expect("saving")
         st.fragment(_saving, run_every=POLL_S)(True)
     else:
         _saving(False)

@@ -133,5 +133,7 @@ def keyboard_controls() -> None:
         across, down = st.columns(2)
         across.slider("Box across (% of the width)", 0, 100, KEY_BOX, key="key-box-x")
         down.slider("Box down (% of the height)", 0, 100, KEY_BOX, key="key-box-y")
+        (left, right), (top, bottom) = st.session_state["key-box-x"], st.session_state["key-box-y"]
+        st.caption(f"The box outlined on the canvas: {left}–{right}% across, {top}–{bottom}% down.")
         st.button("Select the box", key="key-box-select", on_click=session.request_apply, args=("box",),
                   help="Propose the object in the box, as a box dragged on the canvas would.")
