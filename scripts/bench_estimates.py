@@ -69,13 +69,13 @@ def flips(bench, classifier, image) -> None:
 def page_against_cli(image_path: str) -> None:
     """The occlusion map of the original on the page (Chromium), beside the workbench call the CLI makes."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from browser_support import browser_page, running_app, settled
+    from browser_support import act, browser_page, running_app, settled
     from tour import drop_option
 
     bench, classifier = Workbench(None), get_classifier("tf_efficientnet_lite0")
     image = decode_image(image_path)
     with running_app({"IC_DATA_DIR": tempfile.mkdtemp() + "/data"}) as url, browser_page(url, 1440, 900) as page:
-        page.get_by_role("button", name="camera", exact=True).click()
+        act(page, page.get_by_role("button", name="camera", exact=True).click)
         settled(page)
         drop_option(page, "Maps", "Grad-CAM")
         on_page = []

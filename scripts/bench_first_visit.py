@@ -71,7 +71,7 @@ def server_idle(pid: int, quiet_s: float = 2.0, timeout_s: float = 120.0) -> Non
 def cold(browser, cache: str, data: str, root: Path) -> float:
     """Seconds from starting a server to its first visitor's first answer (the visitor arrives at once)."""
     started = time.perf_counter()
-    with running_app({"IC_CACHE_DIR": cache, "IC_DATA_DIR": data}, root=root, poll_s=0.02) as url:
+    with running_app({"IC_CACHE_DIR": cache, "IC_DATA_DIR": data}, root=root, poll_s=0.02, prepare=False) as url:
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         page.goto(url)
@@ -87,7 +87,7 @@ def measure(browser, root: Path, visitors: int) -> tuple[float, float, list[floa
     first = cold(browser, f"{folder}/cache", f"{folder}/data", root)
     again = cold(browser, f"{folder}/cache", f"{folder}/data", root)
     with running_app({"IC_CACHE_DIR": f"{folder}/cache", "IC_DATA_DIR": f"{folder}/data"}, root=root,
-                     expose_pid=True) as (url, pid):
+                     expose_pid=True, prepare=False) as (url, pid):
         visit(browser, url)  # warm: it has served a visitor ...
         server_idle(pid)  # ... and finished preparing (the rates it measures for the estimates take seconds of CPU)
         warm = [visit(browser, url) for _ in range(visitors)]

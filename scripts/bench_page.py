@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser_support import browser_page, paint, running_app, settled  # noqa: E402
+from browser_support import browser_page, choose_option, paint, running_app, settled  # noqa: E402
 
 # Each stroke at its own place (10 columns, 4 rows of camera.png): a stroke over one already removed and
 # still shown on the canvas would remove nothing new.
@@ -43,21 +43,6 @@ ARM_JS = """
 """
 
 
-def choose(page, box: str, option: str) -> None:
-    """Pick `option` (part of its title) in the sidebar's selectbox `box`: typed into it, then Enter."""
-    for _ in range(5):
-        settled(page)
-        field = page.get_by_role("combobox", name=box, exact=True)
-        field.click()
-        field.fill(option)
-        page.wait_for_timeout(300)
-        page.keyboard.press("Enter")
-        settled(page)
-        if option.lower() in page.get_by_role("combobox", name=box, exact=True).input_value().lower():
-            return
-    raise RuntimeError(f"could not choose {option} in {box}")
-
-
 def measure(strokes: int, inpainter: str | None) -> list[float]:
     """One run on a fresh server: the Explore page with `inpainter`, or the floor page when it is None."""
     folder = tempfile.mkdtemp(prefix="ic-bench-")
@@ -67,7 +52,7 @@ def measure(strokes: int, inpainter: str | None) -> list[float]:
         if inpainter is None:
             page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
         elif inpainter != "patchmatch":
-            choose(page, "Inpainter", inpainter)
+            choose_option(page, "Inpainter", inpainter)
         times = []
         for i in range(strokes):
             settled(page)

@@ -12,6 +12,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ic.images import decode_image, encode_png  # noqa: E402
+from ui import idle  # noqa: E402
 
 st.set_page_config(page_title="Canvas floor", layout="wide")
 
@@ -24,6 +25,7 @@ def background() -> bytes:
 def main() -> None:
     from streamlit_drawable_canvas import st_canvas
 
+    idle.begin()  # the page's word on being idle, as the app's (the benchmarks wait on it)
     left, right = st.columns(2)
     with left:
         result = st_canvas(fill_color="rgba(255, 0, 80, 0.35)", stroke_width=28, stroke_color="rgba(255, 0, 80, 0.55)",
@@ -32,6 +34,7 @@ def main() -> None:
     objects = (result.json_data or {}).get("objects") or []
     right.markdown(f"Strokes: {len(objects)}")
     st.table({"class": ["tripod", "other"], "original %": [98.0, 2.0]})  # bench_first_visit waits for a row
+    idle.finish()
 
 
 main()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "tests")]
 
-from browser_support import browser_page, running_app  # noqa: E402
+from browser_support import browser_page, idle, running_app  # noqa: E402
 from tour import SIZES, STEPS, axe_counts, problems_on_screen  # noqa: E402
 
 
@@ -25,10 +25,10 @@ def full_page(page, path: Path) -> None:
     tall = page.evaluate("""() => Math.max(...[...document.querySelectorAll(
         '[data-testid=stMain], [data-testid=stMainBlockContainer], [data-testid=stSidebarContent]')].map(e => e.scrollHeight))""")
     page.set_viewport_size({"width": width, "height": min(12000, max(height, tall + 80))})
-    page.wait_for_timeout(800)
+    idle(page)  # a taller window: the canvas says its new room, and the page is drawn again
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": width, "height": height})
-    page.wait_for_timeout(500)
+    idle(page)
 
 
 def main() -> None:
@@ -46,8 +46,7 @@ def main() -> None:
             width, height = SIZES[size]
             with browser_page(url, width=width, height=height) as page:
                 for name, step in STEPS:
-                    step(page)
-                    page.wait_for_timeout(600)
+                    step(page)  # each ends with the page idle
                     page.screenshot(path=str(out / f"{size}-{name}.png"))
                     if not args.no_full:
                         full_page(page, out / f"{size}-{name}-full.png")
