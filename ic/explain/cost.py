@@ -109,7 +109,9 @@ def at_once(estimate, wait_s: float = 1.0):
         with known_only():
             return estimate()
     except NotMeasured:
-        with models().rates_lock:
+        # Not the rates' lock: a measurement holds that while it runs, and a second look waited out the whole
+        # measurement (seconds on a page's run) instead of wait_s.
+        with _measuring_lock:
             if _measuring is None or not _measuring.is_alive():  # one measurement at a time
                 _measuring = threading.Thread(target=estimate, name="measure-rates", daemon=True)
                 _measuring.start()
@@ -123,6 +125,7 @@ def at_once(estimate, wait_s: float = 1.0):
 
 
 _measuring: threading.Thread | None = None
+_measuring_lock = threading.Lock()
 
 
 def _texture(side: int = EXPLAIN_SIDE, seed: int = 0) -> np.ndarray:
