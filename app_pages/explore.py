@@ -509,6 +509,30 @@ def page_title() -> None:
     st.caption("What does the classifier rely on? Remove part of the photo and watch the answer change.")
 
 
+class AnswerSlot:
+    """Where the answer goes. While a run works, the previous answer stays on screen (Streamlit dims it), so the
+    page does not jump on every stroke; only when a classifier must load is the slot emptied, to say what the load
+    does in place of the previous model's table (never left on screen as if it were the new one's answer)."""
+
+    def __init__(self, parent):
+        self.parent, self.placeholder = parent, None
+
+    def _emptied(self):
+        if self.placeholder is None:
+            self.placeholder = self.parent.empty()
+        return self.placeholder
+
+    def info(self, *args, **kwargs):  # what a load is doing (ui.resources.classifier)
+        return self._emptied().info(*args, **kwargs)
+
+    def empty(self):
+        return self._emptied().empty()
+
+    def container(self):
+        """The answer's container: in the emptied slot after a load, else in place of the previous answer."""
+        return self.placeholder.container() if self.placeholder is not None else self.parent.container()
+
+
 class LazyClassifier:
     """The classifier, loaded when first needed (after the canvas is drawn, unless a removal needs it first),
     saying what its load does in `status`, where the answer will be; its box is drawn in the sidebar slot."""
@@ -562,9 +586,7 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
         work, answer = st.columns(2, gap="small")
         more, rest = work, answer
     status = answer.container()
-    # Where the answer will be, one slot: it says what a load is doing, replacing the table of the model before
-    # (never left on screen as if it were the new one's answer), then holds the new answer.
-    classifier.status = answer.empty()
+    classifier.status = AnswerSlot(answer)  # where the answer will be (and what a load is doing, while it loads)
     if preprocess == "center":  # the canvas outlines the classifier's crop
         classifier()
     shown = lambda image: (outline_box(image, classifier().crop_box(desk.edit.shape, preprocess))
@@ -572,7 +594,7 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
     with work:
         size = workspace(desk, method, classifier, tool, brush, auto, preprocess, top_k, shown, status)
     loaded = classifier()  # a load says what it does in the slot, where the previous model's table was
-    with classifier.status.container():  # then the slot holds the new answer
+    with classifier.status.container():  # the new answer, in place of the one before
         rows = results(desk, loaded, preprocess, top_k)
     with rest:
         crop = classifier().crop_box(desk.edit.shape, preprocess) if preprocess == "center" else None

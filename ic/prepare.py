@@ -47,8 +47,9 @@ def prepare(model: str | None = None, pause_s: float = PAUSE_S) -> float:
     if not exported(model or DEFAULT_MODEL):
         _first_page.wait(FIRST_PAGE_S)
     classifier = get_classifier(model or DEFAULT_MODEL)
-    if _first_page.is_set():  # a visitor who came at once gets the first answer before the rest competes for the CPU
-        time.sleep(pause_s)
+    # a visitor who came at once gets the first answer before the rest competes for the CPU (even when nobody has
+    # come yet: a restart's page comes a second later, as `streamlit run` opens it, and found torch's import running)
+    time.sleep(pause_s)
     lama = get_inpainter("lama")
     (lama if lama.available()[0] else get_inpainter("patchmatch")).prepare()  # the page's default inpainter
     measure_rates(classifier, get_inpainter(DEFAULT_INFILL))

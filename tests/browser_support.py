@@ -157,8 +157,10 @@ def fresh_page(browser, url: str, **options):
 # --- the page's own word on being idle (ui/idle.py) ------------------------------------------------------------
 
 # True once the page has been idle for three animation frames in a row: Streamlit runs nothing and has no run asked
-# for, the app's last run left nothing pending (a rerun it starts itself, a write), and the canvas takes strokes.
-# Three frames, not one: a layout change at the end of a run reaches the canvas's size report one frame later.
+# for, the app's last run left nothing pending (a rerun it starts itself, a write), the canvas takes strokes, and
+# every image has loaded (an image that loads late changes the layout, and the canvas then reports a new size: a
+# run the page starts after it looked idle, seen under load). Three frames, not one: a layout change at the end of
+# a run reaches the canvas's size report one frame later.
 IDLE_JS = """([after, ignoring]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   const marks = document.querySelectorAll('[data-ic-idle]');
@@ -166,7 +168,8 @@ IDLE_JS = """([after, ignoring]) => {
   const pending = mark ? mark.dataset.pending.split(' ').filter((r) => r && !ignoring.includes(r)) : ['no run'];
   const now = !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
     && !!mark && Number(mark.dataset.run) > after && pending.length === 0
-    && !['busy', 'armed'].includes(document.documentElement.dataset.icCanvas);
+    && !['busy', 'armed'].includes(document.documentElement.dataset.icCanvas)
+    && [...document.images].every((image) => image.complete);
   window.__icIdleFrames = now ? (window.__icIdleFrames || 0) + 1 : 0;
   return window.__icIdleFrames >= 3;
 }"""
@@ -305,7 +308,8 @@ def removals_count(page) -> int:
 
 def download(page, button: str) -> bytes:
     """The file a download button gives."""
-    with page.expect_download() as event:
+    idle(page)
+    with page.expect_download(timeout=60_000) as event:
         page.get_by_role("button", name=button).click()
     return Path(event.value.path()).read_bytes()
 

@@ -257,6 +257,7 @@ def test_share_links_open_without_sign_in_only_where_the_settings_say(app):
             config.write_text(f'[signin]\nshare_links = "{setting}"\n')
             page.goto(f"{url}/history?share={token}")
             page.get_by_text(seen).first.wait_for(timeout=60_000)
+            idle(page)  # the whole page, not its first lines
             shown = page.locator('[data-testid="stMain"]').inner_text()
             assert ("Read-only: someone shared this one experiment" in shown) == (setting == "public"), (setting, shown[:300])
     config.write_text('[signin]\nshare_links = "signed-in"\n')
