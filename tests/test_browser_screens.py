@@ -2,11 +2,14 @@
 critical or serious accessibility violation (axe-core); after a removal the answer is in the window at a desktop,
 a laptop and a phone size; and the first-steps note never pushes the canvas away."""
 
+import re
+
 import pytest
 
 from browser_support import (
     act,
     browser_page,
+    idle,
     isolated_env,
     prepared,
     require_chromium,
@@ -52,8 +55,14 @@ def test_after_a_removal_the_answer_is_in_the_window(app_url, size):
         before = answer_in_view(page)
         assert 0 <= before["canvas"][0] and (size == "phone" or before["canvas"][1] <= height), before  # note or not
         explore_after_a_removal(page)
+        # Once, under two busy processes, the notice was not on the page when the page had said it was idle (the
+        # table was): the cause was not found; the notice is awaited, and what the page said is in the message.
+        page.get_by_text(re.compile(r"Top-1 (changed|unchanged)")).first.wait_for(timeout=60_000)
+        idle(page)
         page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollTo({top: 0, behavior: 'instant'})")
         shown = answer_in_view(page)
+        shown["page said"] = page.evaluate(
+            "() => [...document.querySelectorAll('[data-ic-idle]')].map((m) => m.dataset.run + ':' + m.dataset.pending)")
         assert shown["notice"] and 0 <= shown["notice"][0] and shown["notice"][1] <= height, shown
         assert shown["third_row"] and shown["third_row"][1] <= height, shown
         if size != "phone":
