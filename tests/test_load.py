@@ -76,15 +76,19 @@ async def act(page, action) -> None:
 
 async def canvas_box(page) -> dict:
     """The canvas, once the page is ready for a stroke (see browser_support.settled): idle, with one canvas showing
-    its photo."""
-    await idle(page)
-    await page.wait_for_function(f"""() => {{
-        const roots = [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)];
-        const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
-        const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
-        return upper.length === 1 && background.length === 1 && ({PHOTO_DRAWN_JS})(background[0]);
-      }}""", polling="raf", timeout=180_000)
-    return await page.locator("canvas.upper-canvas").bounding_box()
+    its photo. A canvas replaced between that look and its measure (a run under this load) is looked for again."""
+    for _ in range(10):
+        await idle(page)
+        await page.wait_for_function(f"""() => {{
+            const roots = [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)];
+            const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
+            const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
+            return upper.length === 1 && background.length === 1 && ({PHOTO_DRAWN_JS})(background[0]);
+          }}""", polling="raf", timeout=180_000)
+        box = await page.locator("canvas.upper-canvas").bounding_box()
+        if box:
+            return box
+    raise TimeoutError(f"the canvas kept being replaced at {page.url}; the page said {await page.evaluate(STATE_JS)}")
 
 
 # What the page last said: its run state, its canvases and whether they take a stroke (for a failure's message).
@@ -137,7 +141,7 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
         shown = await removals_shown(page)
         fx, fy = STROKE_PLACES[len(strokes)]
         x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
-        start = time.monotonic()
+        began = time.monotonic()
         await page.mouse.move(x, y)
         await page.mouse.down()
         await page.mouse.move(x, y + box["height"] * STROKE_LENGTH, steps=4)
@@ -153,7 +157,7 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
         except Exception:  # slow: counted; the stroke stays on the canvas and is checked in the final mask
             late += 1
             continue
-        slowest = max(slowest, time.monotonic() - start)
+        slowest = max(slowest, time.monotonic() - began)
         errors += await page.locator('[data-testid="stException"]').all_inner_texts()
     await idle(page)  # every stroke sent, applied, drawn and saved
     visitor_id = parse_qs(urlparse(page.url).query)["visitor"][0]
