@@ -175,6 +175,22 @@ IDLE_JS = """([after, ignoring]) => {
 }"""
 
 
+# What the page last said, for a failure's message: Streamlit's run and connection state, the app's word on being
+# idle, whether the canvas takes strokes, and how many canvases there are.
+STATE_JS = """() => JSON.stringify({
+  run: document.querySelector('[data-test-script-state]')?.dataset.testScriptState,
+  connection: document.querySelector('[data-test-connection-state]')?.dataset.testConnectionState,
+  idle: [...document.querySelectorAll('[data-ic-idle]')].map((m) => ({...m.dataset})),
+  canvas: document.documentElement.dataset.icCanvas,
+  canvases: [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)]
+    .reduce((n, root) => n + root.querySelectorAll('canvas.upper-canvas').length, 0),
+})"""
+
+# A list opens by keyboard only once its box has the focus (react-aria marks it data-focused); then it is expanded.
+FOCUSED_JS = "e => e.dataset.focused === 'true'"
+EXPANDED_JS = "e => e.getAttribute('aria-expanded') === 'true'"
+
+
 def run_number(page) -> int:
     """The number of the page's last finished run (0 before the first)."""
     return page.evaluate("() => Number((document.querySelector('[data-ic-idle]') || {dataset: {run: 0}}).dataset.run)")
@@ -188,10 +204,7 @@ def idle(page, after: int | None = None, ignoring: tuple[str, ...] = (), timeout
         page.wait_for_function(IDLE_JS, arg=[-1 if after is None else after, list(ignoring)], polling="raf",
                                timeout=timeout_s * 1000)
     except Exception as exc:  # say what the page said instead
-        state = page.evaluate("""() => ({app: (document.querySelector('[data-testid="stApp"]') || {dataset: {}}).dataset,
-            marks: [...document.querySelectorAll('[data-ic-idle]')].map((m) => ({...m.dataset})),
-            canvas: document.documentElement.dataset.icCanvas})""")
-        raise TimeoutError(f"the page was not idle within {timeout_s:.0f} s: {state}") from exc
+        raise TimeoutError(f"the page was not idle within {timeout_s:.0f} s: {page.evaluate(STATE_JS)}") from exc
     return run_number(page)
 
 
@@ -210,10 +223,9 @@ def open_list(page, box: str) -> None:
     data-focused: pressed before, it was ignored), and the list is awaited."""
     combobox = page.get_by_role("combobox", name=box, exact=True)
     combobox.focus()
-    page.wait_for_function("e => e.dataset.focused === 'true'", arg=combobox.element_handle(), timeout=30_000)
+    page.wait_for_function(FOCUSED_JS, arg=combobox.element_handle(), timeout=30_000)
     page.keyboard.press("ArrowDown")
-    page.wait_for_function("e => e.getAttribute('aria-expanded') === 'true'", arg=combobox.element_handle(),
-                           timeout=30_000)
+    page.wait_for_function(EXPANDED_JS, arg=combobox.element_handle(), timeout=30_000)
 
 
 def choose_option(page, box: str, option: str) -> None:
@@ -233,21 +245,19 @@ def settled(page, timeout_s: float = 120) -> None:
     """Wait until the page is ready for a stroke: idle, with one current canvas (after Undo or a new photo, a
     stale one lingers until the rerun ends) showing its photo."""
     idle(page, timeout_s=timeout_s)
-    page.wait_for_function(f"""() => {{
-        const all = (selector) => {{  // the canvas lives in its component's shadow root
-          const found = [...document.querySelectorAll(selector)];
-          for (const host of document.querySelectorAll('*')) if (host.shadowRoot) found.push(...host.shadowRoot.querySelectorAll(selector));
-          return found;
-        }};
-        const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
-        return upper.length === 1 && !upper[0].dataset.icRetired && background.length === 1
-          && ({PHOTO_DRAWN_JS})(background[0]);
-      }}""", polling="raf", timeout=timeout_s * 1000)
+    page.wait_for_function(ONE_CANVAS_JS, polling="raf", timeout=timeout_s * 1000)
     idle(page, timeout_s=timeout_s)
 
 
-# On the canvas's background layer: has the photo been drawn yet?
-PHOTO_DRAWN_JS = "c => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0"
+# One current canvas (not marked retired) over one background layer showing its photo. The canvas lives in its
+# component's shadow root, so every root is searched.
+ONE_CANVAS_JS = """() => {
+  const roots = [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)];
+  const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
+  const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
+  const photo = (c) => c.width > 0 && c.getContext('2d').getImageData(c.width >> 1, c.height >> 1, 1, 1).data[3] > 0;
+  return upper.length === 1 && !upper[0].dataset.icRetired && background.length === 1 && photo(background[0]);
+}"""
 
 
 def click(page, button: str) -> None:

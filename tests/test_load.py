@@ -20,7 +20,18 @@ import pytest
 
 from ic.history import HistoryStore
 
-from browser_support import CHROMIUM_FLAGS, IDLE_JS, PHOTO_DRAWN_JS, chromium_path, isolated_env, require_chromium, running_app
+from browser_support import (
+    CHROMIUM_FLAGS,
+    EXPANDED_JS,
+    FOCUSED_JS,
+    IDLE_JS,
+    ONE_CANVAS_JS,
+    STATE_JS,
+    chromium_path,
+    isolated_env,
+    require_chromium,
+    running_app,
+)
 
 pytestmark = [pytest.mark.load, pytest.mark.browser]
 
@@ -79,27 +90,11 @@ async def canvas_box(page) -> dict:
     its photo. A canvas replaced between that look and its measure (a run under this load) is looked for again."""
     for _ in range(10):
         await idle(page)
-        await page.wait_for_function(f"""() => {{
-            const roots = [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)];
-            const all = (selector) => roots.flatMap((root) => [...root.querySelectorAll(selector)]);
-            const upper = all('canvas.upper-canvas'), background = all('canvas.dc-background-canvas');
-            return upper.length === 1 && background.length === 1 && ({PHOTO_DRAWN_JS})(background[0]);
-          }}""", polling="raf", timeout=180_000)
+        await page.wait_for_function(ONE_CANVAS_JS, polling="raf", timeout=180_000)
         box = await page.locator("canvas.upper-canvas").bounding_box()
         if box:
             return box
     raise TimeoutError(f"the canvas kept being replaced at {page.url}; the page said {await page.evaluate(STATE_JS)}")
-
-
-# What the page last said: its run state, its canvases and whether they take a stroke (for a failure's message).
-STATE_JS = """() => JSON.stringify({
-  run: document.querySelector('[data-test-script-state]')?.dataset.testScriptState,
-  connection: document.querySelector('[data-test-connection-state]')?.dataset.testConnectionState,
-  idle: [...document.querySelectorAll('[data-ic-idle]')].map((m) => ({...m.dataset})),
-  canvas: document.documentElement.dataset.icCanvas,
-  canvases: [document, ...[...document.querySelectorAll('*')].map((e) => e.shadowRoot).filter(Boolean)]
-    .reduce((n, root) => n + root.querySelectorAll('canvas.upper-canvas').length, 0),
-})"""
 
 
 async def removals_shown(page) -> int:
@@ -118,9 +113,9 @@ async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: i
         await idle(page)  # no run of the page's own to close the menu
         combobox = page.get_by_role("combobox", name="Inpainter", exact=True)  # browser_support.open_list
         await combobox.focus()
-        await page.wait_for_function("e => e.dataset.focused === 'true'", arg=await combobox.element_handle())
+        await page.wait_for_function(FOCUSED_JS, arg=await combobox.element_handle())
         await page.keyboard.press("ArrowDown")
-        await page.wait_for_function("e => e.getAttribute('aria-expanded') === 'true'", arg=await combobox.element_handle())
+        await page.wait_for_function(EXPANDED_JS, arg=await combobox.element_handle())
         await act(page, page.get_by_role("option", name="OpenCV Telea").click)
         if index in LARGE:
             await act(page, page.locator('[data-testid="stSidebar"]').get_by_text("Upload", exact=True).click)
