@@ -8,7 +8,7 @@ import streamlit as st
 
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
-from ic.sweeps import ReadOptions
+from ic.sweeps import ReadOptions, notes_phrase
 from ui import idle, session
 from ui.notices import saving_notice
 from ui.slices import open_on_explore, slices_view
@@ -85,12 +85,11 @@ def unmatched(found: list[dict]) -> None:
 
 def results(job) -> None:
     result = job.result
-    skipped = len(result.skipped)
     seconds = result.timings.get("total", 0)
     objects = f", {result.objects} objects ({FORMAT_TITLES.get(result.format, result.format)})" \
         if result.objects != result.images else ""
     st.success(f"{result.images} images{objects}, {len(result.rows)} rows in {seconds:.{0 if seconds >= 10 else 1}f} s"
-               + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "") + ". Kept in History.")
+               + (f"; {notes_phrase(result.skipped)}" if result.skipped else "") + ". Kept in History.")
     frame = summary_frame(result.summary)
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={**{name: st.column_config.NumberColumn(format="percent") for name in
@@ -107,7 +106,7 @@ def results(job) -> None:
     slices_view(result.summary, result.slices, result.rows, "sweep-slices", opener=lambda row: open_on_explore(job, row))
     flipped(job)
     if result.skipped:
-        with st.expander(f"Skipped files ({len(result.skipped)})"):
+        with st.expander(f"Skipped or noted ({len(result.skipped)})"):
             st.dataframe(pd.DataFrame(result.skipped), hide_index=True, width="stretch")
     left, right = st.columns(2)
     left.download_button("Rows as CSV", job.files()["csv"], file_name=f"{job.name}-sweep.csv", mime="text/csv")
@@ -145,8 +144,11 @@ def dataset_options(running: bool) -> dict:
         box_to_mask = right.radio("A box without a mask is removed as", ["box", "grabcut"], key="sweep-box-to-mask",
                                   horizontal=True, disabled=running,
                                   format_func={"box": "the box", "grabcut": "the object in it (GrabCut)"}.get)
+        crowds = left.checkbox("Sweep crowd regions", True, key="sweep-crowds", disabled=running,
+                               help="COCO's iscrowd regions (CVAT and Datumaro export every brush mask so): swept and "
+                                    "sliced apart, or left out")
     names = tuple(name.strip() for name in categories.split(",") if name.strip())
-    return {"fmt": fmt, "options": ReadOptions(names, float(min_area), box_to_mask)}
+    return {"fmt": fmt, "options": ReadOptions(names, float(min_area), box_to_mask, crowds)}
 
 
 def choose(bench, running: bool) -> dict | None:

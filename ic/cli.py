@@ -71,17 +71,24 @@ def _parser() -> argparse.ArgumentParser:
                                                              "--grid cells, that changes the top-1 (with --infill)")
     sweep = sub.add_parser("sweep", parents=[common, person], help="a dataset of images with object masks, across "
                                                           "classifiers and inpainters, with flip rates and tests")
-    sweep.add_argument("dataset", help="a folder (or ZIP) of images with NAME_mask.png beside them or masks/NAME.png")
+    sweep.add_argument("dataset", help="a folder (or ZIP): photos with masks (NAME_mask.png or masks/NAME.png), class "
+                       "folders, COCO instances (COCO's download; CVAT, Datumaro, labelme2coco and Roboflow exports), "
+                       "Pascal VOC (the devkit; CVAT, Datumaro, labelme and LabelImg exports, with or without "
+                       "SegmentationObject masks), or a box CSV")
     sweep.add_argument("--models", required=True, help="comma-separated classifier names")
     sweep.add_argument("--inpainters", default=None, help="comma-separated inpainters (default: the default one)")
     sweep.add_argument("--format", dest="fmt", choices=("auto", "masks", "folders", "coco", "voc", "boxes"),
                        default="auto", help="what the dataset holds (default: found from its files): masks "
-                       "(NAME_mask.png), folders (CLASS/NAME.jpg), coco (instances JSON), voc (Annotations/*.xml), "
-                       "boxes (a CSV of image,label,x0,y0,x1,y1)")
+                       "(NAME_mask.png), folders (CLASS/NAME.jpg), coco (annotations/instances_*.json), voc "
+                       "(Annotations/*.xml, photo.xml beside photo.jpg, or SegmentationObject/*.png), boxes (a CSV of "
+                       "image,label,x0,y0,x1,y1)")
     sweep.add_argument("--categories", default=None, help="comma-separated category names to sweep (COCO, VOC, boxes; "
                                                           "default: all)")
     sweep.add_argument("--min-area", type=float, default=0.0, help="the least share of the image an object covers "
                                                                   "(0.01 is 1%%; default 0: all)")
+    sweep.add_argument("--no-crowds", dest="crowds", action="store_false",
+                       help="leave out COCO's iscrowd regions (by default they are swept, marked crowd in the rows and "
+                            "sliced apart; CVAT and Datumaro export every brush mask as one)")
     sweep.add_argument("--box-to-mask", choices=("box", "grabcut"), default="box",
                        help="a box without a mask is removed as the box itself, or as the object GrabCut finds in it "
                             "(Explore's object selection)")
@@ -329,7 +336,8 @@ def _cmd_sweep(args) -> tuple[object, str]:
         from ic.errors import ICError
 
         raise ICError(f"--workers must be at least 1 (got {args.workers}).")
-    options = sweeps.ReadOptions(tuple(_names(args.categories or "")), args.min_area, args.box_to_mask).check()
+    options = sweeps.ReadOptions(tuple(_names(args.categories or "")), args.min_area, args.box_to_mask,
+                                 args.crowds).check()
     bench, owner = _acting(args)  # --as names someone who signed in: checked before any work
     # a labels file that is a folder or a device, a dataset too large: a sentence, before any work
     dataset = sweeps.load(args.dataset, args.labels, fmt=args.fmt, options=options)

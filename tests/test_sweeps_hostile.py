@@ -165,7 +165,8 @@ def test_a_crafted_parquet_is_refused_before_resuming_and_left_as_it_was(dataset
     row = {name: "x" for name in COLUMNS}  # a sweep's row, its types as a sweep writes them
     row.update({"seed": 0, "top1_before_index": 1, "top1_after_index": 2, "top1_before_prob": 0.9,
                 "top1_after_prob": 0.5, "changed": True, "drop": 0.1, "expected_index": 1, "match_before": True,
-                "match_after": False, "flip_share": 0.2, "object_share": 0.3, "seconds": 1.0, "model": MODEL})
+                "match_after": False, "flip_share": 0.2, "object_share": 0.3, "seconds": 1.0, "model": MODEL,
+                "crowd": False})
     row[column] = value[0]
     out = tmp_path / "crafted.parquet"
     pq.write_table(pa.Table.from_pylist([row]), out)

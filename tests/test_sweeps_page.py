@@ -43,7 +43,7 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
     assert not app.exception, app.exception
     finished(app, "three")  # the worker thread runs beside the page; the page looks again when run
     assert "Last sweep: three" in texts(app), texts(app)
-    assert "3 images, 6 rows" in texts(app) and "1 file skipped" in texts(app)
+    assert "3 images, 6 rows" in texts(app) and "1 file skipped or noted" in texts(app)
     summary = app.dataframe[0].value
     assert list(summary["classifier"]) == ["tf_efficientnet_lite0"] * 2 and set(summary["inpainter"]) == {"telea", "blur"}
     assert all(summary["images"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])

@@ -13,7 +13,7 @@ from ui import session
 from ui.text import error_text, plain
 
 AXES = {"category": "Category (or expected label)", "size": "Object size (share of the image)",
-        "setting": "Classifier × inpainter"}
+        "crowd": "Crowd regions", "setting": "Classifier × inpainter"}
 SIZE_NOTE = ("Sizes are the object's share of the image: " + ", ".join(name for name, _ in SIZES) + " (COCO's "
              "small, medium and large count pixels, which mean little across photo sizes).")
 
@@ -71,7 +71,8 @@ def slices_view(summary: list[dict], slices: list[dict], rows: list[dict], key: 
     the photos are not at hand: History keeps the rows, not the dataset)."""
     st.subheader("Sliced")
     axis_col, filter_col = st.columns([2, 3])
-    by = axis_col.radio("Slice by", list(AXES), format_func=AXES.get, key=f"{key}-by", horizontal=True)
+    axes = [axis for axis in AXES if axis != "crowd" or any(entry["by"] == "crowd" for entry in slices)]
+    by = axis_col.radio("Slice by", axes, format_func=AXES.get, key=f"{key}-by", horizontal=True)
     frame = slice_frame(summary, slices, by)
     filter_key = f"{key}-filter-{by}"
     values = list(dict.fromkeys(frame["value"]))
@@ -96,10 +97,11 @@ def slices_view(summary: list[dict], slices: list[dict], rows: list[dict], key: 
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{
         "image": row["image"], "object": row.get("object") or "", "category": slice_value(row, "category"),
-        "size": row.get("object_share"), "mask from": row.get("mask_from") or "mask", "classifier": row["model"],
-        "inpainter": row["inpainter"], "mode": row["mode"], "before": row["top1_before_label"],
+        "size": row.get("object_share"), "mask from": row.get("mask_from") or "mask",
+        "crowd": "crowd" if row.get("crowd") else "", "classifier": row["model"], "inpainter": row["inpainter"],
+        "mode": row["mode"], "before": row["top1_before_label"],
         "after": row["top1_after_label"], "changed": bool(row["changed"]), "drop (pt)": row["drop"] * 100}
-        for row in rows], columns=["image", "object", "category", "size", "mask from", "classifier", "inpainter",
+        for row in rows], columns=["image", "object", "category", "size", "mask from", "crowd", "classifier", "inpainter",
                                    "mode", "before", "after", "changed", "drop (pt)"])
 
 

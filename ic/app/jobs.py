@@ -133,6 +133,7 @@ class Jobs:
         refused = self._policy.sweeps_refused()
         if refused:
             raise ICError(refused)
+        _has_objects(dataset)
         result = sweeps.sweep(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
                               progress=task.count if task else None, cancelled=task.is_cancelled if task else None,
                               load_model=self._policy.classifier)
@@ -177,9 +178,7 @@ class Jobs:
         else:
             path, root = self._folder(folder)
             dataset = sweeps.load_folder(path, within=root, fmt=fmt, options=options)
-        if not dataset.items:
-            raise ICError("None of the photos can be swept: " + "; ".join(
-                f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else ""))
+        _has_objects(dataset)
         return dataset
 
     def _folder(self, folder: str | None) -> tuple[Path, Path]:
@@ -220,3 +219,11 @@ class Jobs:
         job = self._sweeps.get(owner)
         if job is not None:
             job.cancel()
+
+
+def _has_objects(dataset) -> None:
+    """A dataset with nothing to sweep is refused with its first reasons (a sweep of 0 images is no answer)."""
+    if not dataset.items:
+        raise ICError("None of the photos can be swept: " + "; ".join(
+            f"{s['file']}: {s['reason']}" for s in dataset.skipped[:3]) + ("…" if len(dataset.skipped) > 3 else "")
+            + ("" if dataset.skipped else "the dataset holds no photo with an object to remove"))

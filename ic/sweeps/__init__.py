@@ -200,10 +200,10 @@ def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 
 
 def describe(result: SweepResult) -> str:
     """The summary as lines of text, for the command line."""
-    skipped = len(result.skipped)
+    said = f"; {notes_phrase(result.skipped)} below" if result.skipped else ""
     objects = f", {result.objects} objects ({result.format})" if result.objects != result.images else ""
     lines = [f"{result.images} images{objects}, {len(result.rows)} rows ({result.computed} computed, "
-             f"{result.resumed} resumed)" + (f"; {skipped} file{'s' if skipped != 1 else ''} skipped" if skipped else "")]
+             f"{result.resumed} resumed)" + said]
     for entry in result.summary:
         low, high = entry["flip_ci"]
         lines.append(f"  {entry['model']:28} {entry['inpainter']:11} {entry['mode']:7} "
@@ -231,10 +231,19 @@ def describe(result: SweepResult) -> str:
     return "\n".join(lines)
 
 
+def notes_phrase(skipped: list[dict]) -> str:
+    """What was skipped or noted, counted by file ("2 files skipped or noted (3 notes)"): a line names a file, or an
+    entry inside one (FILE: annotation 7, FILE:12 for a CSV row)."""
+    files = len({entry["file"].split(": ")[0].rsplit(":", 1)[0] for entry in skipped})
+    notes = f" ({len(skipped)} notes)" if len(skipped) != files else ""
+    return f"{files} file{'s' if files != 1 else ''} skipped or noted{notes}"
+
+
 def slice_lines(found: list[dict]) -> list[str]:
     """The slices as a table: by category, then by object size, each row with its interval."""
     lines = []
-    for by, title in (("category", "By category"), ("size", "By object size (share of the image)")):
+    for by, title in (("category", "By category"), ("size", "By object size (share of the image)"),
+                      ("crowd", "Single objects and crowd regions (COCO's iscrowd)")):
         entries = [entry for entry in found if entry["by"] == by]
         if not entries:
             continue
@@ -355,7 +364,7 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
 
 
 __all__ = ["BOX_TO_MASK", "CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "FORMATS", "KEY", "SIZES", "Dataset", "Item", "Plan",
-           "ReadOptions", "SweepResult", "csv_bytes", "slice_lines", "slice_value", "slices", "unmatched",
+           "ReadOptions", "SweepResult", "csv_bytes", "notes_phrase", "slice_lines", "slice_value", "slices", "unmatched",
            "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows",
            "row_uid", "rows_from_parquet",
            "runtime_env", "summarise", "sweep", "write_rows"]

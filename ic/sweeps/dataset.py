@@ -46,6 +46,7 @@ class Item:
     object: str = ""  # which object of the image ("" where an image has one mask)
     box: tuple[float, float, float, float] | None = None  # left, top, right, bottom as shares of the image
     mask_from: str = "mask"  # one of MASK_FROM
+    crowd: bool = False  # COCO's iscrowd: one region over several objects (CVAT and Datumaro mark every mask so)
 
     @property
     def uid(self) -> tuple[str, str]:

@@ -41,7 +41,8 @@ from ic.sweeps.dataset import (
 
 FORMATS = ("auto", "masks", "folders", "coco", "voc", "boxes")
 BOX_TO_MASK = ("box", "grabcut")
-MAX_OBJECTS = 5000  # items (objects) a sweep takes: more is a job for --categories, --min-area or a cluster
+MAX_OBJECTS = 5000  # items (objects) a sweep takes, counted as they are made: after --min-area, photos found
+MAX_CANDIDATES = 40 * MAX_OBJECTS  # annotations of the chosen categories read before any mask is made (val2017: 36,781)
 MAX_ANNOTATION_BYTES = 256 * 2**20  # a COCO JSON (val2017's instances are 25 MB), a VOC XML, a box CSV
 BOX_COLUMNS = ("image", "label", "x0", "y0", "x1", "y1")
 IMAGENET_LOC_COLUMNS = ("imageid", "predictionstring")  # ImageNet's LOC_val_solution.csv
@@ -54,6 +55,7 @@ class ReadOptions:
     categories: tuple[str, ...] = ()  # category names (any case); empty: all
     min_area: float = 0.0  # the least share of the image an object covers
     box_to_mask: str = "box"
+    crowds: bool = True  # COCO's iscrowd regions: swept (marked crowd in the rows), or left out
 
     def check(self) -> ReadOptions:
         if not 0 <= self.min_area < 1:
@@ -89,12 +91,14 @@ def _class_folders(paths: list[PurePosixPath]) -> set[str]:
 
 
 def detect(files: dict[str, str | None]) -> str:
-    """The format a dataset's files say: a JSON is COCO's, Annotations/*.xml VOC's, images one folder deep in
-    two or more folders are class folders, a CSV other than labels.csv holds boxes; else images with masks."""
+    """The format a dataset's files say: a JSON is COCO's; VOC's are XML files under an Annotations folder or
+    beside their photo (LabelImg), or instance masks in SegmentationObject/ (labelme's and CVAT's mask exports);
+    images one folder deep in two or more folders are class folders, a CSV other than labels.csv holds boxes;
+    else images with masks."""
     paths = _readable(files)
     if any(p.suffix.lower() == ".json" for p in paths):
         return "coco"
-    if any(p.suffix.lower() == ".xml" and p.parent.name == "Annotations" for p in paths):
+    if _voc_sources(paths) or any(INSTANCES in p.parts[:-1] and p.suffix.lower() == ".png" for p in paths):
         return "voc"
     if len(_class_folders(paths)) >= 2:
         return "folders"
@@ -118,15 +122,24 @@ class Images:
         self._found: dict[str, tuple | None] = {}
         self._shas: dict[str, str] = {}
 
-    def find(self, name: str, near: PurePosixPath | None = None) -> PurePosixPath | None:
-        """An image named as an annotation names it: its path in the dataset, beside the annotation file, or
-        its file name (or, with no extension, its stem) where only one image has it."""
+    def find(self, name: str, *near: PurePosixPath) -> PurePosixPath | None:
+        """An image named as an annotation names it: its path in the dataset, in one of the folders `near` (in
+        their order), or its file name (or, with no extension, its stem) where only one image has it."""
         wanted = PurePosixPath(name.replace("\\", "/").lstrip("/"))
-        for candidate in (wanted, *((near / wanted,) if near is not None else ())):
+        for candidate in (wanted, *(folder / wanted for folder in near)):
             if candidate in self.paths:
                 return candidate
         same = self.by_name.get(wanted.name) or ([] if wanted.suffix else self.by_stem.get(wanted.name, []))
         return same[0] if len(same) == 1 else None
+
+    def named(self, name: str) -> int:
+        """How many images have this file name (a name repeated across subsets is found by its folder only)."""
+        return len(self.by_name.get(PurePosixPath(name.replace("\\", "/")).name, []))
+
+    def with_stem(self, folder: PurePosixPath, stem: str) -> PurePosixPath | None:
+        """The image FOLDER/STEM.<any image extension> (VOC's JPEGImages/ID.jpg, LabelImg's photo beside its XML)."""
+        found = [p for p in self.by_stem.get(PurePosixPath(stem).name, []) if p.parent == folder / PurePosixPath(stem).parent]
+        return found[0] if found else None
 
     def get(self, path: PurePosixPath) -> tuple[bytes, str, tuple[int, int]] | None:
         """(bytes, SHA-256, (height, width)), or None when it cannot take part (said once)."""
@@ -192,7 +205,7 @@ class _Objects:
         self.dataset, self.images, self.options = dataset, images, options
 
     def add(self, where: str, path: PurePosixPath, found, *, mask: np.ndarray | None, box=None, label: str | None,
-            category: str, object_id: str, mask_from: str, taken: _Taken) -> None:
+            category: str, object_id: str, mask_from: str, taken: _Taken, crowd: bool = False) -> None:
         data, sha, shape = found
         if mask is None:  # a box: itself, or GrabCut's object in it when the sweep runs
             mask = box_mask(box, shape)
@@ -211,9 +224,14 @@ class _Objects:
         except ICError as exc:
             self.dataset.skip(where, str(exc))
             return
+        if len(self.dataset.items) >= MAX_OBJECTS:
+            narrower = (f"a larger --min-area than {self.options.min_area:g}" if self.options.min_area
+                        else "--min-area (0.01 leaves out objects under 1% of the image)")
+            raise ICError(f"The dataset holds more than {MAX_OBJECTS} objects to sweep; a sweep takes at most "
+                          f"{MAX_OBJECTS}. Choose some with --categories or {narrower}, or split it.")
         self.dataset.items.append(Item(str(path), sha, data, None if mask_from == "grabcut" else _mask_png(mask),
                                        label=label, category=category, object=object_id, box=box,
-                                       mask_from=mask_from))
+                                       mask_from=mask_from, crowd=crowd))
 
 
 def _annotation_text(read, name: str) -> bytes:
@@ -414,10 +432,37 @@ def _coco_entries(document: _CocoFile, source: str, dataset: Dataset) -> dict:
     return entries
 
 
+# What else COCO's annotations folder holds (its download; Datumaro's and CVAT's exports), by the file's name:
+# read as instances, these repeat objects (keypoints), or print a line per caption or panoptic segment.
+COCO_OTHER_FILES = {"captions": "captions", "person_keypoints": "keypoints of the same people as the instances",
+                    "labels": "image labels", "panoptic": "panoptic segments", "stuff": "stuff (background) regions",
+                    "image_info": "image lists without annotations"}
+_COCO_NAME = re.compile(r"^(instances|captions|person_keypoints|labels|panoptic|stuff|image_info)(?:_(.+))?$")
+
+
+def _coco_files(paths: list[PurePosixPath], dataset: Dataset) -> list[tuple[PurePosixPath, str | None]]:
+    """(file, subset) of the instance files: instances_<subset>.json (and any other name, such as Roboflow's
+    _annotations.coco.json), person_keypoints_<subset>.json only where no instances file of that subset is
+    there (CVAT's "COCO Keypoints" export); every other kind named once."""
+    chosen, by_kind = [], {}
+    for path in (p for p in paths if p.suffix.lower() == ".json"):
+        found = _COCO_NAME.match(path.stem)
+        kind, subset = (found.group(1), found.group(2)) if found else ("instances", None)
+        by_kind.setdefault(kind, []).append((path, subset))
+    instance_subsets = {(path.parent, subset) for path, subset in by_kind.get("instances", [])}
+    for kind, entries in sorted(by_kind.items()):
+        for path, subset in entries:
+            if kind == "instances" or (kind == "person_keypoints" and (path.parent, subset) not in instance_subsets):
+                chosen.append((path, subset))
+            else:
+                dataset.skip(str(path), f"COCO {COCO_OTHER_FILES[kind]}, not object instances; not read")
+    return sorted(chosen)
+
+
 def _coco_wanted(document: _CocoFile, source: str, options: ReadOptions, taken: _Taken,
-                 dataset: Dataset) -> list[tuple[dict, str]]:
-    """(annotation, category name) of the objects to sweep: crowds and other categories counted, not taken; at
-    most MAX_OBJECTS, refused as soon as one more is found."""
+                 dataset: Dataset) -> list[tuple[dict, str, bool]]:
+    """(annotation, category name, crowd) of the objects to sweep: other categories (and, when left out, crowds)
+    counted, not taken; refused beyond MAX_CANDIDATES before any mask is made."""
     wanted = []
     for annotation in document.annotations():
         if not isinstance(annotation, dict):
@@ -428,22 +473,31 @@ def _coco_wanted(document: _CocoFile, source: str, options: ReadOptions, taken: 
             dataset.skip(f"{source}: annotation {str(annotation.get('id'))[:40]}", "its iscrowd, image_id or "
                          "category_id is not a plain number; ignored")
             continue
-        if crowd:
-            taken.count("marked iscrowd skipped (a crowd's mask covers many objects)")
-            continue
         category = document.categories.get(annotation["category_id"], str(annotation["category_id"]))
         if not options.wants(category):
             taken.count("of other categories left out (--categories)")
             continue
-        wanted.append((annotation, category))
-        if len(dataset.items) + len(wanted) > MAX_OBJECTS:
-            raise ICError(f"{source} holds more than {MAX_OBJECTS} objects to sweep; a sweep takes at most "
-                          f"{MAX_OBJECTS}. Choose some with --categories or --min-area, or split the file.")
+        if crowd and not options.crowds:
+            taken.count("marked iscrowd left out (--no-crowds)")
+            continue
+        wanted.append((annotation, category, crowd))
+        if len(wanted) > MAX_CANDIDATES:
+            raise ICError(f"{source} holds more than {MAX_CANDIDATES:,} objects of the chosen categories; a sweep "
+                          f"takes at most {MAX_OBJECTS}. Choose some with --categories, or split the file.")
     return wanted
 
 
+def _coco_folders(source: PurePosixPath, subset: str | None) -> list[PurePosixPath]:
+    """Where a COCO file's photos lie: COCO's download (annotations/instances_val2017.json, val2017/), Datumaro's
+    and CVAT's exports (annotations/instances_<subset>.json, images/<subset>/), beside the file (Roboflow)."""
+    root = source.parent.parent if source.parent.name == "annotations" else source.parent
+    folders = [root / "images" / subset, root / subset] if subset else []
+    return [*folders, root / "images", source.parent]
+
+
 def read_coco(files, read, dataset: Dataset, images: Images, options: ReadOptions) -> None:
-    for source in [p for p in _readable(files) if p.suffix.lower() == ".json"]:
+    sources = _coco_files(_readable(files), dataset)
+    for source, subset in sources:
         try:
             document = _coco_document(read, str(source), dataset)
             entries = _coco_entries(document, str(source), dataset)
@@ -454,33 +508,42 @@ def read_coco(files, read, dataset: Dataset, images: Images, options: ReadOption
                                       "ignored")
             continue
         except (ICError, RecursionError) as exc:
-            if isinstance(exc, ICError) and "objects to sweep" in str(exc):
+            if isinstance(exc, ICError) and "objects of the chosen categories" in str(exc):
                 raise
             dataset.skip(str(source), f"{str(exc)[:200]}; ignored")
             continue
-        objects, missing = _Objects(dataset, images, options), set()
-        for annotation, category in wanted:
+        objects, missing, used = _Objects(dataset, images, options), set(), Counter()
+        folders = _coco_folders(source, subset)
+        for annotation, category, crowd in wanted:
             where = f"{source}: annotation {str(annotation.get('id'))[:40]}"
             entry = entries.get(annotation.get("image_id"))
             if entry is None:
                 dataset.skip(where, f"its image_id {str(annotation.get('image_id'))[:40]} is not among the images; "
                                     "ignored")
                 continue
-            path = images.find(entry["file_name"], source.parent)
+            path = images.find(entry["file_name"], *folders)
             if path is None:
                 if entry["file_name"] not in missing:
                     missing.add(entry["file_name"])
-                    dataset.skip(f"{source}: {entry['file_name']}", "the image is not in the dataset; its "
-                                 "objects are skipped")
+                    many = images.named(entry["file_name"])
+                    dataset.skip(f"{source}: {entry['file_name']}", (
+                        f"{many} photos have this name and none lies where {source.name} keeps its photos "
+                        f"({folders[0]}/); its objects are skipped" if many > 1 else
+                        "the image is not in the dataset; its objects are skipped"))
                 continue
             found = images.get(path)
             if found is None:
                 continue
-            _coco_object(objects, where, path, found, entry, annotation, category, taken)
+            # an object's name: its id, with the subset's where several files are read; unique on its photo
+            name = str(annotation.get("id", ""))[:40]
+            name = f"{subset or source.stem} {name}" if len(sources) > 1 else name
+            used[(path, name)] += 1
+            name = name if used[(path, name)] == 1 else f"{name} ({used[(path, name)]})"
+            _coco_object(objects, where, path, found, entry, annotation, category, name, crowd, taken)
         taken.say(dataset)
 
 
-def _coco_object(objects: _Objects, where, path, found, entry, annotation, category, taken) -> None:
+def _coco_object(objects: _Objects, where, path, found, entry, annotation, category, name, crowd, taken) -> None:
     height, width = found[2]
     if (entry.get("height"), entry.get("width")) not in ((height, width), (None, None)):
         objects.dataset.skip(where, f"the annotation is for a {entry.get('width')}x{entry.get('height')} image, but "
@@ -501,7 +564,7 @@ def _coco_object(objects: _Objects, where, path, found, entry, annotation, categ
         objects.dataset.skip(where, f"its box lies outside the {width}x{height} image; ignored")
         return
     objects.add(where, path, found, mask=mask, box=_clip(box) if box else None, label=category, category=category,
-                object_id=str(annotation.get("id", "")), mask_from=how, taken=taken)
+                object_id=name, mask_from=how, taken=taken, crowd=crowd)
 
 
 def _inside(box) -> bool:
@@ -514,6 +577,50 @@ def _clip(box) -> tuple[float, float, float, float]:
 
 
 # --- Pascal VOC ----------------------------------------------------------------------------------
+#
+# As the tools write it: the devkit's Annotations/ID.xml with JPEGImages/ID.jpg (ID may hold folders: CVAT's tasks
+# with subfolders), LabelImg's photo.xml beside photo.jpg, and instance masks in SegmentationObject/ID.png, whose
+# instance k is the XML's object k. The masks come paletted (the devkit, labelme) or as RGB in VOC's colours
+# (Datumaro, CVAT); some exports have masks and no XML objects at all (labelme's instance export, CVAT's
+# "Segmentation mask", CVAT's VOC export of brush masks): each instance is then an object, its category from
+# SegmentationClass/ID.png and the label list beside it (labelmap.txt, class_names.txt, else VOC's classes).
+
+ANNOTATIONS, IMAGES_FOLDER, INSTANCES, CLASSES = "Annotations", "JPEGImages", "SegmentationObject", "SegmentationClass"
+VOC_CLASSES = ("background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+               "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train",
+               "tvmonitor")
+VOID = 255  # VOC's edge and don't-care pixels
+MASK_IN_BOX = 0.9  # the share of an instance's pixels inside its object's box for the two to be one object
+
+
+def voc_colormap() -> np.ndarray:
+    """VOC's 256 colours (the devkit's VOClabelcolormap): index -> (r, g, b), as its masks are painted."""
+    colours = np.zeros((256, 3), np.uint8)
+    for index in range(256):
+        value, r, g, b = index, 0, 0, 0
+        for bit in range(8):
+            r |= ((value >> 0) & 1) << (7 - bit)
+            g |= ((value >> 1) & 1) << (7 - bit)
+            b |= ((value >> 2) & 1) << (7 - bit)
+            value >>= 3
+        colours[index] = (r, g, b)
+    return colours
+
+
+def _voc_sources(paths: list[PurePosixPath]) -> list[PurePosixPath]:
+    """VOC XML files: under a folder named Annotations (at any depth), or beside a photo of the same stem."""
+    stems = {(p.parent, p.stem) for p in paths if _is_image(p)}
+    return [p for p in paths if p.suffix.lower() == ".xml" and (ANNOTATIONS in p.parts[:-1] or (p.parent, p.stem) in stems)]
+
+
+def _voc_root_and_id(path: PurePosixPath, folder: str) -> tuple[PurePosixPath, str] | None:
+    """(the dataset's root, the ID) of ROOT/FOLDER/ID.ext, where ID may hold folders; None elsewhere."""
+    parts = path.parts[:-1]
+    if folder not in parts:
+        return None
+    at = len(parts) - 1 - parts[::-1].index(folder)
+    return PurePosixPath(*parts[:at]) if at else PurePosixPath(), str(PurePosixPath(*path.parts[at + 1:]).with_suffix(""))
+
 
 def _voc_objects(data: bytes) -> tuple[str, tuple[int, int] | None, list[dict]]:
     root = ElementTree.fromstring(data)
@@ -528,6 +635,9 @@ def _voc_objects(data: bytes) -> tuple[str, tuple[int, int] | None, list[dict]]:
         box = element.find("bndbox")
         objects.append({"number": number, "name": (element.findtext("name") or "").strip(),
                         "box": None if box is None else [box.findtext(k) for k in ("xmin", "ymin", "xmax", "ymax")]})
+    labelimg = root.find("path") is not None  # LabelImg writes the photo's path; the devkit and Datumaro do not
+    for obj in objects:
+        obj["positions"] = labelimg
     return (root.findtext("filename") or "").strip(), shape, objects
 
 
@@ -542,69 +652,269 @@ def _voc_size(height: str, width: str) -> tuple[int, int]:
     return int(sides[0]), int(sides[1])
 
 
-def _voc_instances(files, read, images: Images, stem: str, dataset: Dataset) -> np.ndarray | None:
-    """SegmentationObject/STEM.png: each object's pixels hold its number (in the XML's order), 255 its edge."""
-    candidates = [p for p in images.paths if p.parent.name == "SegmentationObject" and p.stem == stem]
-    if not candidates:
-        return None
-    try:
-        picture = Image.open(io.BytesIO(read(str(candidates[0]))))
-        return np.asarray(picture if picture.mode in ("P", "L") else picture.convert("L"))
-    except (OSError, ValueError, ICError) as exc:
-        dataset.skip(str(candidates[0]), f"cannot be read ({str(exc)[:120]}); its objects use their boxes")
-        return None
+def _voc_box(corners: list, shape: tuple[int, int], positions: bool = False) -> tuple[float, float, float, float]:
+    """A <bndbox> as shares of the image. The devkit's whole numbers count pixels from 1, both ends inside the
+    box; numbers with a decimal point (labelme, Datumaro, CVAT), and LabelImg's (`positions`: its canvas's corners,
+    cut to whole numbers, as its own reader draws them back), are positions from 0, the far end outside."""
+    xmin, ymin, xmax, ymax = (float(v) for v in corners)
+    height, width = shape
+    first = 0.0 if positions or any("." in str(v) for v in corners) else 1.0
+    return (xmin - first) / width, (ymin - first) / height, xmax / width, ymax / height
 
 
-def read_voc(files, read, dataset: Dataset, images: Images, options: ReadOptions) -> None:
-    for source in [p for p in _readable(files) if p.suffix.lower() == ".xml" and p.parent.name == "Annotations"]:
+class _Labels:
+    """A VOC export's classes: its label list (Datumaro's labelmap.txt, with colours; labelme's class_names.txt,
+    one per line from index 0), else VOC's 20 classes and background."""
+
+    def __init__(self, files, read, root: PurePosixPath, dataset: Dataset):
+        self.names, self.colours, self.source = list(VOC_CLASSES), {}, "VOC's classes"
+        for name in ("labelmap.txt", "class_names.txt"):
+            path = str(root / name) if str(root) != "." else name
+            if files.get(path, "missing") is not None:
+                continue
+            try:
+                text = _annotation_text(read, path).decode("utf-8-sig", errors="replace")
+            except ICError as exc:
+                dataset.skip(path, f"{str(exc)[:160]}; VOC's classes are used")
+                continue
+            lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+            if name == "labelmap.txt":  # name:r,g,b:parts:actions
+                self.names = [line.split(":")[0] for line in lines]
+                for index, line in enumerate(lines):
+                    fields = line.split(":")
+                    try:
+                        colour = tuple(int(v) for v in fields[1].split(","))
+                    except (IndexError, ValueError):
+                        continue
+                    if len(colour) == 3:
+                        self.colours[colour] = index
+            else:
+                self.names = lines
+            self.source = path
+            break
+
+    def name(self, index: int) -> str | None:
+        return self.names[index] if 0 < index < len(self.names) else None
+
+
+def _indices(picture: Image.Image, colours: dict[tuple, int] | None = None) -> np.ndarray:
+    """A VOC mask as numbers: a paletted or grey PNG's own values; an RGB one's colours mapped back through VOC's
+    colour map (or `colours`, a labelmap's); a colour neither knows is an error."""
+    if picture.mode in ("P", "L"):
+        return np.asarray(picture)
+    if picture.mode not in ("RGB", "RGBA", "LA", "I;16", "I"):
+        picture = picture.convert("RGB")
+    if picture.mode != "RGB":
+        picture = picture.convert("RGB")
+    pixels = np.asarray(picture)
+    table = {tuple(int(c) for c in colour): index for index, colour in enumerate(voc_colormap())}
+    table.update(colours or {})
+    found, inverse = np.unique(pixels.reshape(-1, 3), axis=0, return_inverse=True)
+    numbers = np.zeros(len(found), np.int64)
+    for at, colour in enumerate(found):
+        key = tuple(int(c) for c in colour)
+        if key not in table:
+            raise ValueError(f"its colour {key} is none of VOC's colours")
+        numbers[at] = table[key]
+    return numbers[inverse.reshape(-1)].reshape(pixels.shape[:2])
+
+
+@dataclass
+class _VocPhoto:
+    """One photo of a VOC dataset: its XML and its masks' files (any may be missing), and once read, what they
+    hold: the XML's objects, the instance and class numbers, the label list."""
+    path: PurePosixPath
+    xml: PurePosixPath | None
+    instances: PurePosixPath | None
+    classes: PurePosixPath | None
+    root: PurePosixPath
+    found: tuple | None = None  # Images.get's (bytes, SHA-256, (height, width))
+    declared: tuple[int, int] | None = None  # the XML's <size>
+    objects: list[dict] = field(default_factory=list)
+    instance_numbers: np.ndarray | None = None
+    class_numbers: np.ndarray | None = None
+    names: _Labels | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.xml or self.instances)
+
+
+def _voc_masks(root: PurePosixPath, ident: str, images: Images) -> tuple[PurePosixPath | None, PurePosixPath | None]:
+    found = []
+    for folder in (INSTANCES, CLASSES):
+        path = root / folder / f"{ident}.png"
+        found.append(path if path in images.paths else None)
+    return found[0], found[1]
+
+
+def _voc_photos(files, read, images: Images, dataset: Dataset) -> list[_VocPhoto]:
+    """Every photo with an XML or an instance mask, paired as the devkit pairs them: Annotations/ID.xml with
+    JPEGImages/ID.*, an XML beside its photo; <filename> where that finds nothing, said where the two disagree."""
+    paths = _readable(files)
+    photos, taken = [], set()
+    for source in _voc_sources(paths):
         try:
-            filename, declared, objects = _voc_objects(_annotation_text(read, str(source)))
+            filename, _, _ = _voc_objects(_annotation_text(read, str(source)))
         except ElementTree.ParseError as exc:
             dataset.skip(str(source), f"not an XML file we can read ({str(exc)[:160]}); ignored")
             continue
         except (ICError, ValueError) as exc:
             dataset.skip(str(source), f"{str(exc)[:200]}; ignored")
             continue
-        path = images.find(f"JPEGImages/{filename}", source.parent.parent) or images.find(filename or source.stem)
+        placed = _voc_root_and_id(source, ANNOTATIONS)
+        if placed:
+            root, ident = placed
+            by_id = images.with_stem(root / IMAGES_FOLDER, ident)
+            near = (root / IMAGES_FOLDER, source.parent)
+        else:  # LabelImg: beside its photo
+            root, ident = source.parent, source.stem
+            by_id = images.with_stem(source.parent, source.stem)
+            near = (source.parent,)
+        by_name = images.find(filename, *near) if filename else None
+        path = by_id or by_name
         if path is None:
-            dataset.skip(str(source), f"its image {filename or source.stem} is not in the dataset; ignored")
+            dataset.skip(str(source), f"its photo ({filename or ident}) is not in the dataset; its objects are skipped")
             continue
-        found = images.get(path)
-        if found is None:
+        if by_id and filename and PurePosixPath(filename.replace("\\", "/")).name != by_id.name:
+            dataset.skip(str(source), f"its <filename> says {filename[:120]}, but the devkit pairs it by its own name "
+                                      f"with {by_id}, which is used")
+        taken.add(path)
+        instances, classes = _voc_masks(root, ident, images)
+        photos.append(_VocPhoto(path, source, instances, classes, root))
+    for mask in (p for p in paths if p.suffix.lower() == ".png"):
+        placed = _voc_root_and_id(mask, INSTANCES)
+        if not placed:
             continue
-        if declared is not None and abs(declared[0] * found[2][1] - declared[1] * found[2][0]) > 0.02 * declared[0] * found[2][1]:
-            dataset.skip(str(source), f"it is for a {declared[1]}x{declared[0]} image, but {path} is "
-                                      f"{found[2][1]}x{found[2][0]} (another shape); its objects are ignored")
-            continue
-        instances = _voc_instances(files, read, images, path.stem, dataset)
-        taken, made = _Taken(str(source)), _Objects(dataset, images, options)
-        for obj in objects:
-            where = f"{source}: object {obj['number']} ({obj['name']})"
-            if not options.wants(obj["name"]):
-                taken.count("of other categories left out (--categories)")
-                continue
-            _voc_object(made, where, path, found, declared, obj, instances, taken)
-        taken.say(dataset)
+        root, ident = placed
+        path = images.with_stem(root / IMAGES_FOLDER, ident)
+        if path is None:
+            dataset.skip(str(mask), f"an instance mask without its photo ({root / IMAGES_FOLDER / ident}.jpg); ignored")
+        elif path not in taken:
+            taken.add(path)
+            photos.append(_VocPhoto(path, None, mask, _voc_masks(root, ident, images)[1], root))
+    return photos
 
 
-def _voc_object(made: _Objects, where, path, found, declared, obj, instances, taken) -> None:
-    height, width = found[2]
-    if instances is not None and instances.shape == (height, width) and (instances == obj["number"]).any():
-        made.add(where, path, found, mask=instances == obj["number"], label=obj["name"], category=obj["name"],
-                 object_id=str(obj["number"]), mask_from="segmentation", taken=taken)
-        return
+def _voc_mask_file(read, path: PurePosixPath | None, dataset: Dataset, colours=None) -> np.ndarray | None:
+    if path is None:
+        return None
     try:
-        xmin, ymin, xmax, ymax = (float(v) for v in obj["box"])
+        return _indices(Image.open(io.BytesIO(read(str(path)))), colours)
+    except (OSError, ValueError, ICError) as exc:
+        dataset.skip(str(path), f"cannot be read ({str(exc)[:120]}); its objects use their boxes, if they have any")
+        return None
+
+
+def read_voc(files, read, dataset: Dataset, images: Images, options: ReadOptions) -> None:
+    labels: dict[PurePosixPath, _Labels] = {}
+    for photo in _voc_photos(files, read, images, dataset):
+        photo.found = images.get(photo.path)
+        if photo.found is None:
+            continue
+        shape = photo.found[2]
+        if photo.xml is not None:
+            _, photo.declared, photo.objects = _voc_objects(_annotation_text(read, str(photo.xml)))
+            height, width = photo.declared or shape
+            if abs(height * shape[1] - width * shape[0]) > 0.02 * height * shape[1]:
+                dataset.skip(photo.source, f"it is for a {width}x{height} image, but {photo.path} is "
+                                           f"{shape[1]}x{shape[0]} (another shape); its objects are ignored")
+                continue
+        if photo.root not in labels:
+            labels[photo.root] = _Labels(files, read, photo.root, dataset)
+        photo.names = labels[photo.root]
+        photo.instance_numbers = _fitting(_voc_mask_file(read, photo.instances, dataset), photo.instances, photo, dataset)
+        photo.class_numbers = _fitting(_voc_mask_file(read, photo.classes, dataset, photo.names.colours), photo.classes,
+                                       photo, dataset)
+        if not photo.objects and photo.instance_numbers is None:
+            if photo.instances is None:  # else its mask could not be read, and said so
+                dataset.skip(photo.source, "it names no object and has no instance mask; nothing to sweep on "
+                                           f"{photo.path.name}")
+            continue
+        _voc_photo_objects(_Objects(dataset, images, options), photo)
+
+
+def _fitting(numbers: np.ndarray | None, path, photo: _VocPhoto, dataset: Dataset) -> np.ndarray | None:
+    """A mask's numbers where they are the photo's size; else None, said."""
+    shape = photo.found[2]
+    if numbers is not None and numbers.shape != shape:
+        dataset.skip(str(path), f"it is {numbers.shape[1]}x{numbers.shape[0]}, but {photo.path} is "
+                                f"{shape[1]}x{shape[0]}; not used")
+        return None
+    return numbers
+
+
+def _voc_photo_objects(made: _Objects, photo: _VocPhoto) -> None:
+    """The XML's objects (each with its instance mask where SegmentationObject has it inside the object's box,
+    else its box) and the instances no XML object stands for (their category from SegmentationClass)."""
+    taken = _Taken(photo.source)
+    instances = photo.instance_numbers
+    numbers = set() if instances is None else {int(v) for v in np.unique(instances)} - {0, VOID}
+    claimed = {number for obj in photo.objects for number in [_voc_xml_object(made, photo, obj, numbers, taken)]
+               if number is not None}
+    for number in sorted(numbers - claimed):
+        mask = instances == number
+        where = f"{photo.instances}: instance {number}"
+        category = _instance_class(mask, photo.class_numbers, photo.names)
+        if category is None:
+            made.dataset.skip(where, f"no class for it ({photo.classes or 'no SegmentationClass mask'}, "
+                                     f"{photo.names.source}); swept without a category")
+        if not made.options.wants(category or ""):
+            taken.count("of other categories left out (--categories)")
+            continue
+        made.add(where, photo.path, photo.found, mask=mask, label=category, category=category,
+                 object_id=f"instance {number}", mask_from="segmentation", taken=taken)
+    taken.say(made.dataset)
+
+
+def _voc_xml_object(made: _Objects, photo: _VocPhoto, obj: dict, numbers: set[int], taken: _Taken) -> int | None:
+    """One XML object, with its instance's pixels or its box; the instance number it stands for, if any."""
+    where, shape = f"{photo.source}: object {obj['number']} ({obj['name']})", photo.found[2]
+    try:
+        box = _voc_box(obj["box"], photo.declared or shape, obj["positions"]) if obj["box"] is not None else None
     except (TypeError, ValueError):
+        box = None
+    mask = photo.instance_numbers == obj["number"] if obj["number"] in numbers else None
+    if mask is not None and box is not None and _share_inside(mask, box) < MASK_IN_BOX:
+        made.dataset.skip(where, f"instance {obj['number']} of {photo.instances} lies outside this object's box; the "
+                                 "box is used, and the instance read as an object of its own")
+        mask = None
+    claimed = obj["number"] if mask is not None else None
+    if not made.options.wants(obj["name"]):
+        taken.count("of other categories left out (--categories)")
+        return claimed
+    if mask is not None:
+        made.add(where, photo.path, photo.found, mask=mask, label=obj["name"], category=obj["name"],
+                 object_id=str(obj["number"]), mask_from="segmentation", taken=taken)
+        return claimed
+    if box is None:
         made.dataset.skip(where, "it has neither a box (bndbox) nor an instance mask; ignored")
-        return
-    scale_h, scale_w = declared or (height, width)
-    box = ((xmin - 1) / scale_w, (ymin - 1) / scale_h, xmax / scale_w, ymax / scale_h)  # VOC counts from 1
-    if not _inside(box):
-        made.dataset.skip(where, f"its box lies outside the {width}x{height} image; ignored")
-        return
-    made.add(where, path, found, mask=None, box=_clip(box), label=obj["name"], category=obj["name"],
-             object_id=str(obj["number"]), mask_from="box", taken=taken)
+    elif not _inside(box):
+        made.dataset.skip(where, f"its box lies outside the {shape[1]}x{shape[0]} image; ignored")
+    else:
+        if photo.instance_numbers is not None and obj["number"] not in numbers:
+            made.dataset.skip(where, f"{photo.instances} has no instance {obj['number']}; its box is used")
+        made.add(where, photo.path, photo.found, mask=None, box=_clip(box), label=obj["name"], category=obj["name"],
+                 object_id=str(obj["number"]), mask_from="box", taken=taken)
+    return None
+
+
+def _share_inside(mask: np.ndarray, box) -> float:
+    height, width = mask.shape
+    left, top = max(0, int(np.floor(box[0] * width)) - 1), max(0, int(np.floor(box[1] * height)) - 1)
+    right, bottom = int(np.ceil(box[2] * width)) + 1, int(np.ceil(box[3] * height)) + 1
+    return float(mask[top:bottom, left:right].sum() / max(1, mask.sum()))
+
+
+def _instance_class(mask: np.ndarray, classes: np.ndarray | None, names: _Labels) -> str | None:
+    """The class most of an instance's pixels have in SegmentationClass (void and background aside)."""
+    if classes is None:
+        return None
+    values, counts = np.unique(classes[mask], return_counts=True)
+    keep = (values != 0) & (values != VOID)
+    if not keep.any():
+        return None
+    return names.name(int(values[keep][np.argmax(counts[keep])]))
 
 
 # --- box CSVs ------------------------------------------------------------------------------------
@@ -668,9 +978,11 @@ def read_boxes(files, read, dataset: Dataset, images: Images, options: ReadOptio
                 taken.count("of other categories left out (--categories)")
                 continue
             rows += 1
-            if before + rows > MAX_OBJECTS:  # counted as rows are read, before any photo is opened
-                raise ICError(f"{source} holds more than {MAX_OBJECTS} boxes to sweep; a sweep takes at most "
-                              f"{MAX_OBJECTS}. Choose some with --categories or --min-area, or split the file.")
+            # counted as rows are read, before any photo is opened: with no --min-area every box is swept
+            limit = MAX_CANDIDATES if options.min_area else MAX_OBJECTS
+            if before + rows > limit:
+                raise ICError(f"{source} holds more than {limit} boxes to sweep; a sweep takes at most {MAX_OBJECTS}. "
+                              "Choose some with --categories or --min-area, or split the file.")
             path = images.find(name, source.parent)
             if path is None:
                 dataset.skip(where, f"the image {name[:120]} is not in the dataset; row ignored")
@@ -712,11 +1024,11 @@ def read_dataset(files: dict[str, str | None], read, *, fmt: str = "auto", label
         reader = {"coco": read_coco, "voc": read_voc, "boxes": read_boxes, "folders": read_boxes}[fmt]
         extra = {"folder_labels": True} if fmt == "folders" else {}
         reader(files, read, dataset, images, options, **extra)
-        if not any(p.suffix.lower() in {"coco": (".json",), "voc": (".xml",)}.get(fmt, (".csv",)) for p in paths):
+        if not any(p.suffix.lower() in {"coco": (".json",), "voc": (".xml",)}.get(fmt, (".csv",)) for p in paths) \
+                and not (fmt == "voc" and any(INSTANCES in p.parts for p in paths)):
             dataset.skip("(dataset)", f"no {fmt} annotation file found; give --format to say what the folder holds")
-    if len(dataset.items) > MAX_OBJECTS:
-        raise ICError(f"The dataset holds {len(dataset.items)} objects; a sweep takes at most {MAX_OBJECTS}. Choose "
-                      "some with --categories or --min-area, or split it.")
+    if len(dataset.items) > MAX_OBJECTS:  # the masks and folders layouts: one object an image
+        raise ICError(f"The dataset holds {len(dataset.items)} objects; a sweep takes at most {MAX_OBJECTS}. Split it.")
     return dataset
 
 

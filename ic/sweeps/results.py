@@ -15,7 +15,7 @@ from ic.exports import neutral
 from ic.sweeps.run import KEY, Plan
 from ic.sweeps.stats import RESAMPLES, drop_interval, mcnemar_exact, paired_flips, proportion_interval
 
-COLUMNS = ["image", "image_sha", "object", "category", "object_share", "mask_from", "model", "inpainter", "mode",
+COLUMNS = ["image", "image_sha", "object", "category", "object_share", "mask_from", "crowd", "model", "inpainter", "mode",
            "preprocess", "seed", "top1_before_index",
            "top1_before_label", "top1_before_prob", "top1_after_index", "top1_after_label", "top1_after_prob",
            "changed", "drop", "expected_label", "expected_index", "match_before", "match_after", "flip_share", "flip_margin",
@@ -24,7 +24,7 @@ COLUMNS = ["image", "image_sha", "object", "category", "object_share", "mask_fro
 # (the summary read them as numbers, after the file had been rewritten).
 FILLED = ("changed", "drop", "top1_before_index", "top1_after_index", "top1_before_prob", "top1_after_prob")
 # What --json gives of each row (the Parquet and CSV files hold every column).
-ROW_FIELDS = ("image", "object", "category", "object_share", "mask_from", "model", "inpainter", "mode", "preprocess",
+ROW_FIELDS = ("image", "object", "category", "object_share", "mask_from", "crowd", "model", "inpainter", "mode", "preprocess",
               "top1_before_label", "top1_before_prob", "top1_after_label", "top1_after_prob", "changed", "drop",
               "expected_label", "match_before", "match_after", "flip_share")
 # Object size as its share of the image (COCO's small/medium/large count pixels, 32² and 96², which mean
@@ -38,7 +38,7 @@ def _schema():
     types = {"seed": pa.int64(), "top1_before_index": pa.int64(), "top1_after_index": pa.int64(),
              "top1_before_prob": pa.float64(), "top1_after_prob": pa.float64(), "changed": pa.bool_(),
              "drop": pa.float64(), "object_share": pa.float64(), "expected_index": pa.int64(),
-             "match_before": pa.bool_(), "match_after": pa.bool_(),
+             "match_before": pa.bool_(), "match_after": pa.bool_(), "crowd": pa.bool_(),
              "flip_share": pa.float64(), "flip_margin": pa.float64(), "seconds": pa.float64()}
     return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
 
@@ -171,10 +171,16 @@ def size_of(share: float | None) -> str:
     return next(name for name, upper in SIZES if share < upper)
 
 
+CROWD_VALUES = ("single objects", "crowd regions")  # the crowd axis: COCO's iscrowd 0 and 1
+
+
 def slice_value(row: dict, by: str) -> str:
-    """A row's value on a slicing axis: its category (or expected label), or its object's size."""
+    """A row's value on a slicing axis: its category (or expected label), its object's size, or whether it is a
+    crowd region (COCO's iscrowd; CVAT and Datumaro mark every brush mask so)."""
     if by == "size":
         return size_of(row.get("object_share"))
+    if by == "crowd":
+        return CROWD_VALUES[bool(row.get("crowd"))]
     return row.get("category") or row.get("expected_label") or "(none)"
 
 
@@ -183,7 +189,7 @@ def slices(rows: list[dict], plan: Plan) -> list[dict]:
     with its interval: {"by", "value", "model", "inpainter", "mode", "preprocess", "n", "flip_rate", ...}.
     Within one model x inpainter x mode, a slicing's n add up to the summary's n."""
     found = []
-    for by in ("category", "size"):
+    for by in ("category", "size", "crowd"):
         groups: dict[tuple, dict] = {}
         for row in rows:
             if row["preprocess"] != plan.preprocess or int(row["seed"]) != int(plan.seed) or row["model"] not in plan.models:
@@ -192,9 +198,11 @@ def slices(rows: list[dict], plan: Plan) -> list[dict]:
             groups.setdefault(key, {})[row_uid(row)] = row
         if by == "category" and {key[3] for key in groups} == {"(none)"}:
             continue  # no object has a category or an expected label: nothing to slice by
-        order = [name for name, _ in SIZES] + ["unknown"]
+        if by == "crowd" and {key[3] for key in groups} <= {CROWD_VALUES[0]}:
+            continue  # no crowd region: one slice, the whole
+        order = {"size": [name for name, _ in SIZES] + ["unknown"], "crowd": list(CROWD_VALUES)}.get(by)
         for (model, inpainter, mode, value), by_object in sorted(
-                groups.items(), key=lambda g: (g[0][:3], order.index(g[0][3]) if by == "size" else g[0][3])):
+                groups.items(), key=lambda g: (g[0][:3], order.index(g[0][3]) if order else g[0][3])):
             found.append({"by": by, "value": value, "model": model, "inpainter": inpainter, "mode": mode,
                           "preprocess": plan.preprocess, **_rates(by_object)})
     return found

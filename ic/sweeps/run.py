@@ -168,7 +168,8 @@ def judge(item: Item, plan: Plan, load: Callable, skip: set | frozenset = frozen
             now = classifier.top_k(after, 1)[0]
             rows.append({
                 "image": item.name, "image_sha": item.sha, "object": item.object, "category": item.category,
-                "object_share": share, "mask_from": item.mask_from, "model": model, "inpainter": inpainter_name, "mode": mode,
+                "object_share": share, "mask_from": item.mask_from, "crowd": item.crowd, "model": model,
+                "inpainter": inpainter_name, "mode": mode,
                 "preprocess": plan.preprocess, "seed": int(plan.seed),
                 "top1_before_index": top["index"], "top1_before_label": top["label"], "top1_before_prob": top["prob"],
                 "top1_after_index": now["index"], "top1_after_label": now["label"], "top1_after_prob": now["prob"],
