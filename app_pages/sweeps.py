@@ -157,7 +157,8 @@ def choose(bench, running: bool) -> dict | None:
     upload = st.file_uploader("A ZIP of a dataset: photos with NAME_mask.png beside them (or masks/NAME.png, and "
                               "labels.csv with image,label), class folders (CLASS/NAME.jpg), COCO instances (a JSON "
                               "with its images), Pascal VOC (Annotations/, JPEGImages/, SegmentationObject/) or a box "
-                              "CSV (image,label,x0,y0,x1,y1)", type=["zip"], key="sweep-zip", disabled=running)
+                              "CSV (image,label,x0,y0,x1,y1). Exports of CVAT, Datumaro, labelme, LabelImg and "
+                              "Roboflow are read as they are", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
     if bench.policy.sweep_root() is not None:
         folder = st.text_input(f"…or a folder on the server, under {bench.policy.sweep_root()}", key="sweep-folder",

@@ -294,3 +294,23 @@ def test_the_command_line_sweeps_a_cvat_export_zip_with_crowds_as_a_slice(export
     helped = subprocess.run([sys.executable, "-m", "ic", "sweep", "--help"], cwd=ROOT, env=cli_env(),
                             capture_output=True, text=True, timeout=120).stdout
     assert all(word in helped for word in ("CVAT", "LabelImg", "SegmentationObject", "--no-crowds"))
+
+
+def test_a_ray_sweep_keeps_which_objects_are_crowd_regions(exports, tmp_path):
+    ray = pytest.importorskip("ray")
+    from ic.sweeps import Plan, runtime_env, sweep
+
+    dataset = load_folder(exports["cvat-coco"])
+    plan = Plan(("tf_efficientnet_lite0",), ("telea",))
+    local = sweep(dataset, plan, out=tmp_path / "local.parquet")
+    ray.init(num_cpus=2, runtime_env=runtime_env(), include_dashboard=False, log_to_driver=False,
+             _node_ip_address="127.0.0.1")
+    try:
+        remote = sweep(dataset, plan, out=tmp_path / "ray.parquet", engine="ray")
+    finally:
+        ray.shutdown()
+    crowds = lambda result: sorted((row["image"], row["object"]) for row in result.rows if row["crowd"])  # noqa: E731
+    assert crowds(remote) == crowds(local) == [("images/train/frame_000000.jpg", "train 1"),
+                                               ("images/val/frame_000000.jpg", "val 1")]
+    assert [entry for entry in remote.slices if entry["by"] == "crowd"] == \
+        [entry for entry in local.slices if entry["by"] == "crowd"]

@@ -154,3 +154,31 @@ def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
     kept = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
     assert kept["objects"].sum() == 5
     assert any(b.label == "Open on Explore" for b in app.button)  # this server still holds the sweep's photos
+
+
+def test_a_cvat_export_sweeps_its_brush_masks_as_crowd_regions_with_a_slice_of_their_own(tmp_path):
+    """CVAT's COCO export (tests/exports/cvat-coco): two subsets with the same frame names, brush masks as iscrowd."""
+    from builders import zip_folder
+    from test_exports import materialise
+
+    archive = zip_folder(materialise("cvat-coco", tmp_path))
+    app = open_sweeps("e" * 32)
+    app.file_uploader(key="sweep-zip").upload("cvat.zip", archive, "application/zip").run()
+    app.multiselect(key="sweep-models").set_value(["tf_efficientnet_lite0"]).run()
+    app.multiselect(key="sweep-inpainters").set_value(["telea"]).run()
+    next(b for b in app.button if b.label == "Run the sweep").click().run()
+    finished(app, "cvat")
+    assert not app.exception, app.exception
+    assert "4 images, 5 objects (COCO instances), 5 rows" in texts(app), texts(app)
+    assert "Crowd regions" in app.radio(key="sweep-slices-by").options
+    app.radio(key="sweep-slices-by").set_value("crowd").run()
+    sliced = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
+    assert dict(zip(sliced["value"], sliced["objects"])) == {"single objects": 3, "crowd regions": 2}
+    rows = next(frame.value for frame in app.dataframe if "mask from" in frame.value.columns)
+    assert sorted(rows.loc[rows["crowd"] == "crowd", "category"]) == ["cat", "person"]
+
+    app.checkbox(key="sweep-crowds").uncheck().run()  # the same export, its crowd regions left out
+    next(b for b in app.button if b.label == "Run the sweep").click().run()
+    until(lambda: "3 images, 3 rows" in texts(app) or app.run() is None, 120, "the sweep without crowds ending",
+          every_s=0.5)  # three photos hold the three other objects
+    assert "Crowd regions" not in app.radio(key="sweep-slices-by").options

@@ -293,7 +293,7 @@ class _Judge:
             item = Item(str(batch["name"][i]), str(batch["sha"][i]), bytes(batch["image"][i]),
                         bytes(batch["mask"][i]) or None, batch["label"][i] or None, category=batch["category"][i] or None,
                         object=str(batch["object"][i]), box=tuple(float(v) for v in box) if len(box) else None,
-                        mask_from=str(batch["mask_from"][i]))
+                        mask_from=str(batch["mask_from"][i]), crowd=bool(batch["crowd"][i]))
             try:
                 rows.extend(judge(item, self.plan, self.models.__getitem__, self.skip))
             except ICError as exc:
@@ -328,8 +328,8 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         actors = max(1, min(workers or cpus, len(items)))
         records = [{"name": i.name, "sha": i.sha, "image": i.image, "mask": i.mask or b"", "label": i.label or "",
-                    "category": i.category or "", "object": i.object, "box": list(i.box or ()), "mask_from": i.mask_from}
-                   for i in items]
+                    "category": i.category or "", "object": i.object, "box": list(i.box or ()), "mask_from": i.mask_from,
+                    "crowd": i.crowd} for i in items]
         data = ray.data.from_items(records, override_num_blocks=min(len(records), actors * 4))
         # Half a CPU an actor: Ray Data's own tasks keep room on a two-core machine, and one thread an actor
         # (runtime_env) keeps two actors from fighting over the cores.
