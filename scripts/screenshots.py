@@ -1,7 +1,7 @@
 """Screenshots of every page and state (tests/tour.py) at a desktop, a laptop and a phone size, for a person to
 look at, with what axe-core finds in each state.
 
-    python scripts/screenshots.py [--out out/screens] [--sizes desktop,laptop,phone]
+    python scripts/screenshots.py [--out out/screens] [--sizes desktop,laptop,phone] [--scheme light|dark]
 
 Each state is shot twice: as the window shows it (NAME.png) and the whole page (NAME-full.png, the window made as
 tall as the page). Prints each state's axe-core violations (rule, impact, nodes) and anything that must never be
@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--sizes", default=",".join(SIZES))
     parser.add_argument("--no-full", action="store_true", help="only what the window shows")
     parser.add_argument("--until", help="stop after this state (e.g. explore-maps)")
+    parser.add_argument("--scheme", choices=("light", "dark"), default="light",
+                        help="the system theme the browser reports (Streamlit follows it)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -44,12 +46,13 @@ def main() -> None:
     with running_app({"IC_DATA_DIR": f"{folder}/data"}) as url:
         for size in args.sizes.split(","):
             width, height = SIZES[size]
-            with browser_page(url, width=width, height=height) as page:
+            with browser_page(url, width=width, height=height, color_scheme=args.scheme) as page:
                 for name, step in STEPS:
                     step(page)  # each ends with the page idle
-                    page.screenshot(path=str(out / f"{size}-{name}.png"))
+                    stem = f"{size}-{name}" + ("-dark" if args.scheme == "dark" else "")
+                    page.screenshot(path=str(out / f"{stem}.png"))
                     if not args.no_full:
-                        full_page(page, out / f"{size}-{name}-full.png")
+                        full_page(page, out / f"{stem}-full.png")
                     counts = axe_counts(page)
                     print(f"{size:8} {name:18} axe: " + (", ".join(f"{rule} {impact} {nodes}" for rule, (impact, nodes)
                                                                   in sorted(counts.items())) or "none"), flush=True)

@@ -139,3 +139,55 @@ def test_compare_keeps_its_context_after_a_reload_and_its_results_across_pages(a
         page.reload()
         page.get_by_text("Comparing your current edit on the Explore page (1 removal)").wait_for(timeout=120_000)
         assert page.get_by_text("Remove something on the Explore page first").count() == 0
+
+
+VISIBLE_FOCUS_JS = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
+  const r = e.getBoundingClientRect(), style = getComputedStyle(e);
+  const label = e.getAttribute('aria-label') || (e.labels && e.labels[0] && e.labels[0].innerText) || e.innerText || '';
+  return {name: label.trim().slice(0, 60), role: e.getAttribute('role') || e.type || e.tagName.toLowerCase(),
+          shown: r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth && style.visibility !== 'hidden',
+          sidebar: !!e.closest('[data-testid=stSidebar]')}; }"""
+TOOL = "the drawing tools"  # the checked tool's radio: a radio group is one Tab stop
+
+
+def tab_stops(page, until, presses: int = 60) -> list[dict]:
+    """Every focus stop from here until `until(stop)` holds, each with its name and whether a person sees it."""
+    stops = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        stop = page.evaluate(VISIBLE_FOCUS_JS) or {"name": "(the page)", "role": "", "shown": True, "sidebar": False}
+        stops.append(stop)
+        if until(stop):
+            return stops
+    raise AssertionError(f"not reached in {presses} presses of Tab: {[s['name'] for s in stops]}")
+
+
+def at_the_tools(stop: dict) -> bool:
+    return stop["role"] == "radio" and stop["name"] == "Freehand brush"
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1440, 900)], ids=["phone", "desktop"])
+def test_tab_from_a_fresh_load_never_stops_on_a_hidden_control_and_reaches_the_drawing_tools(app_url, size):
+    """A phone's collapsed sidebar lies off screen: its controls held 23 invisible Tab stops before "Expand
+    sidebar" and the same after it closed. Opened by the keyboard, it takes the focus (it fell to the page) and the
+    tools (whose "Select an object" is the keyboard's way to remove) are a few Tabs on; closed, it gives the focus
+    back to its button."""
+    with browser_page(app_url, *size) as page:
+        settled(page)
+        phone = size[0] < 640
+        stops = tab_stops(page, (lambda stop: stop["name"] == "Expand sidebar") if phone else at_the_tools)
+        assert [stop["name"] for stop in stops if not stop["shown"]] == []
+        if phone:
+            page.keyboard.press("Enter")
+            page.wait_for_function(f"() => {{ const s = ({VISIBLE_FOCUS_JS})(); return s && s.sidebar && s.shown; }}")
+            inside = tab_stops(page, at_the_tools)
+            assert [stop["name"] for stop in inside if not stop["shown"]] == []
+            stops += [{"name": "(Enter)"}] + inside
+        print(f"{size[0]}x{size[1]}: {len(stops)} keys to the drawing tools: {[stop['name'] for stop in stops]}")
+        assert len(stops) <= 20
+        if phone:
+            page.get_by_test_id("stSidebarCollapseButton").first.click()
+            page.wait_for_function("() => document.activeElement && document.activeElement.closest("
+                                   "'[data-testid=stExpandSidebarButton]')")
+            after = tab_stops(page, lambda stop: stop["name"] == "Got it" or stop["name"] == "(the page)")
+            assert [stop["name"] for stop in after if not stop["shown"] or stop["sidebar"]] == []

@@ -30,15 +30,20 @@ def app_url(tmp_path_factory):
         yield url
 
 
-def test_every_page_and_state_shows_only_what_it_means_to_and_passes_axe(app_url):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_and_state_shows_only_what_it_means_to_and_passes_axe(app_url, scheme):
     """Explore (fresh, after a removal, with maps), Compare with results, Sweeps with a result, History with one
-    and with two rows, a share link: no help block, exception or missing glyph, no critical or serious axe-core
-    violation, and headings in order."""
+    and with two rows, a share link, in the light and the dark system theme (Streamlit follows it): no help block,
+    exception or missing glyph, no developer chrome (Deploy, the menu of Rerun and Clear cache), no critical or
+    serious axe-core violation, and headings in order."""
     found = {}
-    with browser_page(app_url, *SIZES["desktop"]) as page:
+    with browser_page(app_url, *SIZES["desktop"], color_scheme=scheme) as page:
         for name, step in STEPS:
             step(page)  # each step ends with the page idle
             problems = problems_on_screen(page) + accessibility_problems(page, impacts=("critical", "serious"))
+            problems += [f"developer chrome: {what}" for what, shown in (
+                ("Deploy", page.get_by_role("button", name="Deploy").count()),
+                ("main menu", page.get_by_test_id("stMainMenu").count())) if shown]
             problems += [p for p in accessibility_problems(page, impacts=("moderate",)) if p.startswith("heading-order")]
             if problems:
                 found[name] = problems

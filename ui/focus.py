@@ -5,7 +5,8 @@ disabled at the first step), and the browser then drops the keyboard focus to th
 pressing Enter on a sample or on Undo started again from the first link. This small component, on every page,
 remembers the control that had the focus (by its widget key, the `st-key-…` class Streamlit puts on the
 element) and, when that control is replaced while focused, gives the focus to its replacement; when the
-replacement is disabled, to the nearest enabled control beside it. A click elsewhere is left alone.
+replacement is disabled, to the nearest enabled control beside it. A click elsewhere is left alone. A sidebar
+opened over the page (a phone) takes the focus to its first link, and gives it back to its button when closed.
 """
 
 import streamlit as st
@@ -46,8 +47,26 @@ export default function () {
   };
   let queued = false;
   new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; restore(); }); }
-  }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["disabled"] });
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; restore(); sidebar(); }); }
+  }).observe(document.body, { childList: true, subtree: true, attributes: true,
+                              attributeFilter: ["disabled", "data-collapsed"] });
+  // The sidebar opened over a phone's page takes the focus to its first link (the button that opened it is gone,
+  // and the focus fell to the page's top); closed, it gives the focus back to the button that opens it.
+  let collapsed = null;
+  const sidebar = () => {
+    const bar = document.querySelector('[data-testid="stSidebar"]');
+    const now = bar ? bar.getAttribute("data-collapsed") : null;
+    if (now === collapsed) return;
+    const before = collapsed;
+    collapsed = now;
+    if (before === null) return;  // the page's first look: nothing was opened or closed
+    const active = document.activeElement;
+    const lost = !active || active === document.body || (now === "true" && bar.contains(active));
+    if (!lost) return;
+    const target = now === "false" ? bar.querySelector("a[href], button:not([disabled])")
+      : document.querySelector('[data-testid="stExpandSidebarButton"]');
+    if (target) target.focus({ preventScroll: true });
+  };
 }
 """
 

@@ -18,11 +18,21 @@ def rows_frame(rows: list[dict]) -> pd.DataFrame:
     })
 
 
-def _change_colour(value: float) -> str:
+# A rise in green, a fall in red, each at least 4.5:1 on the theme's background (WCAG AA): no one colour passes on
+# both white and Streamlit's dark background, so the theme the browser reports chooses (st.context.theme).
+CHANGE_COLOURS = {"light": ("#1a7f37", "#cf222e"), "dark": ("#3fb950", "#ff7b72")}
+
+
+def _theme() -> str:
+    return "dark" if getattr(getattr(st.context, "theme", None), "type", None) == "dark" else "light"
+
+
+def _change_colour(value: float, theme: str = "light") -> str:
+    rise, fall = CHANGE_COLOURS[theme]
     if value > 0.05:
-        return "color: #1a7f37; font-weight: 600"
+        return f"color: {rise}; font-weight: 600"
     if value < -0.05:
-        return "color: #cf222e; font-weight: 600"
+        return f"color: {fall}; font-weight: 600"
     return ""
 
 
@@ -32,7 +42,7 @@ def show_table(rows: list[dict]) -> None:
     frame = rows_frame(rows).rename(columns={"index": "class id"})
     frame["class"] = frame["class"].map(plain)
     styled = (frame.style.format({"original %": "{:.2f}", "edited %": "{:.2f}", "change (pt)": "{:+.2f}"})
-              .map(_change_colour, subset=["change (pt)"]).hide(axis="index"))
+              .map(_change_colour, theme=_theme(), subset=["change (pt)"]).hide(axis="index"))
     st.table(styled)
 
 
