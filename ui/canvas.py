@@ -346,6 +346,13 @@ def shown_size(shape: tuple[int, int]) -> tuple[int, int]:
     return display_size(shape, max_width=int(width), max_height=max(MIN_HEIGHT, int(height - top - room)))
 
 
+def brush_pixels(share: int, photo: tuple[int, int], box: tuple[int, int, int, int], shown_width: int) -> int:
+    """The canvas's stroke width for a brush of `share` % of the photo's longer side, where the canvas shows the
+    photo's region `box` (top, left, bottom, right) `shown_width` pixels wide."""
+    top, left, bottom, right = box
+    return max(1, round(share / 100 * max(photo) * shown_width / max(1, right - left)))
+
+
 def paint_canvas(background: np.ndarray, *, key: str, tool: str, brush: int, clears: int = 0,
                  disabled: bool = False, alt: str = "The photo to paint on") -> tuple[int, int]:
     """Show the canvas over `background`; `clears` counts how often its applied strokes were taken off; `alt`
