@@ -34,12 +34,16 @@ def changes_chart(ok: pd.DataFrame) -> None:
 
     if ok.empty:
         return
+    inpainters = ok["inpainter"].nunique()
+    # the legend under the plot (beside it, a phone's plot kept 160 of 358 px); the height holds it and the axis
     chart = (alt.Chart(ok).mark_bar()
-             .encode(y=alt.Y("classifier:N", title=None), x=alt.X("change of original class (pt):Q"),
-                     color=alt.Color("inpainter:N"), yOffset="inpainter:N",
+             .encode(y=alt.Y("classifier:N", title=None, axis=alt.Axis(labelLimit=120)),
+                     x=alt.X("change of original class (pt):Q"),
+                     color=alt.Color("inpainter:N", legend=alt.Legend(orient="bottom", direction="vertical")),
+                     yOffset="inpainter:N",
                      tooltip=["classifier", "inpainter", "original top-1", "edited top-1",
                               alt.Tooltip("change of original class (pt):Q", format="+.1f")])
-             .properties(height=max(140, 40 * len(ok))))
+             .properties(height=max(140, 40 * len(ok)) + 70 + 22 * (inpainters + 1)))
     st.altair_chart(chart, width="stretch")
 
 

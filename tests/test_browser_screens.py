@@ -102,3 +102,27 @@ def test_the_server_prepares_the_default_classifier_before_anyone_visits(tmp_pat
         assert list(cache.glob("onnx/tf_efficientnet_lite0-*.onnx")), "nothing was prepared before a visitor came"
         with browser_page(url) as page:
             assert table_rows(page)[0]["class"] == "tripod"
+
+
+CHARTS_JS = """() => [...document.querySelectorAll('.vega-embed')].filter(e => e.getBoundingClientRect().height > 0)
+  .map(e => { const axis = e.querySelector('g.role-axis[aria-label^="X-axis"] path.domain, g.role-axis[aria-label^="X-axis"]');
+              return {chart: Math.round(e.getBoundingClientRect().width),
+                      plot: axis ? Math.round(axis.getBoundingClientRect().width) : null,
+                      title: (e.querySelector('g.role-axis[aria-label^="X-axis"] g.role-title text') || {}).textContent}; })"""
+
+
+def test_every_chart_keeps_its_room_on_a_phone(app_url):
+    """At 390 px every chart is at least 300 px wide and its plot at least 200 (the curves' plot was about 20 px
+    wide beside two legends, the slices' bars 4 px tall)."""
+    narrow = {}
+    seen = 0
+    with browser_page(app_url, *SIZES["phone"]) as page:
+        for name, step in STEPS:
+            if name.startswith("history"):
+                break  # History draws the charts Sweeps and Explore do
+            step(page)
+            for chart in page.evaluate(CHARTS_JS):
+                seen += 1
+                if chart["chart"] < 300 or (chart["plot"] or 0) < 200:
+                    narrow.setdefault(name, []).append(chart)
+    assert seen >= 4 and narrow == {}, (seen, narrow)

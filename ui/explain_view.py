@@ -112,17 +112,23 @@ def curves_chart(curves: dict) -> None:
     rows = [{"map": explain.METHODS[method], "curve": kinds[kind], "changed %": f * 100, "probability %": p * 100}
             for method, pair in curves.items() for kind, curve in pair.items()
             for f, p in zip(curve.fractions, curve.probs)]
-    colour = alt.Color("curve:N", title=None, legend=alt.Legend(orient="top"),
+    # legends under the plot, one line an entry, drawn as lines (the points' dots made every map's entry one
+    # black dot): beside or above it, on a phone they left the plot about 20 px wide
+    legend = dict(orient="bottom", direction="vertical", symbolType="stroke", symbolStrokeWidth=2, symbolSize=300,
+                  labelLimit=320)
+    colour = alt.Color("curve:N", title=None, legend=alt.Legend(**legend),
                        scale=alt.Scale(domain=list(kinds.values()), range=list(CURVE_COLOURS.values())))
+    maps = sorted({row["map"] for row in rows})
     chart = (alt.Chart(pd.DataFrame(rows)).mark_line(point=alt.OverlayMarkDef(filled=True, size=30))
-             .encode(x=alt.X("changed %:Q", title="share of the image removed (deletion) or restored (insertion), "
-                                                  "most important cells first (%)"),
+             .encode(x=alt.X("changed %:Q", title="cells removed or restored, most important first (% of the image)",
+                             scale=alt.Scale(domain=[0, 100])),
                      y=alt.Y("probability %:Q", scale=alt.Scale(domain=[0, 100])), color=colour,
-                     strokeDash=alt.StrokeDash("map:N", title="map", legend=alt.Legend(orient="top")),
+                     strokeDash=alt.StrokeDash("map:N", title="map", legend=alt.Legend(**legend)),
                      detail="map:N",
                      tooltip=["map", "curve", alt.Tooltip("changed %:Q", format=".0f"),
                               alt.Tooltip("probability %:Q", format=".1f")])
-             .properties(height=260))
+             # Streamlit fits the whole chart, legends and axis too, in its height: the plot keeps about 220 px
+             .properties(height=220 + 70 + 22 * (len(kinds) + len(maps) + 1)))
     st.altair_chart(chart, width="stretch")
 
 

@@ -41,21 +41,31 @@ def _chart(frame: pd.DataFrame, key: str, on_select):
     import altair as alt  # half a second to import: only once there is a chart to draw
 
     pick = alt.selection_point(name="pick", fields=["value"])
-    base = alt.Chart(frame).encode(y=alt.Y("value:N", title=None, sort=list(dict.fromkeys(frame["value"]))),
-                                   yOffset="setting:N")
+    settings = list(dict.fromkeys(frame["setting"]))
+    base = alt.Chart(frame).encode(y=alt.Y("value:N", title=None, sort=list(dict.fromkeys(frame["value"])),
+                                           axis=alt.Axis(labelLimit=140)),
+                                   yOffset=alt.YOffset("setting:N", sort=settings))
+    rate = alt.X("flip rate:Q", title="flip rate, with its exact 95% interval",
+                 scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", tickCount=5))
     bars = base.mark_bar(height={"band": 0.8}).encode(
         # under the plot: beside it, a phone's plot would be a few pixels wide
-        color=alt.Color("setting:N", title="classifier · inpainter", legend=alt.Legend(orient="bottom", direction="vertical")),
-        x=alt.X("flip rate:Q", title="flip rate, with its exact 95% interval", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("setting:N", title="classifier · inpainter", sort=settings,
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=320)),
+        x=rate,
         opacity=alt.condition(pick, alt.value(0.85), alt.value(0.3)),
         tooltip=["value", "setting", "objects", alt.Tooltip("flip rate:Q", format=".1%"),
                  alt.Tooltip("low:Q", format=".1%", title="95% CI low"),
                  alt.Tooltip("high:Q", format=".1%", title="95% CI high"),
                  alt.Tooltip("mean drop (pt):Q", format="+.1f"), "drop 95% CI (pt)"]).add_params(pick)
-    rules = base.mark_rule(color="#31333f", strokeWidth=1.5).encode(x="low:Q", x2="high:Q")
-    height = max(120, 26 * len(frame))
+    # the interval as a thin grey line through the bar, and the rate written at its end (a 0% bar has no length)
+    rules = base.mark_rule(color="gray", strokeWidth=1, opacity=0.9).encode(x="low:Q", x2="high:Q")
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="gray").encode(
+        x="flip rate:Q", text=alt.Text("flip rate:Q", format=".0%"))
+    # Streamlit fits the whole chart (axis and legend too) in its height: room for each bar, the axis and the
+    # legend's lines, or the plot is squeezed to a few pixels (it was: ten bars in 90 px, on a phone 10)
+    height = 26 * len(frame) + 90 + 24 * (len(settings) + 1)
     # SVG: each bar is an element with its own label (value, setting, flip rate) for screen readers
-    chart = (bars + rules).properties(height=height, usermeta={"embedOptions": {"renderer": "svg"}})
+    chart = (bars + rules + labels).properties(height=height, usermeta={"embedOptions": {"renderer": "svg"}})
     return st.altair_chart(chart, width="stretch", key=key, on_select=on_select, selection_mode="pick")
 
 
