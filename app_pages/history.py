@@ -274,12 +274,14 @@ def sweeps_section(history, visitor: str) -> None:
     st.header(f"Sweeps ({len(kept)})")
     for sweep in kept[:20]:
         document, plan = sweep.document, sweep.plan
-        title = (f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)} · {document['images']} images · "
+        objects = document.get("objects") or document["images"]  # n in the table below counts objects
+        counted = f"{document['images']} images" + (f", {objects} objects" if objects != document["images"] else "")
+        title = (f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)} · {counted} · "
                  f"{', '.join(plan['models'])} × {', '.join(plan['inpainters'])}")
         with st.expander(title):
             st.dataframe(pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
                                         "sees": s.get("preprocess", "squash"),
-                                        "images": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
+                                        "objects": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
                                         "mean drop (pt)": s["mean_drop"] * 100} for s in document["summary"]]),
                          hide_index=True, width="stretch",
                          column_config={"flip rate": st.column_config.NumberColumn(format="percent"),

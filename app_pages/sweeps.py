@@ -21,7 +21,7 @@ FLIPPED_SHOWN = 24
 def summary_frame(summary: list[dict]) -> pd.DataFrame:
     """Flip rates as shares (shown as percentages), mean drops in probability points, as on every other page."""
     return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
-                          "sees": PREPROCESS_TITLES.get(s.get("preprocess", "squash"), ""), "images": s["n"],
+                          "sees": PREPROCESS_TITLES.get(s.get("preprocess", "squash"), ""), "objects": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
                           "mean drop (pt)": s["mean_drop"] * 100,
                           "drop 95% CI (pt)": "{:+.1f} to {:+.1f}".format(*(v * 100 for v in s["mean_drop_ci"]))
@@ -39,13 +39,13 @@ def interval_chart(frame: pd.DataFrame) -> None:
     rules = base.mark_rule(strokeWidth=2).encode(x=alt.X("95% CI low:Q", title="flip rate (95% Clopper-Pearson interval)",
                                                          scale=alt.Scale(domain=[0, 1])), x2="95% CI high:Q")
     points = base.mark_point(filled=True, size=70).encode(
-        x="flip rate:Q", tooltip=["classifier", "inpainter", "mode", "images", alt.Tooltip("flip rate:Q", format=".1%"),
+        x="flip rate:Q", tooltip=["classifier", "inpainter", "mode", "objects", alt.Tooltip("flip rate:Q", format=".1%"),
                                   alt.Tooltip("95% CI low:Q", format=".1%"), alt.Tooltip("95% CI high:Q", format=".1%")])
     st.altair_chart((rules + points).properties(height=max(120, 36 * len(frame))), width="stretch")
 
 
 def paired_frame(paired: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"A": p["a"], "B": p["b"], "inpainter": p["inpainter"], "mode": p["mode"], "images": p["n"],
+    return pd.DataFrame([{"A": p["a"], "B": p["b"], "inpainter": p["inpainter"], "mode": p["mode"], "objects": p["n"],
                           "only A flipped": p["only_a"], "only B flipped": p["only_b"], "p (exact McNemar)": p["p_value"],
                           "verdict": "differ beyond chance" if p["differ"] else "no difference beyond chance"}
                          for p in paired])

@@ -46,7 +46,7 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
     assert "3 images, 6 rows" in texts(app) and "1 file skipped or noted" in texts(app)
     summary = app.dataframe[0].value
     assert list(summary["classifier"]) == ["tf_efficientnet_lite0"] * 2 and set(summary["inpainter"]) == {"telea", "blur"}
-    assert all(summary["images"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])
+    assert all(summary["objects"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])
                                                & (summary["flip rate"] <= summary["95% CI high"]))
     assert [b.label for b in app.get("download_button")] == ["Rows as CSV", "Rows as Parquet"]
 
@@ -153,6 +153,10 @@ def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
     assert app.selectbox(key="history-sweep").value
     kept = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
     assert kept["objects"].sum() == 5
+    # the header counts photos and objects, the table below objects (it said "4 images" above a table of 5)
+    assert any("4 images, 5 objects" in e.label for e in app.expander), [e.label for e in app.expander]
+    assert all(frame.value["objects"].sum() == 5 for frame in app.dataframe if "flip rate" in frame.value.columns
+               and "objects" in frame.value.columns and "value" not in frame.value.columns)
     assert any(b.label == "Open on Explore" for b in app.button)  # this server still holds the sweep's photos
 
 
