@@ -11,7 +11,7 @@ from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
-from ui import canvas, resources, selection, session
+from ui import canvas, focus, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
 from ui.frame import WENT_WRONG
@@ -597,6 +597,7 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
         work, answer = st.columns(2, gap="small")
         more, rest = work, answer
     status = answer.container()
+    revealer = status.empty()  # where the answer begins: filled once this run's removal (if any) is made
     classifier.status = AnswerSlot(answer)  # where the answer will be (and what a load is doing, while it loads)
     if preprocess == "center":  # the canvas outlines the classifier's crop
         classifier()
@@ -607,6 +608,8 @@ def workbench_page(source, classifier, method, tool: str, brush: int, auto: bool
     loaded = classifier()  # a load says what it does in the slot, where the previous model's table was
     with classifier.status.container():  # the new answer, in place of the one before
         rows = results(desk, loaded, preprocess, top_k)
+    with revealer:
+        focus.reveal_answer(desk.removals_made)
     with rest:
         crop = classifier().crop_box(desk.edit.shape, preprocess) if preprocess == "center" else None
         original_view(desk, shown, size, crop)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from browser_support import act, browser_page, idle, isolated_env, removals_shown, require_chromium, running_app, settled
-from tour import go
+from tour import answer_in_view, go
 
 pytestmark = pytest.mark.browser
 
@@ -120,6 +120,12 @@ def test_an_object_selected_and_removed_with_the_arrow_keys(app_url):
         page.get_by_role("button", name="Remove the selection").focus()
         page.keyboard.press("Enter")
         removals_shown(page, 1)
+        settled(page)
+        # the answer in the window, and the focus on a control (not dropped to the page's top)
+        found = answer_in_view(page)
+        assert found["notice"] and 0 <= found["notice"][0] and found["notice"][1] <= found["window"], found
+        assert page.evaluate("() => document.activeElement && document.activeElement !== document.body"), \
+            page.evaluate("() => document.activeElement && document.activeElement.outerHTML.slice(0, 200)")
 
 
 def test_compare_keeps_its_context_after_a_reload_and_its_results_across_pages(app_url):
@@ -146,8 +152,8 @@ VISIBLE_FOCUS_JS = """() => { const e = document.activeElement; if (!e || e === 
   const label = e.getAttribute('aria-label') || (e.labels && e.labels[0] && e.labels[0].innerText) || e.innerText || '';
   return {name: label.trim().slice(0, 60), role: e.getAttribute('role') || e.type || e.tagName.toLowerCase(),
           shown: r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth && style.visibility !== 'hidden',
-          sidebar: !!e.closest('[data-testid=stSidebar]')}; }"""
-TOOL = "the drawing tools"  # the checked tool's radio: a radio group is one Tab stop
+          sidebar: !!e.closest('[data-testid=stSidebar]'),
+          ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2}; }"""
 
 
 def tab_stops(page, until, presses: int = 60) -> list[dict]:
@@ -177,6 +183,7 @@ def test_tab_from_a_fresh_load_never_stops_on_a_hidden_control_and_reaches_the_d
         phone = size[0] < 640
         stops = tab_stops(page, (lambda stop: stop["name"] == "Expand sidebar") if phone else at_the_tools)
         assert [stop["name"] for stop in stops if not stop["shown"]] == []
+        assert [stop["name"] for stop in stops if not stop.get("ring", True)] == []  # a 2 px ring (style.css)
         if phone:
             page.keyboard.press("Enter")
             page.wait_for_function(f"() => {{ const s = ({VISIBLE_FOCUS_JS})(); return s && s.sidebar && s.shown; }}")

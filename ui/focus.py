@@ -79,3 +79,42 @@ def _keeper():
 def keep_focus() -> None:
     """Put the focus keeper on the page (once per run; it sets itself up once per browser tab)."""
     _keeper()(key="ic-focus-keeper")
+
+
+# After a removal the answer comes into view: from a button under the canvas (the keyboard's box, a mask file) the
+# window stayed where the button was, the answer 300-400 px above it, and the button, gone, left the focus on the
+# page's top. Scrolled as little as shows the answer's top; the focus goes to the answer only where it was lost or
+# is out of sight, so a stroke's answer, already in view beside the canvas, moves nothing.
+_REVEAL_JS = r"""
+export default function (component) {
+  const { parentElement } = component;
+  const count = (component.data || {}).count || 0;
+  const host = parentElement.host || parentElement;
+  const seen = window.__icRevealed;
+  window.__icRevealed = count;
+  if (seen === undefined || count <= seen) return;  // the page's first look, or nothing new
+  requestAnimationFrame(() => {
+    const block = host.closest('[data-testid="stVerticalBlock"]');
+    if (!block) return;
+    block.scrollIntoView({ block: "nearest" });
+    const active = document.activeElement;
+    const box = active && active !== document.body ? active.getBoundingClientRect() : null;
+    const lost = !box || !active.isConnected || box.bottom < 0 || box.top > innerHeight || box.height === 0;
+    if (lost) {
+      block.tabIndex = -1;
+      block.focus({ preventScroll: true });
+    }
+  });
+}
+"""
+
+
+@st.cache_resource
+def _revealer():
+    return st.components.v2.component("ic_answer_revealer", js=_REVEAL_JS)
+
+
+def reveal_answer(count: int) -> None:
+    """Put where the answer begins: each new `count` (a removal) brings it into view, and the focus to it where the
+    focus was lost."""
+    _revealer()(key="ic-answer-revealer", data={"count": count})

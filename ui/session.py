@@ -244,6 +244,7 @@ class Desk:
     applied: np.ndarray | None = None  # strokes of this canvas already applied
     applied_count: int = 0  # how many strokes the canvas held then
     last_removal: tuple[int, dict] | None = None
+    removals_made: int = 0  # every removal made on this desk, Undo or not: the page brings each one's answer into view
     experiment_ids: dict = field(default_factory=dict)  # removal number -> experiment id
     save_problems: list = field(default_factory=list)
     selection: object = None  # ic.select.Selection proposed by the select tool, not removed yet
@@ -289,6 +290,7 @@ class Desk:
 
     def note_removal(self, removal) -> None:
         self.last_removal = (removal.number, removal.record.timings_ms)
+        self.removals_made += 1
         self.experiment_ids[removal.number] = removal.experiment_id
         self.save_problems = [removal.problem] if removal.problem else []
 
