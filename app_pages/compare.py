@@ -8,7 +8,7 @@ from ic.compare import summary_table
 from ic.errors import Cancelled, ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
-from ui import resources, session
+from ui import names, resources, session
 from ui.notices import saving_notice
 from ui.progress import working
 from ui.results import show_table
@@ -19,7 +19,8 @@ def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame
     """The table people read (inpainters by title, a "why unavailable" column only when one is) and the
     rows that ran, for the chart."""
     table = pd.DataFrame(summary_table(rows))
-    table["inpainter"] = table["inpainter"].map(lambda name: titles.get(name, name))
+    table["inpainter"] = table["inpainter"].map(names.inpainter)
+    table["classifier"] = table["classifier"].map(names.model)
     table["sees"] = table["sees"].map(lambda mode: PREPROCESS_TITLES.get(mode, "") if mode else "")
     ran = table[table["error"].isna()]
     if ran.shape[0] == table.shape[0]:
@@ -132,15 +133,16 @@ def main() -> None:
         for row in result.rows:
             if row["inpainter"] == name:
                 if row["error"]:
-                    column.caption(f"{plain(row['model'])}: unavailable")
+                    column.caption(f"{plain(names.model(row['model']))}: unavailable")
                 else:
                     after = row["edited"]["top"][0]
                     mode = f" ({PREPROCESS_TITLES[row['preprocess']]})" if several else ""
-                    column.caption(f"{plain(row['model'])}{mode}: **{plain(after['label'])}** {after['prob']:.0%}")
+                    column.caption(f"{plain(names.model(row['model']))}{mode}: **{plain(after['label'])}** "
+                                   f"{after['prob']:.1%}")
 
     st.header("Each model's before and after")
     for row in result.rows:
-        label = f"{plain(row['model'])} · {titles.get(row['inpainter'], row['inpainter'])}" + (
+        label = f"{plain(names.setting(row['model'], row['inpainter']))}" + (
             f" · sees {PREPROCESS_TITLES[row['preprocess']]}" if not row["error"] else "")
         with st.expander(label + (" (unavailable)" if row["error"] else "")):
             if row["error"]:

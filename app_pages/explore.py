@@ -11,7 +11,7 @@ from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
-from ui import canvas, focus, resources, selection, session
+from ui import canvas, focus, names, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
 from ui.frame import WENT_WRONG
@@ -95,7 +95,7 @@ def choose_classifier(box, status):
     def label(name: str) -> str:
         choice = choices[name]
         ok, _ = choice.available()
-        return choice.title + ("" if ok or choice.group == "hub" else " (unavailable)")
+        return choice.short_title + ("" if ok or choice.group == "hub" else " (unavailable)")
 
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
     durable("model", fallback, list(choices))
@@ -393,7 +393,7 @@ def results(desk: session.Desk, classifier, preprocess: str, top_k: int) -> list
     if desk.removal_shown():
         number, timings = desk.removal_shown()
         st.caption(f"Last removal (#{number}): inpaint {timings['inpaint']:.0f} ms · classify {timings['classify']:.0f} ms "
-                   f"· {plain(classifier.name)} ({classifier.weights_hash}) · {preprocess}")
+                   f"· {plain(names.model(classifier.name))} · sees {PREPROCESS_TITLES[preprocess]}")
     return rows
 
 

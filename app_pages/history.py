@@ -8,10 +8,11 @@ import streamlit as st
 
 from ic import sweeps
 from ic.app.history import MAX_NOTE, StoredExperiment
+from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
-from ui import session, signin
+from ui import names, session, signin
 from ui.explain_view import show_stored_maps
 from ui.notices import saving_notice
 from ui.results import show_chart, show_lead, show_table
@@ -31,8 +32,8 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
         "before": [data_url(thumbs[row.id][0]) if row.id in thumbs else None for row in rows],
         "after": [data_url(thumbs[row.id][1]) if row.id in thumbs else None for row in rows],
         "image": [row.image_name for row in rows],
-        "classifier": [row.model for row in rows],
-        "inpainter": [row.inpainter + (" · kept only the region" if row.summary.get("kind") == "background" else "")
+        "classifier": [names.model(row.model) for row in rows],
+        "inpainter": [names.inpainter(row.inpainter) + (" · kept only the region" if row.summary.get("kind") == "background" else "")
                       for row in rows],
         "top-1 before → after": [f"{row.top1_before} → {row.top1_after}" for row in rows],
         "original top-1 change (pt)": [row.original_top1_delta * 100 for row in rows],
@@ -42,8 +43,8 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
         "group": [row.group_id[:6] if row.group_id else "" for row in rows],
     })
     if shared:
-        names = authors or {}
-        frame["by"] = ["you" if row.owner == visitor else names.get(row.owner) or f"teammate {row.owner[:6]}"
+        known = authors or {}
+        frame["by"] = ["you" if row.owner == visitor else known.get(row.owner) or f"teammate {row.owner[:6]}"
                        for row in rows]
     return frame
 
@@ -63,11 +64,11 @@ def filters(rows_all: list[StoredExperiment]) -> dict:
     methods = sorted({row.inpainter for row in rows_all})
     first, second, third, fourth = st.columns([2, 2, 3, 2])
     return {
-        "models": first.multiselect("Classifier", models, placeholder="all"),
-        "inpainters": second.multiselect("Inpainter", methods, placeholder="all"),
+        "models": first.multiselect("Classifier", models, placeholder="all", format_func=names.model),
+        "inpainters": second.multiselect("Inpainter", methods, placeholder="all", format_func=names.inpainter),
         "search": third.text_input("Search labels, notes, file names", placeholder="e.g. tripod",
                                    help="Any part of a class label in the table, the note, the file name, the "
-                                        "classifier or the inpainter, as typed; case does not matter."),
+                                        "classifier or the inpainter; case does not matter."),
         "changed_only": fourth.toggle("Top-1 changed only"),
         "starred_only": fourth.toggle("Starred only"),
     }
@@ -92,8 +93,9 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
         show_table(summary["changes"])
         show_lead(summary)
         timings = summary.get("timings_ms", {})
-        st.caption(f"{plain(summary['model'])} (weights {plain(summary.get('weights_hash', '?'))}) · sees "
-                   f"{plain(summary.get('preprocess', 'squash'))} · {plain(summary['inpainter'])} "
+        # the ids and the weights' hash are in the experiment's JSON (Export), where a reproduction needs them
+        st.caption(f"{plain(names.model(summary['model']))} · sees "
+                   f"{PREPROCESS_TITLES.get(summary.get('preprocess', 'squash'), '')} · {plain(names.inpainter(summary['inpainter']))} "
                    f"(seed {summary.get('seed', 0)}) · removed {summary.get('removed_fraction', 0):.1%} · "
                    f"inpaint {timings.get('inpaint', 0):.0f} ms · classify {timings.get('classify', 0):.0f} ms")
     with chart:
@@ -134,11 +136,12 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
         st.switch_page("app_pages/explore.py", query_params=session.link_params())
     bench = session.workbench()
     choices = [choice.name for choice in bench.policy.model_choices() if choice.name != summary["model"]]
-    other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model")
+    other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model",
+                                format_func=names.model)
     if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier",
                         disabled=not choices):
         try:
-            with st.spinner(f"Classifying with {other}…"):
+            with st.spinner(f"Classifying with {names.model(other)}…"):
                 _, saved = bench.actions.rerun(experiment, other, owner=visitor)
             if saved.problem:
                 session.notify("warning", saved.problem, page="history")
@@ -277,9 +280,10 @@ def sweeps_section(history, visitor: str) -> None:
         objects = document.get("objects") or document["images"]  # n in the table below counts objects
         counted = f"{document['images']} images" + (f", {objects} objects" if objects != document["images"] else "")
         title = (f"{sweep.created_at.replace('T', ' ')[:16]} · {plain(sweep.name)} · {counted} · "
-                 f"{', '.join(plan['models'])} × {', '.join(plan['inpainters'])}")
+                 f"{', '.join(map(names.model, plan['models']))} × {', '.join(map(names.inpainter, plan['inpainters']))}")
         with st.expander(title):
-            st.dataframe(pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
+            st.dataframe(pd.DataFrame([{"classifier": names.model(s["model"]), "inpainter": names.inpainter(s["inpainter"]),
+                                        "mode": s["mode"],
                                         "sees": s.get("preprocess", "squash"),
                                         "objects": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
                                         "mean drop (pt)": s["mean_drop"] * 100} for s in document["summary"]]),
@@ -287,7 +291,8 @@ def sweeps_section(history, visitor: str) -> None:
                          column_config={"flip rate": st.column_config.NumberColumn(format="percent"),
                                         "mean drop (pt)": st.column_config.NumberColumn(format="%+.1f")})
             for test in document["paired"]:
-                st.caption(f"{test['a']} vs {test['b']} ({test['inpainter']}, {test['mode']}): exact McNemar "
+                st.caption(f"{names.model(test['a'])} vs {names.model(test['b'])} ({names.inpainter(test['inpainter'])}, "
+                           f"{test['mode']}): exact McNemar "
                            f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else
                                                              "no difference beyond chance."))
             rows, _ = history.sweep_rows(sweep.id, visitor)

@@ -9,7 +9,7 @@ import streamlit as st
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.sweeps import ReadOptions, notes_phrase
-from ui import idle, session
+from ui import idle, names, session
 from ui.notices import saving_notice
 from ui.slices import open_on_explore, slices_view
 from ui.text import error_text, plain
@@ -20,7 +20,7 @@ FLIPPED_SHOWN = 24
 
 def summary_frame(summary: list[dict]) -> pd.DataFrame:
     """Flip rates as shares (shown as percentages), mean drops in probability points, as on every other page."""
-    return pd.DataFrame([{"classifier": s["model"], "inpainter": s["inpainter"], "mode": s["mode"],
+    return pd.DataFrame([{"classifier": names.model(s["model"]), "inpainter": names.inpainter(s["inpainter"]), "mode": s["mode"],
                           "sees": PREPROCESS_TITLES.get(s.get("preprocess", "squash"), ""), "objects": s["n"],
                           "flip rate": s["flip_rate"], "95% CI low": s["flip_ci"][0], "95% CI high": s["flip_ci"][1],
                           "mean drop (pt)": s["mean_drop"] * 100,
@@ -45,7 +45,8 @@ def interval_chart(frame: pd.DataFrame) -> None:
 
 
 def paired_frame(paired: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame([{"A": p["a"], "B": p["b"], "inpainter": p["inpainter"], "mode": p["mode"], "objects": p["n"],
+    return pd.DataFrame([{"A": names.model(p["a"]), "B": names.model(p["b"]), "inpainter": names.inpainter(p["inpainter"]),
+                          "mode": p["mode"], "objects": p["n"],
                           "only A flipped": p["only_a"], "only B flipped": p["only_b"], "p (exact McNemar)": p["p_value"],
                           "verdict": "differ beyond chance" if p["differ"] else "no difference beyond chance"}
                          for p in paired])
@@ -167,7 +168,8 @@ def choose(bench, running: bool) -> dict | None:
     titles = {row["name"]: row["title"] for row in bench.policy.inpainter_choices()}
     inpainters = [row["name"] for row in bench.policy.inpainter_choices() if row["available"]]
     left, right = st.columns(2)
-    chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models", disabled=running)
+    chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models", disabled=running,
+                                     format_func=names.model)
     chosen_inpainters = right.multiselect("Inpainters", inpainters, default=["telea"] if "telea" in inpainters
                                           else inpainters[:1], key="sweep-inpainters", disabled=running,
                                           format_func=lambda name: titles.get(name, name))

@@ -207,3 +207,31 @@ def rendered(markdown: str) -> str:
     """What a person reads of an element's markdown source (what AppTest gives): backslash escapes and the
     invisible joiners that ui.text.plain puts into names from outside taken out."""
     return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+# --- one name per model and inpainter (ui/names.py) ------------------------------------------------------------------
+
+def shown_strings(app) -> list[str]:
+    """Every string an AppTest page shows a person: texts, labels, the options of its boxes as formatted, and the
+    cells of its tables."""
+    found = []
+    for kind in ("markdown", "caption", "success", "info", "warning", "error", "header", "subheader", "title"):
+        found += [e.value for e in getattr(app, kind) if isinstance(e.value, str)]
+    found += [e.label for e in app.expander]
+    for kind in ("selectbox", "multiselect", "radio"):
+        for widget in getattr(app, kind):
+            found += [str(option) for option in widget.options]
+    for frame in app.dataframe:
+        value = frame.value
+        found += [str(v) for column in value.columns for v in value[column] if isinstance(v, str)]
+        found += [str(column) for column in value.columns]
+    return found
+
+
+def ids_shown(app) -> list[str]:
+    """The model and inpainter ids (and "(bundled)") a page shows where their names belong."""
+    import re
+
+    # case matters: "telea" is an id, "OpenCV Telea" its name ("blur" and "ns" are words too, so not looked for)
+    ids = re.compile(r"\b(tf_efficientnet_lite\d|resnet50\.a1_in1k|telea|patchmatch|lama)\b|\(bundled\)")
+    return [text for text in shown_strings(app) if ids.search(text)]

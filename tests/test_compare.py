@@ -13,7 +13,7 @@ from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
 
-from conftest import ROOT, cli_env, open_page
+from conftest import ROOT, cli_env, ids_shown, open_page, shown_strings
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 
@@ -78,13 +78,19 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     next(b for b in app.button if b.label == "Compare").click().run()
     assert not app.exception and not app.error
     table = app.dataframe[0].value
-    assert len(table) == 6 and set(table["classifier"]) == set(BUNDLED)
+    assert len(table) == 6 and set(table["classifier"]) == {"EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"}
     assert set(table["inpainter"]) == {"PatchMatch", "OpenCV Telea"}  # titles, not ids
     assert "error" not in table.columns and "why unavailable" not in table.columns  # every row ran
     assert any("Added 6 rows to History as one group" in s.value for s in app.success)
+    assert ids_shown(app) == []  # one name per model and inpainter: the same as Explore's and History's
     assert get_workbench().history.flush(30)
     rows = open_store().experiments.list("e" * 32)
     assert len(rows) == 6 and len({row.group_id for row in rows}) == 1 and rows[0].group_id
+    for page in ("explore", "history"):
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, app.exception
+        assert ids_shown(app) == [], page
+    assert any("EfficientNet-Lite1" in text for text in shown_strings(app))  # History's list names them too
 
 
 def test_page_without_an_edit_says_what_to_do():

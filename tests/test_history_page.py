@@ -53,7 +53,7 @@ def test_lists_only_the_visitors_own_experiments(store):
     app = open_history(ALICE)
     frame = app.dataframe[0].value
     assert len(frame) == 2
-    assert set(frame["inpainter"]) == {"telea", "blur"}
+    assert set(frame["inpainter"]) == {"OpenCV Telea", "Gaussian blur"}  # by name, as every page names them
     assert frame["before"].str.startswith("data:image/png;base64,").all()
     assert "by" not in frame.columns
     assert len(open_history(BOB).dataframe[0].value) == 1
@@ -65,7 +65,7 @@ def test_filters_narrow_the_table(store):
     app = open_history(ALICE)
     inpainter = next(m for m in app.multiselect if m.label == "Inpainter")
     inpainter.set_value(["blur"]).run()
-    assert list(app.dataframe[0].value["inpainter"]) == ["blur"]
+    assert list(app.dataframe[0].value["inpainter"]) == ["Gaussian blur"]
     inpainter.set_value([]).run()
     next(t for t in app.text_input if t.label.startswith("Search")).set_value("no such class").run()
     assert len(app.dataframe[0].value) == 0
@@ -228,7 +228,7 @@ def test_public_mode_holds_on_history_and_compare(store, monkeypatch):
     from ic.errors import ICError
 
     monkeypatch.setenv("IC_PUBLIC", "1")
-    bundled = {"tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"}
+    bundled = {"EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"}  # the box shows names
     app = select(open_history(ALICE), 0)
     assert set(app.selectbox(key="rerun-model").options) < bundled  # no hub names, no local files
     with pytest.raises(ICError, match="public demo offers only"):  # a hub name forced past the page

@@ -9,7 +9,7 @@ from builders import build_dataset
 from streamlit.testing.v1 import AppTest
 from waiting import until
 
-from conftest import open_page
+from conftest import ids_shown, open_page
 
 
 def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
@@ -45,15 +45,18 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
     assert "Last sweep: three" in texts(app), texts(app)
     assert "3 images, 6 rows" in texts(app) and "1 file skipped or noted" in texts(app)
     summary = app.dataframe[0].value
-    assert list(summary["classifier"]) == ["tf_efficientnet_lite0"] * 2 and set(summary["inpainter"]) == {"telea", "blur"}
+    # one name per model and inpainter on every page (ui/names.py)
+    assert list(summary["classifier"]) == ["EfficientNet-Lite0"] * 2
+    assert set(summary["inpainter"]) == {"OpenCV Telea", "Gaussian blur"}, set(summary["inpainter"])
     assert all(summary["objects"] == 3) and all((summary["95% CI low"] <= summary["flip rate"])
                                                & (summary["flip rate"] <= summary["95% CI high"]))
     assert [b.label for b in app.get("download_button")] == ["Rows as CSV", "Rows as Parquet"]
+    assert ids_shown(app) == []  # one name per model and inpainter, as on Explore, Compare and History
 
     app.switch_page("app_pages/history.py").run()
     assert not app.exception, app.exception
     assert "Sweeps (1)" in texts(app)
-    assert any("three · 3 images · tf_efficientnet_lite0 × telea, blur" in e.label for e in app.expander)
+    assert any("three · 3 images · EfficientNet-Lite0 × OpenCV Telea, Gaussian blur" in e.label for e in app.expander)
 
 
 def test_sweeps_are_off_in_public_mode(monkeypatch):
@@ -138,14 +141,14 @@ def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
     assert list(rows()["category"]) == ["tripod"]
 
     assert app.selectbox(key="sweep-slices-open-row").options == [
-        "images/camera.jpg (3, tripod) · tf_efficientnet_lite0 · telea: tripod → "
+        "images/camera.jpg (3, tripod) · EfficientNet-Lite0 · OpenCV Telea: tripod → "
         + rows()["after"].iloc[0]]  # the filtered rows alone
     next(b for b in app.button if b.label == "Open on Explore").click().run()
     assert not app.exception, app.exception
     # Explore: the photo the row was judged on, its object removed by the row's inpainter, the notice saying so
     notices = " ".join(e.value for e in app.caption).replace("\\", "")  # as shown, without the markdown escapes
-    assert "From the sweep: images/camera.jpg, object 3, its tripod removed with telea" in notices, notices
-    assert "judged by tf_efficientnet_lite0" in notices
+    assert "From the sweep: images/camera.jpg, object 3, its tripod removed with OpenCV Telea" in notices, notices
+    assert "judged by EfficientNet-Lite0" in notices
     assert any("Last removal (#1)" in c.value for c in app.caption), [c.value for c in app.caption]
 
     app.switch_page("app_pages/history.py").run()

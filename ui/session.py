@@ -24,7 +24,7 @@ from ic.experiment import EditSession
 from ic.images import encode_display
 from ic.paths import data_dir
 from ic.settings import database_url
-from ui import signin
+from ui import names, signin
 from ui.navigation import VISITOR_ID
 from ui.text import error_text
 
@@ -371,9 +371,9 @@ def open_sweep_row(item, row: dict) -> None:
         st.session_state[_KEEP + "model"] = row["model"]
         _keep_settings()
     found.note = (f"From the sweep: {item.name}" + (f", object {item.object}" if item.object else "")
-                  + f", its {item.category or 'object'} removed with {row['inpainter']}"
-                  + (f" and judged by {row['model']}" if row["model"] in offered else
-                     f"; {row['model']} is not offered here, so the sidebar's classifier judges it")
+                  + f", its {item.category or 'object'} removed with {names.inpainter(row['inpainter'])}"
+                  + (f" and judged by {names.model(row['model'])}" if row["model"] in offered else
+                     f"; {names.model(row['model'])} is not offered here, so the sidebar's classifier judges it")
                   + ". Paint to go on probing it; Undo brings the photo back whole.")
     st.session_state.pop("compare_source", None)
 

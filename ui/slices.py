@@ -9,7 +9,7 @@ import streamlit as st
 from ic.errors import ICError
 from ic.sweeps import SIZES, slice_value
 from ic.sweeps.stats import MIN_BOOTSTRAP
-from ui import session
+from ui import names, session
 from ui.text import error_text, plain
 
 AXES = {"category": "Category (or expected label)", "size": "Object size (share of the image)",
@@ -19,7 +19,7 @@ SIZE_NOTE = ("Sizes are the object's share of the image: " + ", ".join(name for 
 
 
 def _setting(entry: dict) -> str:
-    return f"{entry['model']} · {entry['inpainter']}" + ("" if entry["mode"] == "object" else f" · {entry['mode']}")
+    return names.setting(entry["model"], entry["inpainter"]) + ("" if entry["mode"] == "object" else f" · {entry['mode']}")
 
 
 def slice_frame(summary: list[dict], slices: list[dict], by: str) -> pd.DataFrame:
@@ -108,7 +108,8 @@ def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{
         "image": row["image"], "object": row.get("object") or "", "category": slice_value(row, "category"),
         "size": row.get("object_share"), "mask from": row.get("mask_from") or "mask",
-        "crowd": "crowd" if row.get("crowd") else "", "classifier": row["model"], "inpainter": row["inpainter"],
+        "crowd": "crowd" if row.get("crowd") else "", "classifier": names.model(row["model"]),
+        "inpainter": names.inpainter(row["inpainter"]),
         "mode": row["mode"], "before": row["top1_before_label"],
         "after": row["top1_after_label"], "changed": bool(row["changed"]), "drop (pt)": row["drop"] * 100}
         for row in rows], columns=["image", "object", "category", "size", "mask from", "crowd", "classifier", "inpainter",
@@ -155,7 +156,7 @@ def rows_table(rows: list[dict], by: str, chosen: list[str], key: str, opener) -
 
 def _row_title(row: dict) -> str:
     return (f"{row['image']}" + (f" ({row['object']}, {row['category']})" if row.get("object") else "")
-            + f" · {row['model']} · {row['inpainter']}" + (f" · {row['mode']}" if row["mode"] != "object" else "")
+            + f" · {names.setting(row['model'], row['inpainter'])}" + (f" · {row['mode']}" if row["mode"] != "object" else "")
             + f": {row['top1_before_label']} → {row['top1_after_label']}")
 
 

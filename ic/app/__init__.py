@@ -21,10 +21,12 @@ from ic.app.history import History, Saved
 from ic.app.jobs import Jobs, SweepJob, Task
 from ic.app.policy import BUSY, Busy, Policy
 from ic.models import models
+from ic.names import inpainter_title, model_title
 from ic.paths import data_dir
 from ic.settings import database_url as configured_url
 
-__all__ = ["BUSY", "Busy", "Removal", "Resumed", "Saved", "SweepJob", "Task", "Workbench", "get_workbench"]
+__all__ = ["BUSY", "Busy", "Removal", "Resumed", "Saved", "SweepJob", "Task", "Workbench", "get_workbench",
+           "inpainter_title", "model_title"]
 
 
 class Workbench:

@@ -19,6 +19,7 @@ from ic.experiment import ExperimentRecord
 from ic.history import tables
 from ic.history.db import DatabaseError
 from ic.images import decode_image, decode_mask, encode_png, square_thumbnail
+from ic.names import inpainter_title, model_title
 
 THUMB_SIDE = 96
 MAX_NOTE = 2000  # characters kept of a note
@@ -69,13 +70,13 @@ def folded(text: str) -> str:
 def _searched(row: StoredExperiment) -> str:
     """What History's search looks in, folded: every class label of the experiment's table, its note, file
     name, classifier and inpainter. Never the rest of the stored JSON: its keys, numbers and escapes matched
-    every row ("index", "0.", "_", "{", a backslash)."""
+    every row ("index", "0.", "_", "{", a backslash). Models and inpainters by id and by the name the pages show."""
     summary = row.summary
     labels = [str(entry.get("label", "")) for part in ("original", "edited")
               for entry in (summary.get(part) or {}).get("top", [])]
     labels += [str(change.get("label", "")) for change in summary.get("changes", [])]
     return folded("\n".join([row.top1_before, row.top1_after, *labels, row.note or "", row.image_name, row.model,
-                             row.inpainter]))
+                             row.inpainter, model_title(row.model), inpainter_title(row.inpainter)]))
 
 
 def _sha(data: bytes) -> str:
