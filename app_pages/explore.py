@@ -95,7 +95,10 @@ def choose_classifier(box, status):
     def label(name: str) -> str:
         choice = choices[name]
         ok, _ = choice.available()
-        return choice.short_title + ("" if ok or choice.group == "hub" else " (unavailable)")
+        if ok:
+            return choice.short_title
+        # said before it is chosen: a hub model not downloaded yet needs the network (this server may have none)
+        return choice.short_title + (" (needs a download)" if choice.group == "hub" else " (unavailable)")
 
     fallback = DEFAULT_MODEL if DEFAULT_MODEL in choices else next(iter(choices))
     durable("model", fallback, list(choices))

@@ -37,7 +37,7 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
                       for row in rows],
         "top-1 before → after": [f"{row.top1_before} → {row.top1_after}" for row in rows],
         "original top-1 change (pt)": [row.original_top1_delta * 100 for row in rows],
-        "top-1 changed": [row.top1_changed for row in rows],
+        "top-1 changed": ["yes" if row.top1_changed else "" for row in rows],
         "★": [row.starred for row in rows],
         "note": [row.note for row in rows],
         "group": [row.group_id[:6] if row.group_id else "" for row in rows],
@@ -54,7 +54,7 @@ COLUMNS = {
     "before": st.column_config.ImageColumn("before", width="small"),
     "after": st.column_config.ImageColumn("after", width="small"),
     "original top-1 change (pt)": st.column_config.NumberColumn(format="%+.1f"),
-    "top-1 changed": st.column_config.CheckboxColumn(),
+    "top-1 changed": st.column_config.TextColumn(),  # "yes" or empty: a checkbox looked like one to tick
     "★": st.column_config.CheckboxColumn(help="starred"),
 }
 
@@ -78,8 +78,8 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     """One experiment, read-only: its images, its before/after table and the maps kept with it."""
     summary, images = experiment.summary, experiment.images
     title = f"{plain(experiment.image_name)} · {experiment.created_at.replace('T', ' ')[:19]}"
-    if compact:
-        st.markdown(f"**{title}**")
+    if compact:  # side by side: what differs between the two (the classifier, the inpainter) in the title itself
+        st.markdown(f"**{title}** · {plain(names.setting(summary['model'], summary['inpainter']))}")
     else:
         st.header(title)
     name = experiment.image_name
@@ -161,15 +161,17 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
 
 def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
     """Read-only links to this one experiment: whoever has a link sees it and nothing else of your history."""
+    def create() -> None:  # before the page is drawn: the title counts the new link (it said "0 active" beside it)
+        try:
+            history.share(experiment.id, visitor)
+        except ICError as exc:
+            session.notify("error", error_text(exc), page="history")
+
     tokens = history.links(experiment.id, visitor)
     with st.expander(f"Share a read-only link ({len(tokens)} active)"):
         st.caption("The link shows this experiment's images, tables and maps, and nothing else of your history. "
                    "It works until you revoke it or the experiment is deleted (in a public demo: when it expires).")
-        if st.button("Create a link", key=f"share-{experiment.id}"):
-            try:
-                tokens.append(history.share(experiment.id, visitor))
-            except ICError as exc:
-                st.error(error_text(exc))
+        st.button("Create a link", key=f"share-{experiment.id}", on_click=create)
         base = f"{st.context.url.split('?')[0]}" if getattr(st.context, "url", None) else "pages/history"
         for token in tokens:
             link, revoke = st.columns([5, 1])
@@ -247,7 +249,7 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
             try:
                 with st.spinner("Reading the ZIP: every experiment is checked before anything is kept…"):
                     added = history.import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
-                session.notify("success", f"Imported {len(added)} experiment(s)." if added else
+                session.notify("success", f"Imported {len(added)} experiment{'s' if len(added) != 1 else ''}." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
                 session.notify("error", error_text(exc), page="history")

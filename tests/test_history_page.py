@@ -308,6 +308,7 @@ def test_a_shared_link_shows_one_experiment_read_only_until_revoked(store):
     shown = shown_title(app)
     next(b for b in app.button if b.label == "Create a link").click().run()
     [link] = [c.value for c in app.code if "?share=" in c.value]
+    assert any(e.label == "Share a read-only link (1 active)" for e in app.expander)  # counted once made
     token = link.split("?share=")[1]
     assert len(token) >= 32 and ALICE not in link  # 192 random bits, and not the visitor key
 

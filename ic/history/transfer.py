@@ -60,7 +60,8 @@ class Transfer:
                 try:
                     images = entry.images()  # one experiment's pixels at a time, no lock held
                 except ICError as exc:
-                    kept = f"{len(added)} experiment(s) came in before it; " if added else "Nothing was imported; "
+                    kept = (f"{len(added)} experiment{'s' if len(added) != 1 else ''} came in before it; " if added
+                            else "Nothing was imported; ")
                     raise ICError(f"{exc} {kept}import the ZIP again once it is whole: what is already here is "
                                   "skipped.") from None
                 prepared = experiments.prepared(
