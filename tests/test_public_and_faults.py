@@ -10,6 +10,7 @@ from ic import compute
 from ic.app import get_workbench
 from ic.errors import ICError
 from ic.history import HistoryStore, open_store
+from ic.names import model_title
 from ic.settings import history_settings, public_settings
 
 from conftest import ROOT, open_page
@@ -24,7 +25,9 @@ def test_public_mode_offers_only_allow_listed_models_and_no_free_timm_names(monk
     app = page()
     assert not app.exception
     options = app.sidebar.selectbox(key="model").options
-    assert len(options) == 3 and all("(bundled)" in option for option in options)
+    # the allow list's three bundled models, by the names people read, and nothing else
+    assert options == [model_title(name) for name in public_settings().models] == [
+        "EfficientNet-Lite0", "EfficientNet-Lite1", "EfficientNet-Lite2"]
     assert not [t for t in app.sidebar.text_input if t.key == "other_model"]
     app.sidebar.selectbox(key="inpainter").set_value("lama").run()
     assert not [b for b in app.sidebar.button if b.label.startswith("Download LaMa")]

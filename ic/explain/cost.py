@@ -18,6 +18,7 @@ ONNX Runtime; under load it said "about 2927 s" for a search that took 28 s.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 from contextlib import contextmanager
@@ -126,6 +127,16 @@ def at_once(estimate, wait_s: float = 1.0):
 
 _measuring: threading.Thread | None = None
 _measuring_lock = threading.Lock()
+EXIT_WAIT_S = 30.0
+
+
+@atexit.register
+def _finish_measuring(timeout_s: float = EXIT_WAIT_S) -> None:
+    """At exit, let a measurement in progress end: a daemon thread stopped inside torch as the interpreter
+    finalizes aborted the process ("terminate called without an active exception", exit -6, once in CI)."""
+    running = _measuring
+    if running is not None and running.is_alive():
+        running.join(timeout_s)
 
 
 def _texture(side: int = EXPLAIN_SIDE, seed: int = 0) -> np.ndarray:
