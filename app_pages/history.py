@@ -85,7 +85,7 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
     name = experiment.image_name
     shown = [("Original", images["original"], f"The original photo, {name}"),
              ("Removed region", overlay_mask(images["original"], images["mask"]), f"{name} with the removed region tinted"),
-             ("Edited", images["edited"], f"{name} after the removal, as {summary['model']} judged it")]
+             ("Edited", images["edited"], f"{name} after the removal, as {plain(names.model(summary['model']))} judged it")]
     for column, (caption, image, alt) in zip(st.columns(3), shown):
         column.image(image, caption=caption, width="stretch", alt=alt)
     table, chart = (st.container(), st.container()) if compact else st.columns([3, 2])
@@ -102,7 +102,7 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
         show_chart(summary["changes"])
     if maps:
         with st.expander(f"Maps kept with this experiment ({len(maps)})", expanded=True):
-            show_stored_maps(maps, images)
+            show_stored_maps(maps, images, key=f"maps-{experiment.id}")
 
 
 def side_by_side(history, ids: list[str], visitor: str) -> None:

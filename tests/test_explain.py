@@ -174,3 +174,31 @@ def test_cli_explain_gradcam_defaults_to_the_top1_in_file_pixels():
 def test_cli_explain_bad_arguments_exit_2(args, words):
     done = run_cli("explain", "assets/samples/camera.png", *args)
     assert done.returncode == 2 and words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_two_maps_share_one_scale_so_a_map_that_weakened_looks_weaker(lite0, camera, tripod_mask):
+    """Side by side, each map stretched to its own strongest made the edited map look as hot as the original's
+    while its class had all but gone; on one scale equal colours are equal values."""
+    edited = get_inpainter("telea")(camera, tripod_mask)
+    small = {"original": explain.explain_copy(camera), "edited": explain.explain_copy(edited)}
+    cams = {name: explain.activation_map(lite0, image, TRIPOD, "gradcam") for name, image in small.items()}
+    assert cams["original"].prob > 5 * cams["edited"].prob  # the tripod is gone: the class fell
+    assert all(item.heatmap.max() == pytest.approx(1, abs=1e-3) for item in cams.values())  # each on its own
+    shared = explain.shared_scale(cams)
+    peaks = {name: float(values.max()) for name, (values, _) in shared.items()}
+    raw = {name: item.raw_range[1] for name, item in cams.items()}
+    assert peaks["original"] == pytest.approx(1, abs=1e-3)  # the stronger map sets the scale
+    assert peaks["edited"] == pytest.approx(raw["edited"] / raw["original"], rel=0.02) and peaks["edited"] < 0.8
+    # occlusion: the drops as they are, on one range symmetric about 0 set by the largest drop of both
+    drops = {name: explain.occlusion_map(lite0, image, TRIPOD, grid=4, infill=get_inpainter("telea"))
+             for name, image in small.items()}
+    shared = explain.shared_scale(drops)
+    largest = max(float(np.abs(item.heatmap).max()) for item in drops.values())
+    assert {scale for _, scale in shared.values()} == {(-largest, largest)}
+    assert all(np.array_equal(values, drops[name].heatmap) for name, (values, _) in shared.items())
+    # kept in the history and read back, the pair shares the same scale
+    result = {"maps": {"gradcam": cams}, "scores": {}}
+    [(maps, _)] = explain.stored_pairs(explain.stored_maps(result, 8, "telea"),
+                                       {name: image.shape[:2] for name, image in small.items()})
+    again = explain.shared_scale(maps)
+    assert float(again["edited"][0].max()) == pytest.approx(peaks["edited"], abs=0.08)

@@ -191,11 +191,15 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     assert not app.exception and not app.error
     assert any("deletion AUC (cells)" in c.value and "insertion AUC (cells)" in c.value and "placements)" in c.value
                and "p = " in c.value and "RISE's deletion AUC" in c.value for c in app.caption)
-    assert any("the map's strongest" in c.value for c in app.caption)  # every map has its legend
+    # every map has its legend; the pair is on one scale unless asked otherwise, and says which
+    assert sum("one scale for both images" in c.value for c in app.caption) == 2
+    app.segmented_control(key="explain-scale").set_value("own").run()
+    assert sum("this map's own scale" in c.value for c in app.caption) == 2
     newest = store.experiments.list(ALICE)[0]
     kept = store.experiments.explanations(newest.id, ALICE)
     assert {item["image"] for item in kept} == {"original", "edited"} and kept[0]["method"] == "gradcam"
     assert kept[0]["details"]["format"] == 2 and 0 < kept[0]["details"]["prob"] <= 1
+    assert all(0 <= item["details"]["raw_range"][0] < item["details"]["raw_range"][1] for item in kept)  # CAM units
     # a map kept before signed occlusion maps (format 1: cells scaled to 0..1) still reads, on its old scale
     store.experiments.add_explanation(newest.id, ALICE, image="original", method="occlusion", class_index=1, label="old",
                           cells=np.eye(4), details={"deletion_area": 0.25})
@@ -207,6 +211,8 @@ def test_maps_computed_in_explore_are_kept_and_shown_in_history(store):
     assert not app.exception
     assert any(e.label.startswith("Maps kept with this experiment") for e in app.expander)
     assert any("deletion area 0.250" in c.value for c in app.caption)
+    assert sum("one scale for both images" in c.value for c in app.caption) == 2  # the kept pair, as on Explore
+    assert any("this map's own scale" in c.value for c in app.caption)  # the old single maps
     assert any("IoU with your removal 0.30 (random region: 0.05)" in c.value for c in app.caption)
     kept = store.experiments.explanations(newest.id, ALICE)[0]["details"]  # the page kept the map's p with it
     assert 0 < kept["iou_p"] <= 1 and kept["iou_placements"] > 1000

@@ -27,11 +27,16 @@ ABOUT = ("**Reading the scores.** *IoU* compares your removed region with the ma
          "the class, blue where it raises it.")
 
 
-def _scale_text(scale: tuple[float, float], signed: bool) -> str:
+def _scale_text(scale: tuple[float, float], signed: bool, shared: bool = False) -> str:
     if signed:
         return (f"{scale[0] * 100:+.1f} pt (removing raises the class) … 0 … {scale[1] * 100:+.1f} pt "
-                "(removing lowers it)")
-    return "0 (ignored) … 1 (the map's strongest)"
+                "(removing lowers it)" + ("; one scale for both images" if shared else "; this map's own scale"))
+    if shared:
+        return "0 (ignored) … 1 (the stronger of the two maps); one scale for both images"
+    return "0 (ignored) … 1 (this map's strongest); this map's own scale"
+
+
+SCALES = {"shared": "One for both images", "own": "Each map its own"}
 
 
 def where_strongest(heatmap: np.ndarray) -> str:
@@ -42,23 +47,41 @@ def where_strongest(heatmap: np.ndarray) -> str:
 
 
 def show_map(column, image: np.ndarray, heatmap: np.ndarray, method: str, opacity: float, caption: str,
-             scale: tuple[float, float] | None = None) -> None:
-    """A map over its image, with a colour bar that says what its colours mean."""
+             scale: tuple[float, float] | None = None, shared: bool = False) -> None:
+    """A map over its image, with a colour bar that says what its colours mean and whether its scale is shared."""
     signed = explain.map_method(method).signed
     scale = scale or explain.map_scale(method, heatmap)
+    said = _scale_text(scale, signed, shared)
     column.image(explain.overlay_heatmap(image, heatmap, opacity, scale=scale, signed=signed), width="stretch",
                  caption=caption, alt=f"{caption}: a heat map over the image, strongest {where_strongest(heatmap)}")
-    column.image(explain.legend(scale, signed), width="stretch", alt="The colour bar: " + _scale_text(scale, signed))
-    column.caption(_scale_text(scale, signed))
+    column.image(explain.legend(scale, signed), width="stretch", alt="The colour bar: " + said)
+    column.caption(said)
 
 
-def _stored_heatmap(item: dict, shape: tuple[int, int]) -> tuple[np.ndarray, tuple[float, float]]:
-    cells = np.asarray(item["cells"], np.float32)
-    method = explain.REGISTRY.get(item["method"])
-    heat = explain.heatmap_from_cells(cells, shape, smooth=method is None or method.smooth)
-    if item.get("details", {}).get("format", 1) < 2 or method is None or not method.signed:
-        return np.clip(heat, 0, 1), (0.0, 1.0)  # format 1 kept occlusion maps scaled to 0..1
-    return heat, method.scale(cells)
+def choose_scale(key: str) -> bool:
+    """Whether two maps of one method share one colour scale (the default: equal colours, equal values)."""
+    return st.segmented_control("Colour scale", list(SCALES), default="shared", format_func=SCALES.get, key=key,
+                                help="One for both images: the same colour means the same value on the original "
+                                     "and on the edited image, so a map that weakened looks weaker. Each map its "
+                                     "own: each stretched to its own strongest, to see where each looks."
+                                ) != "own"
+
+
+def show_pair(maps: dict, images: dict, method: str, opacity: float, captions: dict, shared: bool) -> list:
+    """One method's maps side by side (the original's, the edited one's) at the same size; on one scale when
+    `shared` and their units are known. Returns the columns."""
+    columns = st.columns(2)
+    scaled = explain.shared_scale(maps) if shared and len(maps) > 1 else None
+    for column, (image_name, item) in zip(columns, maps.items()):
+        values, scale = scaled[image_name] if scaled else (item.heatmap, item.scale())
+        show_map(column, images[image_name], values, method, opacity, captions[image_name], scale, bool(scaled))
+        if not item.signed and not item.heatmap.any():
+            column.caption("This map is empty: nothing in the image raises the class for this method.")
+    if shared and len(maps) > 1 and not scaled:
+        st.caption("These maps were kept before their strengths were: each is on its own scale.")
+    return columns
+
+
 
 
 def _p_text(p: float) -> str:
@@ -87,18 +110,19 @@ def _score_text(scores: dict) -> str:
     return " · ".join(parts)
 
 
-def show_stored_maps(items: list[dict], images: dict, opacity: float = 0.5) -> None:
-    """Maps kept with an experiment: each over the image it explains, with its legend and scores."""
-    columns = st.columns(2)
-    for index, item in enumerate(items):
-        details = item.get("details", {})
-        image = images[item["image"]]
-        heat, scale = _stored_heatmap(item, image.shape[:2])
-        caption = (f"{plain(explain.METHODS.get(item['method'], item['method']))} · {plain(item['label'])} "
-                   f"(#{item['class_index']}) · on the {item['image']} image")
-        show_map(columns[index % 2], image, heat, item["method"], opacity, caption, scale)
-        if _score_text(details):
-            columns[index % 2].caption(_score_text(details))
+def show_stored_maps(items: list[dict], images: dict, opacity: float = 0.5, key: str = "stored") -> None:
+    """Maps kept with an experiment, a method's pair side by side (on one scale unless the visitor asks
+    otherwise), each over the image it explains, with its legend and scores."""
+    groups = explain.stored_pairs(items, {name: image.shape[:2] for name, image in images.items()})
+    shared = choose_scale(f"{key}-scale") if any(len(maps) > 1 for maps, _ in groups) else False
+    for maps, details in groups:
+        first = next(iter(maps.values()))
+        captions = {name: f"{plain(explain.METHODS.get(item.method, item.method))} · {plain(item.label)} "
+                          f"(#{item.class_index}) · on the {name} image" for name, item in maps.items()}
+        columns = show_pair(maps, images, first.method, opacity, captions, shared)
+        for column, name in zip(columns, maps):
+            if _score_text(details[name]):
+                column.caption(_score_text(details[name]))
 
 
 CURVE_COLOURS = {"deletion": "#cf222e", "insertion": "#0969da"}
@@ -210,15 +234,13 @@ def estimate_caption(text, estimate) -> None:
 
 
 def show_results(edit, results: dict, opacity: float) -> None:
+    images = {"original": edit.original, "edited": edit.edited}
+    shared = choose_scale("explain-scale") if any(len(maps) > 1 for maps in results["maps"].values()) else False
     for method, maps in results["maps"].items():
-        columns = st.columns(2)  # the original's map and the edited one's, side by side at the same size
-        for column, (image_name, item) in zip(columns, maps.items()):
-            image = edit.original if image_name == "original" else edit.edited
-            prob = f" · class probability {item.prob:.1%}" if item.prob is not None else ""
-            show_map(column, image, item.heatmap, method, opacity,
-                     f"{explain.METHODS[method]} on the {image_name} image{prob}", item.scale())
-            if not item.signed and not item.heatmap.any():
-                column.caption("This map is empty: nothing in the image raises the class for this method.")
+        captions = {name: f"{explain.METHODS[method]} on the {name} image"
+                          + (f" · class probability {item.prob:.1%}" if item.prob is not None else "")
+                    for name, item in maps.items()}
+        show_pair(maps, images, method, opacity, captions, shared)
         score = results["scores"].get(method)
         if score:
             st.caption(_score_text(score))

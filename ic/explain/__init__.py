@@ -53,6 +53,7 @@ from ic.explain.maps import (
     map_scale,
     occlusion_map,
     overlay_heatmap,
+    shared_scale,
     target_layer,
 )
 from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, map_method
@@ -66,7 +67,7 @@ __all__ = [
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
     "iou_scores", "legend", "map_cells", "map_scale", "maps_estimate", "mask_iou", "occlusion_map", "overlay_heatmap",
-    "ranked", "scorecam_cost", "search_adaptive", "search_in_order", "target_layer", "top_region",
+    "ranked", "scorecam_cost", "shared_scale", "stored_pairs", "search_adaptive", "search_in_order", "target_layer", "top_region",
 ]
 
 DEFAULT_INFILL = "telea"
@@ -94,9 +95,38 @@ def stored_maps(result: dict, grid: int, infill: str) -> list[dict]:
         for image_name, item in by_image.items():
             details = {**result["scores"].get(method, {}), "format": MAP_FORMAT, "prob": item.prob,
                        "grid": grid if uses_infill else None, "infill": infill if uses_infill else None}
+            if item.raw_range is not None:  # a CAM's own units, so that History draws a pair on one scale too
+                details["raw_range"] = [round(value, 6) for value in item.raw_range]
             items.append(dict(image=image_name, method=method, class_index=item.class_index, label=item.label,
                               cells=map_cells(item), details=details))
     return items
+
+
+def stored_pairs(items: list[dict], shapes: dict[str, tuple[int, int]]) -> list[tuple[dict, dict]]:
+    """Maps as the history keeps them (`stored_maps`), back as Explanations over images of `shapes`, a method's
+    maps of one class together: [({image: Explanation}, {image: details})], in the order kept. A map's own units
+    come back where they were kept (a CAM's `raw_range`); maps of format 1 keep their own 0..1 scale."""
+    groups: dict[tuple, tuple[dict, dict]] = {}
+    for item in items:
+        details = item.get("details") or {}
+        method = REGISTRY.get(item["method"])
+        shape = shapes[item["image"]]
+        cells = np.asarray(item["cells"], np.float32)
+        heat = heatmap_from_cells(cells, shape, smooth=method is None or method.smooth)
+        raw = details.get("raw_range")
+        raw = tuple(float(v) for v in raw) if (isinstance(raw, list) and len(raw) == 2 and
+                                               all(isinstance(v, (int, float)) for v in raw)) else None
+        own = None  # signed drops of format 2 are in their own units; CAMs in 0..1, with raw_range when kept
+        if method is None or not method.signed or details.get("format", 1) < 2:
+            heat = np.clip(heat, 0, 1)
+            if method is None or method.signed:
+                own = (0.0, 1.0)  # format 1 kept occlusion maps scaled to their own 0..1
+        explanation = Explanation(item["method"], int(item["class_index"]), str(item["label"]), heat,
+                                  grid=cells if method is not None and method.uses_infill else None,
+                                  prob=details.get("prob"), raw_range=raw, own_scale=own)
+        maps, kept = groups.setdefault((item["method"], item["class_index"]), ({}, {}))
+        maps[item["image"]], kept[item["image"]] = explanation, details
+    return list(groups.values())
 
 
 def importance_order(explanation: Explanation, grid: int) -> list[int]:

@@ -48,6 +48,8 @@ class Explanation:
     heatmap: np.ndarray  # HxW over the image passed in: CAMs in [0, 1]; signed maps the drop in [-1, 1]
     grid: np.ndarray | None = None  # NxN signed drops, for maps made cell by cell
     prob: float | None = None  # the class's probability on that image
+    raw_range: tuple[float, float] | None = None  # a CAM's low and high before grad-cam scaled it to 0..1
+    own_scale: tuple[float, float] | None = None  # a map kept scaled to its own range (History's format 1)
 
     @property
     def signed(self) -> bool:
@@ -65,7 +67,41 @@ class Explanation:
 
     def scale(self) -> tuple[float, float]:
         """The range its colours span: 0..1 for CAMs, symmetric about 0 for signed maps."""
-        return map_scale(self.method, self.heatmap)
+        return self.own_scale or map_scale(self.method, self.heatmap)
+
+    def strength(self) -> np.ndarray | None:
+        """The map in its method's own units, comparable between two images of one class: a CAM unscaled (None
+        where its range was not kept), a signed map as it is."""
+        if self.own_scale is not None:
+            return None
+        if self.signed:
+            return self.heatmap
+        return None if self.raw_range is None else raw_cam(self.heatmap, self.raw_range)
+
+
+def raw_cam(heatmap: np.ndarray, raw_range) -> np.ndarray:
+    """A 0..1 CAM back in its own units: grad-cam scaled (raw - low) / (high - low); outside the classifier's
+    crop (0 there) it stays 0."""
+    low, high = raw_range
+    return np.where(heatmap > 0, low + heatmap * (high - low), 0).astype(np.float32)
+
+
+def shared_scale(maps: dict[str, Explanation]) -> dict[str, tuple[np.ndarray, tuple[float, float]]] | None:
+    """Two or more maps of one method and class drawn on one scale, so that equal colours are equal values:
+    {image: (values to draw, scale)}. Signed maps keep their values, symmetric about 0 by the largest drop of
+    any; CAMs are divided by the strongest CAM of all (1 = the strongest of them). None where a map's own units
+    are unknown (a CAM kept without them)."""
+    found = {name: item.strength() for name, item in maps.items()}
+    if not found or any(values is None for values in found.values()):
+        return None
+    first = next(iter(maps.values()))
+    if first.signed:
+        largest = max(max(float(np.abs(values).max()) if values.size else 0.0 for values in found.values()), 1e-3)
+        return {name: (values, (-largest, largest)) for name, values in found.items()}
+    strongest = max(float(values.max()) if values.size else 0.0 for values in found.values())
+    if strongest <= 0:
+        return None
+    return {name: (values / strongest, (0.0, 1.0)) for name, values in found.items()}
 
 
 def map_scale(method: str, values: np.ndarray) -> tuple[float, float]:
@@ -163,8 +199,9 @@ def score_cam():
 
 
 def cam(model, batch, class_index: int, method: str, *, name: str = "this classifier", progress: Progress | None = None,
-        cancelled: Callable[[], bool] | None = None) -> np.ndarray:
-    """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`."""
+        cancelled: Callable[[], bool] | None = None, keep_range: list | None = None) -> np.ndarray:
+    """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`.
+    `keep_range`, a list, receives [low, high] of the CAM before it was scaled to 0..1 (after grad-cam's ReLU)."""
     import torch
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
@@ -178,8 +215,26 @@ def cam(model, batch, class_index: int, method: str, *, name: str = "this classi
     batch = batch.detach().requires_grad_(found.gradients)
     maker = lambda: found.make(model, [layer], reshape, progress, cancelled)
     with torch.enable_grad(), maker() as engine:
+        raw = _keep_raw(engine)
         small = engine(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]
+    if keep_range is not None and raw:
+        positive = np.nan_to_num(np.maximum(np.asarray(raw[0][0], np.float32), 0))
+        keep_range[:] = [float(positive.min()), float(positive.max())]
     return np.nan_to_num(np.asarray(small, np.float32))
+
+
+def _keep_raw(engine) -> list:
+    """The CAM before grad-cam scales it to 0..1 (its `get_cam_image`, once per call), kept in the list returned:
+    the map's own strength, so that two maps can be drawn on one scale."""
+    kept, computed = [], engine.get_cam_image
+
+    def recorded(*args, **kwargs):
+        found = computed(*args, **kwargs)
+        kept.append(found)
+        return found
+
+    engine.get_cam_image = recorded  # the instance's attribute: BaseCAM calls self.get_cam_image
+    return kept
 
 
 def _to_image(small: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
@@ -197,12 +252,14 @@ def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, 
     """A CAM for one class over `image`."""
     device = next(classifier.model.parameters()).device
     batch = classifier.input_tensor([image], preprocess).to(device)
+    raw_range: list = []
     with slot():
         small = cam(classifier.model, batch, class_index, method, name=classifier.name, progress=progress,
-                    cancelled=cancelled)
+                    cancelled=cancelled, keep_range=raw_range)
     heatmap = _to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
     prob = float(classifier.predict([image], preprocess)[0, class_index])
-    return Explanation(method, class_index, classifier.labels[class_index], heatmap, prob=prob)
+    return Explanation(method, class_index, classifier.labels[class_index], heatmap, prob=prob,
+                       raw_range=tuple(raw_range) if raw_range else None)
 
 
 # --- occlusion by inpainting ------------------------------------------------------------------
