@@ -8,6 +8,7 @@ from ic.compare import summary_table
 from ic.errors import Cancelled, ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
+from ic.numbers import PERCENT, POINTS, percent
 from ui import names, resources, session
 from ui.notices import saving_notice
 from ui.progress import working
@@ -28,6 +29,22 @@ def verdicts(rows: list[dict], titles: dict) -> tuple[pd.DataFrame, pd.DataFrame
     else:
         table = table.rename(columns={"error": "why unavailable"}).fillna({"why unavailable": ""})
     return table, ran
+
+
+def verdicts_table(table: pd.DataFrame) -> None:
+    """The verdicts as people read them: percentages, a word for a changed top-1, the answer first."""
+    shown = table.assign(**{"original p": table["original p"] * 100, "edited p": table["edited p"] * 100}) \
+        .rename(columns={"original p": "original %", "edited p": "edited %"})
+    if "top-1 changed" in shown:  # a word, not a checkbox that looks like one to tick
+        shown["top-1 changed"] = shown["top-1 changed"].map(lambda changed: "yes" if changed is True else "")
+    # the verdict first, after the classifier it belongs to: on a phone only classifier, inpainter and mode showed
+    first = ["classifier", "edited top-1", "change of original class (pt)", "top-1 changed", "inpainter"]
+    st.dataframe(shown, hide_index=True, width="stretch", key="compare-table",
+                 column_order=[*first, *(name for name in shown.columns if name not in first)], column_config={
+        "classifier": st.column_config.TextColumn(pinned=True),
+        "original %": st.column_config.NumberColumn(format=PERCENT),
+        "edited %": st.column_config.NumberColumn(format=PERCENT),
+        "change of original class (pt)": st.column_config.NumberColumn(format=POINTS)})
 
 
 def changes_chart(ok: pd.DataFrame) -> None:
@@ -77,7 +94,7 @@ def main() -> None:
         st.page_link("app_pages/explore.py", label="Go to Explore", icon=":material/brush:",
                      query_params={"visitor": visitor})
         return
-    st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {chosen['mask'].mean():.1%} of the image removed. "
+    st.caption(f"Comparing {chosen['origin']}: {plain(chosen['name'])}, {percent(chosen['mask'].mean())} of the image removed. "
                "Each inpainter removes the whole region from the original in one go.")
     left, right = st.columns([1, 3])
     left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch",
@@ -114,12 +131,7 @@ def main() -> None:
     titles = {row["name"]: row["title"] for row in session.workbench().policy.inpainter_choices()}
     table, ran = verdicts(result.rows, titles)
     st.header("Verdicts")
-    shown = table.assign(**{"original p": table["original p"] * 100, "edited p": table["edited p"] * 100}) \
-        .rename(columns={"original p": "original %", "edited p": "edited %"})
-    st.dataframe(shown, hide_index=True, width="stretch", key="compare-table", column_config={
-        "original %": st.column_config.NumberColumn(format="%.1f"),
-        "edited %": st.column_config.NumberColumn(format="%.1f"),
-        "change of original class (pt)": st.column_config.NumberColumn(format="%+.1f")})
+    verdicts_table(table)
     rounded = table.round({"original p": 4, "edited p": 4, "change of original class (pt)": 2})
     st.download_button("Export table (CSV)", csv_text(rounded), file_name="comparison.csv", mime="text/csv")
     changes_chart(ran)
@@ -138,7 +150,7 @@ def main() -> None:
                     after = row["edited"]["top"][0]
                     mode = f" ({PREPROCESS_TITLES[row['preprocess']]})" if several else ""
                     column.caption(f"{plain(names.model(row['model']))}{mode}: **{plain(after['label'])}** "
-                                   f"{after['prob']:.1%}")
+                                   f"{percent(after['prob'])}")
 
     st.header("Each model's before and after")
     for row in result.rows:

@@ -11,6 +11,7 @@ from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.errors import ICError, NothingToRemove
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
+from ic.numbers import percent
 from ui import canvas, focus, names, resources, selection, session
 from ui.canvas import TOOLS
 from ui.explain_view import explanations_section
@@ -36,6 +37,20 @@ SOURCES = ["Samples", "Upload", "Camera"]
 def pick_sample(name: str) -> None:
     st.session_state["sample"] = name
     remember("sample")
+    found = session.desk()
+    if found is not None and found.source_key != f"sample:{name}":
+        # the canvas holds another photo (a sweep's row, History's experiment): this sample is begun afresh even
+        # where the sidebar had it chosen before (clicking it did nothing)
+        st.session_state["chosen_key"] = ""
+
+
+def on_canvas(sample_name: str) -> bool:
+    """Whether the canvas shows (or this run begins) this sample: not where a sweep's row or History's experiment
+    was opened over the sidebar's choice (the sidebar still highlighted camera under a sweep's astronaut)."""
+    found, chosen = session.desk(), f"sample:{sample_name}"
+    opened_over = (found is not None and not found.source_key.startswith(("sample:", "upload:", "camera:"))
+                   and st.session_state.get("chosen_key") in (None, chosen))  # None: opened before any choice
+    return sample_name == st.session_state.get("sample") and not opened_over
 
 
 def current_source() -> tuple[str, str, bytes] | None:
@@ -66,7 +81,7 @@ def draw_source(box) -> None:
                     st.image(resources.thumbnail(str(sample.path)), width="stretch", output_format="PNG",
                              alt=f"{Path(sample.name).stem}: {sample.shows}")
                     st.button(Path(sample.name).stem, key=f"sample-{sample.name}", width="stretch", help=sample.shows,
-                              type="primary" if sample.name == st.session_state.get("sample") else "secondary",
+                              type="primary" if on_canvas(sample.name) else "secondary",
                               on_click=pick_sample, args=(sample.name,))
             with st.expander("Sources and licenses"):
                 for sample in samples:
@@ -348,11 +363,11 @@ def top1_notice(desk: session.Desk, classifier, before, after) -> None:
     edit = desk.edit
     top_before, top_after = int(before.argmax()), int(after.argmax())
     if top_before != top_after:
-        st.warning(f"**Top-1 changed:** {plain(classifier.labels[top_before])} ({before[top_before]:.0%}) → "
-                   f"{plain(classifier.labels[top_after])} ({after[top_after]:.0%})")
+        st.warning(f"**Top-1 changed:** {plain(classifier.labels[top_before])} ({percent(before[top_before])}) → "
+                   f"{plain(classifier.labels[top_after])} ({percent(after[top_after])})")
     elif edit.can_undo:
         st.success(f"**Top-1 unchanged:** {plain(classifier.labels[top_before])} "
-                   f"({before[top_before]:.0%} → {after[top_before]:.0%})")
+                   f"({percent(before[top_before])} → {percent(after[top_before])})")
 
 
 def seeing(edit, classifier, preprocess: str, before) -> None:
@@ -367,8 +382,8 @@ def seeing(edit, classifier, preprocess: str, before) -> None:
         st.caption(seen + f" With {PREPROCESS_TITLES[other]} the original's top-1 is the same.")
         return
     st.info(f"{seen} With {PREPROCESS_TITLES[other]} instead, the original is "
-            f"**{plain(classifier.labels[there])}** ({elsewhere[there]:.0%}), not "
-            f"**{plain(classifier.labels[here])}** ({before[here]:.0%}): the answer depends on what the classifier "
+            f"**{plain(classifier.labels[there])}** ({percent(elsewhere[there])}), not "
+            f"**{plain(classifier.labels[here])}** ({percent(before[here])}): the answer depends on what the classifier "
             "sees (*What the classifier sees*, in the sidebar).", icon=":material/crop:")
 
 
@@ -513,7 +528,7 @@ def mask_upload(desk: session.Desk) -> None:
         except ICError as exc:
             st.error(error_text(exc))
             return
-        st.caption(f"The mask covers {desk.uploaded_mask.mean():.1%} of the photo.")
+        st.caption(f"The mask covers {percent(desk.uploaded_mask.mean())} of the photo.")
         st.button("Remove the masked region", type="primary", key="mask-remove", on_click=session.request_apply,
                   args=("mask",))
 

@@ -12,10 +12,11 @@ from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
+from ic.numbers import PERCENT, POINTS, p_value, percent, percent_range
 from ui import names, session, signin
 from ui.explain_view import show_stored_maps
 from ui.notices import saving_notice
-from ui.results import show_chart, show_lead, show_table
+from ui.results import headline, show_chart, show_lead, show_table
 from ui.slices import open_on_explore, slices_view
 from ui.text import error_text, plain
 
@@ -49,11 +50,14 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
     return frame
 
 
+# what answers the question first: on a phone the table showed only the time and the thumbnails
+ANSWER_FIRST = ["top-1 before → after", "original top-1 change (pt)", "image", "after", "classifier", "inpainter"]
 COLUMNS = {
     "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+    "top-1 before → after": st.column_config.TextColumn(pinned=True),  # the answer stays in view on a phone
     "before": st.column_config.ImageColumn("before", width="small"),
     "after": st.column_config.ImageColumn("after", width="small"),
-    "original top-1 change (pt)": st.column_config.NumberColumn(format="%+.1f"),
+    "original top-1 change (pt)": st.column_config.NumberColumn(format=POINTS),
     "top-1 changed": st.column_config.TextColumn(),  # "yes" or empty: a checkbox looked like one to tick
     "★": st.column_config.CheckboxColumn(help="starred"),
 }
@@ -96,7 +100,7 @@ def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: boo
         # the ids and the weights' hash are in the experiment's JSON (Export), where a reproduction needs them
         st.caption(f"{plain(names.model(summary['model']))} · sees "
                    f"{PREPROCESS_TITLES.get(summary.get('preprocess', 'squash'), '')} · {plain(names.inpainter(summary['inpainter']))} "
-                   f"(seed {summary.get('seed', 0)}) · removed {summary.get('removed_fraction', 0):.1%} · "
+                   f"(seed {summary.get('seed', 0)}) · removed {percent(summary.get('removed_fraction', 0))} · "
                    f"inpaint {timings.get('inpaint', 0):.0f} ms · classify {timings.get('classify', 0):.0f} ms")
     with chart:
         show_chart(summary["changes"])
@@ -168,7 +172,8 @@ def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
             session.notify("error", error_text(exc), page="history")
 
     tokens = history.links(experiment.id, visitor)
-    with st.expander(f"Share a read-only link ({len(tokens)} active)"):
+    # keyed: the title's count changes with a new link, and a new title alone made a new, closed expander
+    with st.expander(f"Share a read-only link ({len(tokens)} active)", key=f"share-box-{experiment.id}"):
         st.caption("The link shows this experiment's images, tables and maps, and nothing else of your history. "
                    "It works until you revoke it or the experiment is deleted (in a public demo: when it expires).")
         st.button("Create a link", key=f"share-{experiment.id}", on_click=create)
@@ -187,6 +192,9 @@ def shared_view(history, token: str) -> None:
     try:
         experiment, maps = history.shared_link(token)
         st.caption("Read-only: someone shared this one experiment with you.")
+        said = headline(experiment.summary)
+        if said:
+            (st.warning if experiment.top1_changed else st.success)(said)
         experiment_view(experiment, maps)
     except ICError as exc:
         st.error(error_text(exc))
@@ -287,15 +295,15 @@ def sweeps_section(history, visitor: str) -> None:
             st.dataframe(pd.DataFrame([{"classifier": names.model(s["model"]), "inpainter": names.inpainter(s["inpainter"]),
                                         "mode": s["mode"],
                                         "sees": s.get("preprocess", "squash"),
-                                        "objects": s["n"], "flip rate": s["flip_rate"], "95% CI": "{:.0%}–{:.0%}".format(*s["flip_ci"]),
+                                        "objects": s["n"], "flip rate": s["flip_rate"] * 100, "95% CI": percent_range(*s["flip_ci"]),
                                         "mean drop (pt)": s["mean_drop"] * 100} for s in document["summary"]]),
                          hide_index=True, width="stretch",
-                         column_config={"flip rate": st.column_config.NumberColumn(format="percent"),
-                                        "mean drop (pt)": st.column_config.NumberColumn(format="%+.1f")})
+                         column_config={"flip rate": st.column_config.NumberColumn(format=PERCENT),
+                                        "mean drop (pt)": st.column_config.NumberColumn(format=POINTS)})
             for test in document["paired"]:
                 st.caption(f"{names.model(test['a'])} vs {names.model(test['b'])} ({names.inpainter(test['inpainter'])}, "
                            f"{test['mode']}): exact McNemar "
-                           f"p = {test['p_value']:.3g}, " + ("they differ beyond chance." if test["differ"] else
+                           f"p = {p_value(test['p_value'])}, " + ("they differ beyond chance." if test["differ"] else
                                                              "no difference beyond chance."))
             rows, _ = history.sweep_rows(sweep.id, visitor)
             left, middle, right = st.columns(3)
@@ -361,7 +369,9 @@ def main() -> None:
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
     frame = table_frame(rows, history.thumbnails([row.id for row in rows]), visitor, history.shared,
                         history.authors([row.owner for row in rows]) if history.shared else None)
+    order = [*ANSWER_FIRST, *(name for name in frame.columns if name not in ANSWER_FIRST)]
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
+                         column_order=order,
                          selection_mode="multi-row", key="history-table", row_height=56)
     selected = selected_ids(rows, list(event.selection.rows))
     sharing(history, rows, selected, frame, visitor)

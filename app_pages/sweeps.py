@@ -8,6 +8,7 @@ import streamlit as st
 
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
+from ic.numbers import PERCENT, POINTS, p_value
 from ic.sweeps import ReadOptions, notes_phrase
 from ui import idle, names, session
 from ui.notices import saving_notice
@@ -52,6 +53,16 @@ def paired_frame(paired: list[dict]) -> pd.DataFrame:
                          for p in paired])
 
 
+def paired_table(paired: list[dict]) -> None:
+    """McNemar's tests, the verdict and p first (at 1280 px the verdict was cut, on a phone off screen)."""
+    frame = paired_frame(paired).assign(**{"p (exact McNemar)": [p_value(p["p_value"]) for p in paired]})
+    first = ["A", "B", "verdict", "p (exact McNemar)"]
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_config={"verdict": st.column_config.TextColumn(width="medium"),
+                                "A": st.column_config.TextColumn(pinned=True)})
+
+
 def flipped(job) -> None:
     """The edited images whose top-1 changed, as the classifier saw them, with the before and after labels."""
     rows = [r for r in job.result.rows if r["changed"] and r["mode"] == "object"]
@@ -92,16 +103,18 @@ def results(job) -> None:
     st.success(f"{result.images} images{objects}, {len(result.rows)} rows in {seconds:.{0 if seconds >= 10 else 1}f} s"
                + (f"; {notes_phrase(result.skipped)}" if result.skipped else "") + ". Kept in History.")
     frame = summary_frame(result.summary)
-    st.dataframe(frame, hide_index=True, width="stretch",
-                 column_config={**{name: st.column_config.NumberColumn(format="percent") for name in
-                                   ("flip rate", "95% CI low", "95% CI high")},
+    rates = ("flip rate", "95% CI low", "95% CI high")
+    first = ["classifier", "inpainter", *rates, "mean drop (pt)", "drop 95% CI (pt)"]  # the answer after whose
+    st.dataframe(frame.assign(**{name: frame[name] * 100 for name in rates}), hide_index=True, width="stretch",
+                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_config={**{name: st.column_config.NumberColumn(format=PERCENT) for name in rates},
                                 "mean drop (pt)": st.column_config.NumberColumn(
-                                    format="%+.1f", help="The original top-1's probability before less after, "
+                                    format=POINTS, help="The original top-1's probability before less after, "
                                                          "in percentage points")})
     interval_chart(frame)
     if result.paired:
         st.markdown("**Do two classifiers differ?** Exact McNemar tests on the same images:")
-        st.dataframe(paired_frame(result.paired), hide_index=True, width="stretch")
+        paired_table(result.paired)
     if result.unmatched:
         unmatched(result.unmatched)
     slices_view(result.summary, result.slices, result.rows, "sweep-slices", opener=lambda row: open_on_explore(job, row))

@@ -18,6 +18,7 @@ import numpy as np
 
 from ic.explain.methods import METHODS
 from ic.inpaint import baselines
+from ic.numbers import p_value, percent
 
 EXIT_INTERNAL = 1
 
@@ -220,7 +221,7 @@ def _cmd_edit(args) -> tuple[object, str]:
         result["out"] = args.out
     lines = [f"{args.image}: removed {result['removed_fraction']:.1%} with {inpainter.name}, classified by {classifier.name}",
              f"{'class':32} {'before':>8} {'after':>8} {'change':>8}"]
-    lines += [f"{c['label'][:32]:32} {c['before']:8.2%} {c['after']:8.2%} {c['delta'] * 100:+7.1f}pt" for c in record.changes]
+    lines += [f"{c['label'][:32]:32} {c['before']:7.1%} {c['after']:7.1%} {c['delta'] * 100:+7.1f}pt" for c in record.changes]
     if record.top1_changed:
         lines.append(f"top-1 changed: {record.before[0]['label']} -> {record.after[0]['label']}")
     if args.out:
@@ -295,14 +296,14 @@ def _cmd_explain(args) -> tuple[object, str]:
                 f"{scores['rise_insertion_auc']:.3f}" if args.rise else "")
              + (f"; wrote {args.out}" if args.out else "")]
     if probs[class_index] < explain.FAINT:
-        lines.append(f"The model gives {classifier.labels[class_index]} only {probs[class_index]:.2%}: the map explains "
+        lines.append(f"The model gives {classifier.labels[class_index]} only {percent(probs[class_index])}: the map explains "
                      "a class the model does not see.")
     if mask is not None:
         payload["iou"], payload["iou_chance"] = round(scores["iou"] or 0.0, 4), round(scores["iou_chance"] or 0.0, 4)
         payload.update({key: scores.get(key) for key in ("iou_p", "iou_placements", "iou_placement_mean")})
         lines.append(f"IoU of your region with the map's top region: {payload['iou']:.2f}; the same region at each "
                      f"of {payload['iou_placements']:,} other places: {payload['iou_placement_mean']:.2f} on average, "
-                     f"at least as high at {payload['iou_p']:.1%} of them (p = {payload['iou_p']:.3g}); two random "
+                     f"at least as high at {payload['iou_p']:.1%} of them (p = {p_value(payload['iou_p'])}); two random "
                      f"scattered regions of these areas: {payload['iou_chance']:.2f}")
     if args.flip:
         order = explain.importance_order(result, args.grid)
@@ -314,7 +315,7 @@ def _cmd_explain(args) -> tuple[object, str]:
             "fragile": explain.is_fragile(flip.to["margin"])}
         lines.append("No removal of up to half the image, in the map's order, changes the top-1." if flip is None else
                      f"Removing {len(flip.cells)} cells ({flip.share:.1%} of the image) changes the top-1 to "
-                     f"{flip.to['label']} ({flip.to['prob']:.0%}), {flip.to['margin'] * 100:.2f} points ahead of "
+                     f"{flip.to['label']} ({percent(flip.to['prob'])}), {flip.to['margin'] * 100:.1f} points ahead of "
                      f"{flip.to['runner_up']['label']}" + (": a fragile flip (under 5 points), a near tie."
                                                           if explain.is_fragile(flip.to["margin"]) else "."))
     return payload, "\n".join(lines)

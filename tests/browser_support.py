@@ -387,7 +387,7 @@ def top1_notice(page) -> tuple[str, str]:
     import re
 
     text = page.locator('[data-testid="stAlert"]').filter(has_text="Top-1").first.inner_text()
-    changed = re.search(r"Top-1 changed:\s*(.+?) \(\d+%\) → (.+?) \(\d+%\)", text)
+    changed = re.search(r"Top-1 changed:\s*(.+?) \([^)]*%\) → (.+?) \([^)]*%\)", text)
     if changed:
         return changed.group(1), changed.group(2)
     same = re.search(r"Top-1 unchanged:\s*(.+?) \(", text)

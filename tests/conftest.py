@@ -235,3 +235,13 @@ def ids_shown(app) -> list[str]:
     # case matters: "telea" is an id, "OpenCV Telea" its name ("blur" and "ns" are words too, so not looked for)
     ids = re.compile(r"\b(tf_efficientnet_lite\d|resnet50\.a1_in1k|telea|patchmatch|lama)\b|\(bundled\)")
     return [text for text in shown_strings(app) if ids.search(text)]
+
+
+def percents_off_rule(app) -> list[str]:
+    """Strings that write a percentage otherwise than ic.numbers' rule (one decimal: "77.2%"); a confidence
+    level ("95% CI", "a 95% interval") is a name, not a measurement."""
+    import re
+
+    level = r"95% (CI|interval|\(Clopper|Clopper|percentile|exact)"
+    off = re.compile(r"(?<![\d.])(\d+%|\d+\.\d{2,}%)")
+    return [text for text in shown_strings(app) if off.search(re.sub(level, "", text))]

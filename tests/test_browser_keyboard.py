@@ -156,6 +156,11 @@ VISIBLE_FOCUS_JS = """() => { const e = document.activeElement; if (!e || e === 
           ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2}; }"""
 
 
+SIDEBAR_IN_PLACE_JS = """() => { const bar = document.querySelector('[data-testid=stSidebar]');
+  if (!bar) return false; const left = bar.getBoundingClientRect().left;
+  const settled = window.__sidebarLeft === left; window.__sidebarLeft = left; return left >= 0 && settled; }"""
+
+
 def tab_stops(page, until, presses: int = 60) -> list[dict]:
     """Every focus stop from here until `until(stop)` holds, each with its name and whether a person sees it."""
     stops = []
@@ -187,6 +192,7 @@ def test_tab_from_a_fresh_load_never_stops_on_a_hidden_control_and_reaches_the_d
         if phone:
             page.keyboard.press("Enter")
             page.wait_for_function(f"() => {{ const s = ({VISIBLE_FOCUS_JS})(); return s && s.sidebar && s.shown; }}")
+            page.wait_for_function(SIDEBAR_IN_PLACE_JS)  # it slides in: a stop measured mid-way is still off screen
             inside = tab_stops(page, at_the_tools)
             assert [stop["name"] for stop in inside if not stop["shown"]] == []
             stops += [{"name": "(Enter)"}] + inside

@@ -13,7 +13,7 @@ from ic.experiment import EditSession
 from ic.history import open_store
 from ic.inpaint import get_inpainter
 
-from conftest import ROOT, cli_env, ids_shown, open_page, shown_strings
+from conftest import ROOT, cli_env, ids_shown, open_page, percents_off_rule, shown_strings
 
 BUNDLED = ["tf_efficientnet_lite0", "tf_efficientnet_lite1", "tf_efficientnet_lite2"]
 
@@ -83,6 +83,7 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     assert "error" not in table.columns and "why unavailable" not in table.columns  # every row ran
     assert any("Added 6 rows to History as one group" in s.value for s in app.success)
     assert ids_shown(app) == []  # one name per model and inpainter: the same as Explore's and History's
+    assert percents_off_rule(app) == []  # one decimal for every percentage (ic.numbers)
     assert get_workbench().history.flush(30)
     rows = open_store().experiments.list("e" * 32)
     assert len(rows) == 6 and len({row.group_id for row in rows}) == 1 and rows[0].group_id
@@ -90,6 +91,7 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
         app.switch_page(f"app_pages/{page}.py").run()
         assert not app.exception, app.exception
         assert ids_shown(app) == [], page
+        assert percents_off_rule(app) == [], page
     assert any("EfficientNet-Lite1" in text for text in shown_strings(app))  # History's list names them too
 
 

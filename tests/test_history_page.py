@@ -321,6 +321,9 @@ def test_a_shared_link_shows_one_experiment_read_only_until_revoked(store):
     stranger = open_page("history", timeout=120, share=token)  # the app, as the link opens it
     assert not stranger.exception and not stranger.error
     assert shown_title(stranger) == shown and len(stranger.table) == 1
+    # the answer first, in one sentence (the shared page had no headline verdict)
+    said = [e.value for e in [*stranger.success, *stranger.warning] if "Top-1" in e.value]
+    assert len(said) == 1 and "EfficientNet-Lite0" in said[0] and "of the photo removed with" in said[0], said
     assert not stranger.dataframe  # nothing else of the owner's history
     assert not [b for b in stranger.button if b.label in ("Delete…", "Re-run with", "Create a link")]
 

@@ -9,7 +9,7 @@ from builders import build_dataset
 from streamlit.testing.v1 import AppTest
 from waiting import until
 
-from conftest import ids_shown, open_page
+from conftest import ids_shown, open_page, percents_off_rule
 
 
 def small_zip(tmp_path, keep=("coffee", "chelsea", "rocket")) -> bytes:
@@ -52,6 +52,9 @@ def test_a_zip_is_swept_in_the_background_and_kept_in_history(tmp_path):
                                                & (summary["flip rate"] <= summary["95% CI high"]))
     assert [b.label for b in app.get("download_button")] == ["Rows as CSV", "Rows as Parquet"]
     assert ids_shown(app) == []  # one name per model and inpainter, as on Explore, Compare and History
+    assert percents_off_rule(app) == []  # one decimal for every percentage (ic.numbers)
+    assert summary["flip rate"].between(0, 100).all()  # percentages of 3 objects: 0, 33.3, 66.7 or 100
+    assert (((summary["flip rate"] * 3 / 100).round(6) % 1) == 0).all()
 
     app.switch_page("app_pages/history.py").run()
     assert not app.exception, app.exception
@@ -150,6 +153,17 @@ def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
     assert "From the sweep: images/camera.jpg, object 3, its tripod removed with OpenCV Telea" in notices, notices
     assert "judged by EfficientNet-Lite0" in notices
     assert any("Last removal (#1)" in c.value for c in app.caption), [c.value for c in app.caption]
+    # the sidebar's samples highlight none (camera stayed highlighted over the sweep's row), and camera picked
+    # there is camera afresh, not a click that did nothing
+    app.switch_page("app_pages/explore.py").run()  # AppTest's next runs are Explore's (st.switch_page took it there)
+    assert any("From the sweep" in c.value for c in app.caption)
+    samples = [b for b in app.button if b.key and b.key.startswith("sample-")]
+    assert samples and [b.key for b in samples if b.proto.type == "primary"] == []
+    next(b for b in samples if b.key == "sample-camera.png").click().run()
+    assert not app.exception, app.exception
+    assert [b.key for b in app.button if b.key and b.key.startswith("sample-") and b.proto.type == "primary"] \
+        == ["sample-camera.png"]
+    assert not any("From the sweep" in c.value for c in app.caption)
 
     app.switch_page("app_pages/history.py").run()
     assert not app.exception, app.exception

@@ -7,6 +7,7 @@ import streamlit as st
 from ic import explain
 from ic.errors import Cancelled, ICError
 from ic.images import fit_mask, overlay_mask
+from ic.numbers import p_value, percent
 from ui import idle, session
 from ui.progress import working
 from ui.results import show_lead
@@ -84,16 +85,12 @@ def show_pair(maps: dict, images: dict, method: str, opacity: float, captions: d
 
 
 
-def _p_text(p: float) -> str:
-    return f"{p:.2g}" if p >= 0.001 else "< 0.001"
-
-
 def _score_text(scores: dict) -> str:
     parts = []
     if scores.get("iou") is not None:
         if scores.get("iou_p") is not None:  # maps kept before placements were counted have only the chance line
             chance = (f" (the same region elsewhere: {scores['iou_placement_mean']:.2f} on average; p = "
-                      f"{_p_text(scores['iou_p'])} over {scores['iou_placements']:,} placements)")
+                      f"{p_value(scores['iou_p'])} over {scores['iou_placements']:,} placements)")
         else:
             chance = f" (random region: {scores['iou_chance']:.2f})" if scores.get("iou_chance") is not None else ""
         parts.append(f"IoU with your removal {scores['iou']:.2f}{chance}")
@@ -162,7 +159,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     ranked = [int(i) for i in before.argsort()[::-1]]
     class_col, methods_col, grid_col, infill_col = st.columns([3, 3, 2, 2])
     class_index = class_col.selectbox("Class", ranked, key="explain-class",
-                                      format_func=lambda i: f"{classifier.labels[i]} (#{i}) · {before[i]:.1%}")
+                                      format_func=lambda i: f"{classifier.labels[i]} (#{i}) · {percent(before[i])}")
     methods = methods_col.multiselect("Maps", list(explain.METHODS), default=["gradcam", "occlusion"],
                                       format_func=explain.METHODS.get, key="explain-methods")
     grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
@@ -181,7 +178,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                 "pixels, 224 a step; the normalisation mean; an 11x11 blur), so they compare with "
                                 "published numbers. 452 more classifications a map.")
     if before[class_index] < explain.FAINT:
-        st.warning(f"The model gives {plain(classifier.labels[class_index])} only {before[class_index]:.2%}: its maps "
+        st.warning(f"The model gives {plain(classifier.labels[class_index])} only {percent(before[class_index])}: its maps "
                    "explain a class the model does not see.")
     bench = session.workbench()
     if "scorecam" in methods:
@@ -208,7 +205,10 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
             st.error(error_text(exc))
     stored = session.result("explained")
     if stored and stored[0] == key:
-        show_results(edit, stored[1], opacity)
+        full = {"original": float(before[class_index])}
+        if edit.can_undo:
+            full["edited"] = float(edit.current_probs(classifier, preprocess)[class_index])
+        show_results(edit, stored[1], opacity, full)
     st.caption(ABOUT)
     smallest_removal(edit, classifier, preprocess, grid, infill, titles.get(infill, infill), methods)
 
@@ -233,13 +233,26 @@ def estimate_caption(text, estimate) -> None:
     st.fragment(waiting, run_every=ESTIMATE_POLL_S)()
 
 
-def show_results(edit, results: dict, opacity: float) -> None:
+def _map_caption(method: str, image_name: str, prob: float | None, full: float | None) -> str:
+    """A map's title with its class's probability on the copy the maps are made on; where that reads otherwise
+    than the table's (the full image), both, and why (the table said 77.2%, the map 76.8%, without a word)."""
+    said = f"{explain.METHODS[method]} on the {image_name} image"
+    if prob is None:
+        return said
+    if full is None or percent(prob) == percent(full):
+        return f"{said} · class probability {percent(prob)}"
+    return (f"{said} · class probability {percent(prob)} on the {explain.EXPLAIN_SIDE} px copy the maps are made "
+            f"on ({percent(full)} on the full image, as in the table)")
+
+
+def show_results(edit, results: dict, opacity: float, full: dict | None = None) -> None:
+    """The maps, a method's pair side by side, their scores and curves; `full` has the class's probability on
+    the full images ({"original": p, "edited": p}), as the before/after table gives it."""
     images = {"original": edit.original, "edited": edit.edited}
+    full = full or {}
     shared = choose_scale("explain-scale") if any(len(maps) > 1 for maps in results["maps"].values()) else False
     for method, maps in results["maps"].items():
-        captions = {name: f"{explain.METHODS[method]} on the {name} image"
-                          + (f" · class probability {item.prob:.1%}" if item.prob is not None else "")
-                    for name, item in maps.items()}
+        captions = {name: _map_caption(method, name, item.prob, full.get(name)) for name, item in maps.items()}
         show_pair(maps, images, method, opacity, captions, shared)
         score = results["scores"].get(method)
         if score:
@@ -324,11 +337,11 @@ def show_flip(edit, classifier, found: dict, infill: str = "telea", infill_title
     if best is None:
         st.info("The answer holds: no removal of up to half the image, in the orders tried, changes the top-1.")
         return
-    others = [f"{explain.ORDERS[name]} needed {len(flip.cells)} cells ({flip.share:.1%})"
+    others = [f"{explain.ORDERS[name]} needed {len(flip.cells)} cells ({percent(flip.share)})"
               for name, flip in flips.items() if flip is not None and flip is not best]
     before, after = record.before[0], record.after[0]
-    st.success(f"Removing {len(best.cells)} cells ({best.share:.1%} of the image), found in {explain.ORDERS[best.order]}, "
-               f"changes {plain(before['label'])} → {plain(after['label'])} ({after['prob']:.0%})"
+    st.success(f"Removing {len(best.cells)} cells ({percent(best.share)} of the image), found in {explain.ORDERS[best.order]}, "
+               f"changes {plain(before['label'])} → {plain(after['label'])} ({percent(after['prob'])})"
                + (f"; {'; '.join(others)}." if others else "."))
     if record.top1_changed is False:
         st.warning("At full working resolution the same removal leaves the top-1 as it was; the search ran on a "

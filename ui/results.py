@@ -5,6 +5,8 @@ import streamlit as st
 
 from ic.experiment import flip_lead
 from ic.explain.flip import FRAGILE_MARGIN, is_fragile
+from ic.numbers import percent
+from ui import names
 from ui.text import plain
 
 
@@ -41,7 +43,7 @@ def show_table(rows: list[dict]) -> None:
     render markdown, so labels (a local model's sidecar names them) go in as plain text."""
     frame = rows_frame(rows).rename(columns={"index": "class id"})
     frame["class"] = frame["class"].map(plain)
-    styled = (frame.style.format({"original %": "{:.2f}", "edited %": "{:.2f}", "change (pt)": "{:+.2f}"})
+    styled = (frame.style.format({"original %": "{:.1f}", "edited %": "{:.1f}", "change (pt)": "{:+.1f}"})  # ic.numbers' rule
               .map(_change_colour, theme=_theme(), subset=["change (pt)"]).hide(axis="index"))
     st.table(styled)
 
@@ -65,10 +67,28 @@ def show_chart(rows: list[dict]) -> None:
             "color": {"field": "image", "type": "nominal", "scale": {"domain": images, "range": ["#8c959f", "#ff0050"]},
                       "legend": {"orient": "top", "title": None}},
             "tooltip": [{"field": "class"}, {"field": "image"},
-                        {"field": "percent", "type": "quantitative", "format": ".2f"}],
+                        {"field": "percent", "type": "quantitative", "format": ".1f"}],
         },
     }
     st.vega_lite_chart(long, spec, width="stretch")
+
+
+def headline(summary: dict) -> str:
+    """The experiment's answer in one sentence, as Explore's notice says it: whether the top-1 changed, with the
+    probabilities before and after; its words are the model's and the photo's, so markdown is escaped."""
+    before, after = summary["original"]["top"], summary["edited"]["top"]
+    if not before or not after:
+        return ""
+    was, now = before[0], after[0]
+    who = plain(names.model(summary["model"]))
+    removed = f"{percent(summary.get('removed_fraction', 0))} of the photo removed with " \
+              f"{plain(names.inpainter(summary['inpainter']))}"
+    if was["index"] != now["index"]:
+        return (f"**Top-1 changed** ({removed}): {who} said {plain(was['label'])} ({percent(was['prob'])}), "
+                f"now {plain(now['label'])} ({percent(now['prob'])}).")
+    held = next((row["after"] for row in summary.get("changes", []) if row["index"] == was["index"]), now["prob"])
+    return (f"**Top-1 unchanged** ({removed}): {who} still says {plain(was['label'])}, "
+            f"{percent(was['prob'])} → {percent(held)}.")
 
 
 def show_lead(summary: dict) -> None:
@@ -78,7 +98,7 @@ def show_lead(summary: dict) -> None:
     if lead is None:
         return
     said = (f"{plain(summary['edited']['top'][0]['label'])} leads the runner-up, {plain(lead[1])}, by "
-            f"{lead[0] * 100:.2f} points")
+            f"{lead[0] * 100:.1f} pt")
     if is_fragile(lead[0]):
         st.warning(f"A fragile flip: {said} (under {FRAGILE_MARGIN * 100:.0f}), close to a tie; a slightly "
                    "different removal could keep the old answer.")

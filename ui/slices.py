@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from ic.errors import ICError
+from ic.numbers import PERCENT, POINTS, percent_range
 from ic.sweeps import SIZES, slice_value
 from ic.sweeps.stats import MIN_BOOTSTRAP
 from ui import names, session
@@ -60,7 +61,7 @@ def _chart(frame: pd.DataFrame, key: str, on_select):
     # the interval as a thin grey line through the bar, and the rate written at its end (a 0% bar has no length)
     rules = base.mark_rule(color="gray", strokeWidth=1, opacity=0.9).encode(x="low:Q", x2="high:Q")
     labels = base.mark_text(align="left", dx=4, fontSize=11, color="gray").encode(
-        x="flip rate:Q", text=alt.Text("flip rate:Q", format=".0%"))
+        x="flip rate:Q", text=alt.Text("flip rate:Q", format=".1%"))
     # Streamlit fits the whole chart (axis and legend too) in its height: room for each bar, the axis and the
     # legend's lines, or the plot is squeezed to a few pixels (it was: ten bars in 90 px, on a phone 10)
     height = 26 * len(frame) + 90 + 24 * (len(settings) + 1)
@@ -96,18 +97,19 @@ def slices_view(summary: list[dict], slices: list[dict], rows: list[dict], key: 
                f"intervals, none under {MIN_BOOTSTRAP} objects (a bootstrap of fewer is falsely narrow). "
                + (SIZE_NOTE if by == "size" else "Within one classifier × inpainter the slices' objects add up to "
                   "the summary's."))
-    st.dataframe(frame.drop(columns=["low", "high"]).assign(**{"95% CI": [f"{lo:.0%}–{hi:.0%}" for lo, hi in
-                                                                           zip(frame["low"], frame["high"])]}),
+    st.dataframe(frame.drop(columns=["low", "high"]).assign(**{
+                     "flip rate": frame["flip rate"] * 100,
+                     "95% CI": [percent_range(lo, hi) for lo, hi in zip(frame["low"], frame["high"])]}),
                  hide_index=True, width="stretch",
-                 column_config={"flip rate": st.column_config.NumberColumn(format="percent"),
-                                "mean drop (pt)": st.column_config.NumberColumn(format="%+.1f")})
+                 column_config={"flip rate": st.column_config.NumberColumn(format=PERCENT),
+                                "mean drop (pt)": st.column_config.NumberColumn(format=POINTS)})
     rows_table(rows, by, chosen, key, opener)
 
 
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{
         "image": row["image"], "object": row.get("object") or "", "category": slice_value(row, "category"),
-        "size": row.get("object_share"), "mask from": row.get("mask_from") or "mask",
+        "size": None if row.get("object_share") is None else row["object_share"] * 100, "mask from": row.get("mask_from") or "mask",
         "crowd": "crowd" if row.get("crowd") else "", "classifier": names.model(row["model"]),
         "inpainter": names.inpainter(row["inpainter"]),
         "mode": row["mode"], "before": row["top1_before_label"],
@@ -137,10 +139,13 @@ def rows_table(rows: list[dict], by: str, chosen: list[str], key: str, opener) -
                                    "top1_after_label", "model", "inpainter")))]
     st.caption(f"{len(shown)} of {len(rows)} rows" + (f" in {', '.join(map(plain, chosen))}" if chosen else "")
                + ". Click a column's header to sort.")
-    st.dataframe(rows_frame(shown), hide_index=True, width="stretch", key=f"{key}-rows",
-                 column_config={"size": st.column_config.NumberColumn(format="percent",
+    frame = rows_frame(shown)
+    first = ["image", "object", "before", "after", "changed", "drop (pt)"]  # the answer before the particulars
+    st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}-rows",
+                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_config={"size": st.column_config.NumberColumn(format=PERCENT,
                                                                      help="The object's share of the image"),
-                                "drop (pt)": st.column_config.NumberColumn(format="%+.1f")})
+                                "drop (pt)": st.column_config.NumberColumn(format=POINTS)})
     if opener is None:
         st.caption("History keeps a sweep's rows, not its photos: to open a row on Explore, run the sweep again "
                    "on the Sweeps page.")

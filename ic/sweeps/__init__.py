@@ -254,7 +254,7 @@ def slice_lines(found: list[dict]) -> list[str]:
             drop = ("({:+.1f} to {:+.1f})".format(*(v * 100 for v in entry["mean_drop_ci"])) if entry["mean_drop_ci"]
                     else f"(no interval: n < {MIN_BOOTSTRAP})")
             lines.append(f"  {str(entry['value'])[:24]:24} {entry['model']:24} {entry['inpainter']:9} {entry['mode']:7} "
-                         f"n={entry['n']:<4} flip rate {entry['flip_rate']:6.1%} ({low:.0%}-{high:.0%}) "
+                         f"n={entry['n']:<4} flip rate {entry['flip_rate']:6.1%} ({low:.1%}-{high:.1%}) "
                          f"mean drop {entry['mean_drop'] * 100:+5.1f} pt {drop}")
     return lines
 
