@@ -8,7 +8,7 @@ import streamlit as st
 
 from ic.app import Busy
 from ic.classifiers import DEFAULT_MODEL, PREPROCESS_MODES, PREPROCESS_TITLES
-from ic.errors import ICError, NothingToRemove
+from ic.errors import ICError, NothingToRemove, Unavailable
 from ic.experiment import EditSession, comparison_rows
 from ic.images import ACCEPTED_EXTENSIONS, DETAIL_SIDES, check_paintable, encode_png, fit_width, outline_box, overlay_mask
 from ic.numbers import percent
@@ -130,7 +130,12 @@ def choose_classifier(box, status):
     except ICError as exc:
         # The boxes show the model that answers: set back before they are drawn, with the reason kept beside
         # them until another model is chosen.
-        st.session_state["model_problem"] = (f"{exc} Still using {in_use}.", in_use)
+        said = str(exc)
+        if isinstance(exc, Unavailable) and wanted in choices and choices[wanted].group == "hub":
+            # the page's words, with its names: the engine's sentence names ids and the other models (for the CLI)
+            said = (f"{choices[wanted].short_title} needs a download, which this server cannot make now (the "
+                    "Hugging Face hub cannot be reached).")
+        st.session_state["model_problem"] = (f"{said} Still using {names.model(in_use)}.", in_use)
         classifier = resources.classifier(in_use, status)
         if typed:
             st.session_state["other_model"] = ""

@@ -89,7 +89,7 @@ def unmatched(found: list[dict]) -> None:
     for entry in found:
         models, objects = by_label.get(entry["label"], ([], entry["objects"]))
         by_label[entry["label"]] = ([*models, entry["model"]], objects)
-    said = [f"“{plain(label)}” ({objects} object{'s' if objects != 1 else ''}; not in {', '.join(map(plain, models))})"
+    said = [f"“{plain(label)}” ({objects} object{'s' if objects != 1 else ''}; not in {', '.join(plain(names.model(m)) for m in models)})"
             for label, (models, objects) in list(by_label.items())[:8]]
     st.info("Some expected labels are no class of the classifier, so their rows count in the flip rates but not in "
             "the accuracy: " + "; ".join(said) + ("…" if len(by_label) > 8 else "") + ".")

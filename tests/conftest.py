@@ -234,7 +234,7 @@ def ids_shown(app) -> list[str]:
 
     # case matters: "telea" is an id, "OpenCV Telea" its name ("blur" and "ns" are words too, so not looked for)
     ids = re.compile(r"\b(tf_efficientnet_lite\d|resnet50\.a1_in1k|telea|patchmatch|lama)\b|\(bundled\)")
-    return [text for text in shown_strings(app) if ids.search(text)]
+    return [text for text in shown_strings(app) if ids.search(rendered(text))]  # as read: "tf\\_…" is tf_…
 
 
 def percents_off_rule(app) -> list[str]:

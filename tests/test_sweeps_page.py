@@ -123,6 +123,8 @@ def test_a_coco_sweep_is_sliced_filtered_and_a_row_opens_on_explore(tmp_path):
     finished(app, "objects")
     assert not app.exception, app.exception
     assert "6 images, 5 rows" not in texts(app)  # counted by object, where a photo holds several
+    assert any("no class of the classifier" in e.value for e in app.info)  # "person" is no ImageNet class
+    assert ids_shown(app) == []  # that notice named tf_efficientnet_lite0 where the page says EfficientNet-Lite0
     sliced = next(frame.value for frame in app.dataframe if "value" in frame.value.columns)
     assert dict(zip(sliced["value"], sliced["objects"])) == {"cup": 1, "person": 3, "tripod": 1}  # 5 objects
     assert app.radio(key="sweep-slices-by").value == "category"

@@ -142,6 +142,9 @@ def keep_first_only(page, box: str) -> None:
         drop_option(page, box, option)
 
 
+HISTORY_ROW_PX = 56  # app_pages/history.py's row_height
+
+
 def history_rows(page, *rows: int) -> None:
     """On the History page, select `rows` (0 is the newest) and no other, as a keyboard does: the focus on a cell
     of a row in the table's accessible grid (Streamlit's data grid keeps one beside its drawing), then Shift+Space.
@@ -158,8 +161,16 @@ def history_rows(page, *rows: int) -> None:
         idle(page)
         selected = set()
     for index in sorted(set(rows) - selected):
-        cell = line(index).locator("[role=gridcell]").first
-        act(page, lambda cell=cell: (cell.focus(), page.keyboard.press("Shift+Space")))
+        if page.viewport_size["width"] < 640:  # a phone taps the row's box (Shift+Space on a cell selects nothing there)
+            table = page.locator(".st-key-history-table [data-testid=stDataFrameResizable]").first
+            table.evaluate("e => e.scrollIntoView({block: 'center'})")  # its rows within the window, to be tapped
+            grid = table.bounding_box()
+            header = grid["height"] - HISTORY_ROW_PX * page.locator(".st-key-history-table [role=row][aria-selected]").count()
+            spot = (grid["x"] + 16, grid["y"] + header + HISTORY_ROW_PX * (index + 0.5))
+            act(page, lambda spot=spot: page.mouse.click(*spot))
+        else:
+            cell = line(index).locator("[role=gridcell]").first
+            act(page, lambda cell=cell: (cell.focus(), page.keyboard.press("Shift+Space")))
         assert line(index).get_attribute("aria-selected") == "true", f"row {index} was not selected"
 
 

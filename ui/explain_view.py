@@ -157,11 +157,13 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     st.header("What does the model look at?")
     before = edit.original_probs(classifier, preprocess)
     ranked = [int(i) for i in before.argsort()[::-1]]
-    class_col, methods_col, grid_col, infill_col = st.columns([3, 3, 2, 2])
+    # the class and the maps on a row of their own: in a quarter of the page "Occlusion" was clipped beside Grad-CAM
+    class_col, methods_col = st.columns(2)
     class_index = class_col.selectbox("Class", ranked, key="explain-class",
                                       format_func=lambda i: f"{classifier.labels[i]} (#{i}) · {percent(before[i])}")
     methods = methods_col.multiselect("Maps", list(explain.METHODS), default=["gradcam", "occlusion"],
                                       format_func=explain.METHODS.get, key="explain-methods")
+    grid_col, infill_col, opacity_col, rise_col = st.columns(4, vertical_alignment="center")
     grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
                            help="Occlusion removes each cell; the curves and the smallest removal work on these cells.")
     choices = session.workbench().policy.inpainter_choices()
@@ -171,7 +173,6 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
                                   format_func=lambda name: titles.get(name, name),
                                   help="Removes each occlusion cell and each step of the smallest removal. Telea is "
                                        "fast; PatchMatch and LaMa are slower and more faithful.")
-    opacity_col, rise_col = st.columns([3, 2])
     opacity = opacity_col.slider("Map opacity", 0.0, 1.0, 0.5, 0.05, key="explain-opacity")
     rise = rise_col.toggle("Also RISE's AUCs", key="explain-rise",
                            help="Deletion and insertion as RISE's evaluation code defines them (the model input's "
