@@ -41,7 +41,6 @@ def verdicts_table(table: pd.DataFrame) -> None:
     first = ["classifier", "edited top-1", "change of original class (pt)", "top-1 changed", "inpainter"]
     st.dataframe(shown, hide_index=True, width="stretch", key="compare-table",
                  column_order=[*first, *(name for name in shown.columns if name not in first)], column_config={
-        "classifier": st.column_config.TextColumn(pinned=True),
         "original %": st.column_config.NumberColumn(format=PERCENT),
         "edited %": st.column_config.NumberColumn(format=PERCENT),
         "change of original class (pt)": st.column_config.NumberColumn(format=POINTS)})

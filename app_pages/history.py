@@ -54,7 +54,7 @@ def table_frame(rows: list[StoredExperiment], thumbs: dict, visitor: str, shared
 ANSWER_FIRST = ["top-1 before → after", "original top-1 change (pt)", "image", "after", "classifier", "inpainter"]
 COLUMNS = {
     "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-    # first, not pinned: a pinned cell took no Shift+Space on a phone (its row could not be selected by keyboard)
+    # first, not pinned: Streamlit draws pinned cells in grey, as if disabled
     "top-1 before → after": st.column_config.TextColumn(),
     "before": st.column_config.ImageColumn("before", width="small"),
     "after": st.column_config.ImageColumn("after", width="small"),

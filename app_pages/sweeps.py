@@ -36,9 +36,12 @@ def interval_chart(frame: pd.DataFrame) -> None:
         return
     frame = frame.assign(setting=frame["inpainter"] + " · " + frame["mode"])
     base = alt.Chart(frame).encode(y=alt.Y("classifier:N", title=None), yOffset="setting:N",
-                                   color=alt.Color("setting:N", title="inpainter · mode"))
+                                   color=alt.Color("setting:N", title="inpainter · mode",  # under: a phone's plot keeps the width
+                                                   legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=320)))
+    # percent on the axis, as in the table beside it (it read 0.00-1.00)
     rules = base.mark_rule(strokeWidth=2).encode(x=alt.X("95% CI low:Q", title="flip rate (95% Clopper-Pearson interval)",
-                                                         scale=alt.Scale(domain=[0, 1])), x2="95% CI high:Q")
+                                                         scale=alt.Scale(domain=[0, 1]),
+                                                         axis=alt.Axis(format="%", tickCount=5)), x2="95% CI high:Q")
     points = base.mark_point(filled=True, size=70).encode(
         x="flip rate:Q", tooltip=["classifier", "inpainter", "mode", "objects", alt.Tooltip("flip rate:Q", format=".1%"),
                                   alt.Tooltip("95% CI low:Q", format=".1%"), alt.Tooltip("95% CI high:Q", format=".1%")])
@@ -59,8 +62,7 @@ def paired_table(paired: list[dict]) -> None:
     first = ["A", "B", "verdict", "p (exact McNemar)"]
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_order=[*first, *(name for name in frame.columns if name not in first)],
-                 column_config={"verdict": st.column_config.TextColumn(width="medium"),
-                                "A": st.column_config.TextColumn(pinned=True)})
+                 column_config={"verdict": st.column_config.TextColumn(width="medium")})
 
 
 def flipped(job) -> None:
@@ -172,7 +174,7 @@ def choose(bench, running: bool) -> dict | None:
                               "labels.csv with image,label), class folders (CLASS/NAME.jpg), COCO instances (a JSON "
                               "with its images), Pascal VOC (Annotations/, JPEGImages/, SegmentationObject/) or a box "
                               "CSV (image,label,x0,y0,x1,y1). Exports of CVAT, Datumaro, labelme, LabelImg and "
-                              "Roboflow are read as they are", type=["zip"], key="sweep-zip", disabled=running)
+                              "Roboflow are read as they are.", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
     if bench.policy.sweep_root() is not None:
         folder = st.text_input(f"…or a folder on the server, under {bench.policy.sweep_root()}", key="sweep-folder",
