@@ -1,7 +1,7 @@
 """Interactive Classification: the engine, importable without Streamlit.
 
-Modules: images (decode, masks), inpaint (methods), classifiers (registry,
-loading, prediction), experiment (the edit pipeline), bench and cli.
+Pages and the command line reach it through one object, the workbench (ic.app); the project's layout is in
+docs/development.md.
 """
 
 __version__ = "0.1.0"

@@ -259,7 +259,7 @@ def test_labelme_and_datumaro_float_boxes_are_not_widened_by_a_pixel(exports):
 
 
 def test_the_object_limit_counts_what_will_be_swept_after_min_area(tmp_path):
-    """The README's own example (--categories person,dog --min-area 0.01 on val2017's 11,000 persons) is the
+    """The guide's own example (docs/sweeps.md: --categories person,dog --min-area 0.01 on val2017's 11,000 persons) is the
     shape of this: many objects, few above the least size."""
     folder = tmp_path / "many"
     (folder / "images").mkdir(parents=True)

@@ -1,6 +1,6 @@
 """LaMa (Suvorov et al. 2022): the TorchScript `big-lama.pt` that lama-cleaner and IOPaint publish.
 
-We load it ourselves rather than depend on those packages (see the README).
+We load it ourselves rather than depend on those packages (see docs/using-the-app.md, LaMa).
 Weights are looked for in a fixed list of places and, failing that, downloaded
 into the torch hub checkpoints folder, verified by MD5 before first use.
 TorchScript is only ever loaded from these places, never from an upload.
