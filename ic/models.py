@@ -31,11 +31,10 @@ class Models:
 
     # --- classifiers -------------------------------------------------------------------------
 
-    def classifier(self, name: str, on_step: Callable[[str], None] | None = None):
-        """The loaded classifier `name`, loaded on first use; a cached one never waits for a load in progress.
+    def classifier(self, name: str, load: Callable, on_step: Callable[[str], None] | None = None):
+        """The loaded classifier `name`, made by `load(name, on_step)` on first use (the loader is passed in, so
+        that this module imports nothing of the classifiers'); a cached one never waits for a load in progress.
         `on_step` hears what this call's load does."""
-        from ic.classifiers.classifier import load_classifier  # noqa: PLC0415 (it imports this module)
-
         with self._lock:
             if name in self._classifiers:
                 self._classifiers.move_to_end(name)
@@ -44,7 +43,7 @@ class Models:
             with self._lock:
                 if name in self._classifiers:  # loaded by another thread while this one waited
                     return self._classifiers[name]
-            classifier = load_classifier(name, on_step)
+            classifier = load(name, on_step)
             with self._lock:
                 self._classifiers[name] = classifier
                 while len(self._classifiers) > self.classifier_slots:

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ic import compute, explain
-from ic.classifiers import Classifier, ModelChoice, is_loaded, list_choices, loading_step, resolve_choice, usual_load_s
+from ic.classifiers import Classifier, ModelChoice, get_classifier, is_loaded, list_choices, loading_step, resolve_choice, usual_load_s
 from ic.errors import ICError
 from ic.inpaint import Inpainter, baselines, get_inpainter, list_inpainters, resolve_inpainter
-from ic.models import models
 from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings, sweep_root
 
 BUSY = "The server is busy with other visitors' removals; paint again in a moment."
@@ -55,9 +54,9 @@ class Policy:
             raise ICError(f"This public demo offers only {', '.join(public.models)}; {name!r} is not one of them. "
                           "Run the app yourself to try any timm model.")
         if is_loaded(name):
-            return models().classifier(name)
+            return get_classifier(name)
         resolve_choice(name)  # an unknown name is refused with the list of valid ones
-        return models().classifier(name, on_step)
+        return get_classifier(name, on_step)
 
     @staticmethod
     def classifier_ready(name: str) -> bool:

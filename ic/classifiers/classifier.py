@@ -341,7 +341,7 @@ MAX_BATCH = 8  # larger batches run in chunks: eager memory stays bounded and ot
 def get_classifier(name: str = DEFAULT_MODEL, on_step: Callable[[str], None] | None = None) -> Classifier:
     """The loaded classifier `name` from the process's model cache (ic.models), bounded to a few models; a
     cached one never waits for a load in progress. `on_step` hears what this call's load does."""
-    return models().classifier(name, on_step)
+    return models().classifier(name, load_classifier, on_step)
 
 
 def is_loaded(name: str) -> bool:

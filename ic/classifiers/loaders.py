@@ -50,21 +50,10 @@ def _load_bundled(name: str):
     return model
 
 
-def hub_id(name: str) -> str:
-    from ic.classifiers.registry import CURATED_HUB  # noqa: PLC0415 (registry imports this module)
-
-    if name in CURATED_HUB:  # timm's own id, without importing timm (see registry.list_choices)
-        return f"timm/{name}"
-    from timm.models import get_pretrained_cfg
-
-    cfg = get_pretrained_cfg(name)
-    return (cfg.hf_hub_id if cfg and cfg.hf_hub_id else f"timm/{name}")
-
-
-def hub_cached(name: str) -> bool:
+def hub_cached(repo: str) -> bool:
+    """Whether the hub repository `repo` (registry.hub_id's answer) has weights in the local cache."""
     from huggingface_hub import try_to_load_from_cache
 
-    repo = hub_id(name)
     return any(isinstance(try_to_load_from_cache(repo, filename), str)
                for filename in ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin"))
 
@@ -82,13 +71,13 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
     return True
 
 
-def _load_hub(name: str):
+def _load_hub(name: str, repo: str):
     import timm
 
     offline = (f"{name} is not downloaded and the Hugging Face hub cannot be reached (offline?); "
                f"{ALTERNATIVES}.")
     # Without this check huggingface_hub retries for half a minute before giving up.
-    if not hub_cached(name) and not _hub_reachable():
+    if not hub_cached(repo) and not _hub_reachable():
         raise Unavailable(offline)
     try:
         return timm.create_model(name, pretrained=True)
@@ -180,6 +169,6 @@ def load_model(choice: ModelChoice):
         return _load_bundled(choice.name), None
     if choice.group == "local":
         return _load_local(choice)
-    return _load_hub(choice.name), None
+    return _load_hub(choice.name, choice.source), None
 
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ic.classifiers.loaders import BUNDLED, bundled_weights_path, hub_cached, hub_id
+from ic.classifiers.loaders import BUNDLED, bundled_weights_path, hub_cached
 from ic.errors import ICError, Unavailable
 from ic.paths import models_dir
 
@@ -52,9 +52,9 @@ class ModelChoice:
         if self.group == "local":
             return (True, f"local checkpoint {self.source}") if Path(self.source).is_file() else (
                 False, f"{self.source} is gone; put the checkpoint back in models/.")
-        if hub_cached(self.name):
+        if hub_cached(self.source):
             return True, "downloaded from the Hugging Face hub, cached"
-        return False, f"not downloaded yet: needs network on first use ({hub_id(self.name)} on the Hugging Face hub)"
+        return False, f"not downloaded yet: needs network on first use ({self.source} on the Hugging Face hub)"
 
     @property
     def short_title(self) -> str:
@@ -77,9 +77,20 @@ def list_choices() -> list[ModelChoice]:
     choices = [_bundled_choice(name) for name in BUNDLED]
     # the curated models' hub ids are timm's own ("timm/NAME"): written out, so that listing the choices does not
     # import timm (over a second, on a page that may not need it yet)
-    choices += [ModelChoice(name, "hub", title, name.split(".")[0], f"timm/{name}") for name, title in CURATED_HUB.items()]
+    choices += [ModelChoice(name, "hub", title, name.split(".")[0], hub_id(name)) for name, title in CURATED_HUB.items()]
     choices += [_local_choice(path) for path in _local_checkpoints()]
     return choices
+
+
+def hub_id(name: str) -> str:
+    """The Hugging Face repository of a timm model's weights: timm's own ("timm/NAME") for the curated ones, which
+    needs no import of timm, else what timm's pretrained config names."""
+    if name in CURATED_HUB:
+        return f"timm/{name}"
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    return cfg.hf_hub_id if cfg and cfg.hf_hub_id else f"timm/{name}"
 
 
 def resolve_choice(name: str) -> ModelChoice:
