@@ -228,14 +228,14 @@ def draw_tools(box) -> None:
 
 
 def view_choice() -> tuple[int, str]:
-    return durable("top_k", 5, range(1, 21)), durable("preprocess", "squash", ["squash", "center"])
+    return durable("top_k", 5, range(1, 21)), durable("preprocess", PREPROCESS_MODES[0], list(PREPROCESS_MODES))
 
 
 def draw_view(box) -> None:
     with box:
         st.header("Results")
         st.slider("Top-k classes", 1, 20, key="top_k", on_change=remember, args=("top_k",))
-        st.radio("What the classifier sees", ["squash", "center"], key="preprocess", on_change=remember,
+        st.radio("What the classifier sees", list(PREPROCESS_MODES), key="preprocess", on_change=remember,
                  args=("preprocess",),
                  format_func={"squash": "Whole image (squashed)", "center": "Model's center crop (outlined)"}.get,
                  help="The whole image lets an edit anywhere change the answer; the center crop is how the model "

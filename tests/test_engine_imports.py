@@ -64,3 +64,14 @@ def test_the_rule_finds_a_page_that_breaks_it(tmp_path, monkeypatch):
     else:
         raise AssertionError("the rule let a store import through")
     assert "ic.history.store" in message and "ic.inpaint.lama" in message and "'.store.'" in message
+
+
+def test_no_pages_folder_beside_the_frame():
+    """Streamlit runs the scripts of a pages/ folder beside the main script as pages of their own, without the
+    frame (and so without sign-in) until the first st.navigation call: the pages live in app_pages/."""
+    from ui.navigation import PAGES
+
+    assert not (ROOT / "pages").exists()
+    navigated = {path for path, *_ in PAGES}
+    assert {f"app_pages/{path.name}" for path in (ROOT / "app_pages").glob("*.py") if path.name != "__init__.py"} \
+        == navigated  # every page is one of the frame's, and the frame's pages are all there
