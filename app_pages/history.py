@@ -114,13 +114,13 @@ def side_by_side(history, ids: list[str], visitor: str) -> None:
     """Two experiments next to each other: both edits, both tables, their maps."""
     for column, experiment_id in zip(st.columns(2, border=True), ids):
         with column:
-            experiment_view(history.get(experiment_id, visitor), history.maps(experiment_id, visitor), compact=True)
+            experiment_view(history.reads.get(experiment_id, visitor), history.reads.maps(experiment_id, visitor), compact=True)
 
 
 def detail(history, experiment: StoredExperiment, visitor: str) -> None:
-    mine = history.may_change(experiment, visitor)  # a read-only history changes for nobody
+    mine = history.reads.may_change(experiment, visitor)  # a read-only history changes for nobody
     summary = experiment.summary
-    experiment_view(experiment, history.maps(experiment.id, visitor))
+    experiment_view(experiment, history.reads.maps(experiment.id, visitor))
 
     star_col, note_col = st.columns([1, 3])
     starred = star_col.toggle("★ Starred", value=experiment.starred, disabled=not mine, key=f"star-{experiment.id}")
@@ -129,7 +129,7 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
     if len(note) > MAX_NOTE:  # the box refuses more, but a pasted or scripted value can be longer
         note_col.caption(f"Notes keep {MAX_NOTE} characters; the rest is not saved.")
     if mine and (starred != experiment.starred or note[:MAX_NOTE] != experiment.note):
-        history.annotate(experiment.id, visitor, starred=starred, note=note)
+        history.changes.annotate(experiment.id, visitor, starred=starred, note=note)
         st.rerun()
 
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
@@ -168,11 +168,11 @@ def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
     """Read-only links to this one experiment: whoever has a link sees it and nothing else of your history."""
     def create() -> None:  # before the page is drawn: the title counts the new link (it said "0 active" beside it)
         try:
-            history.share(experiment.id, visitor)
+            history.changes.share(experiment.id, visitor)
         except ICError as exc:
             session.notify("error", error_text(exc), page="history")
 
-    tokens = history.links(experiment.id, visitor)
+    tokens = history.reads.links(experiment.id, visitor)
     # keyed: the title's count changes with a new link, and a new title alone made a new, closed expander
     with st.expander(f"Share a read-only link ({len(tokens)} active)", key=f"share-box-{experiment.id}"):
         st.caption("The link shows this experiment's images, tables and maps, and nothing else of your history. "
@@ -183,7 +183,7 @@ def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
             link, revoke = st.columns([5, 1])
             link.code(f"{base}?share={token}", language=None)
             if revoke.button("Revoke", key=f"revoke-{token}"):
-                history.revoke(token, visitor)
+                history.changes.revoke(token, visitor)
                 st.rerun()
 
 
@@ -191,7 +191,7 @@ def shared_view(history, token: str) -> None:
     """What a shared link shows: one experiment, read-only."""
     st.title("A shared experiment")
     try:
-        experiment, maps = history.shared_link(token)
+        experiment, maps = history.reads.shared_link(token)
         st.caption("Read-only: someone shared this one experiment with you.")
         said = headline(experiment.summary)
         if said:
@@ -211,7 +211,7 @@ def confirm_delete(history, experiment: StoredExperiment, visitor: str) -> None:
                    f"{experiment.top1_after}) for good? Export it as a ZIP first if you may want it back.")
         yes, no = st.columns(2)
         if yes.button("Delete it", type="primary", width="stretch"):
-            history.delete(experiment.id, visitor)
+            history.changes.delete(experiment.id, visitor)
             session.keep_result("confirm_delete", None)
             session.notify("success", f"Deleted the experiment on {plain(experiment.image_name)}.", page="history")
             st.rerun()
@@ -222,14 +222,14 @@ def confirm_delete(history, experiment: StoredExperiment, visitor: str) -> None:
 
 def confirm_clear(history, visitor: str, count: int) -> None:
     with st.container(border=True):
-        sweeps = len(history.sweeps(visitor))
+        sweeps = len(history.reads.sweeps(visitor))
         st.warning(f"Delete your {count} experiment{'s' if count != 1 else ''}"
                    + (f" and {sweeps} sweep{'s' if sweeps != 1 else ''}" if sweeps else "") + " for good? "
                    "Export a ZIP first if you may want them back. The edit open on Explore is forgotten too: "
                    "it stays on screen, but a reload starts afresh.")
         yes, no = st.columns(2)
         if yes.button("Delete them all", type="primary", width="stretch"):
-            history.clear(visitor)
+            history.changes.clear(visitor)
             session.flag("confirm_clear", False)
             st.rerun()
         if no.button("Cancel", width="stretch"):
@@ -243,10 +243,10 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
                             file_name="history.csv", mime="text/csv", width="stretch")
     export_ids = selected or [row.id for row in rows]
     zip_col.download_button(f"Export {'selected' if selected else 'all shown'} (ZIP)",
-                            data=lambda: history.export_zip(export_ids, visitor),
+                            data=lambda: history.reads.export_zip(export_ids, visitor),
                             file_name="experiments.zip", mime="application/zip", width="stretch",
                             disabled=not export_ids)
-    own = history.count(visitor)
+    own = history.reads.count(visitor)
     if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(history.read_only)):
         session.flag("confirm_clear", True)
     with import_col.popover("Import a ZIP", width="stretch"):
@@ -257,7 +257,7 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
                                         "goes on by itself.", icon=":material/hourglass_top:")
             try:
                 with st.spinner("Reading the ZIP: every experiment is checked before anything is kept…"):
-                    added = history.import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
+                    added = history.changes.import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
                 session.notify("success", f"Imported {len(added)} experiment{'s' if len(added) != 1 else ''}." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
@@ -282,7 +282,7 @@ def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str
 
 def sweeps_section(history, visitor: str) -> None:
     """The visitor's kept sweeps, newest first: each one's summary, its rows to download, and Delete."""
-    kept = history.sweeps(visitor)
+    kept = history.reads.sweeps(visitor)
     if not kept:
         return
     st.header(f"Sweeps ({len(kept)})")
@@ -306,7 +306,7 @@ def sweeps_section(history, visitor: str) -> None:
                            f"{test['mode']}): exact McNemar "
                            f"p = {p_value(test['p_value'])}, " + ("they differ beyond chance." if test["differ"] else
                                                              "no difference beyond chance."))
-            rows, _ = history.sweep_rows(sweep.id, visitor)
+            rows, _ = history.reads.sweep_rows(sweep.id, visitor)
             left, middle, right = st.columns(3)
             if rows:
                 left.download_button("Rows as CSV", sweeps.csv_bytes(rows), file_name=f"{sweep.name}-sweep.csv",
@@ -315,7 +315,7 @@ def sweeps_section(history, visitor: str) -> None:
                                        mime="application/vnd.apache.parquet", key=f"sweep-parquet-{sweep.id}")
             if right.button("Delete this sweep", key=f"sweep-delete-{sweep.id}"):
                 try:
-                    history.delete_sweep(sweep.id, visitor)
+                    history.changes.delete_sweep(sweep.id, visitor)
                 except ICError as exc:
                     st.error(error_text(exc))
                 else:
@@ -330,7 +330,7 @@ def look_closer(history, visitor: str, kept: list) -> None:
     with st.expander("Slices and rows of a sweep", icon=":material/bar_chart:"):
         chosen = st.selectbox("Look closer at a sweep", list(titles), format_func=titles.get, key="history-sweep")
         sweep = next(s for s in kept if s.id == chosen)
-        rows, found = history.sweep_rows(sweep.id, visitor)
+        rows, found = history.reads.sweep_rows(sweep.id, visitor)
         job = session.workbench().jobs.sweep_job(visitor)
         here = job is not None and job.result is not None and job.result.id == sweep.id
         opener = (lambda row: open_on_explore(job, row)) if here else None
@@ -359,17 +359,17 @@ def main() -> None:
     session.show_notice("history")
     sweeps_section(history, visitor)
 
-    everything = history.list(visitor)
+    everything = history.reads.list(visitor)
     if not everything:
         st.info("No experiments yet: paint a removal on the Explore page and it appears here.")
         st.page_link("app_pages/explore.py", label="Go to Explore", icon=":material/brush:", query_params={"visitor": visitor})
         sharing(history, [], [], table_frame([], {}, visitor, history.shared), visitor)
         return
     chosen = filters(everything)
-    rows = history.list(visitor, **chosen)
+    rows = history.reads.list(visitor, **chosen)
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
-    frame = table_frame(rows, history.thumbnails([row.id for row in rows]), visitor, history.shared,
-                        history.authors([row.owner for row in rows]) if history.shared else None)
+    frame = table_frame(rows, history.reads.thumbnails([row.id for row in rows]), visitor, history.shared,
+                        history.people.authors([row.owner for row in rows]) if history.shared else None)
     order = [*ANSWER_FIRST, *(name for name in frame.columns if name not in ANSWER_FIRST)]
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
                          column_order=order,
@@ -378,7 +378,7 @@ def main() -> None:
     sharing(history, rows, selected, frame, visitor)
     try:
         if len(selected) == 1:
-            detail(history, history.get(selected[0], visitor), visitor)
+            detail(history, history.reads.get(selected[0], visitor), visitor)
         elif len(selected) == 2:
             side_by_side(history, selected, visitor)
         else:

@@ -185,7 +185,7 @@ def _acting(args):
                       "each experiment's author; in visitor mode a history belongs to a link, not a person.")
     if not bench.history.kept or bench.history.read_only:
         raise ICError(bench.history.problem or "The app's history cannot be written here.")
-    return bench, bench.history.person_by_email(args.as_email)
+    return bench, bench.history.people.person_by_email(args.as_email)
 
 
 def _cmd_classify(args) -> tuple[object, str]:
@@ -248,7 +248,7 @@ def _cmd_compare(args) -> tuple[object, str]:
                                       owner=owner, preprocess=args.preprocess, top_k=top_k)
     lines = [] if owner == "cli" else [f"kept in History as {args.as_email}"]
     if owner != "cli":
-        bench.history.flush(60)
+        bench.history.saving.flush(60)
     for row in summary_table(result.rows):
         if row["error"]:
             lines.append(f"{row['classifier']:28} {row['inpainter']:11} unavailable: {row['error']}")
@@ -356,7 +356,7 @@ def _cmd_sweep(args) -> tuple[object, str]:
                               ray_address=args.ray_address, workers=args.workers, task=task)
     text = sweeps.describe(result)
     if owner != "cli":
-        bench.history.flush(60)
+        bench.history.saving.flush(60)
         text += f"\nkept in History as {args.as_email}"
     return result.document(), text
 

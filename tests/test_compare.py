@@ -84,7 +84,7 @@ def test_page_compares_the_explore_edit_and_saves_one_group(explore_state):
     assert any("Added 6 rows to History as one group" in s.value for s in app.success)
     assert ids_shown(app) == []  # one name per model and inpainter: the same as Explore's and History's
     assert percents_off_rule(app) == []  # one decimal for every percentage (ic.numbers)
-    assert get_workbench().history.flush(30)
+    assert get_workbench().history.saving.flush(30)
     rows = open_store().experiments.list("e" * 32)
     assert len(rows) == 6 and len({row.group_id for row in rows}) == 1 and rows[0].group_id
     for page in ("explore", "history"):

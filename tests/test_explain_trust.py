@@ -178,7 +178,7 @@ def test_the_smallest_removal_flips_tripod_over_the_tripod(lite0, order, tmp_pat
     assert overlaps_tripod(flip.mask)
     record = found["record"]
     assert record.before[0]["index"] == TRIPOD and record.mask.shape == (512, 512)
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     assert [row.id for row in bench.history.store.experiments.list("a" * 32)] == found["saved"].ids  # kept as an experiment
 
 
@@ -241,7 +241,7 @@ def test_the_page_finds_the_smallest_removal_says_its_cost_first_and_keeps_it():
     assert found and "changes tripod →" in found[0] and "of the image" in found[0]
     # the lead over the runner-up, at working resolution: under 5 points, so the page calls it fragile
     assert any(w.value.startswith("A fragile flip:") and "leads the runner-up" in w.value for w in app.warning)
-    get_workbench().history.flush(30)
+    get_workbench().history.saving.flush(30)
     kept = get_workbench().history.store.experiments.list("c" * 32)
     assert len(kept) == 1 and kept[0].top1_before == "tripod" and kept[0].top1_changed
     # ...and applied to the edit on the canvas: one removal, the same answer as the search's

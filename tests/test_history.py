@@ -273,7 +273,7 @@ def test_an_import_keeps_the_retention_limit(store, records, tmp_path, monkeypat
     ids = [store.experiments.add(record, owner="alice") for record in records]
     monkeypatch.setenv("IC_HISTORY_MAX_PER_VISITOR", "1")
     bench = Workbench(tmp_path / "other")
-    bench.history.import_zip(store.transfer.export_zip(ids, "alice"), owner="carol")
+    bench.history.changes.import_zip(store.transfer.export_zip(ids, "alice"), owner="carol")
     assert bench.history.store.experiments.count("carol") == 1
 
 

@@ -116,7 +116,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
     try:
         paint_in_app(app, stroke("left") | stroke("right"), flush=False)  # as the canvas sends it
         assert not app.exception and app.session_state["desk"].edit.removals == 2
-        until(lambda: get_workbench().history.waiting(visitor), 60, "the saver trying, and waiting for the database")
+        until(lambda: get_workbench().history.saving.waiting(visitor), 60, "the saver trying, and waiting for the database")
         app.run()
         notices = waiting_notices(app)
         assert any(n.startswith("1 removal not saved yet: the history database cannot be reached") for n in notices), \
@@ -131,7 +131,7 @@ def test_the_database_stopping_for_20_seconds_loses_nothing_and_the_page_says_so
         time.sleep(max(0.0, 20 - (time.monotonic() - stopped)))  # fixed on purpose: the outage's length is the test
     finally:
         postgres.start()
-    assert get_workbench().history.flush(60)
+    assert get_workbench().history.saving.flush(60)
     app.run()
     assert not waiting_notices(app)  # gone once written
     assert store.experiments.count(visitor) == 2  # each removal kept exactly once
@@ -198,7 +198,7 @@ def test_the_apps_secrets_name_the_database(postgres, monkeypatch):
     app.run()
     paint_in_app(app, stroke("left"), flush=False)
     assert not app.exception and app.session_state["desk"].edit.removals == 1
-    assert get_workbench(database_url=url).history.flush(30)
+    assert get_workbench(database_url=url).history.saving.flush(30)
     assert HistoryStore(url=url).experiments.count("b" * 32) == 1  # kept in PostgreSQL
     assert not (data_dir() / "history.sqlite3").exists()  # and nothing in the data folder
 

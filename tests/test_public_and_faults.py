@@ -69,7 +69,7 @@ def paint(app: AppTest, mask: np.ndarray, flush: bool = True) -> AppTest:
                               "backgroundFit": None}
     app.run()
     if flush:
-        get_workbench().history.flush(30)  # the page queued the save; tests look at the history once it is written
+        get_workbench().history.saving.flush(30)  # the page queued the save; tests look at the history once it is written
     return app
 
 
@@ -109,7 +109,7 @@ def test_a_full_disk_keeps_the_page_working_and_the_saved_history_intact(monkeyp
     monkeypatch.setattr(Experiments, "_insert_row", staticmethod(disk_full))
     app = paint(page(visitor="2" * 32), tripod_mask)
     assert not app.exception
-    assert get_workbench().history.flush(30)  # the write failed for good: nothing waits
+    assert get_workbench().history.saving.flush(30)  # the write failed for good: nothing waits
     app.run()  # the page's next look shows why
     assert any("History could not be saved" in w.value and "disk is full" in w.value for w in app.warning)
     assert not any("not saved yet" in w.value for w in app.warning)  # a full disk is not queued

@@ -31,7 +31,7 @@ def removed_twice(bench: Workbench, owner: str = ME):
     for left in (40, 300):
         bench.actions.remove(edit, box(edit.shape, 200, left), owner=owner, model="tf_efficientnet_lite0",
                      inpainter="telea")
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     return edit
 
 
@@ -39,7 +39,7 @@ def test_a_restart_brings_back_the_edit_with_its_undo_stack_and_experiments(tmp_
     bench = Workbench(tmp_path)
     edit = removed_twice(bench)
     bench.desk.move(edit, "undo", owner=ME)
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
 
     back = restarted(tmp_path).desk.resume(ME)
     assert back is not None and back.source_key == back.chosen_key == "sample:camera.png"
@@ -57,7 +57,7 @@ def test_a_removal_after_undo_drops_the_redo_state_from_the_store_too(tmp_path):
     edit = removed_twice(bench)
     bench.desk.move(edit, "undo", owner=ME)
     bench.actions.remove(edit, box(edit.shape, 40, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     back = restarted(tmp_path).desk.resume(ME)
     assert back.edit.removals == 2 and not back.edit.can_redo
     assert np.array_equal(back.edit.edited, edit.edited)
@@ -73,7 +73,7 @@ def test_the_stored_undo_stack_is_bounded_like_the_edit(tmp_path, monkeypatch):
     for step in range(5):
         bench.actions.remove(edit, box(edit.shape, 20 + 90 * step, 20, 40), owner=ME, model="tf_efficientnet_lite0",
                      inpainter="telea")
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     with sqlite3.connect(bench.history.store.path) as db:
         assert db.execute("SELECT COUNT(*) FROM desk_steps").fetchone()[0] == 3
     back = restarted(tmp_path).desk.resume(ME)
@@ -88,7 +88,7 @@ def test_an_upload_is_brought_back_from_its_own_bytes_at_full_resolution(tmp_pat
     edit = bench.desk.begin(ME, decode_image(data), "my rocket.jpg", source_key="upload:xyz", data=data,
                             max_side=256)
     bench.actions.remove(edit, box(edit.shape, 100, 60, 40), owner=ME, model="tf_efficientnet_lite0", inpainter="telea")
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     back = restarted(tmp_path).desk.resume(ME)
     assert back.edit.name == "my rocket.jpg" and back.edit.full.shape == edit.full.shape
     assert np.array_equal(back.edit.export(), edit.export())
@@ -99,7 +99,7 @@ def test_an_experiment_continued_from_history_comes_back_even_once_deleted(tmp_p
     removed_twice(bench)
     experiment = bench.history.store.experiments.get(bench.history.store.experiments.list(ME)[0].id, ME)
     bench.desk.continue_experiment(ME, experiment, mine=True, chosen_key="sample:coffee.png")
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     bench.history.store.experiments.delete(experiment.id, ME)  # its original stays while the desk needs it
     back = restarted(tmp_path).desk.resume(ME)
     assert back.source_key == f"history:{experiment.id}" and back.chosen_key == "sample:coffee.png"
@@ -110,7 +110,7 @@ def test_clear_and_the_age_limit_forget_the_desk_and_its_images(tmp_path):
     bench = Workbench(tmp_path)
     removed_twice(bench)
     bench.desk.remember_settings(ME, {"top_k": 7})
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     bench.history.store.clear(ME)
     assert restarted(tmp_path).desk.resume(ME) is None
     with sqlite3.connect(bench.history.store.path) as db:
@@ -174,7 +174,7 @@ def test_f5_brings_back_the_edit_the_undo_stack_settings_and_the_tutorial_choice
     shape = app.session_state["desk"].edit.shape
     paint(app, box(shape, 30, 30))
     app.button[[b.label for b in app.button].index("Undo")].click().run()
-    get_workbench().history.flush(30)
+    get_workbench().history.saving.flush(30)
     edited = app.session_state["desk"].edit.edited
 
     again = reload(ME, restart)
@@ -198,6 +198,6 @@ def test_choosing_another_photo_replaces_the_edit_a_reload_brings_back(tripod_ma
     app.sidebar.button(key="sample-camera.png").click().run()
     paint(app, tripod_mask)
     app.sidebar.button(key="sample-coffee.png").click().run()
-    get_workbench().history.flush(30)
+    get_workbench().history.saving.flush(30)
     again = reload(ME)
     assert again.session_state["desk"].edit.name == "coffee.png" and again.session_state["desk"].edit.removals == 0

@@ -64,7 +64,7 @@ def test_removals_during_a_held_write_lock_wait_visibly_and_all_land(seconds):
         assert store.experiments.count(visitor) == 0
     finally:
         holder.wait(timeout=seconds + 30)
-    assert get_workbench().history.flush(60)
+    assert get_workbench().history.saving.flush(60)
     app.run()
     assert not waiting_notices(app)  # gone once written
     assert store.experiments.count(visitor) == 2  # each removal kept exactly once

@@ -92,5 +92,5 @@ def test_keeping_only_the_tripod_replaces_the_rest_beyond_the_90_percent_limit(l
                      inpainter="patchmatch", background=True)
     removal = bench.actions.remove(EditSession(sample("camera.png")), truth, owner="a" * 32, model="tf_efficientnet_lite0",
                            inpainter="mean", background=True)
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     assert bench.history.store.experiments.get(removal.experiment_id, "a" * 32).summary["kind"] == "background"

@@ -167,7 +167,7 @@ def test_a_visitor_link_is_claimed_once_with_a_confirmation(app):
 
 
 def owner_by_email(folder, email: str) -> str:
-    script = (f"from ic.app import Workbench; print(Workbench({str(folder / 'data')!r}).history.person_by_email("
+    script = (f"from ic.app import Workbench; print(Workbench({str(folder / 'data')!r}).history.people.person_by_email("
               f"{email!r}))")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env(IC_DATA_DIR=str(folder / "data")),
                           capture_output=True, text=True, timeout=300)
@@ -238,9 +238,9 @@ bench = Workbench({str(folder / 'data')!r})
 edit = bench.desk.begin({owner!r}, decode_image('assets/samples/camera.png'), 'camera.png', source_key='sample:camera.png')
 mask = decode_mask('assets/samples/camera_tripod_mask.png', edit.shape)
 removal = bench.actions.remove(edit, mask, owner={owner!r}, model='tf_efficientnet_lite0', inpainter='telea')
-assert bench.history.flush(60)
+assert bench.history.saving.flush(60)
 if {share!r}:
-    print(bench.history.share(removal.experiment_id, {owner!r}))
+    print(bench.history.changes.share(removal.experiment_id, {owner!r}))
 """
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=cli_env(IC_DATA_DIR=str(folder / "data")),
                           capture_output=True, text=True, timeout=300)
@@ -284,8 +284,8 @@ def test_the_command_line_keeps_results_as_a_named_person_in_team_mode(app, tmp_
     check = f"""
 from ic.app import Workbench
 bench = Workbench({str(app['folder'] / 'data')!r})
-rows = bench.history.list('x' * 32)  # team mode: everyone's
-print(sorted(set(bench.history.authors([row.owner for row in rows]).values())))
+rows = bench.history.reads.list('x' * 32)  # team mode: everyone's
+print(sorted(set(bench.history.people.authors([row.owner for row in rows]).values())))
 """
     shown = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr

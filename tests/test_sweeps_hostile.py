@@ -143,7 +143,7 @@ def sweeps_csv_of_history(bench, visitor: str) -> str:
     """What History's "Rows as CSV" offers for the visitor's latest kept sweep."""
     from ic import sweeps
 
-    bench.history.flush(30)
+    bench.history.saving.flush(30)
     [kept] = bench.history.store.sweeps.list(visitor)[:1]
     return sweeps.csv_bytes(sweeps.rows_from_parquet(bench.history.store.sweeps.get(kept.id, visitor).rows)).decode()
 

@@ -90,7 +90,7 @@ def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_w
     job.thread.join(120)
     assert not job.running and job.result is None
     assert job.problem.startswith("The sweep was cancelled after") and "nothing was kept" in job.problem
-    bench.history.flush(10)
+    bench.history.saving.flush(10)
     assert bench.history.store.sweeps.list("alice") == []
 
 

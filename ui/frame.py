@@ -61,4 +61,4 @@ def run() -> None:
         log.exception("The %s page failed", page.title)
         st.error(WENT_WRONG)
     # the page's word on being idle, that tests wait on (ui/idle.py); a shared experiment's page saves nothing
-    idle.finish(None if shared else lambda: session.workbench().history.pending(session.visitor()))
+    idle.finish(None if shared else lambda: session.workbench().history.saving.pending(session.visitor()))

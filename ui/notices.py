@@ -23,13 +23,13 @@ def history_notices() -> None:
 
 def _saving(polling: bool) -> None:
     bench, owner = session.workbench(), session.visitor()
-    for problem in session.save_problems(session.desk(), bench.history.failures(owner)):
+    for problem in session.save_problems(session.desk(), bench.history.saving.failures(owner)):
         st.warning(problem)
-    waiting = bench.history.waiting(owner)
-    if polling and not bench.history.pending(owner):
+    waiting = bench.history.saving.waiting(owner)
+    if polling and not bench.history.saving.pending(owner):
         st.rerun(scope="app")  # all written: the whole page looks again, and stops polling
     if waiting:
-        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: {bench.history.waiting_reason()}. They "
+        st.warning(f"{waiting} removal{'s' if waiting != 1 else ''} not saved yet: {bench.history.saving.waiting_reason()}. They "
                    "are saved as soon as it is back; if the server restarts before then, they are lost.",
                    icon=":material/hourglass_top:")
 
@@ -37,7 +37,7 @@ def _saving(polling: bool) -> None:
 def saving_notice() -> None:
     """Says what waits for a locked database, and while anything does, looks again every POLL_S. Only
     then is it a fragment with a timer: writes that go through in milliseconds cost no reruns."""
-    if session.workbench().history.waiting(session.visitor()):
+    if session.workbench().history.saving.waiting(session.visitor()):
         idle.expect("saving")
         st.fragment(_saving, run_every=POLL_S)(True)
     else:

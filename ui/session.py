@@ -61,7 +61,7 @@ def person_seen(person) -> None:
     this session first saw them signed in (`signed_out_elsewhere` compares it with their last sign-out)."""
     if st.session_state.get("person_seen") != person.owner:
         try:
-            workbench().history.person_seen(person)
+            workbench().history.people.person_seen(person)
         except ICError:
             pass  # a history out of reach: the sidebar says so; the person still works here
         st.session_state["person_seen"] = person.owner
@@ -75,7 +75,7 @@ def signed_out_elsewhere(person) -> bool:
     if since is None or st.session_state.get("person_seen") != person.owner:
         return False
     try:
-        return workbench().history.signed_out_since(person.owner, since)
+        return workbench().history.people.signed_out_since(person.owner, since)
     except ICError:
         return False
 
@@ -83,7 +83,7 @@ def signed_out_elsewhere(person) -> bool:
 def sign_out(person) -> None:
     """Sign out here and, at their next run, in every other session of the person's; then Streamlit's sign-out."""
     try:
-        workbench().history.sign_out(person.owner)
+        workbench().history.people.sign_out(person.owner)
     except ICError:
         pass  # a history out of reach: this tab still signs out; the others at their next load
     st.logout()
@@ -97,7 +97,7 @@ def offer_claim(person) -> None:
         return
     history = workbench().history
     try:
-        found = history.claimable(held, person.owner)
+        found = history.people.claimable(held, person.owner)
     except ICError as exc:
         st.warning(error_text(exc))
         return
@@ -115,7 +115,7 @@ def offer_claim(person) -> None:
                      "once: the link then holds nothing, for you or anyone else who has it.")
         if box.button(f"Move {what} to my account", key="claim-move", type="primary"):
             try:
-                moved = history.claim(held, person.owner)
+                moved = history.people.claim(held, person.owner)
             except ICError as exc:
                 box.error(error_text(exc))
                 return
@@ -386,7 +386,7 @@ def move(how: str) -> None:
 
 
 def refine() -> None:
-    """The photo afresh at the working size chosen in "Detail" (see streamlit_app.zoom_controls), shown where
+    """The photo afresh at the working size chosen in "Detail" (see app_pages/explore.py's zoom_controls), shown where
     the canvas was: the same zoom and place."""
     found, side = desk(), st.session_state.get("detail")
     if side is None or side == found.edit.max_side:  # the chosen one clicked again

@@ -47,7 +47,7 @@ class Actions:
         method, _ = self._policy.inpainter(inpainter)
         record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed,
                             background=background)
-        saved = self._history.save([record], owner)
+        saved = self._history.saving.save([record], owner)
         self._desk.sync(edit, owner, {edit.serial: saved.ids[0]} if saved.ids else None)
         return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
 
@@ -71,7 +71,7 @@ class Actions:
         record = reclassify(experiment.image_name, images["original"], images["edited"], images["mask"],
                             self._policy.classifier(model), inpainter=summary["inpainter"],
                             preprocess=summary.get("preprocess", "squash"), top_k=len(summary["original"]["top"]))
-        return record, self._history.save([record], owner)
+        return record, self._history.saving.save([record], owner)
 
     def compare(self, name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str],
                 *, owner: str, preprocess: str | list[str] = "squash", top_k: int = 5, task=None):
@@ -81,7 +81,7 @@ class Actions:
         result = compare(name, original, mask, models, inpainters, preprocess=preprocess, top_k=top_k,
                          progress=task.report if task else None, load=self._policy.classifier,
                          cancelled=task.is_cancelled if task else None)
-        return result, self._history.save(result.records, owner, group=True)
+        return result, self._history.saving.save(result.records, owner, group=True)
 
     def explain(self, classifier, original: np.ndarray, class_index: int, methods: list[str], *,
                 edited: np.ndarray | None = None, removed: np.ndarray | None = None, options=None, task=None,
@@ -98,7 +98,7 @@ class Actions:
                                       cancelled=task.is_cancelled if task else None)
         if save_with and not self._history.problem:
             experiment_id, owner = save_with
-            self._history.save_maps(experiment_id, owner, explain.stored_maps(result, options.grid, options.infill))
+            self._history.saving.save_maps(experiment_id, owner, explain.stored_maps(result, options.grid, options.infill))
         return result
 
     @staticmethod
@@ -140,7 +140,7 @@ class Actions:
         record, saved = None, Saved()
         if best is not None:
             record = self._flip_record(classifier, edit_original, name, best, method, options, top_k)
-            saved = self._history.save([record], owner) if owner else Saved()
+            saved = self._history.saving.save([record], owner) if owner else Saved()
         return {"flips": flips, "best": best, "record": record, "saved": saved}
 
     @staticmethod

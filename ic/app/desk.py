@@ -41,7 +41,7 @@ class Desk:
         edit = EditSession(check_paintable(image), name, max_side, reload=reload)
         edit.origin = {"source_key": source_key, "chosen_key": chosen_key or source_key, "source": data}
         snapshot = edit.snapshot()
-        self._history.remember(owner, lambda store: store.desks.begin(owner, snapshot, **edit.origin), "current edit")
+        self._history.saving.remember(owner, lambda store: store.desks.begin(owner, snapshot, **edit.origin), "current edit")
         return edit
 
     def open_object(self, owner: str | None, item, *, chosen_key: str | None) -> tuple[EditSession, np.ndarray]:
@@ -59,7 +59,7 @@ class Desk:
         edit = EditSession.resume(experiment.image_name, images["original"], images["edited"], images["mask"])
         snapshot, ids = edit.snapshot(), ({edit.serial: experiment.id} if mine else {})
         edit.origin = {"source_key": f"history:{experiment.id}", "chosen_key": chosen_key, "source_of": experiment.id}
-        self._history.remember(owner, lambda store: store.desks.begin(owner, snapshot, **edit.origin,
+        self._history.saving.remember(owner, lambda store: store.desks.begin(owner, snapshot, **edit.origin,
                                                                      experiment_ids=ids), "current edit")
         return edit
 
@@ -70,7 +70,7 @@ class Desk:
             raise ICError(f"The detail is one of {', '.join(map(str, DETAIL_SIDES))} pixels.")
         refined = edit.refined(max_side)
         snapshot = refined.snapshot()
-        self._history.remember(owner, lambda store: store.desks.restart(owner, snapshot), "current edit")
+        self._history.saving.remember(owner, lambda store: store.desks.restart(owner, snapshot), "current edit")
         return refined
 
     def move(self, edit: EditSession, how: str, *, owner: str | None) -> None:
@@ -86,7 +86,7 @@ class Desk:
             if store.desks.sync(owner, snapshot, experiment_ids) is None and origin is not None:
                 store.desks.begin(owner, snapshot, **origin)  # no desk at all: the history's file was made anew
 
-        self._history.remember(owner, write, "current edit")
+        self._history.saving.remember(owner, write, "current edit")
 
     def resume(self, owner: str) -> Resumed | None:
         """The visitor's current edit as last remembered, or None (none kept, or its photo is gone); ICError with a
@@ -95,7 +95,7 @@ class Desk:
         store = self._history.store
         if store is None:
             return None
-        self._history.flush(WRITE_WAIT_S)  # a write from the page before the reload may still be on its way
+        self._history.saving.flush(WRITE_WAIT_S)  # a write from the page before the reload may still be on its way
         try:
             stored = store.desks.get(owner)
         except ICError as exc:  # the database is out of reach: the page starts afresh, and says so
@@ -126,7 +126,7 @@ class Desk:
 
     def remember_settings(self, owner: str, settings: dict) -> None:
         values = dict(settings)
-        self._history.remember(owner, lambda store: store.desks.remember_settings(owner, values), "setting")
+        self._history.saving.remember(owner, lambda store: store.desks.remember_settings(owner, values), "setting")
 
 
 def _sample_file(source_key: str) -> bytes | None:

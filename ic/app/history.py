@@ -1,9 +1,10 @@
 """Saving, and everything a History page does: list, look, annotate, share, revoke, delete, clear, import,
-export, and the kept sweeps.
+export, and the kept sweeps. A History holds the connection (opened once, tried again while out of reach) and
+one part for each concern over it: `saving`, `reads`, `people` and `changes`.
 
 Saving goes through the history's saver: each action applies its work and queues the save in one call that a
 Streamlit rerun cannot split (pure Python, no Streamlit call in between), and the saver writes it off the page's
-critical path, retrying a locked database. `pending(owner)` says what still waits. Retention is applied after
+critical path, retrying a locked database. `saving.pending(owner)` says what still waits. Retention is applied after
 every write. In team mode (the settings' history mode) a viewer sees everyone's experiments and changes only
 their own; otherwise only their own.
 """
@@ -32,7 +33,7 @@ REOPEN_S = 30.0  # how often a history database that was out of reach at start i
 WRITE_WAIT_S = 0.5  # how long an action (or a reload) waits for its own write: a few ms when the database is free
 NO_HISTORY = "History is not kept on this server."
 
-__all__ = ["MAX_NOTE", "History", "Saved", "StoredExperiment"]
+__all__ = ["MAX_NOTE", "Changes", "History", "People", "Reads", "Saved", "Saving", "StoredExperiment"]
 
 
 @dataclass
@@ -46,13 +47,15 @@ class History:
     again in the background every REOPEN_S."""
 
     def __init__(self, policy, data_folder: Path | None, database_url: str | None = None):
-        self._policy = policy
+        self.policy = policy
         self._store: HistoryStore | None = None
         self._problem: str | None = None  # why new experiments cannot be kept, or None
         self._saver: Saver | None = None
         self._location = (data_folder, database_url)
         self._reopen_at: float | None = None  # when to try again a database that was out of reach
         self._reopening = threading.Lock()
+        # one part for each concern, over this one connection
+        self.saving, self.reads, self.people, self.changes = Saving(self), Reads(self), People(self), Changes(self)
         if data_folder is None and database_url is None:
             return
         self._open()
@@ -118,7 +121,7 @@ class History:
     @property
     def shared(self) -> bool:
         """Team mode: everyone sees everyone's experiments."""
-        return self._policy.history.shared
+        return self.policy.history.shared
 
     def notice(self) -> tuple[int, str] | None:
         """(serial, sentence) of the latest thing that happened to the history's file while this server ran
@@ -126,30 +129,41 @@ class History:
         store = self._store
         return (store.notices, store.notice) if store is not None and store.notice else None
 
-    def _reading(self) -> HistoryStore:
+    def reading(self) -> HistoryStore:
+        """The store, or ICError saying why there is none (for the parts below)."""
         store = self.store
         if store is None:
             raise ICError(self.problem or NO_HISTORY)
         return store
 
-    # --- saving ------------------------------------------------------------------------------
+
+class _Part:
+    """One concern of a History, over its connection."""
+
+    def __init__(self, history: History):
+        self._history = history
+
+
+class Saving(_Part):
+    """Writes, queued on the history's saver off the page's path: experiments (ids known at once), the visitor's desk
+    and settings, maps and sweeps; and what still waits or failed."""
 
     def save(self, records: list[ExperimentRecord], owner: str, group: bool = False) -> Saved:
         """Queue records for the owner's history (one transaction, one group when `group`), with retention.
 
         The ids are chosen here, so they are known at once even while the write waits."""
-        if not records or self.saver is None or self.problem:  # the history keeps nothing here; `problem` says why
+        if not records or self._history.saver is None or self._history.problem:  # the history keeps nothing here; `problem` says why
             return Saved()
         ids = [uuid.uuid4().hex for _ in records]
         group_id = uuid.uuid4().hex if group else None
-        settings = self._policy.history
+        settings = self._history.policy.history
 
         def write(store: HistoryStore) -> None:
             store.experiments.add_group(records, owner, group_id, ids=ids)
             store.prune(owner, settings.max_per_visitor, settings.max_age_days)
 
         try:
-            job = self.saver.submit(owner, write, experiments=len(records))
+            job = self._history.saver.submit(owner, write, experiments=len(records))
         except ICError as exc:
             return Saved(problem=str(exc))
         # Waited for (tens of ms when the database is free): History then lists the row at once, and a write
@@ -162,10 +176,10 @@ class History:
         """Queue a write that is not an experiment (the visitor's desk or settings, a map, a sweep): behind
         the owner's experiments, never counted as one. Where the history keeps nothing, neither is kept (the
         sidebar already says why)."""
-        if owner is None or self.saver is None or self.problem:
+        if owner is None or self._history.saver is None or self._history.problem:
             return
         try:
-            self.saver.submit(owner, write, experiments=0, what=what)
+            self._history.saver.submit(owner, write, experiments=0, what=what)
         except ICError:  # only experiments are bounded
             pass
 
@@ -188,68 +202,70 @@ class History:
 
     def pending(self, owner: str) -> int:
         """The owner's experiments applied but not written yet."""
-        return self.saver.pending(owner) if self.saver else 0
+        return self._history.saver.pending(owner) if self._history.saver else 0
 
     def waiting(self, owner: str) -> int:
         """The owner's experiments held up by a database that another program keeps locked (0 while writes
         go through in their usual milliseconds): what the page must say is not saved yet."""
-        return self.pending(owner) if self.saver and self.saver.stalled() else 0
+        return self.pending(owner) if self._history.saver and self._history.saver.stalled() else 0
 
     def waiting_reason(self) -> str:
         """Why writes wait, for the page's notice: a database out of reach, or locked by another program."""
-        if self.saver is not None and self.saver.unreachable:
+        if self._history.saver is not None and self._history.saver.unreachable:
             return "the history database cannot be reached"
         return "the history database is locked by another program"
 
     def failures(self, owner: str) -> list[str]:
         """Sentences of the owner's writes that failed for good since last asked (a full disk, say)."""
-        return self.saver.failures(owner) if self.saver else []
+        return self._history.saver.failures(owner) if self._history.saver else []
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything queued is written (the CLI and tests); False on time-out."""
-        return self.saver.wait(timeout_s) if self.saver else True
+        return self._history.saver.wait(timeout_s) if self._history.saver else True
 
-    # --- what a History page reads -----------------------------------------------------------
+
+class Reads(_Part):
+    """What a History page reads: the experiments a viewer may see, their maps, share links and kept sweeps."""
 
     def list(self, viewer: str, **filters) -> list[StoredExperiment]:
         """The experiments the viewer may see, newest first; `filters` as HistoryStore.list takes them."""
-        return self._reading().experiments.list(viewer, shared=self.shared, **filters)
+        return self._history.reading().experiments.list(viewer, shared=self._history.shared, **filters)
 
     def count(self, viewer: str) -> int:
         """The viewer's own experiments."""
-        return self._reading().experiments.count(viewer)
+        return self._history.reading().experiments.count(viewer)
 
     def thumbnails(self, experiment_ids: list[str]) -> dict[str, tuple[bytes, bytes]]:
-        return self._reading().experiments.thumbnails(experiment_ids)
+        return self._history.reading().experiments.thumbnails(experiment_ids)
 
     def get(self, experiment_id: str, viewer: str) -> StoredExperiment:
-        return self._reading().experiments.get(experiment_id, viewer, shared=self.shared)
+        return self._history.reading().experiments.get(experiment_id, viewer, shared=self._history.shared)
 
     def maps(self, experiment_id: str, viewer: str) -> list[dict]:
         """The maps kept with an experiment the viewer may see."""
-        return self._reading().experiments.explanations(experiment_id, viewer, shared=self.shared)
+        return self._history.reading().experiments.explanations(experiment_id, viewer, shared=self._history.shared)
 
     def may_change(self, experiment: StoredExperiment, viewer: str) -> bool:
         """Whether the viewer may annotate, share or delete it: their own, in a history that can be written."""
-        return experiment.owner == viewer and not self.read_only
+        return experiment.owner == viewer and not self._history.read_only
 
     def shared_link(self, token: str) -> tuple[StoredExperiment, list[dict]]:
         """What a share link shows: one experiment and its maps."""
-        return self._reading().shares.open(token)
+        return self._history.reading().shares.open(token)
 
     def links(self, experiment_id: str, owner: str) -> list[str]:
         """The share tokens of one of the owner's experiments."""
-        return self._reading().shares.tokens(experiment_id, owner)
+        return self._history.reading().shares.tokens(experiment_id, owner)
 
     def export_zip(self, experiment_ids: list[str], viewer: str) -> bytes:
-        return self._reading().transfer.export_zip(experiment_ids, viewer, shared=self.shared)
+        return self._history.reading().transfer.export_zip(experiment_ids, viewer, shared=self._history.shared)
 
     def sweeps(self, owner: str) -> list:
-        return self._reading().sweeps.list(owner)
+        return self._history.reading().sweeps.list(owner)
 
     def sweep(self, sweep_id: str, owner: str):
         """One kept sweep with its rows, or None."""
-        return self._reading().sweeps.get(sweep_id, owner)
+        return self._history.reading().sweeps.get(sweep_id, owner)
 
     def sweep_rows(self, sweep_id: str, owner: str) -> tuple[list[dict], list[dict]]:
         """A kept sweep's rows and its slices (made from the rows for a sweep kept before slices were), or
@@ -263,32 +279,35 @@ class History:
         plan = sweeps.Plan.from_dict(kept.plan)
         return rows, [entry for mode in plan.seen() for entry in sweeps.slices(rows, replace(plan, preprocess=mode))]
 
-    # --- people (where sign-in is configured) ------------------------------------------------
+
+class People(_Part):
+    """Signed-in people (where sign-in is configured): who they are, signing out everywhere, and claiming a visitor
+    link of before."""
 
     def person_seen(self, person) -> None:
         """A signed-in person (ic.auth.Person) recorded, so team mode can name them and the CLI act as them."""
-        self._reading().people.seen(person)
+        self._history.reading().people.seen(person)
 
     def sign_out(self, owner: str) -> str:
         """Record a person's sign-out now (returns the time): every other session of theirs ends at its next run."""
         at = datetime.now(UTC).isoformat(timespec="microseconds")
-        self._reading().people.signed_out(owner, at)
+        self._history.reading().people.signed_out(owner, at)
         return at
 
     def signed_out_since(self, owner: str, since: str) -> bool:
         """Whether the person signed out after `since` (when a session saw them signed in), anywhere."""
-        store = self.store
+        store = self._history.store
         at = store.people.signed_out_at(owner) if store is not None else None
         return at is not None and at > since
 
     def authors(self, owners: list[str]) -> dict[str, str]:
         """{owner: name} of the owners who are people."""
-        store = self.store
+        store = self._history.store
         return store.people.names(owners) if store is not None else {}
 
     def person_by_email(self, email: str) -> str:
         """The owner id of the person who signed in with `email`, for the CLI's --as; ICError otherwise."""
-        found = self._reading().people.by_email(email)
+        found = self._history.reading().people.by_email(email)
         if not found:
             raise ICError(f"No one has signed in to this app as {email[:320]}; sign in once on the app with that "
                           "account, then run this again.")
@@ -297,7 +316,7 @@ class History:
     def claimable(self, visitor: str, owner: str) -> dict | None:
         """What a visitor link holds for a signed-in person to claim: {"experiments", "sweeps"}, or
         {"claimed_at", "by_you"} when it was claimed already, or None when it holds nothing."""
-        store = self._reading()
+        store = self._history.reading()
         if visitor == owner or store.people.is_person(visitor):  # a person's id is no visitor link: never offered
             return None
         claim = store.people.claim_of(visitor)
@@ -309,9 +328,9 @@ class History:
     def claim(self, visitor: str, owner: str) -> dict:
         """Move a visitor link's experiments and sweeps to the signed-in owner, once; ICError when it was
         claimed already."""
-        if self.read_only:
-            raise ICError(self.problem or NO_HISTORY)
-        people = self._reading().people
+        if self._history.read_only:
+            raise ICError(self._history.problem or NO_HISTORY)
+        people = self._history.reading().people
         if people.is_person(visitor):
             raise ICError("That address holds a signed-in person's id, not a visitor link of before: only the links "
                           "kept before signing in can be moved to an account.")
@@ -320,37 +339,39 @@ class History:
             raise ICError("That visitor link was claimed already; its history is with whoever claimed it.")
         return {"experiments": moved.experiments, "sweeps": moved.sweeps}
 
-    # --- what a History page changes ---------------------------------------------------------
+
+class Changes(_Part):
+    """What a History page changes: notes and stars, share links, deletions, clearing, importing a ZIP."""
 
     def annotate(self, experiment_id: str, owner: str, *, starred: bool | None = None, note: str | None = None) -> bool:
-        return self._reading().experiments.annotate(experiment_id, owner, starred=starred,
+        return self._history.reading().experiments.annotate(experiment_id, owner, starred=starred,
                                         note=None if note is None else note[:MAX_NOTE])
 
     def share(self, experiment_id: str, owner: str) -> str:
         """A new read-only link token to one of the owner's experiments."""
-        return self._reading().shares.create(experiment_id, owner)
+        return self._history.reading().shares.create(experiment_id, owner)
 
     def revoke(self, token: str, owner: str) -> bool:
-        return self._reading().shares.revoke(token, owner)
+        return self._history.reading().shares.revoke(token, owner)
 
     def delete(self, experiment_id: str, owner: str) -> bool:
-        return self._reading().experiments.delete(experiment_id, owner)
+        return self._history.reading().experiments.delete(experiment_id, owner)
 
     def clear(self, owner: str) -> int:
         """Every experiment and sweep of the owner, and their current edit, deleted."""
-        return self._reading().clear(owner)
+        return self._history.reading().clear(owner)
 
     def delete_sweep(self, sweep_id: str, owner: str) -> bool:
-        return self._reading().sweeps.delete(sweep_id, owner)
+        return self._history.reading().sweeps.delete(sweep_id, owner)
 
     def import_zip(self, data: bytes, owner: str, waiting=None) -> list[str]:
         """Add an exported ZIP's experiments to the owner's history (checked whole before anything is written),
         then apply retention; `waiting()` is called when it must wait for another import on this server."""
-        if self.store is None or self.problem:
-            raise ICError(self.problem or NO_HISTORY)
-        added = self.store.transfer.import_zip(data, owner, waiting=waiting)
-        settings = self._policy.history
-        self.store.prune(owner, settings.max_per_visitor, settings.max_age_days)
+        if self._history.store is None or self._history.problem:
+            raise ICError(self._history.problem or NO_HISTORY)
+        added = self._history.store.transfer.import_zip(data, owner, waiting=waiting)
+        settings = self._history.policy.history
+        self._history.store.prune(owner, settings.max_per_visitor, settings.max_age_days)
         return added
 
 

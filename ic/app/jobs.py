@@ -137,7 +137,7 @@ class Jobs:
         result = sweeps.sweep(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
                               progress=task.count if task else None, cancelled=task.is_cancelled if task else None,
                               load_model=self._policy.classifier)
-        result.id = self._history.save_sweep(owner, name, plan, result)
+        result.id = self._history.saving.save_sweep(owner, name, plan, result)
         return result
 
     def start_sweep(self, owner: str, *, name: str, data: bytes | None = None, folder: str | None = None,
