@@ -74,6 +74,13 @@ def test_after_a_removal_the_answer_is_in_the_window(app_url, size):
             assert 0 <= shown["canvas"][0] and shown["canvas"][1] <= height, shown
         names = {row["class"] for row in table_rows(page)}
         assert set(top1_notice(page)) <= names
+        # Undo, Redo and Reset read as words at every size (a phone showed their icons alone), in one row
+        toolbar = page.evaluate("""() => [...document.querySelectorAll('.st-key-undo, .st-key-redo, .st-key-reset')]
+          .map((box) => { const names = [...box.querySelectorAll('[data-testid=stMarkdownContainer]')];  // a word is wider than 10 px
+                          const name = names.find((n) => n.getBoundingClientRect().width > 10) || names[0];
+                          const r = name.getBoundingClientRect(); return [name.innerText.trim(), r.width > 10, r.top]; })""")
+        assert [(name, shown) for name, shown, _ in toolbar] == [("Undo", True), ("Redo", True), ("Reset", True)], toolbar
+        assert max(top for *_, top in toolbar) - min(top for *_, top in toolbar) < 4, toolbar  # one row
 
 
 def test_the_first_steps_note_goes_when_dismissed_and_takes_no_room(app_url):
