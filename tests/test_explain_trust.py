@@ -119,7 +119,7 @@ def test_every_timm_family_gets_a_map_of_the_input_size(name, options):
     model = timm.create_model(name, pretrained=False, num_classes=5, **options).eval()
     height, width = options.get("img_size", (224, 224))
     photo = torch.from_numpy(np.ascontiguousarray(sample("camera.png")[:height, :width])).permute(2, 0, 1)[None] / 255
-    maps = [explain.maps.cam(model, photo.float(), index, "gradcam", name=name) for index in range(5)]
+    maps = [explain.maps.cam(model, photo.float(), index, explain.map_method("gradcam"), name=name) for index in range(5)]
     assert all(m.shape == (height, width) and np.isfinite(m).all() for m in maps)
     assert any(m.std() > 1e-3 for m in maps)  # not constant (Grad-CAM can be empty for a class it finds no evidence of)
 

@@ -46,23 +46,21 @@ from ic.explain.maps import (
     FAINT,
     SCORECAM_PUBLIC_CHANNELS,
     Explanation,
-    activation_map,
     heatmap_from_cells,
     legend,
     map_cells,
     map_scale,
-    occlusion_map,
     overlay_heatmap,
     shared_scale,
     target_layer,
 )
-from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, map_method
+from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, cam_method, map_method
 from ic.inpaint import Inpainter, get_inpainter
 
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFINITIONS", "rise_curves", "FRAGILE_MARGIN", "is_fragile", "margin_of",
     "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
-    "METHODS", "REGISTRY", "MapMethod", "MapOptions", "map_method", "stored_maps",
+    "METHODS", "REGISTRY", "MapMethod", "MapOptions", "cam_method", "map_method", "stored_maps",
     "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
@@ -71,6 +69,23 @@ __all__ = [
 ]
 
 DEFAULT_INFILL = "telea"
+
+
+def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, method: str = "gradcam",
+                   preprocess: str = "squash", progress: Callable[[float], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> Explanation:
+    """A class activation map (Grad-CAM, Grad-CAM++, Score-CAM) of one class over `image`."""
+    return cam_method(method).compute(classifier, image, class_index, preprocess=preprocess, progress=progress,
+                                      cancelled=cancelled)
+
+
+def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *, grid: int = DEFAULT_GRID,
+                  infill: Inpainter, preprocess: str = "squash", seed: int = 0,
+                  progress: Callable[[float], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> Explanation:
+    """The occlusion map of one class over `image`: the signed drop of its probability as each cell is removed."""
+    return map_method("occlusion").compute(classifier, image, class_index, grid=grid, infill=infill,
+                                           preprocess=preprocess, seed=seed, progress=progress, cancelled=cancelled)
 MAP_FORMAT = 2  # 2: occlusion cells are signed drops of the probability; 1: clipped at 0 and scaled to the maximum
 
 

@@ -30,8 +30,8 @@ import numpy as np
 from ic.classifiers import Classifier
 from ic.explain.flip import BUDGET
 from ic.explain.grid import EXPLAIN_SIDE, cell_ids, check_grid
-from ic.explain.maps import BATCH, occlusion_map, target_layer
-from ic.explain.methods import map_method
+from ic.explain.maps import BATCH, target_layer
+from ic.explain.registry import map_method
 from ic.inpaint import get_inpainter
 from ic.models import models
 
@@ -207,7 +207,8 @@ def ablation_s(classifier: Classifier) -> float:
         mean = get_inpainter("mean")
         image = _texture()
         fills = 16 * fill_s(mean, 1 / 16)
-        taken = _best_of(lambda: occlusion_map(classifier, image, 0, grid=4, infill=mean), repeats=2)
+        occlusion = map_method("occlusion")  # registered by ic/explain/methods.py, which reads this module
+        taken = _best_of(lambda: occlusion.compute(classifier, image, 0, grid=4, infill=mean), repeats=2)
         return max(0.0, (taken - fills) / 17 - classify_s(classifier))
 
     return _measured(("ablation", classifier.name, classifier.weights_hash), measure)

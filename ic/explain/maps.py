@@ -1,16 +1,10 @@
-"""The maps: class activation maps (the `grad-cam` package) and occlusion by inpainting (Captum).
+"""What the map methods (ic/explain/methods.py) share: an Explanation, a CAM run over a private copy of the model
+in whatever layout its target layer has, the occlusion baseline, scales and drawing.
 
 - CAMs hook a per-call copy of the model, never the shared one, so two sessions' hooks cannot meet. The
   target layer's activations are read in the layout the model really has: NCHW for CNNs, channels-last
   stages (Swin) permuted, and token models (ViT, DeiT) without their prefix tokens, on the model's own patch
   grid, square or not. A layout that fits none of these is refused with a sentence, never mapped wrongly.
-- Score-CAM runs one forward pass per channel of the target layer: its cost is estimated beforehand
-  (ic.explain.cost), it runs in batches built one at a time (never a C x 3 x H x W tensor), reports real
-  progress and stops between batches when cancelled.
-- The occlusion map removes each grid cell on its own with an inpainter ("what does the model need?", after
-  FIDO, Chang et al. 2019) and keeps the signed drop of the class's probability: positive where removing the
-  cell lowers the class, negative where it raises it. It is not rescaled: a class the model hardly sees gets
-  a map of small numbers, not a full-scale map of noise.
 """
 
 from __future__ import annotations
@@ -23,11 +17,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ic.classifiers import Classifier
-from ic.compute import slot
-from ic.errors import Cancelled, ICError
-from ic.explain.grid import DEFAULT_GRID, cell_ids, cell_means, cells_peak, check_grid
-from ic.explain.methods import CAM_METHODS, REGISTRY, map_method
+from ic.errors import ICError
+from ic.explain.grid import cell_ids, cell_means, cells_peak
+from ic.explain.registry import MapMethod, map_method
 from ic.inpaint import Inpainter
 
 # grad-cam's own Score-CAM draws a tqdm bar on stderr; ours does not, and nothing else should.
@@ -164,56 +156,22 @@ def layout(model, channels: int, input_hw: tuple[int, int], name: str) -> Callab
     return reshape
 
 
-def score_cam():
-    """grad-cam's Score-CAM, batched without a C x 3 x H x W tensor, with progress and cancel."""
-    import torch
-    import torch.nn.functional as F
-    from pytorch_grad_cam.base_cam import BaseCAM as base
-
-    class ScoreCAM(base):
-        def __init__(self, model, target_layers, reshape_transform, progress=None, cancelled=None):
-            super().__init__(model, target_layers, reshape_transform=reshape_transform, uses_gradients=False)
-            self.progress, self.cancelled = progress, cancelled
-
-        def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
-            with torch.no_grad():
-                maps = torch.as_tensor(activations).to(self.device)
-                count, channels = maps.shape[:2]
-                scores = torch.zeros(count, channels)
-                for item, target in enumerate(targets):
-                    for start in range(0, channels, BATCH):
-                        if self.cancelled and self.cancelled():
-                            raise Cancelled()
-                        part = F.interpolate(maps[item:item + 1, start:start + BATCH], size=input_tensor.shape[-2:],
-                                             mode="bilinear", align_corners=True)[0]
-                        flat = part.flatten(1)
-                        low, high = flat.min(1)[0], flat.max(1)[0]
-                        part = (part - low[:, None, None]) / (high - low + 1e-8)[:, None, None]
-                        outputs = self.model(input_tensor[item][None] * part[:, None])
-                        scores[item, start:start + len(part)] = torch.stack([target(o) for o in outputs]).cpu()
-                        if self.progress:
-                            self.progress(min(1.0, (item * channels + start + len(part)) / (count * channels)))
-                return torch.softmax(scores, dim=-1).numpy()
-
-    return ScoreCAM
-
-
-def cam(model, batch, class_index: int, method: str, *, name: str = "this classifier", progress: Progress | None = None,
-        cancelled: Callable[[], bool] | None = None, keep_range: list | None = None) -> np.ndarray:
+def cam(model, batch, class_index: int, method: MapMethod, *, name: str = "this classifier",
+        progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+        keep_range: list | None = None) -> np.ndarray:
     """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`.
     `keep_range`, a list, receives [low, high] of the CAM before it was scaled to 0..1 (after grad-cam's ReLU)."""
     import torch
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-    found = REGISTRY.get(method)
-    if found is None or not found.cam:
-        raise ICError(f"Unknown map method {method!r}; choose one of {', '.join(CAM_METHODS)}.")
+    if not method.cam:
+        raise ICError(f"{method.title} is no class activation map.")
     model = copy.deepcopy(model)  # hooks go on this copy; the shared model never sees one
     model.requires_grad_(False)  # gradients flow from the input instead: no weight gradients to hold
     layer, channels = target_layer(model)
     reshape = layout(model, channels, tuple(batch.shape[-2:]), name)
-    batch = batch.detach().requires_grad_(found.gradients)
-    maker = lambda: found.make(model, [layer], reshape, progress, cancelled)
+    batch = batch.detach().requires_grad_(method.gradients)
+    maker = lambda: method.make(model, [layer], reshape, progress, cancelled)
     with torch.enable_grad(), maker() as engine:
         raw = _keep_raw(engine)
         small = engine(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]
@@ -237,29 +195,13 @@ def _keep_raw(engine) -> list:
     return kept
 
 
-def _to_image(small: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
+def to_image(small: np.ndarray, shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:
     """A map over the classifier's input placed back on the image: the crop box, zero outside."""
     top, left, bottom, right = box
     heatmap = np.zeros(shape, np.float32)
     heatmap[top:bottom, left:right] = cv2.resize(small.astype(np.float32), (right - left, bottom - top),
                                                  interpolation=cv2.INTER_LINEAR)
     return np.clip(heatmap, 0, 1)
-
-
-def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, method: str = "gradcam",
-                   preprocess: str = "squash", progress: Progress | None = None,
-                   cancelled: Callable[[], bool] | None = None) -> Explanation:
-    """A CAM for one class over `image`."""
-    device = next(classifier.model.parameters()).device
-    batch = classifier.input_tensor([image], preprocess).to(device)
-    raw_range: list = []
-    with slot():
-        small = cam(classifier.model, batch, class_index, method, name=classifier.name, progress=progress,
-                    cancelled=cancelled, keep_range=raw_range)
-    heatmap = _to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
-    prob = float(classifier.predict([image], preprocess)[0, class_index])
-    return Explanation(method, class_index, classifier.labels[class_index], heatmap, prob=prob,
-                       raw_range=tuple(raw_range) if raw_range else None)
 
 
 # --- occlusion by inpainting ------------------------------------------------------------------
@@ -272,41 +214,6 @@ def occlusion_baseline(image: np.ndarray, n: int, infill: Inpainter, seed: int =
         mask = ids == cell
         baseline[mask] = infill(image, mask, seed=seed + cell)[mask]
     return baseline
-
-
-def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *, grid: int = DEFAULT_GRID,
-                  infill: Inpainter, preprocess: str = "squash", seed: int = 0, progress: Progress | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> Explanation:
-    """The signed drop of the class's probability when each cell is removed alone (a fraction in [-1, 1])."""
-    import torch
-    from captum.attr import FeatureAblation
-
-    n = check_grid(grid)
-    infill.prepare()
-    baseline = occlusion_baseline(image, n, infill, seed)
-    evaluations = {"done": 0, "total": n * n + 1, "prob": None}
-
-    def forward(pixels: torch.Tensor) -> torch.Tensor:
-        if cancelled and cancelled():
-            raise Cancelled()
-        images = [np.ascontiguousarray(p.permute(1, 2, 0).round().clamp(0, 255).byte().numpy()) for p in pixels]
-        probs = classifier.predict(images, preprocess)
-        if evaluations["prob"] is None:
-            evaluations["prob"] = float(probs[0, class_index])  # Captum evaluates the unchanged image first
-        evaluations["done"] += len(images)
-        if progress:
-            progress(min(1.0, evaluations["done"] / evaluations["total"]))
-        return torch.from_numpy(probs)
-
-    as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()
-    ids = cell_ids(image.shape[:2], n)
-    feature_mask = torch.from_numpy(ids)[None, None]  # broadcast over the channels
-    attribution = FeatureAblation(forward).attribute(
-        as_tensor(image), baselines=as_tensor(baseline), target=class_index,
-        feature_mask=feature_mask, perturbations_per_eval=BATCH)
-    drops = np.clip(cell_means(attribution[0, 0].numpy(), n), -1, 1).astype(np.float32)
-    heatmap = drops.ravel()[ids].astype(np.float32)
-    return Explanation("occlusion", class_index, classifier.labels[class_index], heatmap, drops, evaluations["prob"])
 
 
 # --- drawing ----------------------------------------------------------------------------------

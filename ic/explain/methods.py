@@ -1,49 +1,25 @@
-"""The registry of map methods: one small class per method, the way pytorch-grad-cam keeps one class per CAM.
+"""The map methods, one class each, the way pytorch-grad-cam keeps one class per CAM: each says what it is
+(`name`, `title`), how its values read (`signed`: a drop about 0 rather than a weight in 0..1; `smooth`: drawn
+smoothly or as blocks of cells), whether it removes cells with an inpainter (`uses_infill`, and so takes a grid
+and an infill), computes its map (`compute`, its math here) and says beforehand what that takes here (`seconds`).
 
-A method says what it is (`name`, `title`), how its values read (`signed`: a drop about 0 rather than a
-weight in 0..1; `smooth`: drawn smoothly or as blocks of cells), whether it removes cells with an inpainter
-(`uses_infill`, and so takes a grid and an infill), computes its map (`compute`) and says beforehand what that
-takes here (`seconds`). The CLI's --method choices, the page's list, History's rendering and the estimates all
-come from REGISTRY: a new method is one class here, in REGISTRY, and its test.
+Each registers itself where it is defined (@register, ic/explain/registry.py); the machinery they share, a CAM
+over a private copy of the model and the occlusion baseline, is in ic/explain/maps.py. A new method is one class
+here and its test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from ic.errors import ICError
+from ic.compute import slot
+from ic.errors import Cancelled
+from ic.explain import cost
+from ic.explain.grid import cell_ids, cell_means, check_grid
+from ic.explain.maps import BATCH, Explanation, cam, occlusion_baseline, to_image
+from ic.explain.registry import REGISTRY, MapMethod, cam_method, map_method, register
 
-
-class MapMethod:
-    name: str = ""
-    title: str = ""
-    signed: bool = False  # values are signed drops about 0 (colours diverge), not weights in 0..1
-    uses_infill: bool = False  # removes grid cells with an inpainter: the grid and the infill are its own
-    cam: bool = False  # a class activation map (reads a layer of the model; Score-CAM's cost, refusals)
-
-    @property
-    def smooth(self) -> bool:
-        """Drawn smoothly back over the image (a CAM), or as blocks of grid cells (a cell-wise map)."""
-        return not self.uses_infill
-
-    def compute(self, classifier, image: np.ndarray, class_index: int, *, grid: int, infill, preprocess: str,
-                progress: Callable[[float], None] | None = None, cancelled: Callable[[], bool] | None = None):
-        """The map (an ic.explain.maps.Explanation) of `class_index` over `image`."""
-        raise NotImplementedError
-
-    def seconds(self, classifier, grid: int, infill) -> float:
-        """What one map takes here, from measured rates (ic.explain.cost)."""
-        raise NotImplementedError
-
-    def scale(self, values: np.ndarray) -> tuple[float, float]:
-        """The range its colours span: 0..1, or symmetric about 0 for a signed map."""
-        if not self.signed:
-            return 0.0, 1.0
-        largest = float(np.abs(values).max()) if np.size(values) else 0.0
-        largest = max(largest, 1e-3)  # a flat map still gets a legend
-        return -largest, largest
+__all__ = ["CAM_METHODS", "METHODS", "REGISTRY", "MapMethod", "cam_method", "map_method"]
 
 
 class _ActivationMap(MapMethod):
@@ -58,18 +34,25 @@ class _ActivationMap(MapMethod):
         """The engine over `model` (a private copy), used as a context manager that removes its hooks."""
         return self.engine()(model=model, target_layers=layers, reshape_transform=reshape)
 
-    def compute(self, classifier, image, class_index, *, grid, infill, preprocess, progress=None, cancelled=None):
-        from ic.explain.maps import activation_map  # noqa: PLC0415 (maps.py and cost.py read this registry)
-
-        return activation_map(classifier, image, class_index, self.name, preprocess, progress=progress,
-                              cancelled=cancelled)
+    def compute(self, classifier, image, class_index, *, grid=None, infill=None, preprocess="squash", progress=None,
+                cancelled=None) -> Explanation:
+        """The CAM of one class over `image`, placed back on it through the classifier's crop."""
+        device = next(classifier.model.parameters()).device
+        batch = classifier.input_tensor([image], preprocess).to(device)
+        raw_range: list = []
+        with slot():
+            small = cam(classifier.model, batch, class_index, self, name=classifier.name, progress=progress,
+                        cancelled=cancelled, keep_range=raw_range)
+        heatmap = to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
+        prob = float(classifier.predict([image], preprocess)[0, class_index])
+        return Explanation(self.name, class_index, classifier.labels[class_index], heatmap, prob=prob,
+                           raw_range=tuple(raw_range) if raw_range else None)
 
     def seconds(self, classifier, grid, infill) -> float:
-        from ic.explain.cost import cam_s  # noqa: PLC0415 (maps.py and cost.py read this registry)
-
-        return cam_s(classifier, self.name)
+        return cost.cam_s(classifier, self.name)
 
 
+@register
 class GradCAM(_ActivationMap):
     name, title = "gradcam", "Grad-CAM"
 
@@ -79,6 +62,7 @@ class GradCAM(_ActivationMap):
         return Engine
 
 
+@register
 class GradCAMPlusPlus(_ActivationMap):
     name, title = "gradcampp", "Grad-CAM++"
 
@@ -88,48 +72,97 @@ class GradCAMPlusPlus(_ActivationMap):
         return Engine
 
 
+@register
 class ScoreCAM(_ActivationMap):
-    """One forward pass per channel of the target layer, in batches (ic.explain.maps.score_cam)."""
+    """One forward pass per channel of the target layer, in batches built one at a time (never a C x 3 x H x W
+    tensor), with real progress, stopping between batches when cancelled; its cost is estimated beforehand."""
 
     name, title = "scorecam", "Score-CAM"
     gradients = False
 
     def engine(self):
-        from ic.explain.maps import score_cam  # noqa: PLC0415 (maps.py and cost.py read this registry)
+        """grad-cam's Score-CAM, batched, with progress and cancel."""
+        import torch
+        import torch.nn.functional as F
+        from pytorch_grad_cam.base_cam import BaseCAM as base
 
-        return score_cam()
+        class Engine(base):
+            def __init__(self, model, target_layers, reshape_transform, progress=None, cancelled=None):
+                super().__init__(model, target_layers, reshape_transform=reshape_transform, uses_gradients=False)
+                self.progress, self.cancelled = progress, cancelled
+
+            def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
+                with torch.no_grad():
+                    maps = torch.as_tensor(activations).to(self.device)
+                    count, channels = maps.shape[:2]
+                    scores = torch.zeros(count, channels)
+                    for item, target in enumerate(targets):
+                        for start in range(0, channels, BATCH):
+                            if self.cancelled and self.cancelled():
+                                raise Cancelled()
+                            part = F.interpolate(maps[item:item + 1, start:start + BATCH], size=input_tensor.shape[-2:],
+                                                 mode="bilinear", align_corners=True)[0]
+                            flat = part.flatten(1)
+                            low, high = flat.min(1)[0], flat.max(1)[0]
+                            part = (part - low[:, None, None]) / (high - low + 1e-8)[:, None, None]
+                            outputs = self.model(input_tensor[item][None] * part[:, None])
+                            scores[item, start:start + len(part)] = torch.stack([target(o) for o in outputs]).cpu()
+                            if self.progress:
+                                self.progress(min(1.0, (item * channels + start + len(part)) / (count * channels)))
+                    return torch.softmax(scores, dim=-1).numpy()
+
+        return Engine
 
     def make(self, model, layers, reshape, progress=None, cancelled=None):
         return self.engine()(model, layers, reshape, progress, cancelled)
 
 
+@register
 class Occlusion(MapMethod):
-    """Each grid cell removed on its own with an inpainter; the signed drop of the class's probability."""
+    """Each grid cell removed on its own with an inpainter ("what does the model need?", after FIDO, Chang et al.
+    2019), through Captum's FeatureAblation: the signed drop of the class's probability, positive where removing
+    the cell lowers the class, negative where it raises it. Not rescaled: a class the model hardly sees gets a map
+    of small numbers, not a full-scale map of noise."""
 
     name, title = "occlusion", "Occlusion by inpainting"
     signed = uses_infill = True
 
-    def compute(self, classifier, image, class_index, *, grid, infill, preprocess, progress=None, cancelled=None):
-        from ic.explain.maps import occlusion_map  # noqa: PLC0415 (maps.py and cost.py read this registry)
+    def compute(self, classifier, image, class_index, *, grid, infill, preprocess="squash", progress=None,
+                cancelled=None, seed: int = 0) -> Explanation:
+        """The signed drop of the class's probability when each cell is removed alone (a fraction in [-1, 1])."""
+        import torch
+        from captum.attr import FeatureAblation
 
-        return occlusion_map(classifier, image, class_index, grid=grid, infill=infill, preprocess=preprocess,
-                             cancelled=cancelled, progress=progress)
+        n = check_grid(grid)
+        infill.prepare()
+        baseline = occlusion_baseline(image, n, infill, seed)
+        evaluations = {"done": 0, "total": n * n + 1, "prob": None}
+
+        def forward(pixels: torch.Tensor) -> torch.Tensor:
+            if cancelled and cancelled():
+                raise Cancelled()
+            images = [np.ascontiguousarray(p.permute(1, 2, 0).round().clamp(0, 255).byte().numpy()) for p in pixels]
+            probs = classifier.predict(images, preprocess)
+            if evaluations["prob"] is None:
+                evaluations["prob"] = float(probs[0, class_index])  # Captum evaluates the unchanged image first
+            evaluations["done"] += len(images)
+            if progress:
+                progress(min(1.0, evaluations["done"] / evaluations["total"]))
+            return torch.from_numpy(probs)
+
+        as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()
+        ids = cell_ids(image.shape[:2], n)
+        feature_mask = torch.from_numpy(ids)[None, None]  # broadcast over the channels
+        attribution = FeatureAblation(forward).attribute(
+            as_tensor(image), baselines=as_tensor(baseline), target=class_index,
+            feature_mask=feature_mask, perturbations_per_eval=BATCH)
+        drops = np.clip(cell_means(attribution[0, 0].numpy(), n), -1, 1).astype(np.float32)
+        heatmap = drops.ravel()[ids].astype(np.float32)
+        return Explanation(self.name, class_index, classifier.labels[class_index], heatmap, drops, evaluations["prob"])
 
     def seconds(self, classifier, grid, infill) -> float:
-        from ic.explain.cost import occlusion_s  # noqa: PLC0415 (maps.py and cost.py read this registry)
-
-        return occlusion_s(classifier, infill, grid)
+        return cost.occlusion_s(classifier, infill, grid)
 
 
-REGISTRY: dict[str, MapMethod] = {method.name: method for method in (GradCAM(), GradCAMPlusPlus(), ScoreCAM(),
-                                                                     Occlusion())}
 METHODS = {name: method.title for name, method in REGISTRY.items()}  # name -> title, in the page's order
 CAM_METHODS = {name: method.title for name, method in REGISTRY.items() if method.cam}
-
-
-def map_method(name: str) -> MapMethod:
-    """The method called `name`, or an ICError that lists the valid ones."""
-    found = REGISTRY.get(name)
-    if found is None:
-        raise ICError(f"There is no map called {name!r}; choose one of {', '.join(REGISTRY)}.")
-    return found
