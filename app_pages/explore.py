@@ -21,7 +21,7 @@ from ui.results import show_chart, show_table
 from ui.session import durable, remember
 from ui.text import error_text, plain
 
-log = logging.getLogger("ic.app")
+log = logging.getLogger("ic.pages.explore")  # its own name in the log, not the engine's
 
 
 
@@ -163,7 +163,7 @@ def inpainter_choice():
     """The chosen inpainter's name and the method that runs (a fallback where it cannot run now)."""
     bench = session.workbench()
     methods = {row["name"]: row for row in bench.policy.inpainter_choices()}
-    name = durable("inpainter", "lama" if methods["lama"]["available"] else "patchmatch", list(methods))
+    name = durable("inpainter", bench.policy.default_inpainter(), list(methods))
     return methods, name, bench.policy.inpainter(name)
 
 

@@ -14,7 +14,7 @@ import time
 from ic.classifiers import DEFAULT_MODEL, exported, get_classifier
 from ic.explain import DEFAULT_INFILL
 from ic.explain.cost import prepare as measure_rates
-from ic.inpaint import get_inpainter
+from ic.inpaint import default_inpainter_name, get_inpainter
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ def prepare(model: str | None = None, pause_s: float = PAUSE_S) -> float:
     # a visitor who came at once gets the first answer before the rest competes for the CPU (even when nobody has
     # come yet: a restart's page comes a second later, as `streamlit run` opens it, and found torch's import running)
     time.sleep(pause_s)
-    lama = get_inpainter("lama")
-    (lama if lama.available()[0] else get_inpainter("patchmatch")).prepare()  # the page's default inpainter
+    get_inpainter(default_inpainter_name()).prepare()  # the page's default inpainter
     measure_rates(classifier, get_inpainter(DEFAULT_INFILL))
     freeze_long_lived()  # torch and captum came in just now, after any page froze what it had loaded
     return time.perf_counter() - start

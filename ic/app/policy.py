@@ -14,7 +14,7 @@ from pathlib import Path
 from ic import compute, explain
 from ic.classifiers import Classifier, ModelChoice, get_classifier, is_loaded, list_choices, loading_step, resolve_choice, usual_load_s
 from ic.errors import ICError
-from ic.inpaint import Inpainter, baselines, get_inpainter, list_inpainters, resolve_inpainter
+from ic.inpaint import Inpainter, baselines, default_inpainter_name, get_inpainter, list_inpainters, resolve_inpainter
 from ic.settings import HistorySettings, PublicSettings, history_settings, public_settings, sweep_root
 
 BUSY = "The server is busy with other visitors' removals; paint again in a moment."
@@ -78,6 +78,12 @@ class Policy:
     @staticmethod
     def inpainter_choices() -> list[dict]:
         return list_inpainters()
+
+    @staticmethod
+    def default_inpainter() -> str:
+        """The inpainter a page starts with: LaMa where its weights are here, else PatchMatch (one rule, in
+        ic.inpaint, for the page and the server's preparation)."""
+        return default_inpainter_name()
 
     @staticmethod
     def inpainter(name: str) -> tuple[Inpainter, str | None]:
