@@ -12,7 +12,7 @@ from ic.numbers import PERCENT, POINTS, percent
 from ui import names, resources, session
 from ui.notices import saving_notice
 from ui.progress import working
-from ui.results import show_table
+from ui.results import answer_first, show_table
 from ui.text import error_text, plain
 
 
@@ -40,7 +40,7 @@ def verdicts_table(table: pd.DataFrame) -> None:
     # the verdict first, after the classifier it belongs to: on a phone only classifier, inpainter and mode showed
     first = ["classifier", "edited top-1", "change of original class (pt)", "top-1 changed", "inpainter"]
     st.dataframe(shown, hide_index=True, width="stretch", key="compare-table",
-                 column_order=[*first, *(name for name in shown.columns if name not in first)], column_config={
+                 column_order=answer_first(shown, first), column_config={
         "original %": st.column_config.NumberColumn(format=PERCENT),
         "edited %": st.column_config.NumberColumn(format=PERCENT),
         "change of original class (pt)": st.column_config.NumberColumn(format=POINTS)})

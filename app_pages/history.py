@@ -16,7 +16,7 @@ from ic.numbers import PERCENT, POINTS, p_value, percent, percent_range
 from ui import names, session, signin
 from ui.explain_view import show_stored_maps
 from ui.notices import saving_notice
-from ui.results import headline, show_chart, show_lead, show_table
+from ui.results import answer_first, headline, show_chart, show_lead, show_table
 from ui.slices import open_on_explore, slices_view
 from ui.text import error_text, plain
 
@@ -370,7 +370,7 @@ def main() -> None:
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
     frame = table_frame(rows, history.reads.thumbnails([row.id for row in rows]), visitor, history.shared,
                         history.people.authors([row.owner for row in rows]) if history.shared else None)
-    order = [*ANSWER_FIRST, *(name for name in frame.columns if name not in ANSWER_FIRST)]
+    order = answer_first(frame, ANSWER_FIRST)
     event = st.dataframe(frame, hide_index=True, width="stretch", column_config=COLUMNS, on_select="rerun",
                          column_order=order,
                          selection_mode="multi-row", key="history-table", row_height=56)

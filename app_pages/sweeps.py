@@ -12,6 +12,7 @@ from ic.numbers import PERCENT, POINTS, p_value
 from ic.sweeps import ReadOptions, notes_phrase
 from ui import idle, names, session
 from ui.notices import saving_notice
+from ui.results import answer_first
 from ui.slices import open_on_explore, slices_view
 from ui.text import error_text, plain
 
@@ -61,7 +62,7 @@ def paired_table(paired: list[dict]) -> None:
     frame = paired_frame(paired).assign(**{"p (exact McNemar)": [p_value(p["p_value"]) for p in paired]})
     first = ["A", "B", "verdict", "p (exact McNemar)"]
     st.dataframe(frame, hide_index=True, width="stretch",
-                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_order=answer_first(frame, first),
                  column_config={"verdict": st.column_config.TextColumn(width="medium")})
 
 
@@ -108,7 +109,7 @@ def results(job) -> None:
     rates = ("flip rate", "95% CI low", "95% CI high")
     first = ["classifier", "inpainter", *rates, "mean drop (pt)", "drop 95% CI (pt)"]  # the answer after whose
     st.dataframe(frame.assign(**{name: frame[name] * 100 for name in rates}), hide_index=True, width="stretch",
-                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_order=answer_first(frame, first),
                  column_config={**{name: st.column_config.NumberColumn(format=PERCENT) for name in rates},
                                 "mean drop (pt)": st.column_config.NumberColumn(
                                     format=POINTS, help="The original top-1's probability before less after, "

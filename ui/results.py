@@ -10,6 +10,12 @@ from ui import names
 from ui.text import plain
 
 
+def answer_first(frame: pd.DataFrame, first: list[str]) -> list[str]:
+    """A table's column order with the columns that answer its question first (on a phone only the first two or
+    three are in view), then the rest as they come."""
+    return [*first, *(name for name in frame.columns if name not in first)]
+
+
 def rows_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame({
         "class": [row["label"] + (" 📌" if row.get("pinned") else "") for row in rows],

@@ -11,6 +11,7 @@ from ic.numbers import PERCENT, POINTS, percent_range
 from ic.sweeps import SIZES, slice_value
 from ic.sweeps.stats import MIN_BOOTSTRAP
 from ui import names, session
+from ui.results import answer_first
 from ui.text import error_text, plain
 
 AXES = {"category": "Category (or expected label)", "size": "Object size (share of the image)",
@@ -142,7 +143,7 @@ def rows_table(rows: list[dict], by: str, chosen: list[str], key: str, opener) -
     frame = rows_frame(shown)
     first = ["image", "object", "before", "after", "changed", "drop (pt)"]  # the answer before the particulars
     st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}-rows",
-                 column_order=[*first, *(name for name in frame.columns if name not in first)],
+                 column_order=answer_first(frame, first),
                  column_config={"size": st.column_config.NumberColumn(format=PERCENT,
                                                                      help="The object's share of the image"),
                                 "drop (pt)": st.column_config.NumberColumn(format=POINTS)})
