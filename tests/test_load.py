@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import re
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -72,10 +73,27 @@ async def idle(page, after: int = -1, timeout_s: float = 180) -> int:
     try:
         await page.wait_for_function(IDLE_JS, arg=[after, []], polling="raf", timeout=timeout_s * 1000)
     except Exception as exc:
-        shown = " ".join((await page.inner_text("[data-testid=stMain]"))[:600].split())
-        raise TimeoutError(f"not idle within {timeout_s:.0f} s at {page.url}; the page said "
-                           f"{await page.evaluate(STATE_JS)}; on screen: {shown}") from exc
+        raise TimeoutError(f"not idle within {timeout_s:.0f} s at {page.url}; {await described(page)}") from exc
     return await page.evaluate("() => Number(document.querySelector('[data-ic-idle]').dataset.run)")
+
+
+CRASHED = weakref.WeakSet()  # pages whose renderer crashed (Playwright's "crash" event)
+
+
+async def described(page) -> str:
+    """What the page says of itself and shows, for a failure's message: each look bounded, since a page that has
+    crashed or hangs answers nothing (the failure it explains must not turn into a wait of its own)."""
+    looks = {"the page said": page.evaluate(STATE_JS),
+             "on screen": page.evaluate("() => document.body ? document.body.innerText.slice(0, 600) : '(no body)'")}
+    told = []
+    for what, look in looks.items():
+        try:
+            told.append(f"{what}: {' '.join(str(await asyncio.wait_for(look, 10)).split())}")
+        except Exception as exc:  # noqa: BLE001 - any failure to look is itself the news
+            told.append(f"{what}: (no answer: {type(exc).__name__})")
+    if page in CRASHED:
+        told.append("Chromium's renderer for this page had crashed")
+    return "; ".join(told)
 
 
 async def act(page, action) -> None:
@@ -105,6 +123,7 @@ async def removals_shown(page) -> int:
 
 async def visitor(browser, url: str, store: HistoryStore, folder: Path, index: int, start: dict, results: list):
     page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("crash", CRASHED.add)
     sample = LARGE.get(index) or SAMPLES[index % len(SAMPLES)]
     async with start["one_at_a_time"]:  # pages open one after another; then all of them paint at once
         await page.goto(url)
