@@ -6,7 +6,10 @@ table, in the same run). `--floor` measures, in the same
 session, a trivial page with the same canvas that only counts strokes
 (scripts/floor_page.py): the part of the time that is Streamlit's and the canvas's.
 
-    python scripts/bench_page.py [--strokes 20] [--runs 3] [--inpainter patchmatch] [--floor]
+    python scripts/bench_page.py [--strokes 20] [--runs 3] [--inpainter patchmatch] [--floor] [--baseline DIR]
+
+With --baseline, another checkout (`git worktree add /tmp/base REV`) is measured too, in the same run and
+alternating with this one run by run, so both see the same machine (its speed drifts).
 """
 
 import argparse
@@ -17,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from browser_support import browser_page, choose_option, paint, running_app, settled  # noqa: E402
+from browser_support import ROOT, browser_page, choose_option, paint, running_app, settled  # noqa: E402
 
 # Each stroke at its own place (10 columns, 4 rows of camera.png): a stroke over one already removed and
 # still shown on the canvas would remove nothing new.
@@ -43,12 +46,13 @@ ARM_JS = """
 """
 
 
-def measure(strokes: int, inpainter: str | None) -> list[float]:
-    """One run on a fresh server: the Explore page with `inpainter`, or the floor page when it is None."""
+def measure(strokes: int, inpainter: str | None, root: Path = ROOT) -> list[float]:
+    """One run on a fresh server of the project at `root`: the Explore page with `inpainter`, or the floor page
+    when it is None."""
     folder = tempfile.mkdtemp(prefix="ic-bench-")
     env = {"IC_DATA_DIR": f"{folder}/data"}
     script = "scripts/floor_page.py" if inpainter is None else "streamlit_app.py"
-    with running_app(env, script=script) as url, browser_page(url, explore=inpainter is not None) as page:
+    with running_app(env, script=script, root=root) as url, browser_page(url, explore=inpainter is not None) as page:
         if inpainter is None:
             page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
         elif inpainter != "patchmatch":
@@ -70,17 +74,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--inpainter", default="patchmatch", help="comma-separated: each is measured in turn")
     parser.add_argument("--floor", action="store_true", help="also measure the trivial canvas page, first")
+    parser.add_argument("--baseline", type=Path, help="another checkout measured in the same run, alternating")
     args = parser.parse_args()
     subjects = ([None] if args.floor else []) + args.inpainter.split(",")
+    projects = ([("baseline", args.baseline.resolve())] if args.baseline else []) + [("this checkout", ROOT)]
     for subject in subjects:
-        medians = []
+        medians = {name: [] for name, _ in projects}
         for _ in range(args.runs):
-            times = measure(args.strokes, subject)
-            medians.append(statistics.median(times))
-            print(f"{subject or 'floor page':12} {len(times)} strokes: median {medians[-1]:.0f} ms, "
-                  f"min {min(times):.0f} ms, max {max(times):.0f} ms", flush=True)
-        print(f"{subject or 'floor page':12} median of {args.runs} run medians: {statistics.median(medians):.0f} ms",
-              flush=True)
+            for name, root in projects:
+                if subject is None and name == "baseline":
+                    continue  # the floor page is Streamlit's and the canvas's, the same in both
+                times = measure(args.strokes, subject, root)
+                medians[name].append(statistics.median(times))
+                print(f"{subject or 'floor page':12} {name:13} {len(times)} strokes: median {medians[name][-1]:.0f} ms, "
+                      f"min {min(times):.0f} ms, max {max(times):.0f} ms", flush=True)
+        for name, found in medians.items():
+            if found:
+                print(f"{subject or 'floor page':12} {name:13} median of {len(found)} run medians: "
+                      f"{statistics.median(found):.0f} ms", flush=True)
 
 
 if __name__ == "__main__":
