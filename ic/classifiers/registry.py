@@ -68,8 +68,8 @@ class ModelChoice:
 
 
 def _bundled_choice(name: str) -> ModelChoice:
-    module, _, title = BUNDLED[name]
-    return ModelChoice(name, "bundled", f"{title} (bundled)", name, f"package {module}")
+    bundled = BUNDLED[name]
+    return ModelChoice(name, "bundled", f"{bundled.title} (bundled)", name, f"package {bundled.package}")
 
 
 def list_choices() -> list[ModelChoice]:

@@ -1,8 +1,8 @@
 """Inpainting methods: a registry from name to class, one shared instance per method (kept by ic.models).
 
-Every module in this package is imported here, and every Inpainter subclass with a `name` registers itself
-(Inpainter.__init_subclass__): a new method is one module in ic/inpaint/ and its test. `rank` orders the
-page's list (the most faithful first).
+Every module in this package is imported here, and each method registers itself where it is defined
+(`@register`, into REGISTRY, an ic.registry.Registry as map methods and bundled classifiers have): a new method
+is one module in ic/inpaint/ and its test. `rank` orders the page's list (the most faithful first).
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ import importlib
 import pkgutil
 
 from ic.errors import ICError
-from ic.inpaint.base import Inpainter
+from ic.inpaint.base import REGISTRY, Inpainter
 from ic.models import models
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
-REGISTRY: dict[str, type[Inpainter]] = {cls.name: cls for cls in sorted(Inpainter.registered, key=lambda c: c.rank)}
+REGISTRY.ordered(key=lambda cls: cls.rank)
 FALLBACK = "patchmatch"
 
 
 def get_inpainter(name: str) -> Inpainter:
     """The shared instance of a method (safe to share: methods keep no per-call state)."""
-    if name not in REGISTRY:
-        raise ICError(f"There is no inpainter called {name!r}; choose one of: {', '.join(REGISTRY)}.")
-    return models().instance(("inpainter", name), REGISTRY[name])
+    return models().instance(("inpainter", name), REGISTRY.get_or_refuse(name))
 
 
 def baselines() -> tuple[str, ...]:

@@ -17,15 +17,18 @@ not an invention), `weights_mb` (it needs weights of about that size, which
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from ic.errors import ICError, Unavailable
 from ic.images import mask_bbox
+from ic.registry import Registry
 
 Progress = Callable[[int, int], None]
+
+REGISTRY = Registry("inpainter")  # name -> method class, put in the page's order (rank) by ic.inpaint
+register = REGISTRY.register  # @register on each method's class, where it is defined
 
 
 class Inpainter:
@@ -43,12 +46,6 @@ class Inpainter:
     # The size of the weights it needs, in MB, when they may have to be downloaded; None when it needs none.
     weights_mb: int | None = None
     rank: int = 100  # its place in the page's list: the most faithful first
-    registered: ClassVar[list[type[Inpainter]]] = []  # every subclass with a name (ic.inpaint reads it)
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.name:
-            Inpainter.registered.append(cls)
 
     def available(self) -> tuple[bool, str]:
         """Whether the method can run now, and if not, one sentence saying why."""

@@ -3,11 +3,12 @@
 import cv2
 import numpy as np
 
-from ic.inpaint.base import Inpainter
+from ic.inpaint.base import Inpainter, register
 
 BLUR_SIGMA = 12.0
 
 
+@register
 class Blur(Inpainter):
     name = "blur"
     rank = 4
@@ -20,6 +21,7 @@ class Blur(Inpainter):
         return cv2.GaussianBlur(image, (0, 0), BLUR_SIGMA, borderType=cv2.BORDER_REFLECT)
 
 
+@register
 class Mean(Inpainter):
     name = "mean"
     rank = 5

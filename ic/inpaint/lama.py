@@ -24,7 +24,7 @@ import numpy as np
 from ic.compute import slot
 from ic.devices import lama_device
 from ic.errors import Unavailable
-from ic.inpaint.base import Inpainter
+from ic.inpaint.base import Inpainter, register
 from ic.paths import models_dir, torch_hub_checkpoints
 
 FILENAME = "big-lama.pt"
@@ -132,6 +132,7 @@ def download_weights(
     return destination
 
 
+@register
 class LaMa(Inpainter):
     name = "lama"
     rank = 0

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from ic.inpaint.base import Inpainter
+from ic.inpaint.base import Inpainter, register
 
 RADIUS = 5
 
@@ -16,6 +16,7 @@ class _OpenCV(Inpainter):
         return cv2.inpaint(image, mask.astype(np.uint8) * 255, RADIUS, self.flag)
 
 
+@register
 class Telea(_OpenCV):
     name = "telea"
     rank = 2
@@ -24,6 +25,7 @@ class Telea(_OpenCV):
     flag = cv2.INPAINT_TELEA
 
 
+@register
 class NavierStokes(_OpenCV):
     name = "ns"
     rank = 3

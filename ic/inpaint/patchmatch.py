@@ -4,11 +4,12 @@ import threading
 
 import numpy as np
 
-from ic.inpaint.base import Inpainter
+from ic.inpaint.base import Inpainter, register
 
 PATCH_SIZE = 3
 
 
+@register
 class PatchMatch(Inpainter):
     name = "patchmatch"
     rank = 1
