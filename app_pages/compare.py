@@ -6,10 +6,11 @@ import streamlit as st
 from ic.classifiers import PREPROCESS_MODES, PREPROCESS_TITLES
 from ic.compare import summary_table
 from ic.errors import Cancelled, ICError
+from ic.experiment import Scoring
 from ic.exports import csv_text
 from ic.images import overlay_mask
 from ic.numbers import PERCENT, POINTS, percent
-from ui import names, resources, session
+from ui import durable, handover, names, resources, visiting
 from ui.notices import saving_notice
 from ui.progress import working
 from ui.results import answer_first, show_table
@@ -65,11 +66,12 @@ def changes_chart(ok: pd.DataFrame) -> None:
 
 
 def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes: list[str], top_k: int) -> None:
-    bench, visitor = session.workbench(), session.visitor()
+    workbench, visitor = visiting.workbench(), visiting.visitor()
     try:
         with working("Starting…", "compare-cancel") as task:
-            result, saved = bench.actions.compare(chosen["name"], chosen["original"], chosen["mask"], models,
-                                                  inpainters, owner=visitor, preprocess=modes, top_k=top_k, task=task)
+            result, saved = workbench.actions.compare(chosen["name"], chosen["original"], chosen["mask"], models,
+                                                  inpainters, owner=visitor, scoring=Scoring(tuple(modes), top_k),
+                                                  task=task)
     except Cancelled:
         st.info("Cancelled; nothing was compared or kept.")
         return
@@ -79,14 +81,14 @@ def run_comparison(chosen: dict, models: list[str], inpainters: list[str], modes
     for row in result.rows:  # the sidebar says which classifiers run on the slower path
         if not row["error"]:
             resources.classifier(row["model"])
-    session.keep_result("compared", (chosen["key"], result, len(saved.ids), saved.problem))
+    handover.keep_result("compared", (chosen["key"], result, len(saved.ids), saved.problem))
 
 
 def main() -> None:
-    visitor = session.visitor()
+    visitor = visiting.visitor()
     st.title("Compare")
     saving_notice()
-    chosen = session.compare_source()
+    chosen = handover.compare_source()
     if chosen is None:
         st.info("Remove something on the Explore page first (or pick a History row and press Compare); "
                 "this page then runs that edit through several classifiers and inpainters.")
@@ -98,19 +100,19 @@ def main() -> None:
     left, right = st.columns([1, 3])
     left.image(overlay_mask(chosen["original"], chosen["mask"]), caption="What is removed", width="stretch",
                alt=f"{chosen['name']} with the region to remove tinted red")
-    bench = session.workbench()
+    workbench = visiting.workbench()
     with right:
-        choices = {c.name: c for c in bench.policy.model_choices()}
+        choices = {c.name: c for c in workbench.policy.model_choices()}
         models = st.multiselect("Classifiers", list(choices), key="compare-models",
                                 default=[name for name, choice in choices.items() if choice.group == "bundled"],
                                 format_func=lambda n: choices[n].short_title)
-        usable = [row["name"] for row in bench.policy.inpainter_choices() if row["available"]]
-        default = [session.kept("inpainter", "patchmatch")]
-        titles = {row["name"]: row["title"] for row in bench.policy.inpainter_choices()}
+        usable = [row["name"] for row in workbench.policy.inpainter_choices() if row["available"]]
+        default = [durable.kept("inpainter", "patchmatch")]
+        titles = {row["name"]: row["title"] for row in workbench.policy.inpainter_choices()}
         inpainters = st.multiselect("Inpainters", usable, default=[n for n in default if n in usable] or usable[:1],
                                     key="compare-inpainters", format_func=lambda n: titles.get(n, n))
         modes = st.multiselect("What the classifiers see", list(PREPROCESS_MODES), key="compare-modes",
-                               default=[session.kept("preprocess", "squash")],
+                               default=[durable.kept("preprocess", "squash")],
                                format_func=lambda mode: PREPROCESS_TITLES[mode].capitalize(),
                                help="Both, to see whether the answer depends on it: the squashed whole image and the "
                                     "model's center crop often disagree.")
@@ -118,7 +120,7 @@ def main() -> None:
         run = st.button("Compare", type="primary", disabled=not models or not inpainters or not modes)
     if run:
         run_comparison(chosen, models, inpainters, modes, top_k)
-    kept = session.result("compared")
+    kept = handover.result("compared")
     if kept is None or kept[0] != chosen["key"]:  # nothing compared yet, or an earlier edit's comparison
         return
     _, result, saved, problem = kept
@@ -127,7 +129,7 @@ def main() -> None:
     elif problem:
         st.warning(problem)
 
-    titles = {row["name"]: row["title"] for row in session.workbench().policy.inpainter_choices()}
+    titles = {row["name"]: row["title"] for row in visiting.workbench().policy.inpainter_choices()}
     table, ran = verdicts(result.rows, titles)
     st.header("Verdicts")
     verdicts_table(table)

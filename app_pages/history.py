@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from ic import sweeps
-from ic.app.history import MAX_NOTE, StoredExperiment
+from ic.app.history import MAX_NOTE, Filter, StoredExperiment
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.exports import csv_text
 from ic.images import overlay_mask
 from ic.numbers import PERCENT, POINTS, p_value, percent, percent_range
-from ui import names, session, signin
+from ui import editing, flash, handover, names, signin, visiting
 from ui.explain_view import show_stored_maps
 from ui.notices import saving_notice
 from ui.results import answer_first, headline, show_chart, show_lead, show_table
@@ -64,19 +64,19 @@ COLUMNS = {
 }
 
 
-def filters(rows_all: list[StoredExperiment]) -> dict:
+def filters(rows_all: list[StoredExperiment]) -> Filter:
     models = sorted({row.model for row in rows_all})
     methods = sorted({row.inpainter for row in rows_all})
     first, second, third, fourth = st.columns([2, 2, 3, 2])
-    return {
-        "models": first.multiselect("Classifier", models, placeholder="all", format_func=names.model),
-        "inpainters": second.multiselect("Inpainter", methods, placeholder="all", format_func=names.inpainter),
-        "search": third.text_input("Search labels, notes, file names", placeholder="e.g. tripod",
+    return Filter(
+        models=tuple(first.multiselect("Classifier", models, placeholder="all", format_func=names.model)),
+        inpainters=tuple(second.multiselect("Inpainter", methods, placeholder="all", format_func=names.inpainter)),
+        search=third.text_input("Search labels, notes, file names", placeholder="e.g. tripod",
                                    help="Any part of a class label in the table, the note, the file name, the "
                                         "classifier or the inpainter; case does not matter."),
-        "changed_only": fourth.toggle("Top-1 changed only"),
-        "starred_only": fourth.toggle("Starred only"),
-    }
+        changed_only=fourth.toggle("Top-1 changed only"),
+        starred_only=fourth.toggle("Starred only"),
+    )
 
 
 def experiment_view(experiment: StoredExperiment, maps: list[dict], compact: bool = False) -> None:
@@ -134,33 +134,33 @@ def detail(history, experiment: StoredExperiment, visitor: str) -> None:
 
     open_col, compare_col, rerun_col, model_col, delete_col = st.columns([2, 2, 2, 3, 2])
     if compare_col.button("Compare…", width="stretch", help="This edit across several classifiers and inpainters"):
-        session.hand_to_compare(experiment)
-        st.switch_page("app_pages/compare.py", query_params=session.link_params())
+        handover.hand_to_compare(experiment)
+        st.switch_page("app_pages/compare.py", query_params=visiting.link_params())
     if open_col.button("Continue in Explore", width="stretch", help="Open the edited image to keep removing"):
-        session.open_experiment(experiment, mine)
-        st.switch_page("app_pages/explore.py", query_params=session.link_params())
-    bench = session.workbench()
-    choices = [choice.name for choice in bench.policy.model_choices() if choice.name != summary["model"]]
+        editing.open_experiment(experiment, mine)
+        st.switch_page("app_pages/explore.py", query_params=visiting.link_params())
+    workbench = visiting.workbench()
+    choices = [choice.name for choice in workbench.policy.model_choices() if choice.name != summary["model"]]
     other = model_col.selectbox("Classifier", choices, label_visibility="collapsed", key="rerun-model",
                                 format_func=names.model)
     if rerun_col.button("Re-run with", width="stretch", help="Judge the same edit with another classifier",
                         disabled=not choices):
         try:
             with st.spinner(f"Classifying with {names.model(other)}…"):
-                _, saved = bench.actions.rerun(experiment, other, owner=visitor)
+                _, saved = workbench.actions.rerun(experiment, other, owner=visitor)
             if saved.problem:
-                session.notify("warning", saved.problem, page="history")
+                flash.notify("warning", saved.problem, page="history")
             else:
-                session.notify("success", f"Added a row: the same edit judged by {other}.", page="history")
+                flash.notify("success", f"Added a row: the same edit judged by {other}.", page="history")
         except ICError as exc:
-            session.notify("error", error_text(exc), page="history")
+            flash.notify("error", error_text(exc), page="history")
         st.rerun()
     if mine:
         sharing_links(history, experiment, visitor)
     if delete_col.button("Delete…", width="stretch", disabled=not mine,
                          help=None if mine else "Only its author can delete it"):
-        session.keep_result("confirm_delete", experiment.id)
-    if mine and session.result("confirm_delete") == experiment.id:
+        handover.keep_result("confirm_delete", experiment.id)
+    if mine and handover.result("confirm_delete") == experiment.id:
         confirm_delete(history, experiment, visitor)
 
 
@@ -170,7 +170,7 @@ def sharing_links(history, experiment: StoredExperiment, visitor: str) -> None:
         try:
             history.changes.share(experiment.id, visitor)
         except ICError as exc:
-            session.notify("error", error_text(exc), page="history")
+            flash.notify("error", error_text(exc), page="history")
 
     tokens = history.reads.links(experiment.id, visitor)
     # keyed: the title's count changes with a new link, and a new title alone made a new, closed expander
@@ -212,11 +212,11 @@ def confirm_delete(history, experiment: StoredExperiment, visitor: str) -> None:
         yes, no = st.columns(2)
         if yes.button("Delete it", type="primary", width="stretch"):
             history.changes.delete(experiment.id, visitor)
-            session.keep_result("confirm_delete", None)
-            session.notify("success", f"Deleted the experiment on {plain(experiment.image_name)}.", page="history")
+            handover.keep_result("confirm_delete", None)
+            flash.notify("success", f"Deleted the experiment on {plain(experiment.image_name)}.", page="history")
             st.rerun()
         if no.button("Keep it", width="stretch"):
-            session.keep_result("confirm_delete", None)
+            handover.keep_result("confirm_delete", None)
             st.rerun()
 
 
@@ -230,10 +230,10 @@ def confirm_clear(history, visitor: str, count: int) -> None:
         yes, no = st.columns(2)
         if yes.button("Delete them all", type="primary", width="stretch"):
             history.changes.clear(visitor)
-            session.flag("confirm_clear", False)
+            handover.flag("confirm_clear", False)
             st.rerun()
         if no.button("Cancel", width="stretch"):
-            session.flag("confirm_clear", False)
+            handover.flag("confirm_clear", False)
             st.rerun()
 
 
@@ -248,7 +248,7 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
                             disabled=not export_ids)
     own = history.reads.count(visitor)
     if clear_col.button("Clear my history…", width="stretch", disabled=own == 0 or bool(history.read_only)):
-        session.flag("confirm_clear", True)
+        handover.flag("confirm_clear", True)
     with import_col.popover("Import a ZIP", width="stretch"):
         upload = st.file_uploader("An export of this app", type=["zip"], key="import-zip")
         if upload is not None and st.button("Import"):
@@ -258,25 +258,25 @@ def sharing(history, rows: list[StoredExperiment], selected: list[str], frame: p
             try:
                 with st.spinner("Reading the ZIP: every experiment is checked before anything is kept…"):
                     added = history.changes.import_zip(upload.getvalue(), owner=visitor, waiting=waiting)
-                session.notify("success", f"Imported {len(added)} experiment{'s' if len(added) != 1 else ''}." if added else
+                flash.notify("success", f"Imported {len(added)} experiment{'s' if len(added) != 1 else ''}." if added else
                                "Nothing new: every experiment in that ZIP is already in History.", page="history")
             except ICError as exc:
-                session.notify("error", error_text(exc), page="history")
+                flash.notify("error", error_text(exc), page="history")
             st.rerun()
-    if session.flag("confirm_clear") and own:
+    if handover.flag("confirm_clear") and own:
         confirm_clear(history, visitor, own)
 
 
 def selected_ids(rows: list[StoredExperiment], positions: list[int]) -> list[str]:
     """The experiments selected, by id: the table reports row positions, which shift when a row is deleted
     or added, so a click is read against the rows as they were shown, and kept by id after that."""
-    shown_before, clicked_before, chosen = session.result("history_view") or ([], [], [])
+    shown_before, clicked_before, chosen = handover.result("history_view") or ([], [], [])
     if positions != clicked_before:  # the person changed the selection
         chosen = [shown_before[i] for i in positions if i < len(shown_before)] if shown_before else \
             [rows[i].id for i in positions if i < len(rows)]
     present = {row.id for row in rows}
     chosen = [experiment_id for experiment_id in chosen if experiment_id in present]
-    session.keep_result("history_view", ([row.id for row in rows], positions, chosen))
+    handover.keep_result("history_view", ([row.id for row in rows], positions, chosen))
     return chosen
 
 
@@ -331,18 +331,18 @@ def look_closer(history, visitor: str, kept: list) -> None:
         chosen = st.selectbox("Look closer at a sweep", list(titles), format_func=titles.get, key="history-sweep")
         sweep = next(s for s in kept if s.id == chosen)
         rows, found = history.reads.sweep_rows(sweep.id, visitor)
-        job = session.workbench().jobs.sweep_job(visitor)
+        job = visiting.workbench().jobs.sweep_job(visitor)
         here = job is not None and job.result is not None and job.result.id == sweep.id
         opener = (lambda row: open_on_explore(job, row)) if here else None
         slices_view(sweep.document["summary"], found, rows, f"history-slices-{sweep.id}", opener=opener)
 
 
 def main() -> None:
-    history = session.workbench().history
+    history = visiting.workbench().history
     if history.kept and st.query_params.get("share"):
         shared_view(history, st.query_params["share"])
         return
-    visitor = session.visitor()
+    visitor = visiting.visitor()
     st.title("History")
     if not history.kept:
         st.error(history.problem)
@@ -356,7 +356,7 @@ def main() -> None:
     else:
         st.caption("Your experiments, kept for this browser link (?visitor=… in the address): bookmark it to come "
                    "back. Nobody else sees them.")
-    session.show_notice("history")
+    flash.show_notice("history")
     sweeps_section(history, visitor)
 
     everything = history.reads.list(visitor)
@@ -366,7 +366,7 @@ def main() -> None:
         sharing(history, [], [], table_frame([], {}, visitor, history.shared), visitor)
         return
     chosen = filters(everything)
-    rows = history.reads.list(visitor, **chosen)
+    rows = history.reads.list(visitor, chosen)
     st.caption(f"{len(rows)} of {len(everything)} experiment{'s' if len(everything) != 1 else ''}")
     frame = table_frame(rows, history.reads.thumbnails([row.id for row in rows]), visitor, history.shared,
                         history.people.authors([row.owner for row in rows]) if history.shared else None)

@@ -6,11 +6,12 @@ page shows its progress when it comes back. Finished sweeps are kept in History.
 import pandas as pd
 import streamlit as st
 
+from ic.app import Source
 from ic.classifiers import PREPROCESS_TITLES
 from ic.errors import ICError
 from ic.numbers import PERCENT, POINTS, p_value
 from ic.sweeps import ReadOptions, notes_phrase
-from ui import idle, names, session
+from ui import idle, names, visiting
 from ui.notices import saving_notice
 from ui.results import answer_first
 from ui.slices import open_on_explore, slices_view
@@ -133,13 +134,13 @@ def results(job) -> None:
 
 def progress_view() -> None:
     """While the sweep runs: its progress, looked at again every POLL_S; the whole page once it ends."""
-    bench, visitor = session.workbench(), session.visitor()
-    job = bench.jobs.sweep_job(visitor)
+    workbench, visitor = visiting.workbench(), visiting.visitor()
+    job = workbench.jobs.sweep_job(visitor)
     if job is None:
         return
     if job.running:
         st.progress(job.share(), text=f"{job.done} of {job.total} rows · {plain(job.message)}")
-        st.button("Cancel the sweep", on_click=bench.jobs.cancel_sweep, args=(visitor,), key="sweep-cancel")
+        st.button("Cancel the sweep", on_click=workbench.jobs.cancel_sweep, args=(visitor,), key="sweep-cancel")
     else:
         st.rerun(scope="app")
 
@@ -168,7 +169,7 @@ def dataset_options(running: bool) -> dict:
     return {"fmt": fmt, "options": ReadOptions(names, float(min_area), box_to_mask, crowds)}
 
 
-def choose(bench, running: bool) -> dict | None:
+def choose(workbench, running: bool) -> dict | None:
     """The dataset and what to ask of it. Drawn while a sweep runs too (locked), so that its choices and its ZIP
     are still there when it ends."""
     upload = st.file_uploader("A ZIP of a dataset: photos with NAME_mask.png beside them (or masks/NAME.png, and "
@@ -177,12 +178,12 @@ def choose(bench, running: bool) -> dict | None:
                               "CSV (image,label,x0,y0,x1,y1). Exports of CVAT, Datumaro, labelme, LabelImg and "
                               "Roboflow are read as they are.", type=["zip"], key="sweep-zip", disabled=running)
     folder = None
-    if bench.policy.sweep_root() is not None:
-        folder = st.text_input(f"…or a folder on the server, under {bench.policy.sweep_root()}", key="sweep-folder",
+    if workbench.policy.sweep_root() is not None:
+        folder = st.text_input(f"…or a folder on the server, under {workbench.policy.sweep_root()}", key="sweep-folder",
                                disabled=running)
-    models = [choice.name for choice in bench.policy.model_choices() if choice.available()[0]]
-    titles = {row["name"]: row["title"] for row in bench.policy.inpainter_choices()}
-    inpainters = [row["name"] for row in bench.policy.inpainter_choices() if row["available"]]
+    models = [choice.name for choice in workbench.policy.model_choices() if choice.available()[0]]
+    titles = {row["name"]: row["title"] for row in workbench.policy.inpainter_choices()}
+    inpainters = [row["name"] for row in workbench.policy.inpainter_choices() if row["available"]]
     left, right = st.columns(2)
     chosen_models = left.multiselect("Classifiers", models, default=models[:2], key="sweep-models", disabled=running,
                                      format_func=names.model)
@@ -199,34 +200,35 @@ def choose(bench, running: bool) -> dict | None:
                        disabled=running)
     if not st.button("Run the sweep", type="primary", disabled=running or not (upload or folder), key="sweep-run"):
         return None
-    return {"data": upload.getvalue() if upload else None, "name": (upload.name if upload else folder).rsplit(".", 1)[0],
-            "folder": folder or None, "models": chosen_models, "inpainters": chosen_inpainters, "context": context,
-            "flip": flip, "modes": ("squash", "center") if both else ("squash",), **reading}
+    source = Source((upload.name if upload else folder).rsplit(".", 1)[0], upload.getvalue() if upload else None,
+                    folder or None, **reading)
+    return {"source": source, "models": chosen_models, "inpainters": chosen_inpainters, "context": context,
+            "flip": flip, "modes": ("squash", "center") if both else ("squash",)}
 
 
 def main() -> None:
-    visitor = session.visitor()
+    visitor = visiting.visitor()
     st.title("Sweeps")
     saving_notice()
-    bench = session.workbench()
-    refusal = bench.policy.sweeps_refused()
+    workbench = visiting.workbench()
+    refusal = workbench.policy.sweeps_refused()
     if refusal:
         st.info(refusal)
         return
     st.caption("The same question asked of a whole dataset: for each photo, classifier and inpainter, does removing "
                "the object change the top-1? Flip rates come with exact 95% (Clopper-Pearson) intervals, and each pair of "
                "classifiers with an exact McNemar test on the same photos.")
-    job = bench.jobs.sweep_job(visitor)
+    job = workbench.jobs.sweep_job(visitor)
     running = job is not None and job.running
     if running:
         idle.expect("sweep")
         st.fragment(progress_view, run_every=POLL_S)()
     elif job is not None and job.problem:
         st.warning(plain(job.problem))  # it names files from the dataset
-    request = choose(bench, running)
+    request = choose(workbench, running)
     if request is not None:
         try:
-            bench.jobs.start_sweep(visitor, **request)
+            workbench.jobs.start_sweep(visitor, **request)
         except ICError as exc:
             st.error(error_text(exc))
         else:

@@ -203,7 +203,7 @@ def _cmd_classify(args) -> tuple[object, str]:
 
 def _cmd_edit(args) -> tuple[object, str]:
     from ic.classifiers import DEFAULT_MODEL
-    from ic.experiment import EditSession
+    from ic.experiment import EditSession, Scoring
     from ic.images import decode_image, decode_mask, save_image
     from ic.inpaint import default_inpainter_name, get_inpainter
 
@@ -214,7 +214,7 @@ def _cmd_edit(args) -> tuple[object, str]:
     inpainter = get_inpainter(args.inpainter or default_inpainter_name())
     classifier = _workbench().policy.classifier(args.model or DEFAULT_MODEL)
     # The CLI runs the named method itself (prepare() downloads LaMa's weights when asked for by name).
-    record = session.apply(mask, inpainter, classifier, preprocess=args.preprocess, top_k=top_k, seed=args.seed)
+    record = session.apply(mask, inpainter, classifier, scoring=Scoring(args.preprocess, top_k, args.seed))
     result = record.summary()
     if args.out:
         save_image(session.export(), args.out)
@@ -235,7 +235,7 @@ def _names(text: str) -> list[str]:
 
 def _cmd_compare(args) -> tuple[object, str]:
     from ic.compare import summary_table
-    from ic.experiment import EditSession
+    from ic.experiment import EditSession, Scoring
     from ic.images import decode_image, decode_mask
     from ic.inpaint import default_inpainter_name
 
@@ -245,7 +245,7 @@ def _cmd_compare(args) -> tuple[object, str]:
     inpainters = _names(args.inpainters) if args.inpainters else [default_inpainter_name()]
     bench, owner = _acting(args)
     result, _ = bench.actions.compare(args.image, session.original, mask, _names(args.models), inpainters,
-                                      owner=owner, preprocess=args.preprocess, top_k=top_k)
+                                      owner=owner, scoring=Scoring(args.preprocess, top_k))
     lines = [] if owner == "cli" else [f"kept in History as {args.as_email}"]
     if owner != "cli":
         bench.history.saving.flush(60)
@@ -274,7 +274,8 @@ def _cmd_explain(args) -> tuple[object, str]:
     on_copy = float(classifier.predict([small], args.preprocess)[0][class_index])  # what the map was made on
     mask = decode_mask(args.mask, image.shape[:2]) if args.mask else None
     options = explain.MapOptions(grid=args.grid, infill=args.infill, preprocess=args.preprocess, rise=args.rise)
-    found = bench.actions.explain(classifier, image, class_index, [args.method], removed=mask, options=options)
+    found = bench.actions.explain(classifier, explain.Images(image, removed=mask), class_index, [args.method],
+                                  options=options)
     result, scores = found["maps"][args.method]["original"], found["scores"][args.method]
     cells = explain.map_cells(result)
     peak = explain.cells_peak(cells, image.shape[:2])  # the cell centre in the file's own pixels
@@ -352,8 +353,8 @@ def _cmd_sweep(args) -> tuple[object, str]:
             print(f"sweep: {task.done}/{task.total} rows ({share:.0%}) {what}", file=sys.stderr, flush=True)
 
     task = Task(on_report=progress)
-    result = bench.jobs.sweep(dataset, plan, owner=owner, out=args.out, engine=args.engine,
-                              ray_address=args.ray_address, workers=args.workers, task=task)
+    result = bench.jobs.sweep(dataset, plan, owner=owner, out=args.out, task=task,
+                              engine=sweeps.Engine(args.engine, args.ray_address, args.workers))
     text = sweeps.describe(result)
     if owner != "cli":
         bench.history.saving.flush(60)

@@ -9,18 +9,17 @@ A model that cannot be loaded gets rows that say why, and the others run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ic.classifiers import PREPROCESS_MODES, Classifier, get_classifier
-from ic.errors import Cancelled, ICError
-from ic.experiment import ExperimentRecord, make_record
+from ic.errors import ICError
+from ic.experiment import ExperimentRecord, Scoring, make_record
 from ic.images import check_mask
 from ic.inpaint import get_inpainter
-
-Progress = Callable[[float, str], None]
+from ic.watch import UNWATCHED, Watch
 
 
 @dataclass
@@ -36,14 +35,13 @@ def _failed_row(image_name: str, model: str, inpainter: str, reason: str) -> dic
 
 
 def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str], *,
-            preprocess: str | Sequence[str] = "squash", top_k: int = 5, seed: int = 0, progress: Progress | None = None,
-            load: Callable[[str], Classifier] = get_classifier,
-            cancelled: Callable[[], bool] | None = None) -> Comparison:
+            scoring: Scoring = Scoring(), load: Callable[[str], Classifier] = get_classifier,
+            watch: Watch = UNWATCHED) -> Comparison:
     """`load` turns a model name into a classifier or refuses it with an ICError (the workbench passes its
-    own, which applies the deployment's allow-list); `cancelled()` is checked between steps. `preprocess` may
-    name several modes (what the classifiers see is another axis: each inpainter's image is made once and
-    judged in each mode); every row names its mode."""
-    modes = [preprocess] if isinstance(preprocess, str) else list(dict.fromkeys(preprocess))
+    own, which applies the deployment's allow-list); `watch` hears (share, message) and is asked between steps
+    whether to stop. `scoring.preprocess` may name several modes (what the classifiers see is another axis:
+    each inpainter's image is made once and judged in each mode); every row names its mode."""
+    modes = scoring.modes()
     if not models or not inpainters or not modes:
         raise ICError("Choose at least one classifier, one inpainter and what the classifiers see to compare.")
     unknown = [mode for mode in modes if mode not in PREPROCESS_MODES]
@@ -56,17 +54,15 @@ def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: lis
     def step(message: str) -> None:
         nonlocal done
         done += 1
-        if progress:
-            progress(done / steps, message)
-        if cancelled and cancelled():
-            raise Cancelled()
+        watch.report(done / steps, message)
+        watch.check()
 
     edited, inpaint_ms = {}, {}
     for name in inpainters:
         method = get_inpainter(name)
         method.prepare()
         start = time.perf_counter()
-        edited[name] = method(original, mask, seed=seed)
+        edited[name] = method(original, mask, seed=scoring.seed)
         inpaint_ms[name] = round((time.perf_counter() - start) * 1000, 1)
         step(f"removed with {method.title}")
 
@@ -84,7 +80,7 @@ def compare(image_name: str, original: np.ndarray, mask: np.ndarray, models: lis
             classify_ms = round((time.perf_counter() - start) * 1000 / len(probs), 1)
             for name, after in zip(inpainters, probs[1:]):
                 record = make_record(image_name, (original, edited[name], mask, mask), classifier, (probs[0], after),
-                                     inpainter=name, preprocess=mode, top_k=top_k, seed=seed,
+                                     inpainter=name, scoring=scoring.seeing(mode),
                                      timings_ms={"inpaint": inpaint_ms[name], "classify": classify_ms})
                 result.records.append(record)
                 result.rows.append({**record.summary(), "error": None})

@@ -13,7 +13,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -112,13 +112,32 @@ def flip_lead(summary: dict) -> tuple[float, str] | None:
     return float(after[0]["prob"] - after[1]["prob"]), str(after[1]["label"])
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """How an edit is judged: what the classifier sees (one of ic.classifiers.PREPROCESS_MODES; a comparison may
+    name several, each another axis), how many top classes a record keeps, and the seed of an inpainter that
+    draws at random."""
+
+    preprocess: str | tuple[str, ...] = "squash"
+    top_k: int = 5
+    seed: int = 0
+
+    def modes(self) -> list[str]:
+        """The ways of seeing asked for, each once, in their order."""
+        return [self.preprocess] if isinstance(self.preprocess, str) else list(dict.fromkeys(self.preprocess))
+
+    def seeing(self, mode: str) -> Scoring:
+        return replace(self, preprocess=mode)
+
+
 def make_record(name: str, images: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], classifier: Classifier,
-                probs: tuple[np.ndarray, np.ndarray], *, inpainter: str, preprocess: str, top_k: int, seed: int,
+                probs: tuple[np.ndarray, np.ndarray], *, inpainter: str, scoring: Scoring,
                 timings_ms: dict) -> ExperimentRecord:
     """An experiment record from its images (original, edited, mask, the step's mask) and both probability
-    vectors (before, after)."""
+    vectors (before, after), judged as `scoring` says (its one way of seeing)."""
     original, edited, mask, step_mask = images
     before, after = probs
+    preprocess, top_k, seed = scoring.preprocess, scoring.top_k, scoring.seed
     top_before, top_after = classifier.top_k(before, top_k), classifier.top_k(after, top_k)
     return ExperimentRecord(
         image_name=name,
@@ -141,12 +160,12 @@ def make_record(name: str, images: tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 def reclassify(name: str, original: np.ndarray, edited: np.ndarray, mask: np.ndarray, classifier: Classifier, *,
-               inpainter: str, preprocess: str = "squash", top_k: int = 5, seed: int = 0) -> ExperimentRecord:
+               inpainter: str, scoring: Scoring = Scoring()) -> ExperimentRecord:
     """The same edit judged by another classifier: a new record, no inpainting."""
     start = time.perf_counter()
-    before, after = classifier.predict([original, edited], preprocess)
+    before, after = classifier.predict([original, edited], scoring.preprocess)
     return make_record(name, (original, edited, mask, mask), classifier, (before, after), inpainter=inpainter,
-                       preprocess=preprocess, top_k=top_k, seed=seed, timings_ms={"inpaint": 0.0, "classify": _ms(start)})
+                       scoring=scoring, timings_ms={"inpaint": 0.0, "classify": _ms(start)})
 
 
 @dataclass
@@ -264,7 +283,7 @@ class EditSession:
         return self._probs(self._states[self._position], classifier, preprocess)
 
     def apply(self, mask: np.ndarray, inpainter: Inpainter, classifier: Classifier, *,
-              preprocess: str = "squash", top_k: int = 5, seed: int = 0, background: bool = False) -> ExperimentRecord:
+              scoring: Scoring = Scoring(), background: bool = False) -> ExperimentRecord:
         """Remove the masked region from the current image, classify, and push the result. With `background`,
         the mask is what to keep: everything else is replaced (by a baseline such as blur or the mean colour;
         the 90% limit, there to stop meaningless inpainting, does not apply to these)."""
@@ -279,11 +298,12 @@ class EditSession:
         else:
             step = check_mask(fit_mask(mask, self.shape))
             union = check_mask(self.mask | step)
+        preprocess = scoring.preprocess
         inpainter.prepare()
         before = self.original_probs(classifier, preprocess)
 
         start = time.perf_counter()
-        edited = inpainter(self.edited, step, seed=seed)
+        edited = inpainter(self.edited, step, seed=scoring.seed)
         inpaint_ms = _ms(start)
         start = time.perf_counter()
         after = classifier.predict([edited], preprocess)[0]
@@ -299,7 +319,7 @@ class EditSession:
             self._position -= 1
             self._dropped += 1
         record = make_record(self.name, (self.original, edited, union, step), classifier, (before, after),
-                             inpainter=inpainter.name, preprocess=preprocess, top_k=top_k, seed=seed,
+                             inpainter=inpainter.name, scoring=scoring,
                              timings_ms={"inpaint": inpaint_ms, "classify": classify_ms})
         record.kind = "background" if background else "removal"
         return record

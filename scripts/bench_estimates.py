@@ -43,7 +43,8 @@ def maps(bench, classifier, image, index: int) -> None:
     telea = get_inpainter("telea")
     for method in ("occlusion", "scorecam"):
         estimate = explain.maps_estimate(classifier, [method], 8, telea, images=1).seconds
-        actual, _ = timed(lambda method=method: bench.actions.explain(classifier, image, index, [method], options=MapOptions()))
+        actual, _ = timed(lambda method=method: bench.actions.explain(classifier, explain.Images(image), index, [method],
+                                                                          options=MapOptions()))
         row(f"{explain.METHODS[method]} (8x8, Telea)" if method == "occlusion" else explain.METHODS[method],
             estimate, actual)
 
@@ -89,7 +90,8 @@ def page_against_cli(image_path: str) -> None:
             page.locator("canvas.upper-canvas").wait_for(timeout=90_000)
             settled(page)
             drop_option(page, "Maps", "Grad-CAM")
-        direct = [timed(lambda: bench.actions.explain(classifier, image, 872, ["occlusion"], options=MapOptions()))[0]
+        direct = [timed(lambda: bench.actions.explain(classifier, explain.Images(image), 872, ["occlusion"],
+                                                        options=MapOptions()))[0]
                   for _ in range(3)]
     best_page, best_cli = min(on_page), min(direct)
     print(f"occlusion 8x8 on camera.png: page {best_page:.2f} s (click to maps on screen, best of 3), workbench "
@@ -105,7 +107,7 @@ def main() -> None:
     bench, classifier = Workbench(None), get_classifier(args.model)
     image = decode_image(args.image)
     index = int(classifier.predict([image])[0].argmax())
-    bench.actions.explain(classifier, image, index, ["gradcam"])  # warm: the eager model, grad-cam's imports
+    bench.actions.explain(classifier, explain.Images(image), index, ["gradcam"])  # warm: the eager model, grad-cam's imports
     maps(bench, classifier, image, index)
     flips(bench, classifier, image)
     if args.page:

@@ -69,7 +69,7 @@ def on_cluster(dataset, plan, nodes: int, cpus: int) -> dict:
         for _ in range(nodes - 1):
             cluster.add_node(num_cpus=cpus)
         cluster.wait_for_nodes()
-        result = sweeps.sweep(dataset, plan, engine="ray", ray_address=cluster.address, workers=nodes * cpus)
+        result = sweeps.sweep(dataset, plan, engine=sweeps.Engine("ray", cluster.address, nodes * cpus))
     finally:
         cluster.shutdown()
     steady, images = result.timings["steady"], result.timings.get("steady_images", 0)
@@ -118,7 +118,7 @@ def main() -> None:
                              indent=2))
             return
 
-        remote = sweeps.sweep(dataset, plan, engine="ray", workers=args.workers)
+        remote = sweeps.sweep(dataset, plan, engine=sweeps.Engine("ray", workers=args.workers))
         startup, steady = remote.timings["startup"], remote.timings["steady"]
         steady_images = remote.timings.get("steady_images", 0)
     same = max(abs(a[k] - b[k]) for a, b in zip(sorted(local.rows, key=sweeps.results.row_key),

@@ -15,6 +15,7 @@ from ic import explain
 from ic.app import Workbench
 from ic.errors import Cancelled, ICError
 from ic.inpaint import get_inpainter
+from ic.watch import Watch
 
 from conftest import ROOT, SAMPLES, cli_env, open_page, sample
 
@@ -142,10 +143,10 @@ def test_score_cam_reports_progress_can_be_cancelled_and_leaves_no_hooks(lite0):
         return len(seen) >= 3
 
     with pytest.raises(Cancelled):
-        explain.activation_map(lite0, image, TRIPOD, "scorecam", progress=seen.append, cancelled=cancelled)
+        explain.activation_map(lite0, image, TRIPOD, "scorecam", watch=Watch(seen.append, cancelled))
     assert seen == sorted(seen) and 0 < seen[-1] < 0.2
     progress = []
-    result = explain.activation_map(lite0, image, TRIPOD, "scorecam", progress=progress.append)
+    result = explain.activation_map(lite0, image, TRIPOD, "scorecam", watch=Watch(progress.append))
     assert progress[-1] == 1.0 and len(progress) == 40 and result.heatmap.std() > 0
     assert all(len(m._forward_hooks) == 0 for m in lite0.model.modules())
 
@@ -156,7 +157,7 @@ def test_public_mode_refuses_score_cam_past_1024_channels(monkeypatch, lite0):
     assert bench.policy.check_scorecam(lite0).channels == 320
     monkeypatch.setattr(explain, "SCORECAM_PUBLIC_CHANNELS", 300)
     with pytest.raises(ICError, match="only up to 300 channels"):
-        bench.actions.explain(lite0, sample("camera.png"), TRIPOD, ["scorecam"])
+        bench.actions.explain(lite0, explain.Images(sample("camera.png")), TRIPOD, ["scorecam"])
 
 
 def overlaps_tripod(mask: np.ndarray) -> bool:
@@ -359,9 +360,10 @@ def test_explore_names_what_the_classifier_sees_and_says_when_the_other_mode_dis
 
 def test_compare_runs_both_ways_of_seeing_as_another_axis(lite0, camera, tripod_mask):
     from ic.compare import compare, summary_table
+    from ic.experiment import Scoring
 
-    result = compare("camera.png", camera, tripod_mask, ["tf_efficientnet_lite0"], ["telea"], preprocess=["squash", "center"],
-                     load=lambda name: lite0)
+    result = compare("camera.png", camera, tripod_mask, ["tf_efficientnet_lite0"], ["telea"],
+                     scoring=Scoring(("squash", "center")), load=lambda name: lite0)
     table = summary_table(result.rows)
     assert [row["sees"] for row in table] == ["squash", "center"] and len(result.edited) == 1  # one inpainting
     for row, mode in zip(result.rows, ("squash", "center")):

@@ -298,7 +298,7 @@ def test_the_command_line_sweeps_a_cvat_export_zip_with_crowds_as_a_slice(export
 
 def test_a_ray_sweep_keeps_which_objects_are_crowd_regions(exports, tmp_path):
     ray = pytest.importorskip("ray")
-    from ic.sweeps import Plan, runtime_env, sweep
+    from ic.sweeps import Engine, Plan, runtime_env, sweep
 
     dataset = load_folder(exports["cvat-coco"])
     plan = Plan(("tf_efficientnet_lite0",), ("telea",))
@@ -306,7 +306,7 @@ def test_a_ray_sweep_keeps_which_objects_are_crowd_regions(exports, tmp_path):
     ray.init(num_cpus=2, runtime_env=runtime_env(), include_dashboard=False, log_to_driver=False,
              _node_ip_address="127.0.0.1")
     try:
-        remote = sweep(dataset, plan, out=tmp_path / "ray.parquet", engine="ray")
+        remote = sweep(dataset, plan, out=tmp_path / "ray.parquet", engine=Engine("ray"))
     finally:
         ray.shutdown()
     crowds = lambda result: sorted((row["image"], row["object"]) for row in result.rows if row["crowd"])  # noqa: E731

@@ -15,7 +15,7 @@ from builders import png_declaring, zip_of
 
 from ic.errors import ICError
 from ic.experiment import EditSession
-from ic.history import DB_NAME, SCHEMA_VERSION, HistoryStore, migrate
+from ic.history import DB_NAME, SCHEMA_VERSION, Filter, HistoryStore, migrate
 from ic.history.db import Database
 from ic.inpaint import get_inpainter
 
@@ -173,7 +173,7 @@ def test_two_visitors_never_see_each_others_rows(store, records):
     assert [row.id for row in store.experiments.list("bob")] == [bob]
     with pytest.raises(ICError, match="not in your history"):
         store.experiments.get(alice[0], "bob")
-    assert store.experiments.list("bob", search="tripod") and not store.experiments.list("carol", search="tripod")
+    assert store.experiments.list("bob", Filter(search="tripod")) and not store.experiments.list("carol", Filter(search="tripod"))
     with pytest.raises(ICError):
         store.transfer.export_zip([alice[0]], "bob")
 
@@ -193,11 +193,11 @@ def test_filters(store, camera, lite0, records):
     store.experiments.add(records[0], owner="alice")
     [patchmatch] = make_records(camera, lite0, 1, inpainter="blur")
     store.experiments.add(patchmatch, owner="alice")
-    assert [row.inpainter for row in store.experiments.list("alice", inpainters=["blur"])] == ["blur"]
-    assert len(store.experiments.list("alice", models=["tf_efficientnet_lite0"])) == 2
-    assert store.experiments.list("alice", models=["resnet50.a1_in1k"]) == []
-    assert store.experiments.list("alice", search="no such label") == []
-    changed = store.experiments.list("alice", changed_only=True)
+    assert [row.inpainter for row in store.experiments.list("alice", Filter(inpainters=("blur",)))] == ["blur"]
+    assert len(store.experiments.list("alice", Filter(models=("tf_efficientnet_lite0",)))) == 2
+    assert store.experiments.list("alice", Filter(models=("resnet50.a1_in1k",))) == []
+    assert store.experiments.list("alice", Filter(search="no such label")) == []
+    changed = store.experiments.list("alice", Filter(changed_only=True))
     assert all(row.top1_changed for row in changed)
 
 
@@ -263,8 +263,9 @@ def test_search_is_literal(store, records):
     store.experiments.add(records[0], owner="alice")
     store.experiments.annotate(store.experiments.list("alice")[0].id, "alice", note="100% sure")
     store.experiments.add(records[1], owner="alice")
-    assert len(store.experiments.list("alice", search="%")) == 1  # not a wildcard matching both
-    assert len(store.experiments.list("alice", search="100%")) == 1 and len(store.experiments.list("alice", search="1_0")) == 0
+    assert len(store.experiments.list("alice", Filter(search="%"))) == 1  # not a wildcard matching both
+    assert len(store.experiments.list("alice", Filter(search="100%"))) == 1
+    assert len(store.experiments.list("alice", Filter(search="1_0"))) == 0
 
 
 def test_an_import_keeps_the_retention_limit(store, records, tmp_path, monkeypatch):

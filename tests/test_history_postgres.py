@@ -15,7 +15,7 @@ from waiting import until
 
 from ic.app import get_workbench
 from ic.errors import ICError, Unavailable
-from ic.history import HistoryStore
+from ic.history import Filter, HistoryStore
 
 from browser_support import browser_page, errors_shown, free_port, grid_rows, isolated_env, paint, removals_shown, running_app, top1_notice
 from conftest import ROOT, cli_env, open_page
@@ -65,7 +65,8 @@ def test_copy_from_sqlite_to_postgresql_and_back_gives_equal_exports_and_runs_on
     copy, on_server = HistoryStore(tmp_path / "back"), HistoryStore(url=url)
     assert exported(copy) == exported(on_server) == exported(source)
     assert [row.row() for row in copy.experiments.list("alice")] == [row.row() for row in source.experiments.list("alice")]  # same order
-    assert copy.experiments.list("alice", group_id="g1") and copy.experiments.list("alice", starred_only=True)[0].note == "the legs matter"
+    assert copy.experiments.list("alice", Filter(group_id="g1"))
+    assert copy.experiments.list("alice", Filter(starred_only=True))[0].note == "the legs matter"
     assert copy.shares.open(token)[0].id == first  # a link made before the move still opens its experiment
     assert copy.people.names([carol.owner]) == {carol.owner: "Carol"} and copy.people.by_email("CAROL@example.com")
     assert copy.people.claim("f" * 32, "g" * 32) is None  # still claimed, once

@@ -14,7 +14,7 @@ import pytest
 from builders import zip_of
 
 from ic.errors import ICError
-from ic.history import HistoryStore
+from ic.history import Filter, HistoryStore
 from ic.history.archive import ArchivedExperiment
 
 from conftest import ROOT, open_page, rendered
@@ -214,7 +214,7 @@ def test_the_history_page_refuses_a_wrong_export_with_its_sentence_and_keeps_wor
 def test_search_is_literal_over_labels_notes_names_models_and_inpainters(store, records):
     first, second = store.experiments.add(records[0], "alice"), store.experiments.add(records[1], "alice")
     store.experiments.annotate(first, "alice", note="Seen in Zürich, 100% sure")
-    found = lambda text: {row.id for row in store.experiments.list("alice", search=text)}
+    found = lambda text: {row.id for row in store.experiments.list("alice", Filter(search=text))}
     for noise in ('"', "{", "index", "0.", "\\", "delta", "prob", ":", "_r"):
         assert found(noise) == set(), noise  # the stored JSON's keys, numbers and escapes match nothing
     assert found("_lite") == {first, second}  # an underscore is a character: the model's name has one

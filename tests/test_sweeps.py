@@ -14,7 +14,7 @@ from builders import build_dataset
 
 from ic.errors import ICError
 from ic.images import decode_image, encode_png
-from ic.sweeps import Plan, load_folder, load_zip, read_rows, sweep
+from ic.sweeps import Engine, Plan, load_folder, load_zip, read_rows, sweep
 from ic.sweeps.stats import bootstrap_interval, mcnemar_exact, proportion_interval
 
 from conftest import ROOT, cli_env
@@ -186,7 +186,7 @@ def test_ray_gives_the_same_rows_as_local(dataset, tmp_path):
     ray.init(num_cpus=2, runtime_env=runtime_env(), include_dashboard=False, log_to_driver=False,
              _node_ip_address="127.0.0.1")
     try:
-        remote = sweep(found, plan, out=tmp_path / "ray.parquet", engine="ray")
+        remote = sweep(found, plan, out=tmp_path / "ray.parquet", engine=Engine("ray"))
     finally:
         ray.shutdown()
     key = lambda row: (row["image"], row["model"], row["inpainter"], row["mode"])  # noqa: E731

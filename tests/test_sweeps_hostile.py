@@ -17,7 +17,7 @@ import pytest
 from builders import build_dataset, ellipse
 from test_imports_hostile import patched
 
-from ic.app import Workbench
+from ic.app import Source, Workbench
 from ic.errors import ICError
 from ic.images import decode_image, encode_png
 
@@ -194,8 +194,8 @@ def test_links_out_of_the_servers_folder_and_odd_folder_names(tmp_path, monkeypa
     bench = Workbench(tmp_path / "data")
     for name, words in (("a\0b", "no NUL"), ("x" * 5000, "at most 255 characters")):
         with pytest.raises(ICError, match=words):
-            bench.jobs.start_sweep("alice", name="x", folder=name, models=[MODEL], inpainters=["blur"])
-    job = bench.jobs.start_sweep("alice", name="set", folder="set", models=[MODEL], inpainters=["blur"])
+            bench.jobs.start_sweep("alice", source=Source("x", folder=name), models=[MODEL], inpainters=["blur"])
+    job = bench.jobs.start_sweep("alice", source=Source("set", folder="set"), models=[MODEL], inpainters=["blur"])
     job.thread.join(300)
     assert job.result is not None, job.problem
     reasons = {entry["file"]: entry["reason"] for entry in job.result.skipped}
@@ -220,11 +220,11 @@ def test_two_run_presses_at_once_start_one_sweep(dataset, tmp_path, monkeypatch)
     monkeypatch.setattr(sweeps, "load_zip", slow)
     started, refused = [], []
     first = threading.Thread(target=lambda: started.append(
-        bench.jobs.start_sweep("alice", name="a", data=data, models=[MODEL], inpainters=["blur"])))
+        bench.jobs.start_sweep("alice", source=Source("a", data), models=[MODEL], inpainters=["blur"])))
     first.start()
     assert reading.wait(60)
     try:
-        bench.jobs.start_sweep("alice", name="b", data=data, models=[MODEL], inpainters=["blur"])
+        bench.jobs.start_sweep("alice", source=Source("b", data), models=[MODEL], inpainters=["blur"])
     except ICError as exc:
         refused.append(str(exc))
     go_on.set()
@@ -240,7 +240,7 @@ def test_duplicate_photos_are_swept_once_and_progress_never_names_none(dataset, 
     data = zip_from(dataset, keep=("coffee",), extra={"again/coffee.png": coffee, "again/coffee_mask.png": mask})
     bench = Workbench(tmp_path / "data")
     messages = []
-    job = bench.jobs.start_sweep("alice", name="dup", data=data, models=[MODEL], inpainters=["blur"])
+    job = bench.jobs.start_sweep("alice", source=Source("dup", data), models=[MODEL], inpainters=["blur"])
     while job.running:
         messages.append(job.message)
         threading.Event().wait(0.05)

@@ -70,7 +70,7 @@ def test_sweeps_are_off_in_public_mode(monkeypatch):
 
 
 def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_worker(tmp_path, monkeypatch):
-    from ic.app import Workbench
+    from ic.app import Source, Workbench
     from ic.errors import ICError
 
     root = tmp_path / "datasets"
@@ -81,11 +81,11 @@ def test_a_server_folder_only_under_the_root_in_team_mode_and_cancel_stops_the_w
     monkeypatch.setenv("IC_HISTORY_MODE", "team")
     assert bench.policy.sweep_root() == root
     with pytest.raises(ICError, match="outside"):
-        bench.jobs.start_sweep("alice", name="x", folder="../..", models=["tf_efficientnet_lite0"], inpainters=["telea"])
-    job = bench.jobs.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"],
+        bench.jobs.start_sweep("alice", source=Source("x", folder="../.."), models=["tf_efficientnet_lite0"], inpainters=["telea"])
+    job = bench.jobs.start_sweep("alice", source=Source("set", folder="set"), models=["tf_efficientnet_lite0"], inpainters=["telea"],
                             flip=True)  # slow enough to be stopped half way
     with pytest.raises(ICError, match="still running"):
-        bench.jobs.start_sweep("alice", name="set", folder="set", models=["tf_efficientnet_lite0"], inpainters=["telea"])
+        bench.jobs.start_sweep("alice", source=Source("set", folder="set"), models=["tf_efficientnet_lite0"], inpainters=["telea"])
     bench.jobs.cancel_sweep("alice")
     job.thread.join(120)
     assert not job.running and job.result is None

@@ -27,7 +27,7 @@ import streamlit as st
 
 from ic.errors import ICError
 from ic.images import decode_layer, encode_display, mask_from_layer
-from ui import idle, session
+from ui import editing, idle
 
 TOOLS = {"Freehand brush": "freedraw", "Rectangle": "rect", "Polygon (click points, close on the first)": "polygon",
          "Eraser (strokes not removed yet)": "eraser", "Select an object (box, then clicks)": "select"}
@@ -83,7 +83,7 @@ class Strokes:
     count: int  # strokes on the canvas now
 
 
-def new_strokes(desk: session.Desk) -> Strokes | None:
+def new_strokes(desk: editing.Desk) -> Strokes | None:
     """What was painted on the desk's canvas and not applied yet, or None when nothing new is there.
     Read before the canvas is drawn again in this run."""
     top, left, bottom, right = desk.view_box()
@@ -99,19 +99,19 @@ def new_strokes(desk: session.Desk) -> Strokes | None:
     return Strokes(new, painted, count) if new.any() else None
 
 
-def mark_applied(desk: session.Desk, strokes: Strokes) -> None:
+def mark_applied(desk: editing.Desk, strokes: Strokes) -> None:
     """Everything on the canvas when `strokes` was read has been applied (plain attribute writes)."""
     desk.applied = strokes.painted if desk.applied is None else desk.applied | strokes.painted
     desk.applied_count = strokes.count
 
 
-def discard(desk: session.Desk, strokes: Strokes) -> None:
+def discard(desk: editing.Desk, strokes: Strokes) -> None:
     """Drop the strokes not removed yet: they count as dealt with, and the canvas is cleared of them."""
     mark_applied(desk, strokes)
     desk.clear_canvas()
 
 
-def shows_strokes(desk: session.Desk) -> bool:
+def shows_strokes(desk: editing.Desk) -> bool:
     """Whether the canvas still shows strokes (applied or not)."""
     state = st.session_state.get(desk.canvas_key)
     drawing = state.get("drawing") if hasattr(state, "get") else None

@@ -8,7 +8,7 @@ from ic import explain
 from ic.errors import Cancelled, ICError
 from ic.images import fit_mask, overlay_mask
 from ic.numbers import p_value, percent
-from ui import idle, session
+from ui import editing, handover, idle, visiting
 from ui.progress import working
 from ui.results import show_lead
 from ui.text import error_text, plain
@@ -166,7 +166,7 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     grid_col, infill_col, opacity_col, rise_col = st.columns(4, vertical_alignment="center")
     grid = grid_col.slider("Grid (cells a side)", *explain.GRID_RANGE, explain.DEFAULT_GRID, key="explain-grid",
                            help="Occlusion removes each cell; the curves and the smallest removal work on these cells.")
-    choices = session.workbench().policy.inpainter_choices()
+    choices = visiting.workbench().policy.inpainter_choices()
     titles = {row["name"]: row["title"] for row in choices}
     usable = [row["name"] for row in choices if row["available"]]
     infill = infill_col.selectbox("Infill", usable, index=usable.index(explain.DEFAULT_INFILL), key="explain-infill",
@@ -181,10 +181,10 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
     if before[class_index] < explain.FAINT:
         st.warning(f"The model gives {plain(classifier.labels[class_index])} only {percent(before[class_index])}: its maps "
                    "explain a class the model does not see.")
-    bench = session.workbench()
+    workbench = visiting.workbench()
     if "scorecam" in methods:
         try:
-            st.caption(bench.policy.check_scorecam(classifier).sentence())
+            st.caption(workbench.policy.check_scorecam(classifier).sentence())
         except ICError as exc:
             st.error(error_text(exc))
     images = 2 if edit.can_undo else 1
@@ -192,19 +192,20 @@ def explanations_section(edit, classifier, preprocess: str, experiment_id: str |
         said = (f"{'These maps' if len(methods) > 1 else 'This map'}, on the original"
                 + (" and the edited image" if images == 2 else "") + ", with their scores: ")
         estimate_caption(lambda found: said + (found.sentence() if found else "measuring what it takes here…"),
-                         lambda: bench.actions.estimate_maps(classifier, methods, grid, infill, images, wait=False,
+                         lambda: workbench.actions.estimate_maps(classifier, methods, grid, infill, images, wait=False,
                                                              rise=rise))
 
     key = (id(edit), edit.removals, classifier.name, preprocess, class_index, tuple(methods), grid, infill, rise)
     if st.button("Compute maps", type="primary", disabled=not methods):
         try:
-            session.keep_result("explained", (key, compute(edit, classifier, preprocess, class_index, methods, grid,
-                                                           infill, experiment_id, rise)))
+            options = explain.MapOptions(grid=grid, infill=infill, preprocess=preprocess, rise=rise)
+            handover.keep_result("explained", (key, compute(edit, classifier, class_index, methods, options,
+                                                           experiment_id)))
         except Cancelled:
             st.info("Cancelled; nothing was computed.")
         except ICError as exc:
             st.error(error_text(exc))
-    stored = session.result("explained")
+    stored = handover.result("explained")
     if stored and stored[0] == key:
         full = {"original": float(before[class_index])}
         if edit.can_undo:
@@ -262,14 +263,12 @@ def show_results(edit, results: dict, opacity: float, full: dict | None = None) 
         curves_chart(results["curves"])
 
 
-def compute(edit, classifier, preprocess: str, class_index: int, methods: list[str], grid: int, infill: str,
-            experiment_id: str | None, rise: bool = False) -> dict:
-    bench, owner = session.workbench(), session.visitor()
-    options = explain.MapOptions(grid=grid, infill=infill, preprocess=preprocess, rise=rise)
+def compute(edit, classifier, class_index: int, methods: list[str], options: explain.MapOptions,
+            experiment_id: str | None) -> dict:
+    workbench, owner = visiting.workbench(), visiting.visitor()
+    pictures = explain.Images(edit.original, edit.edited if edit.can_undo else None, edit.mask)
     with working("Computing maps…", "explain-cancel") as task:
-        return bench.actions.explain(classifier, edit.original, class_index, methods,
-                                     edited=edit.edited if edit.can_undo else None, removed=edit.mask,
-                                     options=options, task=task,
+        return workbench.actions.explain(classifier, pictures, class_index, methods, options=options, task=task,
                                      save_with=(experiment_id, owner) if experiment_id else None)
 
 
@@ -288,11 +287,11 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
                                  "evidence that is redundant (each part alone matters little).")
     map_method = map_col.selectbox("Map that orders the cells", [*cams, *cell_wise], key="flip-map",
                                    format_func=explain.METHODS.get, disabled=order == "adaptive")
-    bench = session.workbench()
+    workbench = visiting.workbench()
     orders = ["map", "adaptive"] if order == "both" else [order]
 
     def estimates():
-        found = {name: bench.actions.estimate_flip(classifier, grid, infill, name, map_method, wait=False)
+        found = {name: workbench.actions.estimate_flip(classifier, grid, infill, name, map_method, wait=False)
                  for name in orders}
         return None if None in found.values() else found
 
@@ -307,15 +306,15 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
     if st.button("Find the smallest removal", key="flip-run"):
         try:
             with working("Searching…", "flip-cancel") as task:
-                found = bench.actions.flip(classifier, edit.original, edit.name, order=order,
+                found = workbench.actions.flip(classifier, edit.original, edit.name, order=order,
                                            options=explain.MapOptions(grid=grid, infill=infill, preprocess=preprocess),
-                                           map_method=map_method, owner=session.visitor(), task=task)
-            session.keep_result("flip", (key, found))
+                                           map_method=map_method, owner=visiting.visitor(), task=task)
+            handover.keep_result("flip", (key, found))
         except Cancelled:
             st.info("Cancelled; nothing was kept.")
         except ICError as exc:
             st.error(error_text(exc))
-    stored = session.result("flip")
+    stored = handover.result("flip")
     if stored and stored[0] == key:
         show_flip(edit, classifier, stored[1], infill, infill_title)
 
@@ -323,11 +322,11 @@ def smallest_removal(edit, classifier, preprocess: str, grid: int, infill: str, 
 def apply_flip(mask: np.ndarray, infill: str) -> None:
     """The smallest removal found, removed from the current edit (on top of its removals so far) by the
     inpainter the search used, on the next run, like a mask file."""
-    desk = session.desk()
+    desk = editing.desk()
     if desk is None:
         return
     desk.uploaded_mask = fit_mask(mask, desk.edit.shape)
-    session.request_apply("mask", inpainter=infill)
+    editing.request_apply("mask", inpainter=infill)
 
 
 def show_flip(edit, classifier, found: dict, infill: str = "telea", infill_title: str = "Telea") -> None:

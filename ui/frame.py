@@ -9,7 +9,7 @@ import streamlit as st
 
 from ic.errors import ICError
 from ic.prepare import page_drawn
-from ui import idle, notices, session, signin
+from ui import claim, idle, notices, signin, visiting
 from ui.navigation import PAGES, page_frame, page_links
 from ui.text import error_text
 
@@ -35,7 +35,7 @@ def run() -> None:
                        layout="wide")
     shared = path == "app_pages/history.py" and bool(st.query_params.get("share"))
     person = signin.person()
-    if person is not None and session.signed_out_elsewhere(person):  # every run asks: a sign-out in another tab
+    if person is not None and claim.signed_out_elsewhere(person):  # every run asks: a sign-out in another tab
         signin.ended(person)
         person = None
     # a share link shows its experiment alone, and the sign-in page is a page alone: no sidebar at all
@@ -44,14 +44,14 @@ def run() -> None:
         idle.finish()
         return
     if person is not None:
-        session.person_seen(person)
+        claim.person_seen(person)
     if not shared:
         with st.sidebar:
-            page_links(session.link_params().get("visitor"))
+            page_links(visiting.link_params().get("visitor"))
         notices.history_notices()
         if person is not None:
-            signin.sidebar(person, session.sign_out)
-            session.offer_claim(person)
+            signin.sidebar(person, claim.sign_out)
+            claim.offer_claim(person)
     page_drawn()  # the server's preparation waits for a first frame before its heavy work (ic/prepare.py)
     try:
         page.run()
@@ -61,4 +61,4 @@ def run() -> None:
         log.exception("The %s page failed", page.title)
         st.error(WENT_WRONG)
     # the page's word on being idle, that tests wait on (ui/idle.py); a shared experiment's page saves nothing
-    idle.finish(None if shared else lambda: session.workbench().history.saving.pending(session.visitor()))
+    idle.finish(None if shared else lambda: visiting.workbench().history.saving.pending(visiting.visitor()))

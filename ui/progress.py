@@ -4,14 +4,14 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from ui import session
+from ui import visiting
 
 
 @contextmanager
 def working(text: str, cancel_key: str):
     """A progress bar and a Cancel button while the visitor's long work runs, both taken off the page when it
     ends (finished, cancelled or refused). Yields the work's ic.app.Task, whose reports move the bar."""
-    jobs, owner = session.workbench().jobs, session.visitor()
+    jobs, owner = visiting.workbench().jobs, visiting.visitor()
     slot = st.empty()
     with slot.container():
         bar = st.progress(0.0, text=text)

@@ -11,7 +11,7 @@ from ic.classifiers import Classifier
 from ic.images import decode_image, encode_png, square_thumbnail
 from ic.prepare import freeze_long_lived
 from ic.samples import list_samples
-from ui import session
+from ui import visiting
 
 
 def classifier(name: str, status=None) -> Classifier:
@@ -19,18 +19,18 @@ def classifier(name: str, status=None) -> Classifier:
     although the fast one was wanted, the sidebar says so and why. While it loads, the slot `status` (an
     st.empty) says what the load is doing, whether this page loads it or the server's preparation at start
     does, and is emptied after."""
-    bench = session.workbench()
-    if status is None or bench.policy.classifier_ready(name):
-        loaded = bench.policy.classifier(name)
+    workbench = visiting.workbench()
+    if status is None or workbench.policy.classifier_ready(name):
+        loaded = workbench.policy.classifier(name)
     else:
-        usual = bench.policy.usual_load_s(name)
+        usual = workbench.policy.usual_load_s(name)
         took = f"It took {usual:.0f} s the last time on this server; its" if usual and usual >= 1 else "Its"
         say = lambda step: status.info(f"Preparing the classifier ({name}): {step}… {took} answer comes here once "
                                        "it is ready.", icon=":material/hourglass_top:")
-        while (step := bench.policy.classifier_loading(name)) is not None:  # the server's preparation, say
+        while (step := workbench.policy.classifier_loading(name)) is not None:  # the server's preparation, say
             say(step)
             time.sleep(WAIT_S)
-        loaded = bench.policy.classifier(name, on_step=say)
+        loaded = workbench.policy.classifier(name, on_step=say)
         status.empty()
     if loaded.slow_path:
         st.sidebar.warning(loaded.slow_path, icon=":material/speed:")

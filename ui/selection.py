@@ -13,7 +13,7 @@ import streamlit as st
 from ic.errors import ICError
 from ic.images import outline_box, overlay_mask
 from ic.select import Selection, grow
-from ui import canvas, session
+from ui import canvas, editing, flash, visiting
 from ui.text import error_text
 
 MODES = {"box": "Box around it", "object": "Click: part of it", "background": "Click: not part of it"}
@@ -31,7 +31,7 @@ def drawing_mode() -> str:
     return "rect" if _mode() == "box" else "point"
 
 
-def shown_over(image: np.ndarray, desk: session.Desk) -> np.ndarray:
+def shown_over(image: np.ndarray, desk: editing.Desk) -> np.ndarray:
     """The edited image with the proposal tinted over it, and the keyboard's box outlined, for the canvas."""
     shown = overlay_mask(image, desk.selection.mask, colour=TINT) if desk.selection is not None else image
     box = keyboard_box(image.shape[:2])
@@ -52,39 +52,39 @@ def keyboard_box(shape: tuple[int, int]) -> tuple[int, int, int, int] | None:
     return (left, top, max(right, left + 1), max(bottom, top + 1))
 
 
-def take_keyboard_box(desk: session.Desk, progress) -> None:
+def take_keyboard_box(desk: editing.Desk, progress) -> None:
     """The sliders' box, proposed as a dragged box would be (a request of the "Select the box" button)."""
     box = keyboard_box(desk.edit.shape)
     if box is None:
-        session.notify("info", "Move the box's edges with the sliders first (Tab to a slider, then the arrow keys).")
+        flash.notify("info", "Move the box's edges with the sliders first (Tab to a slider, then the arrow keys).")
         return
     progress.markdown("**Edited** · :material/progress_activity: selecting…")
     try:
-        desk.selection = session.workbench().actions.select(desk.edit.edited, box)
+        desk.selection = visiting.workbench().actions.select(desk.edit.edited, box)
     except ICError as exc:
-        session.notify("warning", error_text(exc))
+        flash.notify("warning", error_text(exc))
 
 
-def take(desk: session.Desk, strokes: canvas.Strokes, progress) -> None:
+def take(desk: editing.Desk, strokes: canvas.Strokes, progress) -> None:
     """A box or a click just drawn in select mode: a new proposal, or a correction of the current one. `progress`
     is the line above the canvas, which says the object is being looked for."""
     mode = _mode()
     canvas.discard(desk, strokes)  # the box or the dot leaves the canvas; nothing of it is removed
     ys, xs = np.nonzero(strokes.new)
-    bench = session.workbench()
+    workbench = visiting.workbench()
     progress.markdown("**Edited** · :material/progress_activity: selecting…")
     try:
         if mode == "box" or desk.selection is None:
-            desk.selection = bench.actions.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+            desk.selection = workbench.actions.select(desk.edit.edited, (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
         else:
             click = (float(xs.mean()), float(ys.mean()), mode == "object")
-            found = bench.actions.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
+            found = workbench.actions.select(desk.edit.edited, desk.selection.box, [*desk.selection.clicks, click])
             desk.selection = grow(found, desk.selection.grown)
     except ICError as exc:
-        session.notify("warning", error_text(exc))
+        flash.notify("warning", error_text(exc))
 
 
-def controls(desk: session.Desk) -> None:
+def controls(desk: editing.Desk) -> None:
     """Under the canvas while the select tool is on: what a box or click means now, and what to do with the
     proposal (the page's next run applies it through the workbench)."""
     selection: Selection | None = desk.selection
@@ -102,26 +102,26 @@ def controls(desk: session.Desk) -> None:
                   if selection.clicks else ""))
     act, bigger, smaller, drop = st.columns([3, 1, 1, 1])
     act.button("Remove the selection", type="primary", width="stretch", key="select-remove",
-               on_click=session.request_apply, args=("selection",))
+               on_click=editing.request_apply, args=("selection",))
     bigger.button("Grow", width="stretch", key="select-grow", on_click=_grow, args=(desk, GROW_PX))
     smaller.button("Shrink", width="stretch", key="select-shrink", on_click=_grow, args=(desk, -GROW_PX))
     drop.button("Cancel", width="stretch", key="select-cancel", on_click=_drop, args=(desk,))
     fill_col, keep_col = st.columns([1, 2])
-    policy = session.workbench().policy
+    policy = visiting.workbench().policy
     titles = {row["name"]: row["title"] for row in policy.inpainter_choices()}
     fill = fill_col.selectbox("Background becomes", policy.baselines(), key="select-fill",
                               format_func=lambda name: titles.get(name, name).lower())
     keep_col.button("Keep only the selection", width="stretch", key="select-keep",
                     help="Replace everything else, to ask whether the object alone or its context decides.",
-                    on_click=session.request_apply, args=("selection",), kwargs={"inpainter": fill, "background": True})
+                    on_click=editing.request_apply, args=("selection",), kwargs={"inpainter": fill, "background": True})
 
 
-def _grow(desk: session.Desk, pixels: int) -> None:
+def _grow(desk: editing.Desk, pixels: int) -> None:
     if desk.selection is not None:
         desk.selection = grow(desk.selection, pixels)
 
 
-def _drop(desk: session.Desk) -> None:
+def _drop(desk: editing.Desk) -> None:
     desk.selection = None
 
 
@@ -135,5 +135,5 @@ def keyboard_controls() -> None:
         down.slider("Box down (% of the height)", 0, 100, KEY_BOX, key="key-box-y")
         (left, right), (top, bottom) = st.session_state["key-box-x"], st.session_state["key-box-y"]
         st.caption(f"The box outlined on the canvas: {left}–{right}% across, {top}–{bottom}% down.")
-        st.button("Select the box", key="key-box-select", on_click=session.request_apply, args=("box",),
+        st.button("Select the box", key="key-box-select", on_click=editing.request_apply, args=("box",),
                   help="Propose the object in the box, as a box dragged on the canvas would.")

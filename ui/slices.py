@@ -10,7 +10,7 @@ from ic.errors import ICError
 from ic.numbers import PERCENT, POINTS, percent_range
 from ic.sweeps import SIZES, slice_value
 from ic.sweeps.stats import MIN_BOOTSTRAP
-from ui import names, session
+from ui import editing, names, visiting
 from ui.results import answer_first
 from ui.text import error_text, plain
 
@@ -173,8 +173,8 @@ def open_on_explore(job, row: dict) -> None:
         st.warning("That row's photo is not in the sweep's dataset any more; run the sweep again to open it.")
         return
     try:
-        session.open_sweep_row(item, row)
+        editing.open_sweep_row(item, row)
     except ICError as exc:
         st.error(error_text(exc))
         return
-    st.switch_page("app_pages/explore.py", query_params=session.link_params())
+    st.switch_page("app_pages/explore.py", query_params=visiting.link_params())

@@ -16,16 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from ic.app.actions import Actions, Removal
-from ic.app.desk import Desk, Resumed
+from ic.app.desk import DeskService, Resumed
 from ic.app.history import History, Saved
-from ic.app.jobs import Jobs, SweepJob, Task
+from ic.app.jobs import Jobs, Source, SweepJob, Task
 from ic.app.policy import BUSY, Busy, Policy
 from ic.models import models
 from ic.names import inpainter_title, model_title
 from ic.paths import data_dir
 from ic.settings import database_url as configured_url
 
-__all__ = ["BUSY", "Busy", "Removal", "Resumed", "Saved", "SweepJob", "Task", "Workbench", "get_workbench",
+__all__ = ["BUSY", "Busy", "Removal", "Resumed", "Saved", "Source", "SweepJob", "Task", "Workbench", "get_workbench",
            "inpainter_title", "model_title"]
 
 
@@ -36,7 +36,7 @@ class Workbench:
     def __init__(self, data_folder: Path | None = None, database_url: str | None = None):
         self.policy = Policy()
         self.history = History(self.policy, data_folder, database_url)
-        self.desk = Desk(self.history)
+        self.desk = DeskService(self.history)
         self.actions = Actions(self.policy, self.history, self.desk)
         self.jobs = Jobs(self.policy, self.history)
 

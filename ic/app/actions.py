@@ -10,10 +10,11 @@ import numpy as np
 
 from ic import explain, select
 from ic.app.history import Saved
+from ic.app.jobs import Task, watching
 from ic.compare import compare
 from ic.compute import slot
 from ic.errors import ICError
-from ic.experiment import EditSession, ExperimentRecord, make_record, reclassify
+from ic.experiment import EditSession, ExperimentRecord, Scoring, make_record, reclassify
 from ic.explain import cost
 from ic.images import check_mask, decode_mask
 from ic.inpaint import get_inpainter
@@ -34,7 +35,7 @@ class Actions:
         self._policy, self._history, self._desk = policy, history, desk
 
     def remove(self, edit: EditSession, mask: np.ndarray, *, owner: str, model: str, inpainter: str,
-               preprocess: str = "squash", top_k: int = 5, seed: int = 0, background: bool = False) -> Removal:
+               scoring: Scoring = Scoring(), background: bool = False) -> Removal:
         """Remove the masked region from the edit, classify, and queue it for the history (and the edit for a
         reload), in one call. With `background`, keep only the masked region: everything else is replaced by
         a baseline (an inpainter whose `baseline` is set), which is what makes that question meaningful."""
@@ -45,8 +46,7 @@ class Actions:
         self._policy.admit()
         classifier = self._policy.classifier(model)
         method, _ = self._policy.inpainter(inpainter)
-        record = edit.apply(mask, method, classifier, preprocess=preprocess, top_k=top_k, seed=seed,
-                            background=background)
+        record = edit.apply(mask, method, classifier, scoring=scoring, background=background)
         saved = self._history.saving.save([record], owner)
         self._desk.sync(edit, owner, {edit.serial: saved.ids[0]} if saved.ids else None)
         return Removal(record, edit.removals, saved.ids[0] if saved.ids else None, saved.problem)
@@ -70,32 +70,31 @@ class Actions:
         summary, images = experiment.summary, experiment.images
         record = reclassify(experiment.image_name, images["original"], images["edited"], images["mask"],
                             self._policy.classifier(model), inpainter=summary["inpainter"],
-                            preprocess=summary.get("preprocess", "squash"), top_k=len(summary["original"]["top"]))
+                            scoring=Scoring(summary.get("preprocess", "squash"), len(summary["original"]["top"])))
         return record, self._history.saving.save([record], owner)
 
     def compare(self, name: str, original: np.ndarray, mask: np.ndarray, models: list[str], inpainters: list[str],
-                *, owner: str, preprocess: str | list[str] = "squash", top_k: int = 5, task=None):
-        """One edit across classifiers and inpainters (and ways of seeing, when `preprocess` lists several),
-        saved as one group. Models this deployment does not allow get rows that say why, as unavailable ones do."""
+                *, owner: str, scoring: Scoring = Scoring(), task: Task | None = None):
+        """One edit across classifiers and inpainters (and ways of seeing, when `scoring.preprocess` lists
+        several), saved as one group. Models this deployment does not allow get rows that say why, as unavailable
+        ones do."""
         self._policy.admit()
-        result = compare(name, original, mask, models, inpainters, preprocess=preprocess, top_k=top_k,
-                         progress=task.report if task else None, load=self._policy.classifier,
-                         cancelled=task.is_cancelled if task else None)
+        result = compare(name, original, mask, models, inpainters, scoring=scoring, load=self._policy.classifier,
+                         watch=watching(task))
         return result, self._history.saving.save(result.records, owner, group=True)
 
-    def explain(self, classifier, original: np.ndarray, class_index: int, methods: list[str], *,
-                edited: np.ndarray | None = None, removed: np.ndarray | None = None, options=None, task=None,
-                save_with: tuple[str, str] | None = None) -> dict:
-        """Maps of what the classifier relies on, with their scores (`options`: an ic.explain.MapOptions); saved
-        with the experiment `save_with` ((experiment id, owner)) when given."""
+    def explain(self, classifier, pictures: explain.Images, class_index: int, methods: list[str], *, options=None,
+                task: Task | None = None, save_with: tuple[str, str] | None = None) -> dict:
+        """Maps of what the classifier relies on in `pictures` (an ic.explain.Images), with their scores
+        (`options`: an ic.explain.MapOptions); saved with the experiment `save_with` ((experiment id, owner)) when
+        given."""
         options = options or explain.MapOptions()
         explain.check_grid(options.grid)  # before anything is allocated: a grid of 100000 asked for 74.5 GiB
         self._policy.admit()
         if "scorecam" in methods:
             self._policy.check_scorecam(classifier)
-        result = explain.explain_edit(classifier, original, class_index, methods, edited=edited, removed=removed,
-                                      options=options, progress=task.report if task else None,
-                                      cancelled=task.is_cancelled if task else None)
+        result = explain.explain_edit(classifier, pictures, class_index, methods, options=options,
+                                      watch=watching(task))
         if save_with and not self._history.problem:
             experiment_id, owner = save_with
             self._history.saving.save_maps(experiment_id, owner, explain.stored_maps(result, options.grid, options.infill))
@@ -118,7 +117,7 @@ class Actions:
         return estimate() if wait else cost.at_once(estimate)
 
     def flip(self, classifier, edit_original: np.ndarray, name: str, *, order: str, options=None,
-             map_method: str = "gradcam", owner: str | None = None, top_k: int = 5, task=None) -> dict:
+             map_method: str = "gradcam", owner: str | None = None, task: Task | None = None) -> dict:
         """The smallest removal that changes the top-1: searched on the map-sized copy in the map's order
         (`map_method`), adaptively, or both ("both"); the smaller one found is then made at working resolution
         with `options.infill` and saved as an experiment. Returns {"flips": {order: Flip | None}, "best",
@@ -133,22 +132,21 @@ class Actions:
         for step, chosen in enumerate(orders):
             flips[chosen] = explain.find_flip(classifier, small, chosen, options.grid, method,
                                               preprocess=options.preprocess, map_method=map_method,
-                                              progress=task.part(step, len(orders)) if task else None,
-                                              cancelled=task.is_cancelled if task else None)
+                                              watch=watching(task, task and task.part(step, len(orders))))
         found = [flip for flip in flips.values() if flip is not None]
         best = min(found, key=lambda flip: (flip.share, flip.order != "map")) if found else None
         record, saved = None, Saved()
         if best is not None:
-            record = self._flip_record(classifier, edit_original, name, best, method, options, top_k)
+            record = self._flip_record(classifier, edit_original, name, best, method, options)
             saved = self._history.saving.save([record], owner) if owner else Saved()
         return {"flips": flips, "best": best, "record": record, "saved": saved}
 
     @staticmethod
-    def _flip_record(classifier, edit_original, name, best, method, options, top_k) -> ExperimentRecord:
+    def _flip_record(classifier, edit_original, name, best, method, options) -> ExperimentRecord:
 
         mask = explain.cells_mask(best.cells, edit_original.shape[:2], options.grid)
         edited = method(edit_original, mask, seed=0)
         before, after = classifier.predict([edit_original, edited], options.preprocess)
         return make_record(name, (edit_original, edited, mask, mask), classifier, (before, after),
-                           inpainter=method.name, preprocess=options.preprocess, top_k=top_k, seed=0,
+                           inpainter=method.name, scoring=Scoring(options.preprocess),
                            timings_ms={"inpaint": 0.0, "classify": 0.0})

@@ -27,7 +27,10 @@ class Resumed:
     experiment_ids: dict  # removal number -> experiment id
 
 
-class Desk:
+class DeskService:
+    """Every visitor's desk, for the workbench: one per process (a page's own is ui.editing.Desk; the rows behind
+    both, ic.history.desks.Desks)."""
+
     def __init__(self, history):
         self._history = history
 

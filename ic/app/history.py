@@ -23,6 +23,7 @@ from pathlib import Path
 from ic import sweeps
 from ic.errors import ICError, Unavailable
 from ic.experiment import ExperimentRecord
+from ic.history.experiments import Filter
 from ic.history.saver import Saver
 from ic.history.store import MAX_NOTE, HistoryStore, StoredExperiment, open_location
 
@@ -227,9 +228,9 @@ class Saving(_Part):
 class Reads(_Part):
     """What a History page reads: the experiments a viewer may see, their maps, share links and kept sweeps."""
 
-    def list(self, viewer: str, **filters) -> list[StoredExperiment]:
-        """The experiments the viewer may see, newest first; `filters` as HistoryStore.list takes them."""
-        return self._history.reading().experiments.list(viewer, shared=self._history.shared, **filters)
+    def list(self, viewer: str, only: Filter = Filter()) -> list[StoredExperiment]:
+        """The experiments the viewer may see, newest first, `only` those the filter lets through."""
+        return self._history.reading().experiments.list(viewer, only, shared=self._history.shared)
 
     def count(self, viewer: str) -> int:
         """The viewer's own experiments."""

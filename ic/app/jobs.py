@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ic import sweeps
 from ic.errors import Cancelled, ICError
+from ic.watch import UNWATCHED, Watch
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Task:
         return self._event.is_set()
 
     def is_cancelled(self) -> bool:
-        """`cancelled` as a callable, for the engine's `cancelled=` arguments."""
+        """`cancelled` as a callable, for the engine's Watch."""
         return self._event.is_set()
 
     def check(self) -> None:
@@ -68,6 +69,24 @@ class Task:
 
     def share(self) -> float:
         return self._share
+
+
+def watching(task: Task | None, progress: Callable[..., None] | None = None) -> Watch:
+    """A page's task as the engine's Watch: its reports (or `progress`, a part of them) and its Cancel; nothing
+    watched without a task."""
+    return UNWATCHED if task is None else Watch(progress or task.report, task.is_cancelled)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page's dataset for a sweep: an uploaded ZIP's bytes, or a folder under the server's sweep root (team
+    mode only), read as `fmt` with `options` (sweeps.ReadOptions); `name` is what History calls it."""
+
+    name: str
+    data: bytes | None = None
+    folder: str | None = None
+    fmt: str = "auto"
+    options: sweeps.ReadOptions | None = None
 
 
 @dataclass(eq=False)
@@ -126,27 +145,24 @@ class Jobs:
 
     # --- sweeps ------------------------------------------------------------------------------
 
-    def sweep(self, dataset, plan, *, owner: str, name: str = "dataset", out=None, engine: str = "local",
-              ray_address: str | None = None, workers: int | None = None, task: Task | None = None):
+    def sweep(self, dataset, plan, *, owner: str, name: str = "dataset", out=None,
+              engine: sweeps.Engine = sweeps.Engine(), task: Task | None = None):
         """A dataset across classifiers and inpainters (ic.sweeps) under this deployment's rules (off in public
         mode, models through the allow-list), kept in the owner's history with its rows."""
         refused = self._policy.sweeps_refused()
         if refused:
             raise ICError(refused)
         _has_objects(dataset)
-        result = sweeps.sweep(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
-                              progress=task.count if task else None, cancelled=task.is_cancelled if task else None,
+        result = sweeps.sweep(dataset, plan, out=out, engine=engine, watch=watching(task, task and task.count),
                               load_model=self._policy.classifier)
         result.id = self._history.saving.save_sweep(owner, name, plan, result)
         return result
 
-    def start_sweep(self, owner: str, *, name: str, data: bytes | None = None, folder: str | None = None,
-                    models: list[str], inpainters: list[str], context: bool = False, flip: bool = False,
-                    modes: tuple[str, ...] = (), fmt: str = "auto", options=None) -> SweepJob:
-        """A sweep in the worker thread: it goes on when the visitor leaves the page, which finds it again with
-        `sweep_job(owner)`. One at a time per visitor. `modes`: the ways of seeing to judge with (another
-        axis), by default the squashed whole image alone. `fmt` and `options` (sweeps.ReadOptions): how the
-        dataset is read."""
+    def start_sweep(self, owner: str, *, source: Source, models: list[str], inpainters: list[str],
+                    context: bool = False, flip: bool = False, modes: tuple[str, ...] = ()) -> SweepJob:
+        """A sweep of `source` in the worker thread: it goes on when the visitor leaves the page, which finds it
+        again with `sweep_job(owner)`. One at a time per visitor. `modes`: the ways of seeing to judge with
+        (another axis), by default the squashed whole image alone."""
         refused = self._policy.sweeps_refused()
         if refused:
             raise ICError(refused)
@@ -156,11 +172,11 @@ class Jobs:
                 raise ICError("A sweep of yours is still running; wait for it, or cancel it first.")
             self._reading.add(owner)
         try:
-            dataset = self._dataset(data, folder, fmt, options)
+            dataset = self._dataset(source)
 
             plan = sweeps.Plan(tuple(models), tuple(inpainters), context=context, flip=flip,
                                preprocess=(modes or ("squash",))[0], modes=tuple(modes) if len(modes) > 1 else ()).check()
-            job = SweepJob(id=uuid.uuid4().hex, owner=owner, name=name,
+            job = SweepJob(id=uuid.uuid4().hex, owner=owner, name=source.name,
                            total=len(dataset.items) * len(plan.tasks()) * len(plan.seen()), items=dataset.items)
             job.thread = threading.Thread(target=self._work, args=(job, dataset, plan), name=f"sweep-{owner[:8]}",
                                           daemon=True)
@@ -171,13 +187,13 @@ class Jobs:
             with self._lock:
                 self._reading.discard(owner)
 
-    def _dataset(self, data: bytes | None, folder: str | None, fmt: str = "auto", options=None):
+    def _dataset(self, source: Source):
         """The dataset of an uploaded ZIP, or of a folder under the server's sweep root (team mode only)."""
-        if data is not None:
-            dataset = sweeps.load_zip(data, fmt=fmt, options=options)
+        if source.data is not None:
+            dataset = sweeps.load_zip(source.data, fmt=source.fmt, options=source.options)
         else:
-            path, root = self._folder(folder)
-            dataset = sweeps.load_folder(path, within=root, fmt=fmt, options=options)
+            path, root = self._folder(source.folder)
+            dataset = sweeps.load_folder(path, within=root, fmt=source.fmt, options=source.options)
         _has_objects(dataset)
         return dataset
 

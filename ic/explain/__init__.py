@@ -15,13 +15,11 @@ MAP_FORMAT; those of format 1 (before signed occlusion maps) still read correctl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.errors import Cancelled
 from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
 from ic.explain.curves import DEFINITIONS, Curve, deletion_curve, insertion_curve, rise_curves
 from ic.explain.flip import BUDGET, FRAGILE_MARGIN, ORDERS, Flip, is_fragile, margin_of, search_adaptive, search_in_order
@@ -56,11 +54,12 @@ from ic.explain.maps import (
 )
 from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, cam_method, map_method
 from ic.inpaint import Inpainter, get_inpainter
+from ic.watch import UNWATCHED, Watch
 
 __all__ = [
     "BUDGET", "CAM_METHODS", "DEFINITIONS", "rise_curves", "FRAGILE_MARGIN", "is_fragile", "margin_of",
     "DEFAULT_GRID", "DEFAULT_INFILL", "EXPLAIN_SIDE", "FAINT", "GRID_RANGE", "MAP_FORMAT",
-    "METHODS", "REGISTRY", "MapMethod", "MapOptions", "cam_method", "map_method", "stored_maps",
+    "Images", "METHODS", "REGISTRY", "MapMethod", "MapOptions", "cam_method", "map_method", "stored_maps",
     "ORDERS", "SCORECAM_PUBLIC_CHANNELS", "Curve", "Estimate", "Explanation", "Flip", "activation_map",
     "cell_box", "cell_ids", "cell_means", "cells_mask", "cells_peak", "chance_iou", "check_grid", "deletion_curve", "explain_copy",
     "explain_edit", "find_flip", "flip_estimate", "heatmap_from_cells", "importance_order", "insertion_curve",
@@ -72,20 +71,17 @@ DEFAULT_INFILL = "telea"
 
 
 def activation_map(classifier: Classifier, image: np.ndarray, class_index: int, method: str = "gradcam",
-                   preprocess: str = "squash", progress: Callable[[float], None] | None = None,
-                   cancelled: Callable[[], bool] | None = None) -> Explanation:
+                   preprocess: str = "squash", watch: Watch = UNWATCHED) -> Explanation:
     """A class activation map (Grad-CAM, Grad-CAM++, Score-CAM) of one class over `image`."""
-    return cam_method(method).compute(classifier, image, class_index, preprocess=preprocess, progress=progress,
-                                      cancelled=cancelled)
+    return cam_method(method).compute(classifier, image, class_index, preprocess=preprocess, watch=watch)
 
 
 def occlusion_map(classifier: Classifier, image: np.ndarray, class_index: int, *, grid: int = DEFAULT_GRID,
                   infill: Inpainter, preprocess: str = "squash", seed: int = 0,
-                  progress: Callable[[float], None] | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> Explanation:
+                  watch: Watch = UNWATCHED) -> Explanation:
     """The occlusion map of one class over `image`: the signed drop of its probability as each cell is removed."""
     return map_method("occlusion").compute(classifier, image, class_index, grid=grid, infill=infill,
-                                           preprocess=preprocess, seed=seed, progress=progress, cancelled=cancelled)
+                                           preprocess=preprocess, seed=seed, watch=watch)
 MAP_FORMAT = 2  # 2: occlusion cells are signed drops of the probability; 1: clipped at 0 and scaled to the maximum
 
 
@@ -150,26 +146,32 @@ def importance_order(explanation: Explanation, grid: int) -> list[int]:
 
 
 def find_flip(classifier: Classifier, small: np.ndarray, order: str, grid: int, infill: Inpainter, *,
-              preprocess: str = "squash", map_method: str = "gradcam", progress: Callable[[float], None] | None = None,
-              cancelled: Callable[[], bool] | None = None):
+              preprocess: str = "squash", map_method: str = "gradcam", watch: Watch = UNWATCHED):
     """The smallest removal of `grid` cells that changes the top-1 of `small` (a map-sized copy), in the order
     of `map_method`'s map ("map") or chosen one cell at a time ("adaptive"); None within the budget."""
     if order == "map":
         top = int(classifier.predict([small], preprocess)[0].argmax())
-        ranked_by = explain_edit(classifier, small, top, [map_method], cancelled=cancelled,
+        ranked_by = explain_edit(classifier, Images(small), top, [map_method], watch=watch.with_progress(None),
                                  options=MapOptions(grid=grid, preprocess=preprocess, scores=False))
         cells = importance_order(ranked_by["maps"][map_method]["original"], grid)
-        return search_in_order(classifier, small, cells, grid, infill, preprocess=preprocess, progress=progress,
-                               cancelled=cancelled)
-    return search_adaptive(classifier, small, grid, infill, preprocess=preprocess, progress=progress, cancelled=cancelled)
+        return search_in_order(classifier, small, cells, grid, infill, preprocess=preprocess, watch=watch)
+    return search_adaptive(classifier, small, grid, infill, preprocess=preprocess, watch=watch)
 
 
-def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int, methods: list[str], *,
-                 edited: np.ndarray | None = None, removed: np.ndarray | None = None,
-                 options: MapOptions = MapOptions(), progress: Callable[[float, str], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> dict:
+@dataclass(frozen=True)
+class Images:
+    """What maps are made of: the photo, and where there is an edit, the edited image (mapped too) and the
+    region removed (which a map's top region is compared with); either may be given without the other."""
+
+    original: np.ndarray
+    edited: np.ndarray | None = None
+    removed: np.ndarray | None = None
+
+
+def explain_edit(classifier: Classifier, pictures: Images, class_index: int, methods: list[str], *,
+                 options: MapOptions = MapOptions(), watch: Watch = UNWATCHED) -> dict:
     """Each method's map on the original (and on the edited image, when given), and with `options.scores`,
-    its deletion and insertion curves and the IoU of its top region with the `removed` region beside chance.
+    its deletion and insertion curves and the IoU of its top region with the removed region beside chance.
     `options` also names the grid and the infill (an inpainter's name) of cell-wise maps, how the classifier
     sees the image, and whether RISE's curves are scored too.
 
@@ -178,9 +180,10 @@ def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int,
     "deletion_auc", "insertion_auc", "auc_definition": "cells"}}, "curves": {method: {"deletion": Curve,
     "insertion": Curve}}}; with `options.rise`, also "rise_deletion_auc" and "rise_insertion_auc" (RISE's own
     definition, ic/explain/curves.py).
-    Raises Cancelled between steps when `cancelled()` says so.
+    `watch` hears (share, message) reports; Cancelled is raised between steps once it says to stop.
     """
     grid, preprocess, scores, rise = options.grid, options.preprocess, options.scores, options.rise
+    original, edited, removed = pictures.original, pictures.edited, pictures.removed
     infill = get_inpainter(options.infill)
     images = {"original": explain_copy(original)}
     if edited is not None:
@@ -191,15 +194,13 @@ def explain_edit(classifier: Classifier, original: np.ndarray, class_index: int,
         maker = map_method(method)
         maps[method] = {}
         for part, (image_name, image) in enumerate(images.items()):
-            if cancelled and cancelled():
-                raise Cancelled()
+            watch.check()
             done = step * len(images) + part
-            report = (lambda share, done=done, title=maker.title: progress(
-                min(1.0, (done + share * (0.8 if scores else 1)) / parts), f"{title}…")) if progress else None
-            if report:
-                report(0)
+            report = lambda share, done=done, title=maker.title: watch.report(
+                min(1.0, (done + share * (0.8 if scores else 1)) / parts), f"{title}…")
+            report(0)
             maps[method][image_name] = maker.compute(classifier, image, class_index, grid=grid, infill=infill,
-                                                     preprocess=preprocess, progress=report, cancelled=cancelled)
+                                                     preprocess=preprocess, watch=watch.with_progress(report))
         if not scores:
             continue
         first = maps[method]["original"]

@@ -50,9 +50,10 @@ def blurred(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma)
 
 
-def _curve(classifier: Classifier, kind: str, start: np.ndarray, end: np.ndarray, class_index: int, order: list[int],
-           grid: int, preprocess: str, steps: int | None) -> Curve:
-
+def _curve(classifier: Classifier, kind: str, ends: tuple[np.ndarray, np.ndarray], class_index: int,
+           order: list[int], grid: int, preprocess: str, steps: int | None) -> Curve:
+    """The class's probability as cells in `order` go from the first image of `ends` to the second."""
+    start, end = ends
     ids = cell_ids(start.shape[:2], check_grid(grid))
     steps = steps or len(order)  # one cell a step
     cuts = [0] + sorted({round(len(order) * i / steps) for i in range(1, steps + 1)})
@@ -72,13 +73,13 @@ def deletion_curve(classifier: Classifier, image: np.ndarray, class_index: int, 
                    preprocess: str = "squash", steps: int | None = None) -> Curve:
     """Cells in `order` replaced by the mean colour, a growing share at each step."""
     constant = np.broadcast_to(image.reshape(-1, 3).mean(0).round().astype(np.uint8), image.shape)
-    return _curve(classifier, "deletion", image, constant, class_index, order, grid, preprocess, steps)
+    return _curve(classifier, "deletion", (image, constant), class_index, order, grid, preprocess, steps)
 
 
 def insertion_curve(classifier: Classifier, image: np.ndarray, class_index: int, order: list[int], grid: int, *,
                     preprocess: str = "squash", steps: int | None = None) -> Curve:
     """From the blurred image, cells in `order` restored, a growing share at each step."""
-    return _curve(classifier, "insertion", blurred(image), image, class_index, order, grid, preprocess, steps)
+    return _curve(classifier, "insertion", (blurred(image), image), class_index, order, grid, preprocess, steps)
 
 
 def rise_kernel(size: int = RISE_KERNEL, sigma: float = RISE_SIGMA) -> np.ndarray:

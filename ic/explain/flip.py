@@ -13,16 +13,15 @@ of cells, so every prefix is tried in turn (no binary search). Two orders:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from ic.classifiers import Classifier
-from ic.errors import Cancelled
 from ic.explain.grid import cell_ids, check_grid
 from ic.explain.maps import BATCH, occlusion_baseline
 from ic.inpaint import Inpainter, get_inpainter
+from ic.watch import UNWATCHED, Watch
 
 BUDGET = 0.5  # at most this share of the image is removed (ic.explain.cost counts the same budget)
 ORDERS = {"map": "the map's order", "adaptive": "adaptive order"}
@@ -72,8 +71,7 @@ def _found(classifier, order, grid, cells, mask, edited, probs, tried) -> Flip:
 
 
 def search_in_order(classifier: Classifier, image: np.ndarray, order: list[int], grid: int, infill: Inpainter, *,
-                    preprocess: str = "squash", budget: float = BUDGET, progress: Callable[[float], None] | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> Flip | None:
+                    preprocess: str = "squash", budget: float = BUDGET, watch: Watch = UNWATCHED) -> Flip | None:
     """The shortest prefix of `order` whose removal changes the top-1, or None within the budget."""
     n = check_grid(grid)
     ids = cell_ids(image.shape[:2], n)
@@ -82,8 +80,7 @@ def search_in_order(classifier: Classifier, image: np.ndarray, order: list[int],
     infill.prepare()
     tried = 1
     for first in range(1, limit + 1, BATCH):
-        if cancelled and cancelled():
-            raise Cancelled()
+        watch.check()
         counts = range(first, min(limit, first + BATCH - 1) + 1)
         masks = [np.isin(ids, order[:count]) for count in counts]
         edits = [infill(image, mask, seed=0) for mask in masks]
@@ -92,14 +89,12 @@ def search_in_order(classifier: Classifier, image: np.ndarray, order: list[int],
         for count, mask, edited, row in zip(counts, masks, edits, probs):
             if int(row.argmax()) != top:
                 return _found(classifier, "map", n, order[:count], mask, edited, row, tried)
-        if progress:
-            progress(counts[-1] / limit)
+        watch.report(counts[-1] / limit)
     return None
 
 
 def search_adaptive(classifier: Classifier, image: np.ndarray, grid: int, infill: Inpainter, *,
-                    preprocess: str = "squash", budget: float = BUDGET, progress: Callable[[float], None] | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> Flip | None:
+                    preprocess: str = "squash", budget: float = BUDGET, watch: Watch = UNWATCHED) -> Flip | None:
     """Cells chosen one at a time by the drop they cause now; None when half the image never flips it."""
 
     n = check_grid(grid)
@@ -113,8 +108,7 @@ def search_adaptive(classifier: Classifier, image: np.ndarray, grid: int, infill
         remaining = [cell for cell in range(n * n) if cell not in chosen]
         drops = []
         for start in range(0, len(remaining), BATCH):
-            if cancelled and cancelled():
-                raise Cancelled()
+            watch.check()
             part = remaining[start:start + BATCH]
             batch = [np.where((ids == cell)[..., None], candidates_from, current) for cell in part]
             drops.extend(classifier.predict(batch, preprocess)[:, top])
@@ -126,6 +120,5 @@ def search_adaptive(classifier: Classifier, image: np.ndarray, grid: int, infill
         tried += 1
         if int(probs.argmax()) != top:
             return _found(classifier, "adaptive", n, chosen, mask, current, probs, tried)
-        if progress:
-            progress(len(chosen) / limit)
+        watch.report(len(chosen) / limit)
     return None

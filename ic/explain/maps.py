@@ -21,6 +21,7 @@ from ic.errors import ICError
 from ic.explain.grid import cell_ids, cell_means, cells_peak
 from ic.explain.registry import MapMethod, map_method
 from ic.inpaint import Inpainter
+from ic.watch import UNWATCHED, Watch
 
 # grad-cam's own Score-CAM draws a tqdm bar on stderr; ours does not, and nothing else should.
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -157,8 +158,7 @@ def layout(model, channels: int, input_hw: tuple[int, int], name: str) -> Callab
 
 
 def cam(model, batch, class_index: int, method: MapMethod, *, name: str = "this classifier",
-        progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-        keep_range: list | None = None) -> np.ndarray:
+        watch: Watch = UNWATCHED, keep_range: list | None = None) -> np.ndarray:
     """A CAM over the model's input (h x w in [0, 1]) for one class; hooks go on a private copy of `model`.
     `keep_range`, a list, receives [low, high] of the CAM before it was scaled to 0..1 (after grad-cam's ReLU)."""
     import torch
@@ -171,7 +171,7 @@ def cam(model, batch, class_index: int, method: MapMethod, *, name: str = "this 
     layer, channels = target_layer(model)
     reshape = layout(model, channels, tuple(batch.shape[-2:]), name)
     batch = batch.detach().requires_grad_(method.gradients)
-    maker = lambda: method.make(model, [layer], reshape, progress, cancelled)
+    maker = lambda: method.make(model, [layer], reshape, watch)
     with torch.enable_grad(), maker() as engine:
         raw = _keep_raw(engine)
         small = engine(input_tensor=batch, targets=[ClassifierOutputTarget(class_index)])[0]

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ic.compute import slot
-from ic.errors import Cancelled
 from ic.explain import cost
 from ic.explain.grid import cell_ids, cell_means, check_grid
 from ic.explain.maps import BATCH, Explanation, cam, occlusion_baseline, to_image
 from ic.explain.registry import REGISTRY, MapMethod, cam_method, map_method, register
+from ic.watch import UNWATCHED, Watch
 
 __all__ = ["CAM_METHODS", "METHODS", "REGISTRY", "MapMethod", "cam_method", "map_method"]
 
@@ -30,19 +30,19 @@ class _ActivationMap(MapMethod):
         """The pytorch-grad-cam class that computes it."""
         raise NotImplementedError
 
-    def make(self, model, layers, reshape, progress=None, cancelled=None):
+    def make(self, model, layers, reshape, watch: Watch = UNWATCHED):
         """The engine over `model` (a private copy), used as a context manager that removes its hooks."""
         return self.engine()(model=model, target_layers=layers, reshape_transform=reshape)
 
-    def compute(self, classifier, image, class_index, *, grid=None, infill=None, preprocess="squash", progress=None,
-                cancelled=None) -> Explanation:
+    def compute(self, classifier, image, class_index, *, grid=None, infill=None, preprocess="squash",
+                watch: Watch = UNWATCHED) -> Explanation:
         """The CAM of one class over `image`, placed back on it through the classifier's crop."""
         device = next(classifier.model.parameters()).device
         batch = classifier.input_tensor([image], preprocess).to(device)
         raw_range: list = []
         with slot():
-            small = cam(classifier.model, batch, class_index, self, name=classifier.name, progress=progress,
-                        cancelled=cancelled, keep_range=raw_range)
+            small = cam(classifier.model, batch, class_index, self, name=classifier.name, watch=watch,
+                        keep_range=raw_range)
         heatmap = to_image(small, image.shape[:2], classifier.crop_box(image.shape, preprocess))
         prob = float(classifier.predict([image], preprocess)[0, class_index])
         return Explanation(self.name, class_index, classifier.labels[class_index], heatmap, prob=prob,
@@ -87,9 +87,9 @@ class ScoreCAM(_ActivationMap):
         from pytorch_grad_cam.base_cam import BaseCAM as base
 
         class Engine(base):
-            def __init__(self, model, target_layers, reshape_transform, progress=None, cancelled=None):
+            def __init__(self, model, target_layers, reshape_transform, watch: Watch = UNWATCHED):
                 super().__init__(model, target_layers, reshape_transform=reshape_transform, uses_gradients=False)
-                self.progress, self.cancelled = progress, cancelled
+                self.watch = watch
 
             def get_cam_weights(self, input_tensor, target_layer, targets, activations, grads):
                 with torch.no_grad():
@@ -98,8 +98,7 @@ class ScoreCAM(_ActivationMap):
                     scores = torch.zeros(count, channels)
                     for item, target in enumerate(targets):
                         for start in range(0, channels, BATCH):
-                            if self.cancelled and self.cancelled():
-                                raise Cancelled()
+                            self.watch.check()
                             part = F.interpolate(maps[item:item + 1, start:start + BATCH], size=input_tensor.shape[-2:],
                                                  mode="bilinear", align_corners=True)[0]
                             flat = part.flatten(1)
@@ -107,14 +106,13 @@ class ScoreCAM(_ActivationMap):
                             part = (part - low[:, None, None]) / (high - low + 1e-8)[:, None, None]
                             outputs = self.model(input_tensor[item][None] * part[:, None])
                             scores[item, start:start + len(part)] = torch.stack([target(o) for o in outputs]).cpu()
-                            if self.progress:
-                                self.progress(min(1.0, (item * channels + start + len(part)) / (count * channels)))
+                            self.watch.report(min(1.0, (item * channels + start + len(part)) / (count * channels)))
                     return torch.softmax(scores, dim=-1).numpy()
 
         return Engine
 
-    def make(self, model, layers, reshape, progress=None, cancelled=None):
-        return self.engine()(model, layers, reshape, progress, cancelled)
+    def make(self, model, layers, reshape, watch: Watch = UNWATCHED):
+        return self.engine()(model, layers, reshape, watch)
 
 
 @register
@@ -127,8 +125,8 @@ class Occlusion(MapMethod):
     name, title = "occlusion", "Occlusion by inpainting"
     signed = uses_infill = True
 
-    def compute(self, classifier, image, class_index, *, grid, infill, preprocess="squash", progress=None,
-                cancelled=None, seed: int = 0) -> Explanation:
+    def compute(self, classifier, image, class_index, *, grid, infill, preprocess="squash",
+                watch: Watch = UNWATCHED, seed: int = 0) -> Explanation:
         """The signed drop of the class's probability when each cell is removed alone (a fraction in [-1, 1])."""
         import torch
         from captum.attr import FeatureAblation
@@ -139,15 +137,13 @@ class Occlusion(MapMethod):
         evaluations = {"done": 0, "total": n * n + 1, "prob": None}
 
         def forward(pixels: torch.Tensor) -> torch.Tensor:
-            if cancelled and cancelled():
-                raise Cancelled()
+            watch.check()
             images = [np.ascontiguousarray(p.permute(1, 2, 0).round().clamp(0, 255).byte().numpy()) for p in pixels]
             probs = classifier.predict(images, preprocess)
             if evaluations["prob"] is None:
                 evaluations["prob"] = float(probs[0, class_index])  # Captum evaluates the unchanged image first
             evaluations["done"] += len(images)
-            if progress:
-                progress(min(1.0, evaluations["done"] / evaluations["total"]))
+            watch.report(min(1.0, evaluations["done"] / evaluations["total"]))
             return torch.from_numpy(probs)
 
         as_tensor = lambda array: torch.from_numpy(array).permute(2, 0, 1)[None].float()

@@ -1,15 +1,14 @@
-"""The registry of map methods. Each method registers itself where it is defined (ic/explain/methods.py, with
-@register), as timm registers its models; the CLI's --method choices, the page's list, History's drawing and the
-estimates read REGISTRY. This module imports none of the methods' machinery, so maps.py and cost.py can read the
-registry without an import circle."""
+"""The registry of map methods (an ic.registry.Registry, as inpainters and bundled classifiers have). Each method
+registers itself where it is defined (ic/explain/methods.py, with @register), as timm registers its models; the
+CLI's --method choices, the page's list, History's drawing and the estimates read REGISTRY. This module imports
+none of the methods' machinery, so maps.py and cost.py can read the registry without an import circle."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from ic.errors import ICError
+from ic.registry import Registry
+from ic.watch import UNWATCHED, Watch
 
 
 class MapMethod:
@@ -25,7 +24,7 @@ class MapMethod:
         return not self.uses_infill
 
     def compute(self, classifier, image: np.ndarray, class_index: int, *, grid: int, infill, preprocess: str,
-                progress: Callable[[float], None] | None = None, cancelled: Callable[[], bool] | None = None):
+                watch: Watch = UNWATCHED):
         """The map (an ic.explain.maps.Explanation) of `class_index` over `image`."""
         raise NotImplementedError
 
@@ -42,30 +41,20 @@ class MapMethod:
         return -largest, largest
 
 
-REGISTRY: dict[str, MapMethod] = {}  # name -> method, in the order the methods are defined (the page's order)
+REGISTRY = Registry("map")  # name -> one instance of each method, in the order defined (the page's order)
 
 
 def register(cls: type[MapMethod]) -> type[MapMethod]:
     """Add one instance of the class to REGISTRY, under its name."""
-    method = cls()
-    if not method.name or method.name in REGISTRY:
-        raise ValueError(f"a map method needs a name of its own, not {method.name!r}")
-    REGISTRY[method.name] = method
+    REGISTRY.register(cls())
     return cls
 
 
 def map_method(name: str) -> MapMethod:
     """The method called `name`, or an ICError that lists the valid ones."""
-    found = REGISTRY.get(name)
-    if found is None:
-        raise ICError(f"There is no map called {name!r}; choose one of {', '.join(REGISTRY)}.")
-    return found
+    return REGISTRY.get_or_refuse(name)
 
 
 def cam_method(name: str) -> MapMethod:
     """The class activation map called `name`, or an ICError that lists them."""
-    found = REGISTRY.get(name)
-    if found is None or not found.cam:
-        cams = ", ".join(method for method, known in REGISTRY.items() if known.cam)
-        raise ICError(f"Unknown map method {name!r}; choose one of {cams}.")
-    return found
+    return REGISTRY.get_or_refuse(name, keep=lambda method: method.cam)

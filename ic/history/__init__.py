@@ -5,7 +5,7 @@
   repositories below as attributes;
 - experiments.py: experiments and the maps kept with them (`store.experiments`);
 - shares.py: read-only share links (`store.shares`);
-- visitors.py: each visitor's current edit and settings (`store.desks`);
+- desks.py: each visitor's current edit and settings (`store.desks`);
 - sweeps.py: kept sweeps with their rows (`store.sweeps`);
 - transfer.py: ZIP export and import, copies between histories (`store.transfer`);
 - tables.py: the tables, defined once; schema.py and migrations/: the schema and its migrations (Alembic);
@@ -13,9 +13,9 @@
 - saver.py: writing off the page's critical path, with retries and a pending queue.
 """
 
-from ic.history.experiments import MAX_NOTE, StoredExperiment
+from ic.history.experiments import MAX_NOTE, Filter, StoredExperiment
 from ic.history.schema import SCHEMA_VERSION, migrate
 from ic.history.store import DB_NAME, HistoryStore, open_location, open_store
 
-__all__ = ["DB_NAME", "MAX_NOTE", "SCHEMA_VERSION", "HistoryStore", "StoredExperiment", "migrate", "open_location",
+__all__ = ["DB_NAME", "MAX_NOTE", "SCHEMA_VERSION", "Filter", "HistoryStore", "StoredExperiment", "migrate", "open_location",
            "open_store"]

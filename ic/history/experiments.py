@@ -83,6 +83,35 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Filter:
+    """Which experiments a list shows: of these classifiers and inpainters (empty: all), whose labels, note, file
+    name, classifier or inpainter contain `search` (case folded), only those whose top-1 changed, only starred
+    ones, only one Compare run's group."""
+
+    models: tuple[str, ...] = ()
+    inpainters: tuple[str, ...] = ()
+    search: str = ""
+    changed_only: bool = False
+    starred_only: bool = False
+    group_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An experiment's row as kept, without its images: who made it and when, of which photo, what it found,
+    and what its owner added (a star, a note, the Compare run it belongs to)."""
+
+    experiment_id: str
+    owner: str
+    created_at: str
+    image_name: str
+    summary: dict
+    starred: bool = False
+    note: str = ""
+    group_id: str | None = None
+
+
 class Experiments:
     """The experiments repository of one HistoryStore (its connections, its image cache)."""
 
@@ -91,21 +120,20 @@ class Experiments:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _insert(self, db, **fields) -> None:
-        self.write_prepared(db, *self.prepared(**fields))
-
-    def prepared(self, *, experiment_id: str, owner: str, created_at: str, image_name: str, summary: dict,
-                  original: np.ndarray, edited: np.ndarray, mask: np.ndarray, starred: bool = False,
-                  note: str = "", group_id: str | None = None) -> tuple[dict[str, bytes], tuple]:
-        """An experiment's PNGs (by SHA) and its row, encoded outside any transaction."""
+    def prepared(self, entry: Entry, images: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[dict[str, bytes], tuple]:
+        """An experiment's PNGs (by SHA) and its row, encoded outside any transaction; `images`: the original,
+        the edited image and the mask."""
+        original, edited, mask = images
+        summary = entry.summary
         pngs = [self._store.png(original), self._store.png(edited), self._store.png(mask), self._store.png(original, thumbnail=True),
                 encode_png(square_thumbnail(edited, THUMB_SIDE))]
         shas = [_sha(png) for png in pngs]
         before, after = summary["original"]["top"][0], summary["edited"]["top"][0]
         original_top1 = next((c for c in summary["changes"] if c["index"] == before["index"]), None)
-        row = (experiment_id, owner, created_at, image_name, *shas, summary["model"], summary["inpainter"],
-               before["label"], after["label"], float(original_top1["delta"]) if original_top1 else 0.0,
-               int(before["index"] != after["index"]), json.dumps(summary), int(starred), note, group_id)
+        row = (entry.experiment_id, entry.owner, entry.created_at, entry.image_name, *shas, summary["model"],
+               summary["inpainter"], before["label"], after["label"],
+               float(original_top1["delta"]) if original_top1 else 0.0, int(before["index"] != after["index"]),
+               json.dumps(summary), int(entry.starred), entry.note, entry.group_id)
         return dict(zip(shas, pngs)), row
 
     def write_prepared(self, db, pngs: dict[str, bytes], row: tuple) -> None:
@@ -131,9 +159,9 @@ class Experiments:
                 if db.execute(f"SELECT 1 FROM experiments WHERE id IN ({', '.join('?' * len(ids))})", ids).fetchone():
                     return ids  # an earlier try landed after all
                 for experiment_id, record in zip(ids, records):
-                    self._insert(db, experiment_id=experiment_id, owner=owner, created_at=record.created_at,
-                                 image_name=record.image_name, summary=record.summary(), original=record.original,
-                                 edited=record.edited, mask=record.mask, group_id=group_id)
+                    entry = Entry(experiment_id, owner, record.created_at, record.image_name, record.summary(),
+                                  group_id=group_id)
+                    self.write_prepared(db, *self.prepared(entry, (record.original, record.edited, record.mask)))
         except (OSError, DatabaseError) as exc:
             raise self._store.failure(exc) from None
         return ids
@@ -207,10 +235,11 @@ class Experiments:
     def _visibility(viewer: str, shared: bool) -> tuple[str, tuple]:
         return ("1 = 1", ()) if shared else ("owner = ?", (viewer,))
 
-    def list(self, viewer: str, *, shared: bool = False, models=(), inpainters=(), changed_only: bool = False,
-             search: str = "", starred_only: bool = False, group_id: str | None = None,
+    def list(self, viewer: str, only: Filter = Filter(), *, shared: bool = False,
              limit: int = 1000) -> list[StoredExperiment]:
-        """The experiments the viewer may see, newest first, filtered."""
+        """The experiments the viewer may see, newest first, `only` those the filter lets through."""
+        models, inpainters, search = only.models, only.inpainters, only.search
+        changed_only, starred_only, group_id = only.changed_only, only.starred_only, only.group_id
         where, values = self._visibility(viewer, shared)
         clauses, values = [where], list(values)
         if models:

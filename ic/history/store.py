@@ -12,7 +12,7 @@
   owner's own rows.
 - The store owns the connections, the images and the one place that turns database errors into sentences
   (`failure`, `read`); what is kept lives in its repositories, held as attributes: `experiments`
-  (experiments.py, with their maps), `shares` (shares.py), `desks` (visitors.py: the current edit and the
+  (experiments.py, with their maps), `shares` (shares.py), `desks` (desks.py: the current edit and the
   settings), `sweeps` (sweeps.py) and `transfer` (transfer.py: ZIP export and import, copies between
   histories). `clear` and `prune` span them all.
 - The tables are defined once in tables.py; the schema and its migrations live in schema.py (Alembic), the
@@ -36,13 +36,13 @@ from ic.cache import ByteCache
 from ic.errors import ICError, Unavailable
 from ic.history import tables
 from ic.history.db import Database, DatabaseError, HistoryBusy
+from ic.history.desks import Desks
 from ic.history.experiments import MAX_NOTE, THUMB_SIDE, Experiments, StoredExperiment
 from ic.history.people import People
 from ic.history.schema import SCHEMA_VERSION, migrate
 from ic.history.shares import Shares
 from ic.history.sweeps import Sweeps
 from ic.history.transfer import Transfer
-from ic.history.visitors import Desks
 from ic.images import encode_png, square_thumbnail
 from ic.paths import data_dir
 from ic.settings import database_url

@@ -1,6 +1,6 @@
 """Sweeps kept in the history: each one's summary (the --json document), its plan, and its rows as Parquet.
 
-A repository of HistoryStore like the desks (visitors.py): same database, same owner rules, cleared with the
+A repository of HistoryStore like the desks (desks.py): same database, same owner rules, cleared with the
 owner's history and dropped past the age limit.
 """
 

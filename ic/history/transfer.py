@@ -11,7 +11,7 @@ from ic.errors import ICError
 from ic.history import tables
 from ic.history.archive import read_archive, write_archive
 from ic.history.db import DatabaseError
-from ic.history.experiments import MAX_NOTE
+from ic.history.experiments import MAX_NOTE, Entry
 
 _imports = threading.Lock()  # one import decodes at a time in a process: each may hold a 2048 px photo's pixels
 
@@ -65,10 +65,9 @@ class Transfer:
                     raise ICError(f"{exc} {kept}import the ZIP again once it is whole: what is already here is "
                                   "skipped.") from None
                 prepared = experiments.prepared(
-                    experiment_id=experiment_id, owner=owner, created_at=entry.created_at,
-                    image_name=meta["image_name"], summary=meta["summary"], original=images["original"],
-                    edited=images["edited"], mask=images["mask"], starred=meta["starred"],
-                    note=meta["note"][:MAX_NOTE], group_id=meta.get("group_id"))
+                    Entry(experiment_id, owner, entry.created_at, meta["image_name"], meta["summary"],
+                          starred=meta["starred"], note=meta["note"][:MAX_NOTE], group_id=meta.get("group_id")),
+                    (images["original"], images["edited"], images["mask"]))
                 del images
                 with self._store.write() as db:
                     if _imported_id(db, meta.get("id"), owner) != experiment_id:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ic.classifiers import get_classifier
-from ic.errors import Cancelled, ICError, Unavailable
+from ic.errors import ICError, Unavailable
 from ic.images import square_thumbnail
 from ic.sweeps.dataset import Dataset, Item
 from ic.sweeps.formats import BOX_TO_MASK, FORMATS, ReadOptions, load, load_folder, load_zip
@@ -41,11 +41,39 @@ from ic.sweeps.results import (
 )
 from ic.sweeps.run import CONTEXT_FILLS, FLIP_ORDERS, KEY, Plan, judge, remake
 from ic.sweeps.stats import MIN_BOOTSTRAP, TOO_FEW
+from ic.watch import UNWATCHED, Watch
 
 ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where a sweep runs: in this process ("local"), or on Ray ("ray"), at `address` (a cluster: auto, or
+    ray://HOST:10001; None starts one of this machine alone) with `workers` actors (None: one per CPU)."""
+
+    name: str = "local"
+    address: str | None = None
+    workers: int | None = None
+
+    def check(self) -> Engine:
+        if self.name not in ENGINES:
+            raise ICError(f"There is no engine {self.name!r}; choose {' or '.join(ENGINES)}.")
+        return self
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What an engine needs of the sweep it runs: the plan, the rows already there (by key), where skipped
+    files and new rows go, how it reports and stops, and the rows in all."""
+
+    plan: Plan
+    done: set
+    skipped: list
+    keep: Callable[[list[dict]], None]
+    watch: Watch
+    total: int
 SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
 
-Progress = Callable[[int, int, str], None]  # (rows done, rows in all, what is happening)
 
 
 @dataclass
@@ -76,24 +104,22 @@ class SweepResult:
                    if with_results else {})}
 
 
-def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine: str = "local",
-          ray_address: str | None = None, workers: int | None = None, progress: Progress | None = None,
-          cancelled: Callable[[], bool] | None = None, load_model: Callable | None = None) -> SweepResult:
+def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine: Engine = Engine(),
+          watch: Watch = UNWATCHED, load_model: Callable | None = None) -> SweepResult:
     """Run `plan` over `dataset`, resuming from `out` when it holds rows already; every row is written to `out`
     (and its CSV) as it goes. `load_model` turns a model name into a classifier or refuses it with an ICError
     (the workbench passes its own, with the deployment's allow-list); every model is checked before the first
-    image. Cancelled between images when `cancelled()` says so: the rows so far are kept. A plan that judges
+    image. `watch` hears (rows done, rows in all, what is happening), and the sweep stops between images once it
+    says so (Cancelled): the rows so far are kept. A plan that judges
     with several ways of seeing (`plan.modes`) runs once for each, into the same `out`; every summary entry and
     paired test names its mode."""
     if len(plan.seen()) > 1:
-        return _each_way_of_seeing(dataset, plan, out=out, engine=engine, ray_address=ray_address, workers=workers,
-                                   progress=progress, cancelled=cancelled, load_model=load_model)
+        return _each_way_of_seeing(dataset, plan, watch=watch, out=out, engine=engine, load_model=load_model)
 
     plan.check()
-    if engine not in ENGINES:
-        raise ICError(f"There is no engine {engine!r}; choose {' or '.join(ENGINES)}.")
+    engine.check()
     load_model = load_model or get_classifier
-    if engine == "local":
+    if engine.name == "local":
         for model in plan.models:
             load_model(model)  # an unknown or refused model stops the sweep before any image, with its sentence
     started = time.perf_counter()
@@ -113,15 +139,14 @@ def sweep(dataset: Dataset, plan: Plan, *, out: str | Path | None = None, engine
             last_write[0] = time.perf_counter()
 
     resumed_here = total - sum(missing.values())
-    if progress:
-        progress(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here and out else "starting")
+    watch.report(resumed_here, total, f"{resumed_here} rows already in {out}" if resumed_here and out else "starting")
+    run = _Run(plan, done, skipped, keep, watch, total)
     timings = {}
     try:
-        if engine == "local":
-            _local(todo, plan, done, missing, load_model, skipped, keep, progress, cancelled, resumed_here, total)
+        if engine.name == "local":
+            _local(todo, run, missing, load_model, resumed_here)
         else:
-            timings.update(_ray(todo, plan, done, ray_address, workers, skipped, keep, progress, cancelled,
-                                resumed_here, total))
+            timings.update(_ray(todo, run, engine, resumed_here))
     finally:
         if out:
             keep([], force=True)
@@ -145,13 +170,13 @@ def unmatched(rows: list[dict]) -> list[dict]:
     return [{"label": label, "model": model, "objects": len(objects)} for (label, model), objects in sorted(found.items())]
 
 
-def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, progress: Progress | None, **options) -> SweepResult:
+def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, watch: Watch, **options) -> SweepResult:
     modes = plan.seen()
     parts, offset, each = [], 0, len(dataset.items) * len(plan.tasks())
     for mode in modes:
-        shifted = (lambda done, total, what, offset=offset: progress(offset + done, each * len(modes), what)) \
-            if progress else None
-        parts.append(sweep(dataset, replace(plan, preprocess=mode, modes=()), progress=shifted, **options))
+        shifted = lambda done, total, what, offset=offset: watch.report(offset + done, each * len(modes), what)
+        parts.append(sweep(dataset, replace(plan, preprocess=mode, modes=()), watch=watch.with_progress(shifted),
+                           **options))
         offset += each
     first = parts[0]
     return SweepResult(first.images, first.skipped, [row for part in parts for row in part.rows],
@@ -163,20 +188,18 @@ def _each_way_of_seeing(dataset: Dataset, plan: Plan, *, progress: Progress | No
                        format=first.format, objects=first.objects)
 
 
-def _local(items, plan, done, missing, load_model, skipped, keep, progress, cancelled, count, total) -> None:
+def _local(items: list[Item], run: _Run, missing: dict, load_model: Callable, count: int) -> None:
     for item in items:
-        if cancelled and cancelled():
-            raise Cancelled()
+        run.watch.check()
         try:
-            rows = judge(item, plan, load_model, done)
+            rows = judge(item, run.plan, load_model, run.done)
         except ICError as exc:
-            skipped.append({"file": item.name, "reason": str(exc)})
+            run.skipped.append({"file": item.name, "reason": str(exc)})
             rows = []
             count += missing[item.uid]
-        keep(rows)
+        run.keep(rows)
         count += len(rows)
-        if progress:
-            progress(count, total, item.name)
+        run.watch.report(count, run.total, item.name)
 
 
 def flipped_edits(items: list[Item], rows: list[dict], plan: Plan, limit: int = 24, side: int = 180) -> dict:
@@ -306,11 +329,12 @@ class _Judge:
         return pa.table(table)
 
 
-def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled, count, total) -> dict:
+def _ray(items: list[Item], run: _Run, engine: Engine, count: int) -> dict:
     try:
         import ray
     except ImportError:
         raise Unavailable("The ray engine needs Ray: pip install -r requirements-ray.txt (or use --engine local).") from None
+    plan, address = run.plan, engine.address
     started = time.perf_counter()
     ours = not ray.is_initialized()
     if ours:
@@ -326,14 +350,14 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
         if not items:
             return timings
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        actors = max(1, min(workers or cpus, len(items)))
+        actors = max(1, min(engine.workers or cpus, len(items)))
         records = [{"name": i.name, "sha": i.sha, "image": i.image, "mask": i.mask or b"", "label": i.label or "",
                     "category": i.category or "", "object": i.object, "box": list(i.box or ()), "mask_from": i.mask_from,
                     "crowd": i.crowd} for i in items]
         data = ray.data.from_items(records, override_num_blocks=min(len(records), actors * 4))
         # Half a CPU an actor: Ray Data's own tasks keep room on a two-core machine, and one thread an actor
         # (runtime_env) keeps two actors from fighting over the cores.
-        judged = data.map_batches(_Judge, fn_constructor_kwargs={"plan": plan.as_dict(), "skip": [list(k) for k in done]},
+        judged = data.map_batches(_Judge, fn_constructor_kwargs={"plan": plan.as_dict(), "skip": [list(k) for k in run.done]},
                                   batch_size=1, batch_format="numpy", concurrency=actors, num_cpus=0.5)
         first = True
         for batch in judged.iter_batches(batch_size=None, batch_format="pyarrow"):
@@ -346,16 +370,14 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
             for row in batch.to_pylist():
                 file, reason = row.pop("skip_file"), row.pop("skip_reason")
                 if file is not None:
-                    skipped.append({"file": file, "reason": reason})
+                    run.skipped.append({"file": file, "reason": reason})
                     count += len(plan.tasks())
                 else:
                     rows.append(row)
-            keep(rows)
+            run.keep(rows)
             count += len(rows)
-            if progress:
-                progress(count, total, "ray")
-            if cancelled and cancelled():
-                raise Cancelled()
+            run.watch.report(count, run.total, "ray")
+            run.watch.check()
         timings["steady"] = time.perf_counter() - started - timings.get("startup", 0.0)
         return timings
     finally:
@@ -363,7 +385,7 @@ def _ray(items, plan, done, address, workers, skipped, keep, progress, cancelled
             ray.shutdown()
 
 
-__all__ = ["BOX_TO_MASK", "CONTEXT_FILLS", "ENGINES", "FLIP_ORDERS", "FORMATS", "KEY", "SIZES", "Dataset", "Item", "Plan",
+__all__ = ["BOX_TO_MASK", "CONTEXT_FILLS", "ENGINES", "Engine", "FLIP_ORDERS", "FORMATS", "KEY", "SIZES", "Dataset", "Item", "Plan",
            "ReadOptions", "SweepResult", "csv_bytes", "notes_phrase", "slice_lines", "slice_value", "slices", "unmatched",
            "csv_path", "describe", "flipped_edits", "load", "load_folder", "load_zip", "parquet_bytes", "read_rows",
            "row_uid", "rows_from_parquet",

@@ -184,6 +184,17 @@ def box_mask(box: tuple[float, float, float, float], shape: tuple[int, int]) -> 
     return mask
 
 
+@dataclass(frozen=True)
+class _Said:
+    """What an annotation says of one object: its category, its id (unique on its photo), the label a model is
+    expected to give (a class folder's name may stand in for the category), and whether it is a crowd region."""
+
+    category: str
+    object_id: str
+    label: str | None
+    crowd: bool = False
+
+
 @dataclass
 class _Taken:
     """Counts of what a reader left out by choice or by rule, said once each at the end."""
@@ -204,8 +215,8 @@ class _Objects:
     def __init__(self, dataset: Dataset, images: Images, options: ReadOptions):
         self.dataset, self.images, self.options = dataset, images, options
 
-    def add(self, where: str, path: PurePosixPath, found, *, mask: np.ndarray | None, box=None, label: str | None,
-            category: str, object_id: str, mask_from: str, taken: _Taken, crowd: bool = False) -> None:
+    def add(self, where: str, path: PurePosixPath, found, said: _Said, *, mask: np.ndarray | None, box=None,
+            mask_from: str, taken: _Taken) -> None:
         data, sha, shape = found
         if mask is None:  # a box: itself, or GrabCut's object in it when the sweep runs
             mask = box_mask(box, shape)
@@ -230,8 +241,8 @@ class _Objects:
             raise ICError(f"The dataset holds more than {MAX_OBJECTS} objects to sweep; a sweep takes at most "
                           f"{MAX_OBJECTS}. Choose some with --categories or {narrower}, or split it.")
         self.dataset.items.append(Item(str(path), sha, data, None if mask_from == "grabcut" else _mask_png(mask),
-                                       label=label, category=category, object=object_id, box=box,
-                                       mask_from=mask_from, crowd=crowd))
+                                       label=said.label, category=said.category, object=said.object_id, box=box,
+                                       mask_from=mask_from, crowd=said.crowd))
 
 
 def _annotation_text(read, name: str) -> bytes:
@@ -539,11 +550,14 @@ def read_coco(files, read, dataset: Dataset, images: Images, options: ReadOption
             name = f"{subset or source.stem} {name}" if len(sources) > 1 else name
             used[(path, name)] += 1
             name = name if used[(path, name)] == 1 else f"{name} ({used[(path, name)]})"
-            _coco_object(objects, where, path, found, entry, annotation, category, name, crowd, taken)
+            _coco_object(objects, where, (path, found, entry), annotation, _Said(category, name, category, crowd),
+                         taken)
         taken.say(dataset)
 
 
-def _coco_object(objects: _Objects, where, path, found, entry, annotation, category, name, crowd, taken) -> None:
+def _coco_object(objects: _Objects, where, photo: tuple, annotation, said: _Said, taken) -> None:
+    """One COCO annotation on `photo` ((its path, what was found of it, its `images` entry))."""
+    path, found, entry = photo
     height, width = found[2]
     if (entry.get("height"), entry.get("width")) not in ((height, width), (None, None)):
         objects.dataset.skip(where, f"the annotation is for a {entry.get('width')}x{entry.get('height')} image, but "
@@ -563,8 +577,7 @@ def _coco_object(objects: _Objects, where, path, found, entry, annotation, categ
     if box is not None and not _inside(box):
         objects.dataset.skip(where, f"its box lies outside the {width}x{height} image; ignored")
         return
-    objects.add(where, path, found, mask=mask, box=_clip(box) if box else None, label=category, category=category,
-                object_id=name, mask_from=how, taken=taken, crowd=crowd)
+    objects.add(where, path, found, said, mask=mask, box=_clip(box) if box else None, mask_from=how, taken=taken)
 
 
 def _inside(box) -> bool:
@@ -862,8 +875,8 @@ def _voc_photo_objects(made: _Objects, photo: _VocPhoto) -> None:
         if not made.options.wants(category or ""):
             taken.count("of other categories left out (--categories)")
             continue
-        made.add(where, photo.path, photo.found, mask=mask, label=category, category=category,
-                 object_id=f"instance {number}", mask_from="segmentation", taken=taken)
+        made.add(where, photo.path, photo.found, _Said(category, f"instance {number}", category), mask=mask,
+                 mask_from="segmentation", taken=taken)
     taken.say(made.dataset)
 
 
@@ -884,8 +897,8 @@ def _voc_xml_object(made: _Objects, photo: _VocPhoto, obj: dict, numbers: set[in
         taken.count("of other categories left out (--categories)")
         return claimed
     if mask is not None:
-        made.add(where, photo.path, photo.found, mask=mask, label=obj["name"], category=obj["name"],
-                 object_id=str(obj["number"]), mask_from="segmentation", taken=taken)
+        made.add(where, photo.path, photo.found, _Said(obj["name"], str(obj["number"]), obj["name"]), mask=mask,
+                 mask_from="segmentation", taken=taken)
         return claimed
     if box is None:
         made.dataset.skip(where, "it has neither a box (bndbox) nor an instance mask; ignored")
@@ -894,8 +907,8 @@ def _voc_xml_object(made: _Objects, photo: _VocPhoto, obj: dict, numbers: set[in
     else:
         if photo.instance_numbers is not None and obj["number"] not in numbers:
             made.dataset.skip(where, f"{photo.instances} has no instance {obj['number']}; its box is used")
-        made.add(where, photo.path, photo.found, mask=None, box=_clip(box), label=obj["name"], category=obj["name"],
-                 object_id=str(obj["number"]), mask_from="box", taken=taken)
+        made.add(where, photo.path, photo.found, _Said(obj["name"], str(obj["number"]), obj["name"]), mask=None,
+                 box=_clip(box), mask_from="box", taken=taken)
     return None
 
 
@@ -997,8 +1010,8 @@ def read_boxes(files, read, dataset: Dataset, images: Images, options: ReadOptio
                                     "image; row ignored")
                 continue
             expected = path.parts[0] if folder_labels and len(path.parts) > 1 else label
-            made.add(where, path, found, mask=None, box=_clip(shares), label=expected, category=label,
-                     object_id=object_id if len(csvs) == 1 else f"{source.name} {object_id}", mask_from="box", taken=taken)
+            said = _Said(label, object_id if len(csvs) == 1 else f"{source.name} {object_id}", expected)
+            made.add(where, path, found, said, mask=None, box=_clip(shares), mask_from="box", taken=taken)
         taken.say(dataset)
 
 

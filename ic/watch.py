@@ -1,0 +1,41 @@
+"""How long work is watched: where it has got to, and whether it should stop.
+
+Every long engine function (a comparison, a sweep, a map, a search for a flip) takes one `Watch` rather than a
+`progress` and a `cancelled` argument each. A page's task (ic.app.jobs.Task) makes one with `Task.watch()`;
+the command line makes one around its progress line; a caller who wants neither passes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ic.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class Watch:
+    """`progress(...)` hears the work's reports, in the arguments its function documents ((share), (share,
+    message) or (done, total, message)); `cancelled()` says whether to stop. Either may be None."""
+
+    progress: Callable[..., None] | None = None
+    cancelled: Callable[[], bool] | None = None
+
+    def report(self, *what) -> None:
+        if self.progress is not None:
+            self.progress(*what)
+
+    def stopped(self) -> bool:
+        return self.cancelled is not None and self.cancelled()
+
+    def check(self) -> None:
+        """Raise Cancelled once the watcher has asked the work to stop."""
+        if self.stopped():
+            raise Cancelled()
+
+    def with_progress(self, progress: Callable[..., None] | None) -> Watch:
+        """The same stop, another report (a part of the work reporting into the whole)."""
+        return Watch(progress, self.cancelled)
+
+
+UNWATCHED = Watch()
