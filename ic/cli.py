@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from ic.explain.methods import METHODS
+from ic.explain.registry import METHODS
 from ic.inpaint import baselines
 from ic.numbers import p_value, percent
 

@@ -7,7 +7,7 @@ are each one Registry. An entry is anything with a `name`: a class, an instance,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from ic.errors import ICError
 
@@ -36,8 +36,29 @@ class Registry(dict):
             raise ICError(f"There is no {self.what} called {name!r}; choose one of: {valid}.")
         return found
 
+    def titles(self, keep: Callable[[object], bool] = lambda entry: True) -> Mapping[str, str]:
+        """name -> title of the entries `keep` admits, read when asked: an entry registered later is in it too."""
+        return _Titles(self, keep)
+
     def ordered(self, key: Callable) -> None:
         """Put the entries in the order of `key` (an inpainter's rank): once every module has registered."""
         entries = sorted(self.values(), key=key)
         self.clear()
         self.update((entry.name, entry) for entry in entries)
+
+
+class _Titles(Mapping):
+    def __init__(self, registry: Registry, keep: Callable[[object], bool]):
+        self._registry, self._keep = registry, keep
+
+    def __getitem__(self, name: str) -> str:
+        entry = self._registry[name]
+        if not self._keep(entry):
+            raise KeyError(name)
+        return entry.title
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, entry in self._registry.items() if self._keep(entry))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

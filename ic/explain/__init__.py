@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ic.classifiers import Classifier
+from ic.explain import methods as _methods  # noqa: F401 - every method registers itself where it is defined
 from ic.explain.cost import Estimate, flip_estimate, maps_estimate, scorecam_cost
 from ic.explain.curves import DEFINITIONS, Curve, deletion_curve, insertion_curve, rise_curves
 from ic.explain.flip import BUDGET, FRAGILE_MARGIN, ORDERS, Flip, is_fragile, margin_of, search_adaptive, search_in_order
@@ -52,7 +53,7 @@ from ic.explain.maps import (
     shared_scale,
     target_layer,
 )
-from ic.explain.methods import CAM_METHODS, METHODS, REGISTRY, MapMethod, cam_method, map_method
+from ic.explain.registry import CAM_METHODS, METHODS, REGISTRY, MapMethod, cam_method, map_method
 from ic.inpaint import Inpainter, get_inpainter
 from ic.watch import UNWATCHED, Watch
 

@@ -19,7 +19,7 @@ from ic.explain.maps import BATCH, Explanation, cam, occlusion_baseline, to_imag
 from ic.explain.registry import REGISTRY, MapMethod, cam_method, map_method, register
 from ic.watch import UNWATCHED, Watch
 
-__all__ = ["CAM_METHODS", "METHODS", "REGISTRY", "MapMethod", "cam_method", "map_method"]
+__all__ = ["REGISTRY", "MapMethod", "cam_method", "map_method"]
 
 
 class _ActivationMap(MapMethod):
@@ -159,6 +159,3 @@ class Occlusion(MapMethod):
     def seconds(self, classifier, grid, infill) -> float:
         return cost.occlusion_s(classifier, infill, grid)
 
-
-METHODS = {name: method.title for name, method in REGISTRY.items()}  # name -> title, in the page's order
-CAM_METHODS = {name: method.title for name, method in REGISTRY.items() if method.cam}

@@ -42,6 +42,8 @@ class MapMethod:
 
 
 REGISTRY = Registry("map")  # name -> one instance of each method, in the order defined (the page's order)
+METHODS = REGISTRY.titles()  # name -> title, as registered (a method defined later is in it too)
+CAM_METHODS = REGISTRY.titles(lambda method: method.cam)
 
 
 def register(cls: type[MapMethod]) -> type[MapMethod]:
