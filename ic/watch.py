@@ -1,8 +1,8 @@
 """How long work is watched: where it has got to, and whether it should stop.
 
 Every long engine function (a comparison, a sweep, a map, a search for a flip) takes one `Watch` rather than a
-`progress` and a `cancelled` argument each. A page's task (ic.app.jobs.Task) makes one with `Task.watch()`;
-the command line makes one around its progress line; a caller who wants neither passes nothing.
+`progress` and a `cancelled` argument each. A page's or the command line's task (ic.app.jobs.Task) becomes one
+through `ic.app.jobs.watching(task)`; a caller who wants neither passes nothing.
 """
 
 from __future__ import annotations
@@ -25,12 +25,9 @@ class Watch:
         if self.progress is not None:
             self.progress(*what)
 
-    def stopped(self) -> bool:
-        return self.cancelled is not None and self.cancelled()
-
     def check(self) -> None:
         """Raise Cancelled once the watcher has asked the work to stop."""
-        if self.stopped():
+        if self.cancelled is not None and self.cancelled():
             raise Cancelled()
 
     def with_progress(self, progress: Callable[..., None] | None) -> Watch:

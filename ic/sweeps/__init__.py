@@ -44,6 +44,7 @@ from ic.sweeps.stats import MIN_BOOTSTRAP, TOO_FEW
 from ic.watch import UNWATCHED, Watch
 
 ENGINES = ("local", "ray")
+SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,6 @@ class _Run:
     keep: Callable[[list[dict]], None]
     watch: Watch
     total: int
-SAVE_EVERY_S = 5.0  # a long sweep writes its rows this often: an interrupted one resumes from there
-
 
 
 @dataclass
